@@ -1,0 +1,7 @@
+/* What an assertion failure prints about the run it happened in (seed, scenario). */
+#ifndef RS_SIM_CONTEXT_H
+#define RS_SIM_CONTEXT_H
+
+void rs_sim_set_context(const char *context);
+
+#endif
