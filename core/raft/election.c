@@ -1,0 +1,185 @@
+/* Elections: timeouts, pre-vote, durable votes, counting, and vote requests received. */
+#include "core/raft/internal.h"
+
+static void send_vote_requests(struct rs_raft *r, bool pre_vote)
+{
+    struct rs_vote_request m = {
+        .from = r->cfg.id,
+        .term = pre_vote ? r->term + 1 : r->term,
+        .last_log_index = rs_log_last_index(&r->log),
+        .last_log_term = rs_log_last_term(&r->log),
+        .pre_vote = pre_vote,
+    };
+    size_t mark = r->out->msg_count;
+    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+        if (r->cfg.voters[i] != r->cfg.id) {
+            rs_msg_send_vote_request(r->out, r->cfg.voters[i], &m);
+        }
+    }
+    rs_raft__sent(r, mark);
+}
+
+static uint32_t popcount64(uint64_t v)
+{
+    uint32_t n = 0;
+    for (; v != 0; v &= v - 1) {
+        n++;
+    }
+    return n;
+}
+
+static bool has_quorum(const struct rs_raft *r, uint64_t votes)
+{
+    return popcount64(votes) >= rs_raft__quorum(r);
+}
+
+static uint64_t self_bit(const struct rs_raft *r)
+{
+    int slot = rs_raft__voter_slot(r, r->cfg.id);
+    RS_ASSERT(slot >= 0);
+    return 1ull << slot;
+}
+
+static void become_candidate(struct rs_raft *r)
+{
+    r->role = RS_CANDIDATE;
+    r->term++;
+    r->voted_for = r->cfg.id;
+    r->leader_id = RS_NODE_NONE;
+    r->stats.elections_started++;
+    /* the term and vote are durable before the vote requests leave (SOFAJRaft #1245): the
+     * requests below are held until the meta sync completes */
+    rs_raft__persist_meta(r);
+    r->votes_granted = self_bit(r);
+    r->votes_refused = 0;
+    rs_raft__reset_election_timer(r);
+    if (has_quorum(r, r->votes_granted)) {
+        rs_raft__become_leader(r);
+        return;
+    }
+    send_vote_requests(r, false);
+}
+
+static void become_pre_candidate(struct rs_raft *r)
+{
+    r->role = RS_PRE_CANDIDATE;
+    r->leader_id = RS_NODE_NONE;
+    r->votes_granted = self_bit(r);
+    r->votes_refused = 0;
+    rs_raft__reset_election_timer(r);
+    if (has_quorum(r, r->votes_granted)) {
+        become_candidate(r);
+        return;
+    }
+    send_vote_requests(r, true);
+}
+
+void rs_raft__election_timeout(struct rs_raft *r)
+{
+    RS_ASSERT(r->role != RS_LEADER);
+    if (rs_raft__voter_slot(r, r->cfg.id) < 0) {
+        rs_raft__reset_election_timer(r); /* not a voter: never campaigns */
+        return;
+    }
+    if (r->role == RS_FOLLOWER && r->leader_id != RS_NODE_NONE &&
+        r->now_ns - r->last_leader_contact_ns < r->cfg.election_timeout_ns) {
+        rs_raft__reset_election_timer(r); /* the leader is alive */
+        return;
+    }
+    /* a candidate whose vote timed out steps down and pre-votes again (jraft's
+     * stepDownWhenVoteTimedout), so a partitioned node does not inflate terms */
+    if (r->cfg.pre_vote) {
+        become_pre_candidate(r);
+    } else {
+        become_candidate(r);
+    }
+}
+
+static bool log_up_to_date(const struct rs_raft *r, rs_term last_term, rs_index last_index)
+{
+    rs_term my_term = rs_log_last_term(&r->log);
+    if (last_term != my_term) {
+        return last_term > my_term;
+    }
+    return last_index >= rs_log_last_index(&r->log);
+}
+
+static void respond(struct rs_raft *r, rs_node_id to, bool granted, bool pre_vote)
+{
+    struct rs_vote_response resp = {
+        .from = r->cfg.id, .term = r->term, .granted = granted, .pre_vote = pre_vote};
+    size_t mark = r->out->msg_count;
+    rs_msg_send_vote_response(r->out, to, &resp);
+    rs_raft__sent(r, mark);
+}
+
+static bool leader_lease_valid(const struct rs_raft *r)
+{
+    if (r->role == RS_LEADER) {
+        return true;
+    }
+    return r->leader_id != RS_NODE_NONE &&
+           r->now_ns - r->last_leader_contact_ns < r->cfg.election_timeout_ns;
+}
+
+void rs_raft__recv_vote_request(struct rs_raft *r, const struct rs_vote_request *m)
+{
+    bool log_ok = (r->cfg.bugs & RS_BUG_VOTE_NO_LOG_CHECK) ||
+                  log_up_to_date(r, m->last_log_term, m->last_log_index);
+    bool member = rs_raft__voter_slot(r, m->from) >= 0;
+    if (m->pre_vote) {
+        /* a pre-vote never changes our term; refused while a leader lease holds, so a node
+         * coming back from a partition cannot disrupt a healthy leader (jraft #15) */
+        bool grant = member && m->term > r->term && log_ok && !leader_lease_valid(r);
+        respond(r, m->from, grant, true);
+        return;
+    }
+    if (m->term < r->term) {
+        respond(r, m->from, false, false);
+        return;
+    }
+    if (m->term > r->term) {
+        rs_raft__become_follower(r, m->term, RS_NODE_NONE);
+    }
+    bool grant = member && log_ok &&
+                 (r->voted_for == RS_NODE_NONE || r->voted_for == m->from);
+    if (grant && r->voted_for != m->from) {
+        r->voted_for = m->from;
+        rs_raft__persist_meta(r); /* the grant below is held until this is durable */
+    }
+    if (grant) {
+        rs_raft__reset_election_timer(r);
+    }
+    respond(r, m->from, grant, false);
+}
+
+void rs_raft__recv_vote_response(struct rs_raft *r, const struct rs_vote_response *m)
+{
+    int slot = rs_raft__voter_slot(r, m->from);
+    if (slot < 0) {
+        return;
+    }
+    if (m->term > r->term) {
+        rs_raft__become_follower(r, m->term, RS_NODE_NONE);
+        return;
+    }
+    if (m->pre_vote && r->role == RS_PRE_CANDIDATE) {
+        if (m->granted) {
+            r->votes_granted |= 1ull << slot;
+            if (has_quorum(r, r->votes_granted)) {
+                become_candidate(r);
+            }
+        }
+        return;
+    }
+    if (!m->pre_vote && r->role == RS_CANDIDATE && m->term == r->term) {
+        if (m->granted) {
+            r->votes_granted |= 1ull << slot;
+            if (has_quorum(r, r->votes_granted)) {
+                rs_raft__become_leader(r);
+            }
+        } else {
+            r->votes_refused |= 1ull << slot;
+        }
+    }
+}

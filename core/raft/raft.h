@@ -1,0 +1,209 @@
+/* One replica of one raft group: the public face of the engine's consensus core. */
+#ifndef RS_CORE_RAFT_RAFT_H
+#define RS_CORE_RAFT_RAFT_H
+
+#include "core/base.h"
+#include "core/out.h"
+#include "core/raft/log.h"
+
+/* Named limits (STYLE.md: limits have names). */
+#define RS_RAFT_VOTERS_MAX    9u
+#define RS_RAFT_INFLIGHT_MAX  1024u
+#define RS_RAFT_BATCH_MAX     4096u
+#define RS_RAFT_READS_MAX     65536u
+#define RS_RAFT_ACKS_MAX      4096u
+#define RS_RAFT_HELD_MAX      65536u
+
+_Static_assert(RS_RAFT_VOTERS_MAX * 2 < 64, "vote bitmaps are 64-bit");
+
+enum rs_role { RS_FOLLOWER = 0, RS_PRE_CANDIDATE, RS_CANDIDATE, RS_LEADER, RS_ERROR_STATE };
+
+enum rs_read_mode { RS_READ_SAFE = 0, RS_READ_LEASE = 1 };
+
+/* Planted bugs, off by default (--bug NAME). Each flips one rule the checks must defend. */
+#define RS_BUG_COMMIT_OLD_TERM     (1u << 0) /* count replicas for entries of earlier terms */
+#define RS_BUG_VOTE_NO_LOG_CHECK   (1u << 1) /* grant votes without the log up-to-date check */
+#define RS_BUG_ACK_BEFORE_SYNC     (1u << 2) /* acknowledge appends before they are synced */
+#define RS_BUG_READ_WITHOUT_QUORUM (1u << 3) /* ReadIndex without the heartbeat round */
+
+struct rs_raft_config {
+    rs_node_id id;
+    uint32_t voter_count;
+    rs_node_id voters[RS_RAFT_VOTERS_MAX];
+    uint64_t election_timeout_ns; /* randomized in [T, 2T) */
+    uint64_t heartbeat_ns;
+    bool pre_vote;
+    enum rs_read_mode read_mode;
+    uint32_t max_inflight;      /* append messages in flight per follower */
+    uint32_t batch_entries;     /* entries per append message */
+    uint64_t batch_bytes;       /* payload bytes per append message */
+    uint64_t proposal_queue;    /* uncommitted entries before proposals get BUSY */
+    uint64_t segment_bytes_max; /* log segment rollover size */
+    uint64_t random_seed;       /* from the host: the engine's only randomness */
+    uint32_t bugs;
+};
+
+/* The replication state of one follower, seen from the leader. */
+enum rs_progress_state { RS_PROBE = 0, RS_REPLICATE = 1 };
+
+struct rs_progress {
+    rs_node_id id;
+    enum rs_progress_state state;
+    rs_index next_index;
+    rs_index match_index;
+    uint64_t send_seq;       /* sequence number of the next append message */
+    uint64_t valid_seq;      /* responses to messages below this are stale */
+    uint32_t inflight_count; /* append messages with entries not yet answered */
+    rs_index inflight_last[RS_RAFT_INFLIGHT_MAX]; /* ring: last index of each message */
+    uint64_t inflight_sent_ns[RS_RAFT_INFLIGHT_MAX];
+    uint32_t inflight_head;
+    uint64_t probe_sent_ns;  /* when the outstanding probe went out (0 = none) */
+    uint64_t last_ack_ns;    /* last response in the current term, for step-down checks */
+    uint64_t read_seq_acked;
+};
+
+/* A pending read: confirmed once a quorum has acknowledged read_seq. */
+struct rs_read {
+    uint64_t cookie;
+    uint64_t read_seq;
+    rs_index read_index;
+};
+
+/* A read whose index is confirmed (err == RS_OK) or that failed. The node drains these. */
+struct rs_read_done {
+    uint64_t cookie;
+    rs_index read_index;
+    enum rs_err err;
+};
+
+/* A follower's acknowledgement waiting for its entries to become durable. */
+struct rs_pending_ack {
+    rs_node_id to;
+    rs_term term;
+    rs_index match_index;
+    uint64_t seq;
+    uint64_t read_seq;
+};
+
+/* Why a disk operation was submitted, so its completion can be acted on. */
+enum rs_disk_purpose { RS_PURPOSE_NONE = 0, RS_PURPOSE_LOG_SYNC, RS_PURPOSE_META_SYNC };
+
+struct rs_disk_wait {
+    uint64_t id;
+    enum rs_disk_purpose purpose;
+    uint64_t value; /* log sync: last index covered; meta sync: meta sequence */
+};
+
+struct rs_raft_stats {
+    uint64_t elections_started;
+    uint64_t leader_terms;
+    uint64_t appends_sent;
+    uint64_t entries_sent;
+    uint64_t corrupt_messages;
+    uint64_t proposals_busy;
+};
+
+struct rs_raft {
+    struct rs_raft_config cfg;
+    enum rs_role role;
+    rs_term term;
+    rs_node_id voted_for;
+    rs_node_id leader_id;
+    rs_index commit_index;
+    rs_index applied_index;
+    rs_index durable_index; /* log entries up to here are synced on this replica */
+    uint64_t rng_state;
+    struct rs_out *out;
+    uint64_t now_ns;
+
+    struct rs_log log;
+    struct rs_log_store store;
+
+    /* meta (term and vote) durability */
+    uint64_t meta_seq;         /* last meta version submitted */
+    uint64_t meta_seq_durable; /* last meta version known durable */
+    /* messages produced while a meta write is in flight wait here (durable term and vote
+     * before any message that depends on them: SOFAJRaft #1245) */
+    struct rs_out_msg *held;
+    uint8_t *held_bytes;
+    size_t held_count, held_cap, held_bytes_size, held_bytes_cap;
+
+    /* disk operations in flight, in submission order */
+    struct rs_disk_wait *waits;
+    size_t wait_head, wait_count, wait_cap;
+    bool sync_in_flight;
+    rs_index written_index; /* entries up to here have had their write submitted */
+
+    /* timers (node-local time) */
+    uint64_t election_deadline_ns;
+    uint64_t heartbeat_deadline_ns;
+    uint64_t stepdown_deadline_ns;
+    uint64_t last_leader_contact_ns;
+
+    /* elections */
+    uint64_t votes_granted; /* bitmap over voter slots */
+    uint64_t votes_refused;
+
+    /* leader state */
+    struct rs_progress progress[RS_RAFT_VOTERS_MAX];
+    rs_index term_start_index; /* index of this leader's first entry */
+    uint64_t read_seq;
+    bool read_broadcast_needed;
+    struct rs_read *reads;
+    size_t read_head, read_count, read_cap;
+
+    /* outputs for the node */
+    struct rs_read_done *reads_done;
+    size_t reads_done_count, reads_done_cap;
+
+    /* follower state */
+    struct rs_pending_ack *acks;
+    size_t ack_count, ack_cap;
+
+    struct rs_raft_stats stats;
+    enum rs_err error; /* set when role == RS_ERROR_STATE */
+    rs_index conflict_index; /* non-zero: a leader contradicted a committed entry here */
+};
+
+/* A file the host found on this replica's disk at start-up. */
+struct rs_file_view {
+    const char *name;
+    const uint8_t *data;
+    size_t size;
+};
+
+void rs_raft_init(struct rs_raft *r, const struct rs_raft_config *cfg, struct rs_out *out);
+void rs_raft_free(struct rs_raft *r);
+/*
+ * Recovers the log and meta from the files on disk (none on a fresh start). A torn tail is
+ * cut (a truncate goes out) and never applied. RS_ECORRUPT for damage that is not a torn tail.
+ */
+enum rs_err rs_raft_recover(struct rs_raft *r, uint64_t now_ns, const struct rs_file_view *files,
+                            size_t file_count);
+
+/* Events. Each may append effects to the outbox. */
+void rs_raft_recv(struct rs_raft *r, uint64_t now_ns, rs_node_id from, unsigned type,
+                  struct rs_bytes body);
+void rs_raft_tick(struct rs_raft *r, uint64_t now_ns);
+void rs_raft_disk_done(struct rs_raft *r, uint64_t now_ns, uint64_t id, enum rs_err err);
+/* Appends a DATA entry. Sets *index and *term. RS_ENOTLEADER, RS_EBUSY. */
+enum rs_err rs_raft_propose(struct rs_raft *r, uint64_t now_ns, struct rs_bytes data,
+                            rs_index *index, rs_term *term);
+/* Starts a linearizable read; its outcome appears in reads_done with this cookie. */
+enum rs_err rs_raft_read_index(struct rs_raft *r, uint64_t now_ns, uint64_t cookie);
+/* Emits the batched work of this step: disk writes, appends, read heartbeats. */
+void rs_raft_flush(struct rs_raft *r);
+/* The host applied entries up to index. */
+void rs_raft_set_applied(struct rs_raft *r, rs_index index);
+
+/* Earliest node-local time at which rs_raft_tick must run. */
+uint64_t rs_raft_deadline(const struct rs_raft *r);
+
+static inline bool rs_raft_is_leader(const struct rs_raft *r)
+{
+    return r->role == RS_LEADER;
+}
+
+const char *rs_role_name(enum rs_role role);
+
+#endif

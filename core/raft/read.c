@@ -1,0 +1,102 @@
+/* Linearizable reads by ReadIndex: confirm leadership with a quorum round, then serve. */
+#include "core/raft/internal.h"
+
+#include <stdlib.h>
+
+static void done_push(struct rs_raft *r, uint64_t cookie, rs_index index, enum rs_err err)
+{
+    if (r->reads_done_count == r->reads_done_cap) {
+        r->reads_done_cap = r->reads_done_cap ? r->reads_done_cap * 2 : 64;
+        r->reads_done = realloc(r->reads_done, r->reads_done_cap * sizeof *r->reads_done);
+        RS_ASSERT(r->reads_done != NULL);
+    }
+    struct rs_read_done *d = &r->reads_done[r->reads_done_count++];
+    d->cookie = cookie;
+    d->read_index = index;
+    d->err = err;
+}
+
+static void read_push(struct rs_raft *r, uint64_t cookie, uint64_t seq, rs_index index)
+{
+    if (r->read_count == r->read_cap) {
+        size_t cap = r->read_cap ? r->read_cap * 2 : 64;
+        struct rs_read *reads = malloc(cap * sizeof *reads);
+        RS_ASSERT(reads != NULL);
+        for (size_t i = 0; i < r->read_count; i++) {
+            reads[i] = r->reads[(r->read_head + i) % r->read_cap];
+        }
+        free(r->reads);
+        r->reads = reads;
+        r->read_cap = cap;
+        r->read_head = 0;
+    }
+    struct rs_read *rd = &r->reads[(r->read_head + r->read_count++) % r->read_cap];
+    rd->cookie = cookie;
+    rd->read_seq = seq;
+    rd->read_index = index;
+}
+
+enum rs_err rs_raft_read_index(struct rs_raft *r, uint64_t now_ns, uint64_t cookie)
+{
+    r->now_ns = now_ns;
+    if (r->role == RS_ERROR_STATE) {
+        return RS_ESHUTDOWN;
+    }
+    if (r->role != RS_LEADER) {
+        return RS_ENOTLEADER;
+    }
+    /* until an entry of this term commits, the leader's commit index may lag the cluster's
+     * (jraft answers EAGAIN here too) */
+    if (r->commit_index < r->term_start_index) {
+        return RS_EAGAIN;
+    }
+    if (r->read_count >= RS_RAFT_READS_MAX) {
+        return RS_EBUSY;
+    }
+    if (r->cfg.voter_count == 1 || (r->cfg.bugs & RS_BUG_READ_WITHOUT_QUORUM)) {
+        done_push(r, cookie, r->commit_index, RS_OK);
+        return RS_OK;
+    }
+    read_push(r, cookie, ++r->read_seq, r->commit_index);
+    r->read_broadcast_needed = true;
+    return RS_OK;
+}
+
+static int cmp_seq_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+/* Reads whose round a quorum has acknowledged in this term are confirmed, oldest first. */
+void rs_raft__reads_confirm(struct rs_raft *r)
+{
+    if (r->read_count == 0) {
+        return;
+    }
+    uint64_t acked[RS_RAFT_VOTERS_MAX];
+    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+        const struct rs_progress *p = &r->progress[i];
+        acked[i] = p->id == r->cfg.id ? r->read_seq : p->read_seq_acked;
+    }
+    qsort(acked, r->cfg.voter_count, sizeof acked[0], cmp_seq_desc);
+    uint64_t confirmed = acked[rs_raft__quorum(r) - 1];
+    while (r->read_count > 0 && r->reads[r->read_head].read_seq <= confirmed) {
+        struct rs_read *rd = &r->reads[r->read_head];
+        done_push(r, rd->cookie, rd->read_index, RS_OK);
+        r->read_head = (r->read_head + 1) % r->read_cap;
+        r->read_count--;
+    }
+}
+
+void rs_raft__reads_fail(struct rs_raft *r, enum rs_err err)
+{
+    while (r->read_count > 0) {
+        struct rs_read *rd = &r->reads[r->read_head];
+        done_push(r, rd->cookie, 0, err);
+        r->read_head = (r->read_head + 1) % r->read_cap;
+        r->read_count--;
+    }
+    r->read_seq = 0;
+}

@@ -1,0 +1,252 @@
+/* Leader side of replication: probing, pipelined appends, heartbeats, responses, commit. */
+#include "core/raft/internal.h"
+
+#include <stdlib.h>
+
+static struct rs_append_request request_header(const struct rs_raft *r, rs_index prev,
+                                               uint64_t seq)
+{
+    struct rs_append_request m = {
+        .from = r->cfg.id,
+        .term = r->term,
+        .prev_index = prev,
+        .prev_term = rs_log_term_at(&r->log, prev),
+        .commit_index = r->commit_index,
+        .seq = seq,
+        .read_seq = r->read_seq,
+    };
+    return m;
+}
+
+/* Sends entries from p->next_index on, at most one batch. Returns the last index sent. */
+static rs_index send_batch(struct rs_raft *r, struct rs_progress *p)
+{
+    rs_index prev = p->next_index - 1;
+    rs_index last = rs_log_last_index(&r->log);
+    struct rs_append_request m = request_header(r, prev, p->send_seq++);
+    struct rs_append_builder b;
+    size_t mark = r->out->msg_count;
+    rs_msg_append_begin(r->out, &b, &m);
+    uint64_t bytes = 0;
+    rs_index i = p->next_index;
+    for (; i <= last && b.entry_count < r->cfg.batch_entries; i++) {
+        const struct rs_entry *e = rs_log_get(&r->log, i);
+        if (b.entry_count > 0 && bytes + e->size > r->cfg.batch_bytes) {
+            break;
+        }
+        rs_msg_append_add_entry(r->out, &b, e->term, e->type, e->data, e->size);
+        bytes += e->size;
+    }
+    rs_msg_append_finish(r->out, &b, p->id);
+    rs_raft__sent(r, mark);
+    r->stats.appends_sent++;
+    r->stats.entries_sent += b.entry_count;
+    return i - 1;
+}
+
+static void inflight_push(struct rs_raft *r, struct rs_progress *p, rs_index last)
+{
+    RS_ASSERT(p->inflight_count < r->cfg.max_inflight);
+    uint32_t slot = (p->inflight_head + p->inflight_count) % RS_RAFT_INFLIGHT_MAX;
+    p->inflight_last[slot] = last;
+    p->inflight_sent_ns[slot] = r->now_ns;
+    p->inflight_count++;
+}
+
+static void inflight_free_upto(struct rs_progress *p, rs_index index)
+{
+    while (p->inflight_count > 0 && p->inflight_last[p->inflight_head] <= index) {
+        p->inflight_head = (p->inflight_head + 1) % RS_RAFT_INFLIGHT_MAX;
+        p->inflight_count--;
+    }
+}
+
+static void reset_to_probe(struct rs_progress *p, rs_index next)
+{
+    p->state = RS_PROBE;
+    p->next_index = next > p->match_index ? next : p->match_index + 1;
+    p->valid_seq = p->send_seq; /* responses to anything sent before are stale */
+    p->inflight_count = 0;
+    p->inflight_head = 0;
+    p->probe_sent_ns = 0;
+}
+
+static void replicate(struct rs_raft *r, struct rs_progress *p)
+{
+    rs_index last = rs_log_last_index(&r->log);
+    if (p->state == RS_PROBE) {
+        if (p->probe_sent_ns == 0) {
+            send_batch(r, p);
+            p->probe_sent_ns = r->now_ns == 0 ? 1 : r->now_ns;
+        }
+        return;
+    }
+    while (p->next_index <= last && p->inflight_count < r->cfg.max_inflight) {
+        rs_index sent = send_batch(r, p);
+        inflight_push(r, p, sent);
+        p->next_index = sent + 1;
+    }
+}
+
+void rs_raft__replicate_all(struct rs_raft *r)
+{
+    RS_ASSERT(r->role == RS_LEADER);
+    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+        struct rs_progress *p = &r->progress[i];
+        if (p->id != r->cfg.id) {
+            replicate(r, p);
+        }
+    }
+    if (r->read_broadcast_needed) {
+        rs_raft__heartbeat_all(r);
+    }
+}
+
+/* An empty append at the follower's known match: it always fits, refreshes the follower's
+ * commit index and confirms leadership for pending reads. */
+static void send_heartbeat(struct rs_raft *r, struct rs_progress *p)
+{
+    rs_index prev = p->match_index;
+    if (!rs_log_has(&r->log, prev) && prev != 0) {
+        prev = 0;
+    }
+    struct rs_append_request m = request_header(r, prev, p->send_seq++);
+    struct rs_append_builder b;
+    size_t mark = r->out->msg_count;
+    rs_msg_append_begin(r->out, &b, &m);
+    rs_msg_append_finish(r->out, &b, p->id);
+    rs_raft__sent(r, mark);
+}
+
+void rs_raft__heartbeat_all(struct rs_raft *r)
+{
+    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+        struct rs_progress *p = &r->progress[i];
+        if (p->id != r->cfg.id) {
+            send_heartbeat(r, p);
+        }
+    }
+    r->read_broadcast_needed = false;
+    r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
+}
+
+static void check_quorum_alive(struct rs_raft *r)
+{
+    uint32_t alive = 0;
+    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+        const struct rs_progress *p = &r->progress[i];
+        if (p->id == r->cfg.id || r->now_ns - p->last_ack_ns < r->cfg.election_timeout_ns) {
+            alive++;
+        }
+    }
+    r->stepdown_deadline_ns = r->now_ns + r->cfg.election_timeout_ns / 2;
+    if (alive < rs_raft__quorum(r)) {
+        /* the majority is gone: step down so clients look elsewhere */
+        rs_raft__become_follower(r, r->term, RS_NODE_NONE);
+    }
+}
+
+void rs_raft__leader_tick(struct rs_raft *r)
+{
+    if (r->now_ns >= r->stepdown_deadline_ns) {
+        check_quorum_alive(r);
+        if (r->role != RS_LEADER) {
+            return;
+        }
+    }
+    if (r->now_ns < r->heartbeat_deadline_ns) {
+        return;
+    }
+    /* messages unanswered for an election timeout are presumed lost: probe again */
+    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+        struct rs_progress *p = &r->progress[i];
+        if (p->id == r->cfg.id) {
+            continue;
+        }
+        bool stuck = p->state == RS_REPLICATE && p->inflight_count > 0 &&
+                     r->now_ns - p->inflight_sent_ns[p->inflight_head] >=
+                         r->cfg.election_timeout_ns / 2;
+        if (stuck) {
+            reset_to_probe(p, p->match_index + 1);
+        } else if (p->state == RS_PROBE && p->probe_sent_ns != 0 &&
+                   r->now_ns - p->probe_sent_ns >= r->cfg.heartbeat_ns) {
+            p->probe_sent_ns = 0; /* allow the probe to be resent */
+        }
+    }
+    rs_raft__heartbeat_all(r);
+    rs_raft__replicate_all(r);
+}
+
+static int cmp_index_desc(const void *a, const void *b)
+{
+    rs_index x = *(const rs_index *)a;
+    rs_index y = *(const rs_index *)b;
+    return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+void rs_raft__maybe_commit(struct rs_raft *r)
+{
+    rs_index match[RS_RAFT_VOTERS_MAX];
+    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+        const struct rs_progress *p = &r->progress[i];
+        match[i] = p->id == r->cfg.id ? r->durable_index : p->match_index;
+    }
+    qsort(match, r->cfg.voter_count, sizeof match[0], cmp_index_desc);
+    rs_index q = match[rs_raft__quorum(r) - 1];
+    if (q <= r->commit_index) {
+        return;
+    }
+    /* only entries of the current term commit by counting replicas (Raft paper 5.4.2); the
+     * planted bug commit-old-term drops that rule */
+    if (rs_log_term_at(&r->log, q) != r->term && !(r->cfg.bugs & RS_BUG_COMMIT_OLD_TERM)) {
+        return;
+    }
+    r->commit_index = q;
+}
+
+void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_response *m)
+{
+    if (m->term > r->term) {
+        rs_raft__become_follower(r, m->term, RS_NODE_NONE);
+        return;
+    }
+    struct rs_progress *p = rs_raft__progress(r, m->from);
+    if (r->role != RS_LEADER || m->term < r->term || p == NULL) {
+        return;
+    }
+    p->last_ack_ns = r->now_ns;
+    if (m->read_seq > p->read_seq_acked) {
+        p->read_seq_acked = m->read_seq;
+        rs_raft__reads_confirm(r);
+    }
+    if (m->success) {
+        if (m->match_index > p->match_index && m->match_index <= rs_log_last_index(&r->log)) {
+            p->match_index = m->match_index;
+            rs_raft__maybe_commit(r);
+        }
+        inflight_free_upto(p, p->match_index);
+        if (p->next_index <= p->match_index) {
+            p->next_index = p->match_index + 1;
+        }
+        /* the probe at next_index succeeded (a heartbeat at an older match does not count) */
+        if (p->state == RS_PROBE && m->seq >= p->valid_seq &&
+            m->match_index + 1 >= p->next_index) {
+            p->state = RS_REPLICATE;
+            p->inflight_count = 0;
+            p->inflight_head = 0;
+            p->next_index = p->match_index + 1;
+        }
+        replicate(r, p);
+        return;
+    }
+    if (m->seq < p->valid_seq) {
+        return; /* a stale rejection: the probe that superseded it is under way */
+    }
+    /* log mismatch: jump back to the follower's last index when that is lower */
+    rs_index next = p->next_index - 1;
+    if (m->match_index + 1 < next) {
+        next = m->match_index + 1;
+    }
+    reset_to_probe(p, next);
+    replicate(r, p);
+}
