@@ -5,18 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char assert_context[256];
-
-void rs_sim_set_context(const char *context)
-{
-    snprintf(assert_context, sizeof assert_context, "%s", context ? context : "");
-}
-
 _Noreturn void rs_assert_fail(const char *expr, const char *file, int line)
 {
     fprintf(stderr, "rheasim: assertion failed: %s (%s:%d)\n", expr, file, line);
-    if (assert_context[0] != '\0') {
-        fprintf(stderr, "rheasim: while running %s\n", assert_context);
+    const char *context = rs_sim_context();
+    if (context[0] != '\0') {
+        fprintf(stderr, "rheasim: while running %s\n", context);
     }
     fflush(stderr);
     abort();
