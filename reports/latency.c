@@ -16,7 +16,7 @@
 #define NS_PER_S  1000000000ull
 #define NS_PER_MS 1000000ull
 /* Selects every op in the quantile and filter helpers. */
-#define ALL_OPS SIZE_MAX
+#define ALL_OPS        SIZE_MAX
 #define FIRST_CAPACITY 256
 
 static _Noreturn void latency_assert_fail(const char *expr, int line)
@@ -64,8 +64,8 @@ static void *grow_array(void *array, size_t *capacity, size_t element_size)
 
 static bool op_byte_allowed(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
 }
 
 /* Op names go into CSV cells and gnuplot strings unquoted, so they keep to a safe alphabet. */
@@ -121,8 +121,11 @@ static uint16_t intern_op(struct rs_latency_log *log, const char *op)
     return (uint16_t)index;
 }
 
-void rs_latency_add(struct rs_latency_log *log, uint64_t invoke_ns, uint64_t latency_ns,
-                    const char *op, enum rs_outcome outcome)
+void rs_latency_add(struct rs_latency_log *log,
+                    uint64_t invoke_ns,
+                    uint64_t latency_ns,
+                    const char *op,
+                    enum rs_outcome outcome)
 {
     LATENCY_ASSERT((unsigned)outcome < RS_OUTCOME_COUNT);
     if (log->record_count == log->record_capacity) {
@@ -147,7 +150,9 @@ static void sanitize_label(char out[RS_LATENCY_LABEL_SIZE], const char *label)
     out[size] = '\0';
 }
 
-void rs_latency_add_window(struct rs_latency_log *log, uint64_t start_ns, uint64_t end_ns,
+void rs_latency_add_window(struct rs_latency_log *log,
+                           uint64_t start_ns,
+                           uint64_t end_ns,
                            const char *label)
 {
     if (log->window_count == log->window_capacity) {
@@ -186,19 +191,17 @@ uint64_t rs_latency_span_ns(const struct rs_latency_log *log)
     return span_ns;
 }
 
-size_t rs_latency_ops_sorted(const struct rs_latency_log *log,
-                             const char *names[RS_LATENCY_OPS_MAX])
+size_t rs_latency_ops_sorted(const struct rs_latency_log *log, size_t order[RS_LATENCY_OPS_MAX])
 {
     LATENCY_ASSERT(log->op_count <= RS_LATENCY_OPS_MAX);
     /* Insertion sort: at most RS_LATENCY_OPS_MAX names, and the names are distinct. */
     for (size_t i = 0; i < log->op_count; i++) {
-        const char *name = log->op_names[i];
         size_t at = i;
-        while (at > 0 && strcmp(names[at - 1], name) > 0) {
-            names[at] = names[at - 1];
+        while (at > 0 && strcmp(log->op_names[order[at - 1]], log->op_names[i]) > 0) {
+            order[at] = order[at - 1];
             at--;
         }
-        names[at] = name;
+        order[at] = i;
     }
     return log->op_count;
 }
@@ -220,8 +223,10 @@ static uint64_t nearest_rank(const uint64_t *sorted, size_t count, uint64_t per_
 }
 
 /* scratch must hold record_count values; op_index ALL_OPS selects every op. */
-static void compute_quantiles(const struct rs_latency_log *log, size_t op_index,
-                              uint64_t *scratch, struct rs_quantiles *quantiles)
+static void compute_quantiles(const struct rs_latency_log *log,
+                              size_t op_index,
+                              uint64_t *scratch,
+                              struct rs_quantiles *quantiles)
 {
     memset(quantiles, 0, sizeof *quantiles);
     size_t ok_count = 0;
@@ -259,7 +264,8 @@ static uint64_t *alloc_scratch(const struct rs_latency_log *log)
     return scratch;
 }
 
-void rs_latency_quantiles(const struct rs_latency_log *log, const char *op,
+void rs_latency_quantiles(const struct rs_latency_log *log,
+                          const char *op,
                           struct rs_quantiles *quantiles)
 {
     size_t op_index = ALL_OPS;
@@ -279,11 +285,10 @@ void rs_latency_quantiles(const struct rs_latency_log *log, const char *op,
 
 static void json_quantiles(struct rs_buf *out, const struct rs_quantiles *q)
 {
-    const char *keys[] = {"ok_count",       "fail_count",     "info_count",
-                          "latency_ns_p50", "latency_ns_p90", "latency_ns_p99",
-                          "latency_ns_p999", "latency_ns_max"};
-    const uint64_t values[] = {q->ok_count,       q->fail_count,     q->info_count,
-                               q->latency_ns_p50, q->latency_ns_p90, q->latency_ns_p99,
+    const char *keys[] = {"ok_count",       "fail_count",     "info_count",      "latency_ns_p50",
+                          "latency_ns_p90", "latency_ns_p99", "latency_ns_p999", "latency_ns_max"};
+    const uint64_t values[] = {q->ok_count,        q->fail_count,     q->info_count,
+                               q->latency_ns_p50,  q->latency_ns_p90, q->latency_ns_p99,
                                q->latency_ns_p999, q->latency_ns_max};
     _Static_assert(sizeof keys / sizeof keys[0] == sizeof values / sizeof values[0],
                    "one key per value");
@@ -309,15 +314,16 @@ void rs_latency_write_json(const struct rs_latency_log *log, struct rs_buf *out)
     rs_buf_putc(out, ',');
     rs_buf_json_key(out, "ops");
     rs_buf_putc(out, '{');
-    const char *names[RS_LATENCY_OPS_MAX];
-    size_t name_count = rs_latency_ops_sorted(log, names);
-    for (size_t i = 0; i < name_count; i++) {
+    size_t order[RS_LATENCY_OPS_MAX];
+    size_t op_count = rs_latency_ops_sorted(log, order);
+    for (size_t i = 0; i < op_count; i++) {
+        const char *name = log->op_names[order[i]];
         if (i > 0) {
             rs_buf_putc(out, ',');
         }
-        rs_buf_json_str(out, names[i], strlen(names[i]));
+        rs_buf_json_str(out, name, strlen(name));
         rs_buf_putc(out, ':');
-        compute_quantiles(log, find_op(log, names[i]), scratch, &quantiles);
+        compute_quantiles(log, order[i], scratch, &quantiles);
         json_quantiles(out, &quantiles);
     }
     rs_buf_put(out, "}}", 2);
@@ -415,11 +421,11 @@ void rs_latency_quantiles_csv(const struct rs_latency_log *log, struct rs_buf *o
     rs_buf_puts(out, "op,ok_count,fail_count,info_count,p50_ms,p90_ms,p99_ms,p999_ms,max_ms\n");
     uint64_t *scratch = alloc_scratch(log);
     struct rs_quantiles quantiles;
-    const char *names[RS_LATENCY_OPS_MAX];
-    size_t name_count = rs_latency_ops_sorted(log, names);
-    for (size_t i = 0; i < name_count; i++) {
-        compute_quantiles(log, find_op(log, names[i]), scratch, &quantiles);
-        quantiles_row(out, names[i], &quantiles);
+    size_t order[RS_LATENCY_OPS_MAX];
+    size_t op_count = rs_latency_ops_sorted(log, order);
+    for (size_t i = 0; i < op_count; i++) {
+        compute_quantiles(log, order[i], scratch, &quantiles);
+        quantiles_row(out, log->op_names[order[i]], &quantiles);
     }
     /* Parentheses cannot occur in an op name, so this row never collides with one. */
     compute_quantiles(log, ALL_OPS, scratch, &quantiles);
@@ -477,8 +483,11 @@ void rs_latency_throughput_csv(const struct rs_latency_log *log, struct rs_buf *
     free(counts);
 }
 
-int rs_latency_write_file(const char *dir, const char *name, const struct rs_buf *buf,
-                          char *path_out, size_t path_size)
+int rs_latency_write_file(const char *dir,
+                          const char *name,
+                          const struct rs_buf *buf,
+                          char *path_out,
+                          size_t path_size)
 {
     char path[4096];
     int length = snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -502,11 +511,12 @@ int rs_latency_write_file(const char *dir, const char *name, const struct rs_buf
     return err;
 }
 
-int rs_latency_write_csv(const struct rs_latency_log *log, const char *dir, char *path_out,
+int rs_latency_write_csv(const struct rs_latency_log *log,
+                         const char *dir,
+                         char *path_out,
                          size_t path_size)
 {
-    static const char *const names[] = {"latency.csv", "latency-quantiles.csv",
-                                        "throughput.csv"};
+    static const char *const names[] = {"latency.csv", "latency-quantiles.csv", "throughput.csv"};
     void (*const writers[])(const struct rs_latency_log *, struct rs_buf *) = {
         rs_latency_csv, rs_latency_quantiles_csv, rs_latency_throughput_csv};
     struct rs_buf buf;

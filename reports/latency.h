@@ -12,12 +12,7 @@
  * (indeterminate: it timed out or its reply was lost, so it may or may not have taken effect).
  * reports/ keeps its own enum so that it depends on nothing else of ours; the sim maps to it.
  */
-enum rs_outcome {
-    RS_OUTCOME_OK,
-    RS_OUTCOME_FAIL,
-    RS_OUTCOME_INFO,
-    RS_OUTCOME_COUNT
-};
+enum rs_outcome { RS_OUTCOME_OK, RS_OUTCOME_FAIL, RS_OUTCOME_INFO, RS_OUTCOME_COUNT };
 
 /* "ok", "fail" or "info" (the words used in the CSV files); "?" for a value out of range. */
 const char *rs_outcome_name(enum rs_outcome outcome);
@@ -26,11 +21,11 @@ const char *rs_outcome_name(enum rs_outcome outcome);
  * Distinct op names a log keeps. The last slot is reserved: once the table holds
  * RS_LATENCY_OPS_MAX - 1 names, every further new name is recorded as RS_LATENCY_OP_OTHER.
  */
-#define RS_LATENCY_OPS_MAX 64
+#define RS_LATENCY_OPS_MAX  64
 #define RS_LATENCY_OP_OTHER "other"
 /* Op names and window labels are truncated to fit (size includes the terminating NUL). */
 #define RS_LATENCY_OP_NAME_SIZE 32
-#define RS_LATENCY_LABEL_SIZE 64
+#define RS_LATENCY_LABEL_SIZE   64
 /* throughput.csv has at most this many one-second rows; later completions are left out. */
 #define RS_LATENCY_SECONDS_MAX (1u << 20)
 
@@ -82,15 +77,20 @@ void rs_latency_free(struct rs_latency_log *log);
  * Op names are short identifiers: bytes other than [A-Za-z0-9_.:-] become '_', an empty or
  * NULL name becomes "unnamed". Records may be added in any order of invoke time.
  */
-void rs_latency_add(struct rs_latency_log *log, uint64_t invoke_ns, uint64_t latency_ns,
-                    const char *op, enum rs_outcome outcome);
+void rs_latency_add(struct rs_latency_log *log,
+                    uint64_t invoke_ns,
+                    uint64_t latency_ns,
+                    const char *op,
+                    enum rs_outcome outcome);
 
 /*
  * Records a fault window. A window still open at the end of the run should be closed by the
  * caller at the run's end time. end_ns < start_ns is taken as an empty window at start_ns.
  * Control bytes and non-ASCII bytes in the label become spaces and '?'.
  */
-void rs_latency_add_window(struct rs_latency_log *log, uint64_t start_ns, uint64_t end_ns,
+void rs_latency_add_window(struct rs_latency_log *log,
+                           uint64_t start_ns,
+                           uint64_t end_ns,
                            const char *label);
 
 /* Tells the log when the run ended, so that plots and throughput.csv cover the whole run. */
@@ -100,14 +100,14 @@ void rs_latency_set_end(struct rs_latency_log *log, uint64_t end_ns);
 uint64_t rs_latency_span_ns(const struct rs_latency_log *log);
 
 /*
- * Fills names[] with the op names in byte order (stable across runs and seeds, unlike
- * first-seen order) and returns how many there are.
+ * Fills order[] with op indices (into op_names) by name in byte order, which is stable across
+ * runs and seeds unlike first-seen order, and returns how many ops there are.
  */
-size_t rs_latency_ops_sorted(const struct rs_latency_log *log,
-                             const char *names[RS_LATENCY_OPS_MAX]);
+size_t rs_latency_ops_sorted(const struct rs_latency_log *log, size_t order[RS_LATENCY_OPS_MAX]);
 
 /* Quantiles of one op, or of all ops when op is NULL. An unknown op gives all zeros. */
-void rs_latency_quantiles(const struct rs_latency_log *log, const char *op,
+void rs_latency_quantiles(const struct rs_latency_log *log,
+                          const char *op,
                           struct rs_quantiles *quantiles);
 
 /*
@@ -135,7 +135,9 @@ void rs_latency_throughput_csv(const struct rs_latency_log *log, struct rs_buf *
  * Writes latency.csv, latency-quantiles.csv and throughput.csv into dir (which must exist).
  * Returns 0, or the errno of the first failure; path_out (may be NULL) then names the file.
  */
-int rs_latency_write_csv(const struct rs_latency_log *log, const char *dir, char *path_out,
+int rs_latency_write_csv(const struct rs_latency_log *log,
+                         const char *dir,
+                         char *path_out,
                          size_t path_size);
 
 /*
@@ -146,7 +148,10 @@ int rs_latency_write_csv(const struct rs_latency_log *log, const char *dir, char
 void rs_latency_put_fixed(struct rs_buf *out, uint64_t value, uint64_t unit, unsigned places);
 
 /* Writes buf to dir/name. Returns 0 or an errno value; path_out (may be NULL) gets the path. */
-int rs_latency_write_file(const char *dir, const char *name, const struct rs_buf *buf,
-                          char *path_out, size_t path_size);
+int rs_latency_write_file(const char *dir,
+                          const char *name,
+                          const struct rs_buf *buf,
+                          char *path_out,
+                          size_t path_size);
 
 #endif

@@ -99,8 +99,8 @@ static void gather_facts(const struct rs_latency_log *log, struct plot_facts *fa
         if (latency_ns > 0 && latency_ns < facts->latency_ns_min_positive) {
             facts->latency_ns_min_positive = latency_ns;
         }
-        facts->latency_ns_max = latency_ns > facts->latency_ns_max ? latency_ns
-                                                                   : facts->latency_ns_max;
+        facts->latency_ns_max =
+            latency_ns > facts->latency_ns_max ? latency_ns : facts->latency_ns_max;
     }
 }
 
@@ -119,8 +119,7 @@ static void latency_axis(const struct plot_facts *facts, uint64_t *low_ns, uint6
     while (low <= facts->latency_ns_min_positive / 10) {
         low *= 10;
     }
-    uint64_t want = facts->latency_ns_max > UINT64_MAX / 2 ? UINT64_MAX
-                                                          : facts->latency_ns_max * 2;
+    uint64_t want = facts->latency_ns_max > UINT64_MAX / 2 ? UINT64_MAX : facts->latency_ns_max * 2;
     uint64_t high = low * 10;
     while (high < want && high < POW10_MAX) {
         high *= 10;
@@ -131,8 +130,7 @@ static void latency_axis(const struct plot_facts *facts, uint64_t *low_ns, uint6
     *high_ns = high;
 }
 
-static void script_header(struct rs_buf *out, const struct rs_latency_log *log,
-                          const char *title)
+static void script_header(struct rs_buf *out, const struct rs_latency_log *log, const char *title)
 {
     rs_buf_puts(out,
                 "# latency.gp: written by rheasim. Run `gnuplot latency.gp` in the run\n"
@@ -156,45 +154,96 @@ static void script_header(struct rs_buf *out, const struct rs_latency_log *log,
 
 /*
  * Fault windows: translucent rectangles behind the data, labels along the top. Labels of
- * neighbouring windows step down by turns so that short windows do not print over each other.
+ * neighbouring windows step down by turns so that short windows do not print over each other;
+ * a window in the right half has its label end at its right edge, so the text stays inside.
  */
 static void script_windows(struct rs_buf *out, const struct rs_latency_log *log)
 {
+    static const char *const heights[] = {"0.96", "0.91", "0.86"};
+    uint64_t span_ns = rs_latency_span_ns(log);
     rs_buf_puts(out, "# Fault windows.\n");
     for (size_t i = 0; i < log->window_count; i++) {
         const struct rs_latency_window *window = &log->windows[i];
-        size_t id = i + 1;
-        rs_buf_printf(out, "set object %zu rect from first ", id);
+        PLOT_ASSERT(window->end_ns >= window->start_ns);
+        bool right_half = window->start_ns > span_ns / 2;
+        rs_buf_printf(out, "set object %zu rect from first ", i + 1);
         put_seconds(out, window->start_ns);
         rs_buf_puts(out, ", graph 0 to first ");
         put_seconds(out, window->end_ns);
-        rs_buf_puts(out, ", graph 1 behind fillcolor rgb '#D55E00' "
-                         "fillstyle transparent solid 0.15 noborder\n");
-        rs_buf_printf(out, "set label %zu ", id);
+        rs_buf_puts(out,
+                    ", graph 1 behind fillcolor rgb '#D55E00' "
+                    "fillstyle transparent solid 0.15 noborder\n");
+        rs_buf_printf(out, "set label %zu ", i + 1);
         put_quoted(out, window->label);
         rs_buf_puts(out, " at first ");
-        put_seconds(out, window->start_ns);
-        rs_buf_printf(out, ", graph %s left front textcolor rgb '#8B2F00' offset character 0.4,0\n",
-                      (const char *[]){"0.96", "0.91", "0.86"}[i % 3]);
+        put_seconds(out, right_half ? window->end_ns : window->start_ns);
+        rs_buf_printf(out, ", graph %s %s front textcolor rgb '#8B2F00' offset character %s,0\n",
+                      heights[i % 3], right_half ? "right" : "left", right_half ? "-0.4" : "0.4");
     }
 }
 
+/* One latency series: where its points are and how they look. */
+struct series_style {
+    const char *filter; /* a gnuplot condition on the row, without the op */
+    const char *op;     /* also filter on this op, or NULL */
+    int point_type;
+    const char *point_size;
+    const char *colour; /* RRGGBB */
+    const char *title;
+};
+
 /*
- * The points are small and half transparent so that dense runs stay readable; the key gets
- * its own invisible (NaN) series with a large opaque marker, since a key sample copies the
- * series' point size and colour and would be hard to see.
+ * Points are small and (for ok ops) partly transparent so that dense runs stay readable. A key
+ * sample copies its series' point size and colour and would be hard to see, so the key gets
+ * its own NaN series, never drawn, with a large opaque marker.
  */
-static void series_ok(struct rs_buf *out, const char *op, size_t style_index)
+static void put_series(struct rs_buf *out, const struct series_style *style, bool translucent)
 {
-    int point_type = op_point_types[(style_index / 8) % 4];
-    const char *colour = op_colours[style_index % 8];
-    rs_buf_puts(out, "  'latency.csv' skip 1 using 1:(strcol(4) eq 'ok' && strcol(3) eq ");
-    put_quoted(out, op);
-    rs_buf_printf(out, " ? $2 : NaN) with points pointtype %d pointsize 0.45 "
-                       "linecolor rgb '#60%s' notitle, \\\n", point_type, colour);
+    rs_buf_printf(out, "  'latency.csv' skip 1 using 1:(%s", style->filter);
+    if (style->op != NULL) {
+        rs_buf_puts(out, " && strcol(3) eq ");
+        put_quoted(out, style->op);
+    }
+    rs_buf_printf(out,
+                  " ? $2 : NaN) with points pointtype %d pointsize %s "
+                  "linecolor rgb '#%s%s' notitle, \\\n",
+                  style->point_type, style->point_size, translucent ? "60" : "", style->colour);
     rs_buf_printf(out, "  NaN with points pointtype %d pointsize 1.2 linecolor rgb '#%s' title ",
-                  point_type, colour);
-    put_quoted(out, op);
+                  style->point_type, style->colour);
+    put_quoted(out, style->title);
+}
+
+/* Series for what is there only: gnuplot warns about series without points. */
+static size_t latency_series(struct rs_buf *out,
+                             const struct rs_latency_log *log,
+                             const struct plot_facts *facts)
+{
+    size_t order[RS_LATENCY_OPS_MAX];
+    size_t op_count = rs_latency_ops_sorted(log, order);
+    size_t series_count = 0;
+    for (size_t i = 0; i < op_count; i++) {
+        const char *op = log->op_names[order[i]];
+        if (facts->ok_counts[order[i]] > 0) {
+            const struct series_style style = {"strcol(4) eq 'ok'",         op,
+                                               op_point_types[(i / 8) % 4], "0.45",
+                                               op_colours[i % 8],           op};
+            rs_buf_puts(out, series_count++ > 0 ? ", \\\n" : "");
+            put_series(out, &style, true);
+        }
+    }
+    if (facts->fail_count > 0) {
+        const struct series_style style = {"strcol(4) eq 'fail'", NULL, 2, "0.7", "D00000",
+                                           "failed (any op)"};
+        rs_buf_puts(out, series_count++ > 0 ? ", \\\n" : "");
+        put_series(out, &style, false);
+    }
+    if (facts->info_count > 0) {
+        const struct series_style style = {
+            "strcol(4) eq 'info'", NULL, 8, "0.8", "000000", "info: outcome unknown (at timeout)"};
+        rs_buf_puts(out, series_count++ > 0 ? ", \\\n" : "");
+        put_series(out, &style, false);
+    }
+    return series_count;
 }
 
 /* The plot command, then its replot into the PNG; series only for what is there. */
@@ -205,43 +254,32 @@ static void script_latency_plot(struct rs_buf *out, const struct rs_latency_log 
     uint64_t low_ns = 0;
     uint64_t high_ns = 0;
     latency_axis(&facts, &low_ns, &high_ns);
-    rs_buf_puts(out, "# Latency over time.\nset ylabel 'latency (ms)'\nset logscale y 10\n"
-                     "set format y '%g'\nset ytics nomirror\nset yrange [");
+    if (log->record_count == 0) {
+        /* Tags 1..window_count belong to the fault windows. */
+        rs_buf_printf(out,
+                      "set label %zu 'no operations recorded' at graph 0.5, graph 0.5 "
+                      "center front\n",
+                      log->window_count + 1);
+    }
+    rs_buf_puts(out,
+                "# Latency over time.\nset ylabel 'latency (ms)'\nset logscale y 10\n"
+                "set format y '%g'\nset ytics nomirror\nset yrange [");
     put_ms(out, low_ns);
     rs_buf_putc(out, ':');
     put_ms(out, high_ns);
     rs_buf_puts(out, "]\n");
-    rs_buf_printf(out, "set terminal svg size %d,%d noenhanced font 'Sans,11' "
-                       "background '#ffffff'\nset output 'latency.svg'\nplot \\\n",
+    rs_buf_printf(out,
+                  "set terminal svg size %d,%d noenhanced font 'Sans,11' "
+                  "background '#ffffff'\nset output 'latency.svg'\nplot \\\n",
                   RS_PLOT_WIDTH, RS_PLOT_HEIGHT);
-    const char *names[RS_LATENCY_OPS_MAX];
-    size_t name_count = rs_latency_ops_sorted(log, names);
-    size_t series_count = 0;
-    for (size_t i = 0; i < name_count; i++) {
-        size_t index = (size_t)(names[i] - log->op_names[0]) / RS_LATENCY_OP_NAME_SIZE;
-        PLOT_ASSERT(index < log->op_count);
-        if (facts.ok_counts[index] > 0) {
-            rs_buf_puts(out, series_count++ > 0 ? ", \\\n" : "");
-            series_ok(out, names[i], i);
-        }
-    }
-    if (facts.fail_count > 0) {
-        rs_buf_puts(out, series_count++ > 0 ? ", \\\n" : "");
-        rs_buf_puts(out, "  'latency.csv' skip 1 using 1:(strcol(4) eq 'fail' ? $2 : NaN) "
-                         "with points pointtype 2 pointsize 0.7 linecolor rgb '#D00000' "
-                         "title 'failed (any op)'");
-    }
-    if (facts.info_count > 0) {
-        rs_buf_puts(out, series_count++ > 0 ? ", \\\n" : "");
-        rs_buf_puts(out, "  'latency.csv' skip 1 using 1:(strcol(4) eq 'info' ? $2 : NaN) "
-                         "with points pointtype 8 pointsize 0.8 linecolor rgb '#000000' "
-                         "title 'info: outcome unknown (at timeout)'");
-    }
+    size_t series_count = latency_series(out, log, &facts);
     if (series_count == 0) {
-        rs_buf_puts(out, "  NaN title 'no operations recorded'");
+        /* gnuplot refuses a plot with no defined point, so draw a constant below the axis. */
+        rs_buf_puts(out, "  1e-30 notitle");
     }
-    rs_buf_printf(out, "\nset terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
-                       "background '#ffffff'\nset output 'latency.png'\nreplot\n",
+    rs_buf_printf(out,
+                  "\nset terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
+                  "background '#ffffff'\nset output 'latency.png'\nreplot\n",
                   RS_PLOT_WIDTH, RS_PLOT_HEIGHT);
 }
 
@@ -256,24 +294,27 @@ static void script_throughput_plot(struct rs_buf *out, const struct rs_latency_l
         "'throughput.csv' skip 1 using ($1+0.5):4 with histeps linewidth 1.5 "
         "linecolor rgb '#000000' dashtype 2 title 'info (outcome unknown)'",
     };
-    rs_buf_puts(out, "# Throughput: operations by the second in which they completed.\n"
-                     "unset logscale y\nset format y '%g'\nset yrange [0:*]\n"
-                     "set offsets 0, 0, graph 0.15, 0\n"
-                     "set ylabel 'operations per second'\n");
-    rs_buf_printf(out, "set terminal svg size %d,%d noenhanced font 'Sans,11' "
-                       "background '#ffffff'\nset output 'throughput.svg'\nplot \\\n",
+    rs_buf_puts(out,
+                "# Throughput: operations by the second in which they completed.\n"
+                "unset logscale y\nset format y '%g'\n");
+    rs_buf_puts(out, log->record_count == 0 ? "set yrange [0:1]\n" : "set yrange [0:*]\n");
+    rs_buf_puts(out, "set offsets 0, 0, graph 0.15, 0\nset ylabel 'operations per second'\n");
+    rs_buf_printf(out,
+                  "set terminal svg size %d,%d noenhanced font 'Sans,11' "
+                  "background '#ffffff'\nset output 'throughput.svg'\nplot \\\n",
                   RS_PLOT_WIDTH, RS_PLOT_HEIGHT);
     if (log->record_count == 0) {
-        rs_buf_puts(out, "  NaN title 'no operations recorded'");
+        rs_buf_puts(out, "  -1 notitle");
     } else {
         for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
             rs_buf_puts(out, i > 0 ? ", \\\n  " : "  ");
             rs_buf_puts(out, series[i]);
         }
     }
-    rs_buf_printf(out, "\nset terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
-                       "background '#ffffff'\nset output 'throughput.png'\nreplot\n"
-                       "unset output\n",
+    rs_buf_printf(out,
+                  "\nset terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
+                  "background '#ffffff'\nset output 'throughput.png'\nreplot\n"
+                  "unset output\n",
                   RS_PLOT_WIDTH, RS_PLOT_HEIGHT);
 }
 
@@ -318,9 +359,9 @@ static bool search_path(const char *name, char *found, size_t found_size)
     for (;;) {
         const char *end = strchr(entry, ':');
         size_t entry_size = end != NULL ? (size_t)(end - entry) : strlen(entry);
-        int length = entry_size == 0 ? snprintf(found, found_size, "./%s", name)
-                                     : snprintf(found, found_size, "%.*s/%s", (int)entry_size,
-                                                entry, name);
+        int length = entry_size == 0
+                         ? snprintf(found, found_size, "./%s", name)
+                         : snprintf(found, found_size, "%.*s/%s", (int)entry_size, entry, name);
         if (length > 0 && (size_t)length < found_size && is_executable(found)) {
             return true;
         }
@@ -355,8 +396,7 @@ static void remove_file(const char *dir, const char *name)
 }
 
 /* Child side: only async-signal-safe calls between fork and exec. */
-static _Noreturn void exec_gnuplot(const char *gnuplot, const char *dir, int null_fd,
-                                   int log_fd)
+static _Noreturn void exec_gnuplot(const char *gnuplot, const char *dir, int null_fd, int log_fd)
 {
     static const char exec_failed[] = "rheasim: could not execute gnuplot\n";
     char arg0[] = "gnuplot";
@@ -415,7 +455,9 @@ static bool file_nonempty(const char *dir, const char *name)
            S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
-static enum rs_plot_status run_gnuplot(const char *gnuplot, const char *dir, char *message,
+static enum rs_plot_status run_gnuplot(const char *gnuplot,
+                                       const char *dir,
+                                       char *message,
                                        size_t message_size)
 {
     char log_path[PATH_SIZE];
@@ -435,8 +477,8 @@ static enum rs_plot_status run_gnuplot(const char *gnuplot, const char *dir, cha
     }
     for (size_t i = 0; i < IMAGE_COUNT; i++) {
         if (!file_nonempty(dir, image_names[i])) {
-            say(message, message_size, "%s exited 0 but did not write %s/%s (see %s)", gnuplot,
-                dir, image_names[i], log_path);
+            say(message, message_size, "%s exited 0 but did not write %s/%s (see %s)", gnuplot, dir,
+                image_names[i], log_path);
             return RS_PLOT_FAILED;
         }
     }
@@ -448,8 +490,11 @@ static enum rs_plot_status run_gnuplot(const char *gnuplot, const char *dir, cha
     return RS_PLOT_OK;
 }
 
-enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log, const char *dir,
-                                    const char *title, char *message, size_t message_size)
+enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log,
+                                    const char *dir,
+                                    const char *title,
+                                    char *message,
+                                    size_t message_size)
 {
     PLOT_ASSERT(log != NULL);
     PLOT_ASSERT(dir != NULL);
@@ -476,11 +521,13 @@ enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log, const char
             say(message, message_size,
                 "gnuplot not found at RHEASIM_GNUPLOT=%s: wrote latency.csv and latency.gp in "
                 "%s; fix RHEASIM_GNUPLOT or install gnuplot-nox to get latency.svg and "
-                "latency.png", wanted, dir);
+                "latency.png",
+                wanted, dir);
         } else {
             say(message, message_size,
                 "gnuplot not found on PATH: wrote latency.csv and latency.gp in %s; install "
-                "gnuplot-nox to get latency.svg and latency.png", dir);
+                "gnuplot-nox to get latency.svg and latency.png",
+                dir);
         }
         return RS_PLOT_NO_GNUPLOT;
     }

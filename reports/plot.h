@@ -12,10 +12,10 @@
 #define RS_PLOT_HEIGHT 500
 
 enum rs_plot_status {
-    RS_PLOT_OK,          /* CSVs, latency.gp and the four images are written */
-    RS_PLOT_NO_GNUPLOT,  /* CSVs and latency.gp written; no gnuplot to run */
-    RS_PLOT_FAILED,      /* CSVs and latency.gp written; gnuplot failed (see gnuplot.log) */
-    RS_PLOT_IO,          /* a file in dir could not be written */
+    RS_PLOT_OK,         /* CSVs, latency.gp and the four images are written */
+    RS_PLOT_NO_GNUPLOT, /* CSVs and latency.gp written; no gnuplot to run */
+    RS_PLOT_FAILED,     /* CSVs and latency.gp written; gnuplot failed (see gnuplot.log) */
+    RS_PLOT_IO,         /* a file in dir could not be written */
 };
 
 /* "ok", "no-gnuplot", "failed", "io" (or "?" for a value out of range). */
@@ -39,7 +39,10 @@ void rs_plot_script(const struct rs_latency_log *log, const char *title, struct 
  * removed first, so that they never disagree with the CSVs.
  * message (may be NULL) gets one line for the user, without a newline, on every status.
  */
-enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log, const char *dir,
-                                    const char *title, char *message, size_t message_size);
+enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log,
+                                    const char *dir,
+                                    const char *title,
+                                    char *message,
+                                    size_t message_size);
 
 #endif
