@@ -127,7 +127,10 @@ enum rs_err rs_kv_op_validate(const struct rs_kv_op *op);
  */
 enum rs_err rs_kv_apply(struct rs_kv *kv, uint64_t index, struct rs_bytes command,
                         struct rs_kv_result *res);
-/* The same for an operation already decoded. RS_EINVAL when rs_kv_op_validate refuses it. */
+/*
+ * The same for an operation already decoded; when rs_kv_op_validate refuses the op, its error
+ * (RS_EINVAL or RS_ETOOBIG) with no change at all.
+ */
 enum rs_err rs_kv_apply_op(struct rs_kv *kv, uint64_t index, uint64_t client_id, uint64_t seq,
                            const struct rs_kv_op *op, struct rs_kv_result *res);
 /* Serves a read (get) without a log entry, as after ReadIndex. RS_EINVAL for a write. */

@@ -13,10 +13,14 @@
 
 #include <xxhash.h>
 
+/*
+ * Static libraries are scanned in link order: this reference makes the linker take the host's
+ * rs_assert_fail from rheasim_sim before it reaches rheasim_core, which needs it.
+ */
+void (*const rs_test_keep_assert)(const char *, const char *, int) = rs_assert_fail;
+
 static struct rs_bytes str(const char *s)
 {
-    /* RS_ASSERT also pulls rs_assert_fail from rheasim_sim ahead of rheasim_core. */
-    RS_ASSERT(s != NULL);
     return (struct rs_bytes){(const uint8_t *)s, strlen(s)};
 }
 
