@@ -1,0 +1,2152 @@
+/* Reads, checks and writes scenario files: the language and its limits are in scenario.h. */
+#include "sim/scenario.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(RS_SCN_TIME_MAX_NS < UINT64_MAX / 4, "times may be added without overflow");
+_Static_assert(RS_SCN_TIME_MAX_NS < (uint64_t)INT64_MAX, "times fit setting values");
+_Static_assert(RS_SCN_DESCRIBE_SIZE_MAX + 16 < RS_SCN_LINE_SIZE_MAX, "describe is writable");
+_Static_assert(RS_SCN_NAME_SIZE_MAX + 16 < RS_SCN_LINE_SIZE_MAX, "name is writable");
+_Static_assert(RS_SCN_NODE_COUNT_MAX <= 9, "node(N) takes one digit");
+_Static_assert(RS_SCN_COMMAND_COUNT_MAX <= RS_SCN_LINE_COUNT_MAX, "commands are lines");
+
+/* ------------------------------------------------------------------------------------------ */
+/* The schema and the names of things                                                         */
+
+const struct rs_scn_setting rs_scn_schema[RS_SCN_SETTING_COUNT] = {
+#define RS_SCN_SETTING_ROW(id, section, key, type, def, min, max, flags, choices, help)        \
+    {section, key, section "." key, type, def, min, max, flags, choices, help},
+    RS_SCN_SETTINGS(RS_SCN_SETTING_ROW)
+#undef RS_SCN_SETTING_ROW
+};
+
+/* Rules between two settings, checked after the file and again after overrides. */
+enum rule_kind { RULE_AT_MOST, RULE_LESS };
+struct rule {
+    enum rs_scn_setting_id left;
+    enum rule_kind kind;
+    enum rs_scn_setting_id right;
+};
+static const struct rule rules[] = {
+    {RS_SCN_CLUSTER_REPLICAS, RULE_AT_MOST, RS_SCN_CLUSTER_NODES},
+    {RS_SCN_RAFT_HEARTBEAT, RULE_LESS, RS_SCN_RAFT_ELECTION_TIMEOUT},
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const section_names[] = {"cluster", "raft",     "net",  "disk",
+                                            "clock",   "workload", "check"};
+static const char *const line_words[] = {"name",  "describe", "at",     "every",
+                                         "run",   "expect",   "cluster", "raft",
+                                         "net",   "disk",     "clock",  "workload",
+                                         "check"};
+static const char *const verb_words[] = {"partition", "heal", "crash", "restart",
+                                         "crash-restart", "set"};
+static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
+                                              "one-way"};
+static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
+static const char *const expect_words[] = {"linearizable", "leader", "converged", "ops_ok",
+                                           "availability"};
+static const char *const dist_words[] = {"uniform", "zipf", "hot", "sequential"};
+static const char *const bool_words[] = {"off", "on", "false", "true"};
+
+static const char *const type_names[RS_SCN_TYPE_COUNT] = {
+    "int", "bool", "duration", "percent", "size", "enum", "range", "mix", "distribution", "rate",
+};
+static const char *const op_names[RS_SCN_OP_COUNT] = {
+#define RS_SCN_OP_NAME(id, name) name,
+    RS_SCN_OPS(RS_SCN_OP_NAME)
+#undef RS_SCN_OP_NAME
+};
+static const char *const verb_names[RS_SCN_VERB_COUNT] = {
+    "partition isolate", "partition minority", "partition majority-minority",
+    "partition one-way", "heal", "crash", "restart", "crash-restart", "set",
+};
+
+const char *rs_scn_type_name(enum rs_scn_type type)
+{
+    return (unsigned)type < RS_SCN_TYPE_COUNT ? type_names[type] : "?";
+}
+
+const char *rs_scn_op_name(enum rs_scn_op op)
+{
+    return (unsigned)op < RS_SCN_OP_COUNT ? op_names[op] : "?";
+}
+
+const char *rs_scn_verb_name(enum rs_scn_verb verb)
+{
+    return (unsigned)verb < RS_SCN_VERB_COUNT ? verb_names[verb] : "?";
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool bytes_are(const char *p, size_t n, const char *word)
+{
+    size_t size = strlen(word);
+    return n == size && memcmp(p, word, n) == 0;
+}
+
+/* Index of the word among names, or -1. */
+static int lookup(const char *const *names, size_t count, const char *p, size_t n)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (bytes_are(p, n, names[i])) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static const char *find_dots(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] == '.' && p[i + 1] == '.') {
+            return p + i;
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Building messages                                                                          */
+
+/* A bounded string builder with snprintf's return convention. */
+struct out {
+    char *buf;
+    size_t size;
+    size_t len;
+};
+
+__attribute__((format(printf, 2, 3))) static void out_printf(struct out *o, const char *fmt, ...)
+{
+    size_t room = o->len < o->size ? o->size - o->len : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(room > 0 ? o->buf + o->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        o->len += (size_t)n;
+    }
+}
+
+#define QUOTE_SIZE 64u
+
+/* A word as it may appear in a message: printable, escaped, cut short when long. */
+static const char *quote_into(char *buf, const char *p, size_t n, bool quotes)
+{
+    size_t o = 0;
+    if (quotes) {
+        buf[o++] = '\'';
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (o + 10 > QUOTE_SIZE) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            buf[o++] = (char)c;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        }
+    }
+    if (quotes) {
+        buf[o++] = '\'';
+    }
+    RS_ASSERT(o < QUOTE_SIZE);
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *quote(char *buf, const char *p, size_t n)
+{
+    return quote_into(buf, p, n, true);
+}
+
+#define GUESS_WORD_MAX 48u
+
+static uint32_t edit_distance(const char *a, size_t a_size, const char *b, size_t b_size)
+{
+    RS_ASSERT(a_size <= GUESS_WORD_MAX);
+    RS_ASSERT(b_size <= GUESS_WORD_MAX);
+    uint32_t row[GUESS_WORD_MAX + 1];
+    for (size_t j = 0; j <= b_size; j++) {
+        row[j] = (uint32_t)j;
+    }
+    for (size_t i = 1; i <= a_size; i++) {
+        uint32_t diagonal = row[0];
+        row[0] = (uint32_t)i;
+        for (size_t j = 1; j <= b_size; j++) {
+            uint32_t above = row[j];
+            uint32_t best = diagonal + (a[i - 1] != b[j - 1]);
+            if (above + 1 < best) {
+                best = above + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            row[j] = best;
+            diagonal = above;
+        }
+    }
+    return row[b_size];
+}
+
+/* The closest candidate to a misspelt word; ties go to the first (table order). */
+struct guess {
+    const char *best;
+    uint32_t distance;
+};
+
+static bool guess_try(struct guess *g, const char *p, size_t n, const char *candidate,
+                      size_t candidate_size)
+{
+    if (n > GUESS_WORD_MAX || candidate_size > GUESS_WORD_MAX) {
+        return false;
+    }
+    uint32_t distance = edit_distance(p, n, candidate, candidate_size);
+    if (g->best != NULL && distance >= g->distance) {
+        return false;
+    }
+    g->best = candidate;
+    g->distance = distance;
+    return true;
+}
+
+/* " (did you mean 'x'?)" when the guess is close enough to be useful, else "". */
+static const char *guess_hint(const struct guess *g, size_t n, size_t best_size, char *buf,
+                              size_t size)
+{
+    uint32_t limit = n <= 3 ? 1 : (n <= 6 ? 2 : 3);
+    buf[0] = '\0';
+    if (g->best != NULL && g->distance > 0 && g->distance <= limit) {
+        snprintf(buf, size, " (did you mean '%.*s'?)", (int)best_size, g->best);
+    }
+    return buf;
+}
+
+static const char *hint_among(const char *const *names, size_t count, const char *p, size_t n,
+                              char *buf, size_t size)
+{
+    struct guess g = {NULL, 0};
+    for (size_t i = 0; i < count; i++) {
+        guess_try(&g, p, n, names[i], strlen(names[i]));
+    }
+    return guess_hint(&g, n, g.best != NULL ? strlen(g.best) : 0, buf, size);
+}
+
+/* Where errors go: a line of a file, or a --set flag. */
+struct sink {
+    struct rs_scn_error *err;
+    const char *file; /* file errors: the label */
+    const char *flag; /* flag errors: the assignment */
+    uint32_t line;
+    int exit_code; /* for file errors: 65, or 64 when a flag made the file wrong */
+};
+
+static size_t append(char *dst, size_t size, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+    if (len + 1 >= size) {
+        return len;
+    }
+    if (n > size - 1 - len) {
+        n = size - 1 - len;
+    }
+    memcpy(dst + len, src, n);
+    dst[len + n] = '\0';
+    return len + n;
+}
+
+__attribute__((format(printf, 3, 4))) static enum rs_err fail(const struct sink *k,
+                                                              uint32_t column, const char *fmt,
+                                                              ...)
+{
+    struct rs_scn_error *err = k->err;
+    char text[sizeof err->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    memset(err, 0, sizeof *err);
+    err->column = column;
+    if (k->flag != NULL) {
+        char flag[QUOTE_SIZE];
+        size_t len = append(err->message, sizeof err->message, 0, "--set ");
+        len = append(err->message, sizeof err->message, len,
+                     quote_into(flag, k->flag, strlen(k->flag), false));
+        len = append(err->message, sizeof err->message, len, ": ");
+        append(err->message, sizeof err->message, len, text);
+        err->exit_code = RS_SCN_EXIT_USAGE;
+    } else {
+        append(err->file, sizeof err->file, 0, k->file != NULL ? k->file : "");
+        append(err->message, sizeof err->message, 0, text);
+        err->line = k->line;
+        err->exit_code = k->exit_code != 0 ? k->exit_code : RS_SCN_EXIT_DATAERR;
+    }
+    return RS_EINVAL;
+}
+
+size_t rs_scn_error_format(const struct rs_scn_error *err, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    if (err->file[0] != '\0' && err->line > 0) {
+        out_printf(&o, "%s:%" PRIu32 ":%" PRIu32 ": %s", err->file, err->line, err->column,
+                   err->message);
+    } else if (err->file[0] != '\0') {
+        out_printf(&o, "%s: %s", err->file, err->message);
+    } else {
+        out_printf(&o, "%s", err->message);
+    }
+    return o.len;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Numbers: exact decimal arithmetic in integers                                              */
+
+enum num { NUM_OK, NUM_SYNTAX, NUM_OVERFLOW, NUM_PRECISION };
+
+/* "D+" or "D+.D+" times scale, exactly. Digits past the scale's precision must be zeros. */
+static enum num parse_decimal(const char *p, size_t n, uint64_t scale, uint64_t *out)
+{
+    RS_ASSERT(scale > 0);
+    size_t i = 0;
+    uint64_t whole = 0;
+    for (; i < n && is_digit(p[i]); i++) {
+        uint64_t digit = (uint64_t)(p[i] - '0');
+        if (whole > (UINT64_MAX - digit) / 10) {
+            return NUM_OVERFLOW;
+        }
+        whole = whole * 10 + digit;
+    }
+    if (i == 0 || (i < n && (p[i] != '.' || i + 1 == n))) {
+        return NUM_SYNTAX;
+    }
+    for (size_t j = i + 1; j < n; j++) {
+        if (!is_digit(p[j])) {
+            return NUM_SYNTAX;
+        }
+    }
+    if (whole > UINT64_MAX / scale) {
+        return NUM_OVERFLOW;
+    }
+    uint64_t value = whole * scale;
+    uint64_t step = scale;
+    for (size_t j = i + 1; j < n; j++) {
+        uint64_t digit = (uint64_t)(p[j] - '0');
+        if (step % 10 != 0) {
+            if (digit != 0) {
+                return NUM_PRECISION;
+            }
+            continue;
+        }
+        step /= 10;
+        if (value > UINT64_MAX - digit * step) {
+            return NUM_OVERFLOW;
+        }
+        value += digit * step;
+    }
+    *out = value;
+    return NUM_OK;
+}
+
+/* Length of the leading run of digits and dots: the number in "1.5ms". */
+static size_t number_size(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (is_digit(p[i]) || p[i] == '.')) {
+        i++;
+    }
+    return i;
+}
+
+struct unit {
+    const char *name;
+    uint64_t scale;
+};
+
+static const struct unit duration_units[] = {
+    {"ns", 1}, {"us", RS_NS_PER_US}, {"ms", RS_NS_PER_MS}, {"s", RS_NS_PER_S},
+    {"m", 60 * RS_NS_PER_S},
+};
+static const struct unit size_units[] = {
+    {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+};
+
+static enum rs_err number_fail(const struct sink *k, uint32_t column, enum num status,
+                               const char *p, size_t n, const char *what, const char *finest)
+{
+    char q[QUOTE_SIZE];
+    quote(q, p, n);
+    switch (status) {
+    case NUM_OVERFLOW:
+        return fail(k, column, "%s %s is too large", what, q);
+    case NUM_PRECISION:
+        return fail(k, column, "%s %s is finer than %s", what, q, finest);
+    default:
+        return fail(k, column, "expected a %s, got %s", what, q);
+    }
+}
+
+static enum rs_err parse_duration(const struct sink *k, const char *p, size_t n,
+                                  uint32_t column, uint64_t *out)
+{
+    size_t digits = number_size(p, n);
+    const char *unit = p + digits;
+    size_t unit_size = n - digits;
+    char q[QUOTE_SIZE];
+    char q_unit[QUOTE_SIZE];
+    if (digits == 0) {
+        return fail(k, column, "expected a duration such as 1.5s or 200us, got %s",
+                    quote(q, p, n));
+    }
+    if (unit_size == 0) {
+        if (bytes_are(p, n, "0")) {
+            *out = 0;
+            return RS_OK;
+        }
+        return fail(k, column + (uint32_t)digits, "missing unit in %s (ns, us, ms, s or m)",
+                    quote(q, p, n));
+    }
+    for (size_t i = 0; i < COUNT_OF(duration_units); i++) {
+        if (bytes_are(unit, unit_size, duration_units[i].name)) {
+            enum num status = parse_decimal(p, digits, duration_units[i].scale, out);
+            return status == NUM_OK ? RS_OK
+                                    : number_fail(k, column, status, p, n, "duration", "1ns");
+        }
+    }
+    return fail(k, column + (uint32_t)digits, "unknown unit %s in %s (ns, us, ms, s or m)",
+                quote(q_unit, unit, unit_size), quote(q, p, n));
+}
+
+static enum rs_err parse_percent(const struct sink *k, const char *p, size_t n, uint32_t column,
+                                 uint64_t *ppm)
+{
+    char q[QUOTE_SIZE];
+    if (n < 2 || p[n - 1] != '%' || number_size(p, n - 1) != n - 1) {
+        return fail(k, column, "expected a percentage such as 0.1%%, got %s", quote(q, p, n));
+    }
+    enum num status = parse_decimal(p, n - 1, RS_SCN_PPM_MAX / 100, ppm);
+    return status == NUM_OK ? RS_OK
+                            : number_fail(k, column, status, p, n, "percentage",
+                                          "1 ppm (0.0001%)");
+}
+
+static enum rs_err parse_size(const struct sink *k, const char *p, size_t n, uint32_t column,
+                              uint64_t *bytes)
+{
+    size_t digits = number_size(p, n);
+    char q[QUOTE_SIZE];
+    char q_unit[QUOTE_SIZE];
+    if (digits == 0) {
+        return fail(k, column, "expected a size such as 4096 or 64KiB, got %s", quote(q, p, n));
+    }
+    for (size_t i = 0; i < COUNT_OF(size_units); i++) {
+        if (bytes_are(p + digits, n - digits, size_units[i].name)) {
+            enum num status = parse_decimal(p, digits, size_units[i].scale, bytes);
+            return status == NUM_OK ? RS_OK
+                                    : number_fail(k, column, status, p, n, "size", "1 byte");
+        }
+    }
+    return fail(k, column + (uint32_t)digits, "unknown size unit %s in %s (B, KiB, MiB or GiB)",
+                quote(q_unit, p + digits, n - digits), quote(q, p, n));
+}
+
+/* A plain integer with an optional minus sign. */
+static enum rs_err parse_int(const struct sink *k, const char *p, size_t n, uint32_t column,
+                             int64_t *out)
+{
+    bool negative = n > 0 && p[0] == '-';
+    size_t start = negative ? 1 : 0;
+    uint64_t magnitude = 0;
+    char q[QUOTE_SIZE];
+    bool digits_only = n > start;
+    for (size_t i = start; i < n; i++) {
+        digits_only = digits_only && is_digit(p[i]);
+    }
+    if (!digits_only) {
+        return fail(k, column, "expected an integer, got %s", quote(q, p, n));
+    }
+    enum num status = parse_decimal(p + start, n - start, 1, &magnitude);
+    if (status != NUM_OK || magnitude > (uint64_t)INT64_MAX) {
+        return fail(k, column, "integer %s is too large", quote(q, p, n));
+    }
+    *out = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+    return RS_OK;
+}
+
+/* "N/s" open loop, or "closed" (stored as 0). */
+static enum rs_err parse_rate(const struct sink *k, const char *p, size_t n, uint32_t column,
+                              uint64_t *per_s)
+{
+    char q[QUOTE_SIZE];
+    if (bytes_are(p, n, "closed")) {
+        *per_s = 0;
+        return RS_OK;
+    }
+    if (n < 3 || p[n - 2] != '/' || p[n - 1] != 's' || number_size(p, n - 2) != n - 2) {
+        return fail(k, column, "expected a rate such as 2000/s, or closed, got %s",
+                    quote(q, p, n));
+    }
+    enum num status = parse_decimal(p, n - 2, 1, per_s);
+    if (status == NUM_OK && *per_s == 0) {
+        return fail(k, column, "rate %s is zero; write closed for a closed loop",
+                    quote(q, p, n));
+    }
+    return status == NUM_OK ? RS_OK
+                            : number_fail(k, column, status, p, n, "rate",
+                                          "1 operation per second");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Formatting values                                                                          */
+
+size_t rs_scn_duration_format(uint64_t ns, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    if (ns == 0) {
+        out_printf(&o, "0");
+        return o.len;
+    }
+    for (size_t i = COUNT_OF(duration_units); i-- > 0;) {
+        if (ns % duration_units[i].scale == 0) {
+            out_printf(&o, "%" PRIu64 "%s", ns / duration_units[i].scale, duration_units[i].name);
+            break;
+        }
+    }
+    return o.len;
+}
+
+/* "W" or "W.F" for value / divisor, without trailing zeros (divisor a power of ten). */
+static void out_decimal(struct out *o, uint64_t value, uint64_t divisor)
+{
+    out_printf(o, "%" PRIu64, value / divisor);
+    uint64_t fraction = value % divisor;
+    if (fraction == 0) {
+        return;
+    }
+    char digits[24];
+    size_t count = 0;
+    for (uint64_t d = divisor / 10; d > 0 && count < sizeof digits - 1; d /= 10) {
+        digits[count++] = (char)('0' + (fraction / d) % 10);
+    }
+    while (count > 0 && digits[count - 1] == '0') {
+        count--;
+    }
+    digits[count] = '\0';
+    out_printf(o, ".%s", digits);
+}
+
+static void out_scalar(struct out *o, enum rs_scn_type type, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    if (v < 0 || type == RS_SCN_INT || type == RS_SCN_ENUM) {
+        out_printf(o, "%" PRId64, v);
+    } else if (type == RS_SCN_BOOL) {
+        out_printf(o, "%s", v != 0 ? "on" : "off");
+    } else if (type == RS_SCN_DURATION || type == RS_SCN_RANGE) {
+        char text[32];
+        rs_scn_duration_format(u, text, sizeof text);
+        out_printf(o, "%s", text);
+    } else if (type == RS_SCN_PERCENT) {
+        out_decimal(o, u, RS_SCN_PPM_MAX / 100);
+        out_printf(o, "%%");
+    } else if (type == RS_SCN_SIZE) {
+        size_t i = COUNT_OF(size_units) - 1;
+        while (i > 1 && (u == 0 || u % size_units[i].scale != 0)) {
+            i--;
+        }
+        out_printf(o, "%" PRIu64 "%s", u / size_units[i].scale, i > 1 ? size_units[i].name : "");
+    } else if (type == RS_SCN_RATE) {
+        if (v == 0) {
+            out_printf(o, "closed");
+        } else {
+            out_printf(o, "%" PRId64 "/s", v);
+        }
+    } else {
+        out_printf(o, "%" PRId64, v);
+    }
+}
+
+size_t rs_scn_scalar_format(enum rs_scn_type type, int64_t scalar, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    out_scalar(&o, type, scalar);
+    return o.len;
+}
+
+/* The n-th choice of "a|b|c", or NULL. */
+static const char *choice_at(const char *choices, int64_t index, size_t *size)
+{
+    const char *p = choices;
+    for (int64_t i = 0; p != NULL; i++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (i == index) {
+            *size = n;
+            return p;
+        }
+        p = bar != NULL ? bar + 1 : NULL;
+    }
+    return NULL;
+}
+
+static void out_value(struct out *o, enum rs_scn_setting_id id, const struct rs_scn_value *v)
+{
+    const struct rs_scn_setting *row = &rs_scn_schema[id];
+    size_t n = 0;
+    const char *choice = NULL;
+    const char *separator = "";
+    switch (row->type) {
+    case RS_SCN_ENUM:
+        choice = choice_at(row->choices, v->lo, &n);
+        out_printf(o, "%.*s", (int)(choice != NULL ? n : 1), choice != NULL ? choice : "?");
+        return;
+    case RS_SCN_MIX:
+        for (size_t i = 0; i < RS_SCN_OP_COUNT; i++) {
+            if (v->mix_weight[i] > 0) {
+                out_printf(o, "%s%s:%" PRIu32, separator, op_names[i], v->mix_weight[i]);
+                separator = ",";
+            }
+        }
+        return;
+    case RS_SCN_DIST:
+        out_printf(o, "%s", dist_words[v->dist]);
+        if (v->dist == RS_SCN_DIST_ZIPF) {
+            out_printf(o, ":");
+            out_decimal(o, v->dist_param, 1000);
+        } else if (v->dist == RS_SCN_DIST_HOT) {
+            out_printf(o, ":");
+            out_scalar(o, RS_SCN_PERCENT, v->dist_param);
+        }
+        return;
+    default:
+        out_scalar(o, row->type, v->lo);
+        if (v->drawn || v->hi != v->lo) {
+            out_printf(o, "..");
+            out_scalar(o, row->type, v->hi);
+        }
+        return;
+    }
+}
+
+size_t rs_scn_value_format(enum rs_scn_setting_id id, const struct rs_scn_value *value,
+                           char *buf, size_t size)
+{
+    RS_ASSERT((unsigned)id < RS_SCN_SETTING_COUNT);
+    struct out o = {buf, size, 0};
+    out_value(&o, id, value);
+    return o.len;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Setting values                                                                             */
+
+/* A scalar of the row's type, range-checked. RANGE rows check each end as a duration. */
+static enum rs_err parse_scalar(const struct sink *k, enum rs_scn_setting_id id, const char *p,
+                                size_t n, uint32_t column, int64_t *out)
+{
+    const struct rs_scn_setting *row = &rs_scn_schema[id];
+    uint64_t u = 0;
+    int64_t v = 0;
+    enum rs_err rc = RS_OK;
+    switch (row->type) {
+    case RS_SCN_INT:
+        rc = parse_int(k, p, n, column, &v);
+        u = (uint64_t)v;
+        break;
+    case RS_SCN_DURATION:
+    case RS_SCN_RANGE:
+        rc = parse_duration(k, p, n, column, &u);
+        break;
+    case RS_SCN_PERCENT:
+        rc = parse_percent(k, p, n, column, &u);
+        break;
+    case RS_SCN_SIZE:
+        rc = parse_size(k, p, n, column, &u);
+        break;
+    case RS_SCN_RATE:
+        rc = parse_rate(k, p, n, column, &u);
+        if (rc == RS_OK && u == 0) {
+            *out = 0; /* closed: no bounds apply */
+            return RS_OK;
+        }
+        break;
+    default:
+        RS_UNREACHABLE();
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (row->type != RS_SCN_INT) {
+        v = u > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)u;
+    }
+    char q[QUOTE_SIZE];
+    char low[32];
+    char high[32];
+    if (v < row->min || v > row->max) {
+        rs_scn_scalar_format(row->type, row->min, low, sizeof low);
+        rs_scn_scalar_format(row->type, row->max, high, sizeof high);
+        return fail(k, column, "%s %s is out of range (%s..%s)", row->section_key,
+                    quote(q, p, n), low, high);
+    }
+    if ((row->flags & RS_SCN_POW2) != 0 && (v & (v - 1)) != 0) {
+        return fail(k, column, "%s %s is not a power of two", row->section_key, quote(q, p, n));
+    }
+    *out = v;
+    return RS_OK;
+}
+
+/* "A..B" or "A": both ends as scalars, A <= B. */
+static enum rs_err parse_span(const struct sink *k, enum rs_scn_setting_id id, const char *p,
+                              size_t n, uint32_t column, struct rs_scn_value *v)
+{
+    const char *dots = find_dots(p, n);
+    if (dots == NULL) {
+        enum rs_err rc = parse_scalar(k, id, p, n, column, &v->lo);
+        v->hi = v->lo;
+        return rc;
+    }
+    const struct rs_scn_setting *row = &rs_scn_schema[id];
+    size_t lo_size = (size_t)(dots - p);
+    size_t hi_offset = lo_size + 2;
+    char q[QUOTE_SIZE];
+    if ((row->flags & RS_SCN_POW2) != 0) {
+        return fail(k, column, "%s cannot be drawn from a range: it must be a power of two",
+                    row->section_key);
+    }
+    enum rs_err rc = parse_scalar(k, id, p, lo_size, column, &v->lo);
+    if (rc == RS_OK) {
+        rc = parse_scalar(k, id, p + hi_offset, n - hi_offset, column + (uint32_t)hi_offset,
+                          &v->hi);
+    }
+    if (rc == RS_OK && row->type == RS_SCN_RATE && (v->lo == 0 || v->hi == 0)) {
+        return fail(k, column, "%s: closed cannot be part of a drawn range", row->section_key);
+    }
+    if (rc == RS_OK && v->lo > v->hi) {
+        return fail(k, column, "%s: the lower bound of %s is above the upper bound",
+                    row->section_key, quote(q, p, n));
+    }
+    v->drawn = rc == RS_OK && row->type != RS_SCN_RANGE && v->lo < v->hi;
+    return rc;
+}
+
+static enum rs_err parse_mix_entry(const struct sink *k, const char *p, size_t n,
+                                   uint32_t column, uint32_t *weights, bool *seen)
+{
+    const char *colon = memchr(p, ':', n);
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    if (n == 0) {
+        return fail(k, column, "empty entry in the mix");
+    }
+    if (colon == NULL) {
+        return fail(k, column, "expected operation:weight in the mix, got %s", quote(q, p, n));
+    }
+    size_t name_size = (size_t)(colon - p);
+    int op = lookup(op_names, RS_SCN_OP_COUNT, p, name_size);
+    if (op < 0) {
+        return fail(k, column, "unknown operation %s in the mix%s", quote(q, p, name_size),
+                    hint_among(op_names, RS_SCN_OP_COUNT, p, name_size, hint, sizeof hint));
+    }
+    if (seen[op]) {
+        return fail(k, column, "operation %s appears twice in the mix", op_names[op]);
+    }
+    const char *digits = colon + 1;
+    size_t digits_size = n - name_size - 1;
+    uint64_t weight = 0;
+    uint32_t weight_column = column + (uint32_t)name_size + 1;
+    bool plain = digits_size > 0 && number_size(digits, digits_size) == digits_size &&
+                 memchr(digits, '.', digits_size) == NULL;
+    if (!plain || parse_decimal(digits, digits_size, 1, &weight) != NUM_OK ||
+        weight > RS_SCN_WEIGHT_MAX) {
+        return fail(k, weight_column, "weight %s of %s must be an integer in 0..%u",
+                    quote(q, digits, digits_size), op_names[op], RS_SCN_WEIGHT_MAX);
+    }
+    seen[op] = true;
+    weights[op] = (uint32_t)weight;
+    return RS_OK;
+}
+
+static enum rs_err parse_mix(const struct sink *k, const char *p, size_t n, uint32_t column,
+                             struct rs_scn_value *v)
+{
+    bool seen[RS_SCN_OP_COUNT] = {false};
+    size_t start = 0;
+    /* Each entry consumes at least one byte (its comma), so n + 1 rounds are enough. */
+    for (size_t round = 0; round <= n; round++) {
+        const char *comma = memchr(p + start, ',', n - start);
+        size_t end = comma != NULL ? (size_t)(comma - p) : n;
+        enum rs_err rc = parse_mix_entry(k, p + start, end - start, column + (uint32_t)start,
+                                         v->mix_weight, seen);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        if (comma == NULL) {
+            break;
+        }
+        start = end + 1;
+    }
+    for (size_t i = 0; i < RS_SCN_OP_COUNT; i++) {
+        if (v->mix_weight[i] > 0) {
+            return RS_OK;
+        }
+    }
+    return fail(k, column, "the mix needs at least one positive weight");
+}
+
+static enum rs_err parse_dist(const struct sink *k, const char *p, size_t n, uint32_t column,
+                              struct rs_scn_value *v)
+{
+    const char *colon = memchr(p, ':', n);
+    size_t name_size = colon != NULL ? (size_t)(colon - p) : n;
+    int kind = lookup(dist_words, COUNT_OF(dist_words), p, name_size);
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    if (kind < 0) {
+        return fail(k, column, "unknown distribution %s%s", quote(q, p, name_size),
+                    hint_among(dist_words, COUNT_OF(dist_words), p, name_size, hint,
+                               sizeof hint));
+    }
+    v->dist = (enum rs_scn_dist)kind;
+    bool takes_param = kind == RS_SCN_DIST_ZIPF || kind == RS_SCN_DIST_HOT;
+    if (!takes_param) {
+        return colon == NULL ? RS_OK
+                             : fail(k, column + (uint32_t)name_size, "%s takes no parameter",
+                                    dist_words[kind]);
+    }
+    if (colon == NULL || name_size + 1 == n) {
+        return fail(k, column, "%s needs a parameter, e.g. %s", dist_words[kind],
+                    kind == RS_SCN_DIST_ZIPF ? "zipf:0.99" : "hot:10%");
+    }
+    const char *param = colon + 1;
+    size_t param_size = n - name_size - 1;
+    uint32_t param_column = column + (uint32_t)name_size + 1;
+    uint64_t value = 0;
+    if (kind == RS_SCN_DIST_HOT) {
+        enum rs_err rc = parse_percent(k, param, param_size, param_column, &value);
+        if (rc == RS_OK && (value == 0 || value > RS_SCN_PPM_MAX)) {
+            return fail(k, param_column, "hot share %s is out of range (0.0001%%..100%%)",
+                        quote(q, param, param_size));
+        }
+        v->dist_param = (uint32_t)value;
+        return rc;
+    }
+    enum num status = number_size(param, param_size) == param_size
+                          ? parse_decimal(param, param_size, 1000, &value)
+                          : NUM_SYNTAX;
+    if (status != NUM_OK) {
+        return number_fail(k, param_column, status, param, param_size, "zipf exponent", "0.001");
+    }
+    if (value > RS_SCN_ZIPF_MAX) {
+        return fail(k, param_column, "zipf exponent %s is out of range (0..5)",
+                    quote(q, param, param_size));
+    }
+    v->dist_param = (uint32_t)value;
+    return RS_OK;
+}
+
+static enum rs_err parse_choice(const struct sink *k, enum rs_scn_setting_id id, const char *p,
+                                size_t n, uint32_t column, struct rs_scn_value *v)
+{
+    const struct rs_scn_setting *row = &rs_scn_schema[id];
+    struct guess g = {NULL, 0};
+    size_t best_size = 0;
+    size_t size = 0;
+    const char *choice = NULL;
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    for (int64_t i = 0; (choice = choice_at(row->choices, i, &size)) != NULL; i++) {
+        if (size == n && memcmp(choice, p, n) == 0) {
+            v->lo = v->hi = i;
+            return RS_OK;
+        }
+        guess_try(&g, p, n, choice, size);
+    }
+    char list[128];
+    struct out o = {list, sizeof list, 0};
+    for (int64_t i = 0; (choice = choice_at(row->choices, i, &size)) != NULL; i++) {
+        bool last = choice_at(row->choices, i + 1, &best_size) == NULL;
+        out_printf(&o, "%s%.*s", i == 0 ? "" : (last ? " or " : ", "), (int)size, choice);
+    }
+    best_size = g.best != NULL ? strcspn(g.best, "|") : 0;
+    return fail(k, column, "%s must be %s, got %s%s", row->section_key, list, quote(q, p, n),
+                guess_hint(&g, n, best_size, hint, sizeof hint));
+}
+
+/* A value of setting id, written at column. The value's content fields start zeroed. */
+static enum rs_err parse_value(const struct sink *k, enum rs_scn_setting_id id, const char *p,
+                               size_t n, uint32_t column, struct rs_scn_value *v)
+{
+    RS_ASSERT((unsigned)id < RS_SCN_SETTING_COUNT);
+    const struct rs_scn_setting *row = &rs_scn_schema[id];
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    int index = -1;
+    bool drawn = find_dots(p, n) != NULL;
+    bool drawable = row->type != RS_SCN_BOOL && row->type != RS_SCN_ENUM &&
+                    row->type != RS_SCN_MIX && row->type != RS_SCN_DIST;
+    if (drawn && !drawable) {
+        return fail(k, column, "%s cannot be drawn from a range", row->section_key);
+    }
+    switch (row->type) {
+    case RS_SCN_BOOL:
+        index = lookup(bool_words, COUNT_OF(bool_words), p, n);
+        if (index < 0) {
+            return fail(k, column, "%s must be on, off, true or false, got %s%s",
+                        row->section_key, quote(q, p, n),
+                        hint_among(bool_words, COUNT_OF(bool_words), p, n, hint, sizeof hint));
+        }
+        v->lo = v->hi = index % 2;
+        return RS_OK;
+    case RS_SCN_ENUM:
+        return parse_choice(k, id, p, n, column, v);
+    case RS_SCN_MIX:
+        return parse_mix(k, p, n, column, v);
+    case RS_SCN_DIST:
+        return parse_dist(k, p, n, column, v);
+    default:
+        return parse_span(k, id, p, n, column, v);
+    }
+}
+
+static void value_clear(struct rs_scn_value *v)
+{
+    memset(v, 0, sizeof *v);
+}
+
+static bool value_same(const struct rs_scn_value *a, const struct rs_scn_value *b)
+{
+    return a->lo == b->lo && a->hi == b->hi && a->drawn == b->drawn && a->dist == b->dist &&
+           a->dist_param == b->dist_param &&
+           memcmp(a->mix_weight, b->mix_weight, sizeof a->mix_weight) == 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Scenario lifetime and lookup                                                               */
+
+void rs_scenario_init(struct rs_scenario *s)
+{
+    RS_ASSERT(s != NULL);
+    memset(s, 0, sizeof *s);
+    struct rs_scn_error err;
+    struct sink k = {&err, "default", NULL, 0, 0};
+    for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {
+        const char *text = rs_scn_schema[i].default_text;
+        enum rs_err rc = parse_value(&k, (enum rs_scn_setting_id)i, text, strlen(text), 1,
+                                     &s->settings[i]);
+        RS_ASSERT(rc == RS_OK); /* every schema default parses: tested per row */
+    }
+}
+
+void rs_scenario_free(struct rs_scenario *s)
+{
+    RS_ASSERT(s != NULL);
+    free(s->commands);
+    free(s->expects);
+    rs_scenario_init(s);
+}
+
+int rs_scn_setting_find(const char *section_key)
+{
+    for (size_t i = 0; section_key != NULL && i < RS_SCN_SETTING_COUNT; i++) {
+        if (strcmp(rs_scn_schema[i].section_key, section_key) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+const struct rs_scn_value *rs_scenario_get(const struct rs_scenario *s, const char *section_key)
+{
+    int id = rs_scn_setting_find(section_key);
+    return id < 0 ? NULL : &s->settings[id];
+}
+
+static int find_setting(const char *p, size_t n)
+{
+    for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {
+        if (bytes_are(p, n, rs_scn_schema[i].section_key)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* "unknown setting 'net.los' (did you mean 'net.loss'?)", trying the same section first and
+ * then the same key in another section. */
+static enum rs_err unknown_setting(const struct sink *k, uint32_t column, const char *section,
+                                   size_t section_size, const char *key, size_t key_size)
+{
+    struct guess g = {NULL, 0};
+    int best = -1;
+    char full[2 * QUOTE_SIZE];
+    char q_section[QUOTE_SIZE];
+    char q_key[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {
+        const struct rs_scn_setting *row = &rs_scn_schema[i];
+        if (bytes_are(section, section_size, row->section) &&
+            guess_try(&g, key, key_size, row->key, strlen(row->key))) {
+            best = (int)i;
+        }
+    }
+    bool close = guess_hint(&g, key_size, g.best != NULL ? strlen(g.best) : 0, hint,
+                            sizeof hint)[0] != '\0';
+    for (size_t i = 0; !close && i < RS_SCN_SETTING_COUNT; i++) {
+        if (bytes_are(key, key_size, rs_scn_schema[i].key)) {
+            best = (int)i;
+            close = true;
+        }
+    }
+    hint[0] = '\0';
+    if (close) {
+        snprintf(hint, sizeof hint, " (did you mean '%s'?)", rs_scn_schema[best].section_key);
+    }
+    quote_into(q_section, section, section_size, false);
+    quote_into(q_key, key, key_size, false);
+    snprintf(full, sizeof full, "%s%s%s", q_section, section_size > 0 ? "." : "", q_key);
+    return fail(k, column, "unknown setting '%s'%s", full, hint);
+}
+
+/* "section.key=value": used by --set and by the `set` timeline command. */
+static enum rs_err parse_assignment(const struct sink *k, const char *p, size_t n,
+                                    uint32_t column, enum rs_scn_setting_id *id,
+                                    struct rs_scn_value *v)
+{
+    const char *equals = memchr(p, '=', n);
+    char q[QUOTE_SIZE];
+    if (equals == NULL) {
+        return fail(k, column, "expected section.key=value, got %s", quote(q, p, n));
+    }
+    size_t name_size = (size_t)(equals - p);
+    int found = find_setting(p, name_size);
+    if (found < 0) {
+        const char *dot = memchr(p, '.', name_size);
+        size_t section_size = dot != NULL ? (size_t)(dot - p) : 0;
+        size_t key_offset = dot != NULL ? section_size + 1 : 0;
+        return unknown_setting(k, column, p, section_size, p + key_offset,
+                               name_size - key_offset);
+    }
+    if (name_size + 1 == n) {
+        return fail(k, column + (uint32_t)n, "missing value for %s",
+                    rs_scn_schema[found].section_key);
+    }
+    *id = (enum rs_scn_setting_id)found;
+    value_clear(v);
+    return parse_value(k, *id, equals + 1, n - name_size - 1,
+                       column + (uint32_t)name_size + 1, v);
+}
+
+enum rs_err rs_scenario_apply_set(struct rs_scenario *s, const char *assignment,
+                                  struct rs_scn_error *err)
+{
+    RS_ASSERT(s != NULL && err != NULL);
+    RS_ASSERT(assignment != NULL);
+    struct sink k = {err, NULL, assignment, 0, RS_SCN_EXIT_USAGE};
+    size_t n = strlen(assignment);
+    if (n > RS_SCN_LINE_SIZE_MAX) {
+        return fail(&k, RS_SCN_LINE_SIZE_MAX + 1, "longer than %u bytes", RS_SCN_LINE_SIZE_MAX);
+    }
+    enum rs_scn_setting_id id = RS_SCN_CLUSTER_NODES;
+    struct rs_scn_value value;
+    enum rs_err rc = parse_assignment(&k, assignment, n, 1, &id, &value);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    value.origin = RS_SCN_FROM_FLAG;
+    value.order = ++s->set_counter;
+    s->settings[id] = value;
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cross-field checks                                                                         */
+
+/* node(N) must exist in every draw of cluster.nodes. Blames the flag when a flag set nodes. */
+static enum rs_err check_target(const struct rs_scenario *s, const struct sink *k,
+                                const struct rs_scn_target *t)
+{
+    const struct rs_scn_value *nodes = &s->settings[RS_SCN_CLUSTER_NODES];
+    if (t->kind != RS_SCN_TARGET_NODE || (int64_t)t->node <= nodes->lo) {
+        return RS_OK;
+    }
+    char text[48];
+    rs_scn_value_format(RS_SCN_CLUSTER_NODES, nodes, text, sizeof text);
+    if (nodes->origin == RS_SCN_FROM_FLAG) {
+        struct sink flagged = *k;
+        flagged.exit_code = RS_SCN_EXIT_USAGE;
+        return fail(&flagged, t->column, "node(%" PRIu32 ") does not exist with --set "
+                    "cluster.nodes=%s", t->node, text);
+    }
+    return fail(k, t->column, "node(%" PRIu32 ") does not exist: cluster.nodes is %s", t->node,
+                text);
+}
+
+static enum rs_err check_rule(const struct rs_scenario *s, const struct rule *rule,
+                              struct rs_scn_error *err)
+{
+    const struct rs_scn_value *left = &s->settings[rule->left];
+    const struct rs_scn_value *right = &s->settings[rule->right];
+    /* Drawn values must satisfy the rule in every draw. */
+    bool holds = rule->kind == RULE_AT_MOST ? left->hi <= right->lo : left->hi < right->lo;
+    if (holds) {
+        return RS_OK;
+    }
+    /* The setting written last made the pair inconsistent: point there. */
+    enum rs_scn_setting_id blamed_id = left->order >= right->order ? rule->left : rule->right;
+    const struct rs_scn_value *blamed = &s->settings[blamed_id];
+    RS_ASSERT(blamed->origin != RS_SCN_FROM_DEFAULT); /* the defaults obey every rule */
+    char left_text[64];
+    char right_text[64];
+    char flag[128];
+    rs_scn_value_format(rule->left, left, left_text, sizeof left_text);
+    rs_scn_value_format(rule->right, right, right_text, sizeof right_text);
+    snprintf(flag, sizeof flag, "%s=%s", rs_scn_schema[blamed_id].section_key,
+             blamed_id == rule->left ? left_text : right_text);
+    struct sink k = {err, s->source, NULL, blamed->line, 0};
+    if (blamed->origin == RS_SCN_FROM_FLAG) {
+        k.flag = flag;
+    }
+    return fail(&k, blamed->column, "%s = %s must be %s %s = %s",
+                rs_scn_schema[rule->left].section_key, left_text,
+                rule->kind == RULE_AT_MOST ? "at most" : "less than",
+                rs_scn_schema[rule->right].section_key, right_text);
+}
+
+static enum rs_err check_command(const struct rs_scenario *s, const struct rs_scn_command *c,
+                                 struct rs_scn_error *err)
+{
+    struct sink k = {err, s->source, NULL, c->line, 0};
+    enum rs_err rc = check_target(s, &k, &c->source);
+    if (rc == RS_OK) {
+        rc = check_target(s, &k, &c->target);
+    }
+    if (rc != RS_OK || c->at_ns <= s->run_ns) {
+        return rc;
+    }
+    char at[32];
+    char run[32];
+    rs_scn_duration_format(c->at_ns, at, sizeof at);
+    rs_scn_duration_format(s->run_ns, run, sizeof run);
+    return fail(&k, c->time_column, "%s %s is after the end of the run (run %s)",
+                c->repeat ? "every: the first firing at" : "at", at, run);
+}
+
+enum rs_err rs_scenario_validate(const struct rs_scenario *s, struct rs_scn_error *err)
+{
+    RS_ASSERT(s != NULL && err != NULL);
+    RS_ASSERT(s->command_count <= RS_SCN_COMMAND_COUNT_MAX);
+    for (size_t i = 0; i < COUNT_OF(rules); i++) {
+        enum rs_err rc = check_rule(s, &rules[i], err);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    }
+    if (s->run_ns == 0) {
+        struct sink k = {err, s->source, NULL, s->line_count > 0 ? s->line_count : 1, 0};
+        return fail(&k, 1, "missing 'run DURATION' line (the length of the fault phase)");
+    }
+    for (uint32_t i = 0; i < s->command_count; i++) {
+        enum rs_err rc = check_command(s, &s->commands[i], err);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    }
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The line reader                                                                            */
+
+struct word {
+    const char *text;
+    uint32_t size;
+    uint32_t column;
+};
+
+struct reader {
+    struct rs_scenario *s;
+    struct sink sink; /* sink.line is the current line */
+    struct word words[RS_SCN_WORD_COUNT_MAX];
+    uint32_t word_count;
+    uint32_t end_column;    /* just after the last word: where a missing word would go */
+    uint32_t timeline_line; /* the first at, every, run or expect line; 0 = none yet */
+    uint32_t name_line;
+    uint32_t run_line;
+    uint32_t last_at_line; /* the previous at line, for the time order; 0 = none */
+    uint64_t last_at_ns;
+};
+
+static bool word_is(const struct word *w, const char *text)
+{
+    return bytes_are(w->text, w->size, text);
+}
+
+static const char *word_quote(char *buf, const struct word *w)
+{
+    return quote(buf, w->text, w->size);
+}
+
+static enum rs_err split_words(struct reader *r, const char *text, uint32_t size)
+{
+    r->word_count = 0;
+    r->end_column = 1;
+    for (uint32_t i = 0; i < size; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == 0) {
+            return fail(&r->sink, i + 1, "NUL byte in the line");
+        }
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return fail(&r->sink, i + 1, "control byte 0x%02x in the line", c);
+        }
+    }
+    uint32_t i = 0;
+    while (i < size) {
+        while (i < size && (text[i] == ' ' || text[i] == '\t')) {
+            i++;
+        }
+        if (i == size || text[i] == '#') {
+            break;
+        }
+        uint32_t start = i;
+        while (i < size && text[i] != ' ' && text[i] != '\t') {
+            i++;
+        }
+        if (r->word_count == RS_SCN_WORD_COUNT_MAX) {
+            return fail(&r->sink, start + 1, "more than %u words on a line",
+                        RS_SCN_WORD_COUNT_MAX);
+        }
+        r->words[r->word_count++] = (struct word){text + start, i - start, start + 1};
+        r->end_column = i + 1;
+    }
+    return RS_OK;
+}
+
+/* Exactly `count` words, or an error: `need` names what is missing. */
+static enum rs_err want_words(struct reader *r, uint32_t count, const char *need)
+{
+    char q[QUOTE_SIZE];
+    if (r->word_count < count) {
+        return fail(&r->sink, r->end_column, "%s", need);
+    }
+    if (r->word_count > count) {
+        return fail(&r->sink, r->words[count].column, "unexpected %s at the end of the line",
+                    word_quote(q, &r->words[count]));
+    }
+    return RS_OK;
+}
+
+/* Word `index` must be `keyword`. */
+static enum rs_err want_keyword(struct reader *r, uint32_t index, const char *keyword,
+                                const char *need)
+{
+    char q[QUOTE_SIZE];
+    if (index >= r->word_count) {
+        return fail(&r->sink, r->end_column, "%s", need);
+    }
+    if (!word_is(&r->words[index], keyword)) {
+        return fail(&r->sink, r->words[index].column, "expected '%s', got %s", keyword,
+                    word_quote(q, &r->words[index]));
+    }
+    return RS_OK;
+}
+
+static enum rs_err read_time(struct reader *r, uint32_t index, const char *what, uint64_t *ns)
+{
+    const struct word *w = &r->words[index];
+    char q[QUOTE_SIZE];
+    enum rs_err rc = parse_duration(&r->sink, w->text, w->size, w->column, ns);
+    if (rc == RS_OK && *ns > RS_SCN_TIME_MAX_NS) {
+        return fail(&r->sink, w->column, "%s %s is beyond the limit of 1000000s", what,
+                    word_quote(q, w));
+    }
+    return rc;
+}
+
+static enum rs_err read_name(struct reader *r)
+{
+    enum rs_err rc = want_words(r, 2, "name needs an identifier");
+    const struct word *w = &r->words[1];
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (r->name_line != 0) {
+        return fail(&r->sink, r->words[0].column, "name is already given on line %" PRIu32,
+                    r->name_line);
+    }
+    bool ok = w->size < RS_SCN_NAME_SIZE_MAX && w->text[0] != '-' && w->text[0] != '.';
+    for (uint32_t i = 0; ok && i < w->size; i++) {
+        char c = w->text[i];
+        ok = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+             c == '-' || c == '.';
+    }
+    if (!ok) {
+        char q[QUOTE_SIZE];
+        return fail(&r->sink, w->column, "name %s must be letters, digits, '_', '-' and '.', "
+                    "at most %u bytes", word_quote(q, w), RS_SCN_NAME_SIZE_MAX - 1);
+    }
+    memcpy(r->s->name, w->text, w->size);
+    r->s->name[w->size] = '\0';
+    r->name_line = r->sink.line;
+    return RS_OK;
+}
+
+/* The text runs from the first word to the end of the last one; lines join with a space. */
+static enum rs_err read_describe(struct reader *r)
+{
+    if (r->word_count < 2) {
+        return fail(&r->sink, r->end_column, "describe needs some text");
+    }
+    const struct word *first = &r->words[1];
+    const struct word *last = &r->words[r->word_count - 1];
+    size_t size = (size_t)(last->text + last->size - first->text);
+    char *describe = r->s->describe;
+    size_t used = strlen(describe);
+    size_t separator = used > 0 ? 1 : 0;
+    if (used + separator + size >= RS_SCN_DESCRIBE_SIZE_MAX) {
+        return fail(&r->sink, first->column, "the description is longer than %u bytes",
+                    RS_SCN_DESCRIBE_SIZE_MAX - 1);
+    }
+    if (separator > 0) {
+        describe[used++] = ' ';
+    }
+    memcpy(describe + used, first->text, size);
+    describe[used + size] = '\0';
+    return RS_OK;
+}
+
+static int find_in_section(const struct word *section, const char *key, size_t key_size)
+{
+    for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {
+        if (word_is(section, rs_scn_schema[i].section) &&
+            bytes_are(key, key_size, rs_scn_schema[i].key)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static enum rs_err read_setting(struct reader *r, const struct word *section,
+                                const struct word *w)
+{
+    char q[QUOTE_SIZE];
+    const char *equals = memchr(w->text, '=', w->size);
+    if (equals == NULL || equals == w->text) {
+        return fail(&r->sink, w->column, "expected key=value, got %s", word_quote(q, w));
+    }
+    size_t key_size = (size_t)(equals - w->text);
+    int id = find_in_section(section, w->text, key_size);
+    if (id < 0) {
+        return unknown_setting(&r->sink, w->column, section->text, section->size, w->text,
+                               key_size);
+    }
+    const struct rs_scn_setting *row = &rs_scn_schema[id];
+    struct rs_scn_value *slot = &r->s->settings[id];
+    if (key_size + 1 == w->size) {
+        return fail(&r->sink, w->column + w->size, "missing value for %s", row->section_key);
+    }
+    if (slot->origin == RS_SCN_FROM_FILE) {
+        return fail(&r->sink, w->column, "%s is already set on line %" PRIu32, row->section_key,
+                    slot->line);
+    }
+    struct rs_scn_value value;
+    value_clear(&value);
+    uint32_t value_column = w->column + (uint32_t)key_size + 1;
+    enum rs_err rc = parse_value(&r->sink, (enum rs_scn_setting_id)id, equals + 1,
+                                 w->size - key_size - 1, value_column, &value);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    value.origin = RS_SCN_FROM_FILE;
+    value.line = r->sink.line;
+    value.column = w->column;
+    value.order = ++r->s->set_counter;
+    *slot = value;
+    return RS_OK;
+}
+
+static enum rs_err read_settings(struct reader *r)
+{
+    const struct word *section = &r->words[0];
+    if (r->timeline_line != 0) {
+        return fail(&r->sink, section->column,
+                    "settings must come before the first at, every, run or expect line "
+                    "(line %" PRIu32 ")", r->timeline_line);
+    }
+    if (r->word_count < 2) {
+        return fail(&r->sink, r->end_column, "%.*s needs key=value settings",
+                    (int)section->size, section->text);
+    }
+    for (uint32_t i = 1; i < r->word_count; i++) {
+        enum rs_err rc = read_setting(r, section, &r->words[i]);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    }
+    return RS_OK;
+}
+
+/* ---- Timeline commands ---- */
+
+static enum rs_err read_target(struct reader *r, const char *p, size_t n, uint32_t column,
+                               struct rs_scn_target *t)
+{
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    int kind = lookup(target_words, 3, p, n);
+    t->column = column;
+    if (kind >= 0) {
+        t->kind = (enum rs_scn_target_kind)(RS_SCN_TARGET_LEADER + kind);
+        return RS_OK;
+    }
+    if (n >= 5 && memcmp(p, "node(", 5) == 0) {
+        if (n != 7 || p[6] != ')' || p[5] < '1' || p[5] > '0' + (int)RS_SCN_NODE_COUNT_MAX) {
+            return fail(&r->sink, column, "expected node(N) with N in 1..%u, got %s",
+                        RS_SCN_NODE_COUNT_MAX, quote(q, p, n));
+        }
+        t->kind = RS_SCN_TARGET_NODE;
+        t->node = (rs_node_id)(p[5] - '0');
+        return check_target(r->s, &r->sink, t);
+    }
+    return fail(&r->sink, column,
+                "unknown target %s%s: expected leader, follower, random or node(N)",
+                quote(q, p, n),
+                hint_among(target_words, COUNT_OF(target_words), p, n, hint, sizeof hint));
+}
+
+static enum rs_err read_one_way(struct reader *r, uint32_t first, struct rs_scn_command *c)
+{
+    enum rs_err rc = want_words(r, first + 2, "partition one-way needs from=TARGET to=TARGET");
+    char q[QUOTE_SIZE];
+    for (uint32_t i = first; rc == RS_OK && i < first + 2; i++) {
+        const struct word *w = &r->words[i];
+        bool from = w->size >= 5 && memcmp(w->text, "from=", 5) == 0;
+        bool to = w->size >= 3 && memcmp(w->text, "to=", 3) == 0;
+        struct rs_scn_target *t = from ? &c->source : &c->target;
+        uint32_t skip = from ? 5 : 3;
+        if (!from && !to) {
+            return fail(&r->sink, w->column, "expected from=TARGET or to=TARGET, got %s",
+                        word_quote(q, w));
+        }
+        if (t->kind != RS_SCN_TARGET_NONE) {
+            return fail(&r->sink, w->column, "%s is given twice", from ? "from=" : "to=");
+        }
+        rc = read_target(r, w->text + skip, w->size - skip, w->column + skip, t);
+    }
+    bool same_node = c->source.kind == RS_SCN_TARGET_NODE && c->source.node == c->target.node;
+    bool both_leader = c->source.kind == RS_SCN_TARGET_LEADER && c->target.kind == c->source.kind;
+    if (rc == RS_OK && c->target.kind == c->source.kind && (same_node || both_leader)) {
+        return fail(&r->sink, r->words[first].column,
+                    "partition one-way needs two different nodes");
+    }
+    return rc;
+}
+
+static enum rs_err read_partition(struct reader *r, uint32_t first, struct rs_scn_command *c)
+{
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    if (first >= r->word_count) {
+        return fail(&r->sink, r->end_column, "partition needs a kind: isolate, minority, "
+                    "majority-minority or one-way");
+    }
+    const struct word *w = &r->words[first];
+    int kind = lookup(partition_words, COUNT_OF(partition_words), w->text, w->size);
+    if (kind < 0) {
+        return fail(&r->sink, w->column, "unknown partition %s%s: expected isolate, minority, "
+                    "majority-minority or one-way", word_quote(q, w),
+                    hint_among(partition_words, COUNT_OF(partition_words), w->text, w->size,
+                               hint, sizeof hint));
+    }
+    c->verb = (enum rs_scn_verb)(RS_SCN_PARTITION_ISOLATE + kind);
+    if (c->verb == RS_SCN_PARTITION_MAJORITY_MINORITY) {
+        return want_words(r, first + 1, "");
+    }
+    if (c->verb == RS_SCN_PARTITION_ONE_WAY) {
+        return read_one_way(r, first + 1, c);
+    }
+    enum rs_err rc = want_words(r, first + 2, "partition needs a target: leader, follower, "
+                                "random or node(N)");
+    const struct word *target = &r->words[first + 1];
+    return rc != RS_OK ? rc : read_target(r, target->text, target->size, target->column,
+                                          &c->target);
+}
+
+static enum rs_err read_down(struct reader *r, const struct word *w, struct rs_scn_command *c)
+{
+    char q[QUOTE_SIZE];
+    if (w->size < 5 || memcmp(w->text, "down=", 5) != 0) {
+        return fail(&r->sink, w->column, "expected down=DURATION, got %s", word_quote(q, w));
+    }
+    const char *p = w->text + 5;
+    size_t n = w->size - 5;
+    const char *dots = find_dots(p, n);
+    size_t lo_size = dots != NULL ? (size_t)(dots - p) : n;
+    uint32_t column = w->column + 5;
+    enum rs_err rc = parse_duration(&r->sink, p, lo_size, column, &c->down_lo_ns);
+    c->down_hi_ns = c->down_lo_ns;
+    if (rc == RS_OK && dots != NULL) {
+        size_t offset = lo_size + 2;
+        rc = parse_duration(&r->sink, p + offset, n - offset, column + (uint32_t)offset,
+                            &c->down_hi_ns);
+    }
+    if (rc == RS_OK && c->down_lo_ns > c->down_hi_ns) {
+        return fail(&r->sink, column, "the lower bound of %s is above the upper bound",
+                    quote(q, p, n));
+    }
+    if (rc == RS_OK && c->down_hi_ns > RS_SCN_TIME_MAX_NS) {
+        return fail(&r->sink, column, "down time %s is beyond the limit of 1000000s",
+                    quote(q, p, n));
+    }
+    return rc;
+}
+
+static enum rs_err read_set(struct reader *r, const struct word *w, struct rs_scn_command *c)
+{
+    enum rs_err rc = parse_assignment(&r->sink, w->text, w->size, w->column, &c->setting,
+                                      &c->value);
+    if (rc == RS_OK && (rs_scn_schema[c->setting].flags & RS_SCN_LIVE) == 0) {
+        return fail(&r->sink, w->column, "%s cannot change during a run: set takes net.* and "
+                    "disk.* settings other than disk.block", rs_scn_schema[c->setting].section_key);
+    }
+    return rc;
+}
+
+static enum rs_err read_command(struct reader *r, uint32_t first, struct rs_scn_command *c)
+{
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    if (first >= r->word_count) {
+        return fail(&r->sink, r->end_column, "missing command: partition, heal, crash, "
+                    "restart, crash-restart or set");
+    }
+    const struct word *w = &r->words[first];
+    const struct word *arg = first + 1 < r->word_count ? &r->words[first + 1] : NULL;
+    int verb = lookup(verb_words, COUNT_OF(verb_words), w->text, w->size);
+    enum rs_err rc = RS_OK;
+    switch (verb) {
+    case 0:
+        return read_partition(r, first + 1, c);
+    case 1:
+        c->verb = RS_SCN_HEAL;
+        return want_words(r, first + 1, "");
+    case 2:
+    case 3:
+        c->verb = verb == 2 ? RS_SCN_CRASH : RS_SCN_RESTART;
+        rc = want_words(r, first + 2, verb == 2 ? "crash needs a target: leader, follower, "
+                        "random or node(N)" : "restart needs a target: leader, follower, "
+                        "random or node(N)");
+        return rc != RS_OK ? rc : read_target(r, arg->text, arg->size, arg->column, &c->target);
+    case 4:
+        c->verb = RS_SCN_CRASH_RESTART;
+        rc = want_words(r, first + 3, "crash-restart needs a target and down=DURATION");
+        rc = rc != RS_OK ? rc : read_target(r, arg->text, arg->size, arg->column, &c->target);
+        return rc != RS_OK ? rc : read_down(r, &r->words[first + 2], c);
+    case 5:
+        c->verb = RS_SCN_SET;
+        rc = want_words(r, first + 2, "set needs section.key=value");
+        return rc != RS_OK ? rc : read_set(r, arg, c);
+    default:
+        return fail(&r->sink, w->column, "unknown command %s%s: expected partition, heal, "
+                    "crash, restart, crash-restart or set", word_quote(q, w),
+                    hint_among(verb_words, COUNT_OF(verb_words), w->text, w->size, hint,
+                               sizeof hint));
+    }
+}
+
+static enum rs_err push_command(struct reader *r, const struct rs_scn_command *c)
+{
+    struct rs_scenario *s = r->s;
+    RS_ASSERT(s->command_count < RS_SCN_COMMAND_COUNT_MAX);
+    if (s->command_count == s->command_cap) {
+        uint32_t cap = s->command_cap > 0 ? 2 * s->command_cap : 16;
+        cap = cap < RS_SCN_COMMAND_COUNT_MAX ? cap : RS_SCN_COMMAND_COUNT_MAX;
+        struct rs_scn_command *grown = realloc(s->commands, cap * sizeof *grown);
+        if (grown == NULL) {
+            fail(&r->sink, 1, "out of memory");
+            return RS_ENOMEM;
+        }
+        s->commands = grown;
+        s->command_cap = cap;
+    }
+    s->commands[s->command_count++] = *c;
+    return RS_OK;
+}
+
+static enum rs_err room_for_command(struct reader *r)
+{
+    if (r->s->command_count < RS_SCN_COMMAND_COUNT_MAX) {
+        return RS_OK;
+    }
+    return fail(&r->sink, r->words[0].column, "more than %u timeline commands",
+                RS_SCN_COMMAND_COUNT_MAX);
+}
+
+static enum rs_err read_at(struct reader *r)
+{
+    struct rs_scn_command c;
+    memset(&c, 0, sizeof c);
+    enum rs_err rc = room_for_command(r);
+    if (rc == RS_OK && r->word_count < 2) {
+        rc = fail(&r->sink, r->end_column, "at needs a time and a command");
+    }
+    rc = rc != RS_OK ? rc : read_time(r, 1, "time", &c.at_ns);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (r->last_at_line != 0 && c.at_ns < r->last_at_ns) {
+        char q[QUOTE_SIZE];
+        char previous[32];
+        rs_scn_duration_format(r->last_at_ns, previous, sizeof previous);
+        return fail(&r->sink, r->words[1].column, "at %s comes before the time of line %" PRIu32
+                    " (%s): at lines must be in time order", word_quote(q, &r->words[1]),
+                    r->last_at_line, previous);
+    }
+    c.line = r->sink.line;
+    c.time_column = r->words[1].column;
+    rc = read_command(r, 2, &c);
+    rc = rc != RS_OK ? rc : push_command(r, &c);
+    r->last_at_ns = c.at_ns;
+    r->last_at_line = c.line;
+    return rc;
+}
+
+/* `every PERIOD [from TIME] [until TIME]`: the options before the command, each once. */
+static enum rs_err read_every_options(struct reader *r, uint32_t *next, struct rs_scn_command *c)
+{
+    uint32_t i = 2;
+    bool has_from = false;
+    bool has_until = false;
+    while (i < r->word_count && (word_is(&r->words[i], "from") || word_is(&r->words[i], "until"))) {
+        bool from = word_is(&r->words[i], "from");
+        enum rs_err rc = RS_OK;
+        if (from ? has_from : has_until) {
+            return fail(&r->sink, r->words[i].column, "%s is given twice", from ? "from" : "until");
+        }
+        if (i + 1 >= r->word_count) {
+            return fail(&r->sink, r->end_column, "%s needs a time", from ? "from" : "until");
+        }
+        rc = read_time(r, i + 1, from ? "from" : "until", from ? &c->at_ns : &c->until_ns);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        c->time_column = from ? r->words[i + 1].column : c->time_column;
+        has_from = has_from || from;
+        has_until = has_until || !from;
+        i += 2;
+    }
+    if (has_until && c->at_ns >= c->until_ns) {
+        char q[QUOTE_SIZE];
+        char first[32];
+        rs_scn_duration_format(c->at_ns, first, sizeof first);
+        return fail(&r->sink, r->words[i - 1].column, "every never fires: until %s is not "
+                    "after the first firing at %s", word_quote(q, &r->words[i - 1]), first);
+    }
+    *next = i;
+    return RS_OK;
+}
+
+static enum rs_err read_every(struct reader *r)
+{
+    struct rs_scn_command c;
+    memset(&c, 0, sizeof c);
+    enum rs_err rc = room_for_command(r);
+    if (rc == RS_OK && r->word_count < 2) {
+        rc = fail(&r->sink, r->end_column, "every needs a period and a command");
+    }
+    rc = rc != RS_OK ? rc : read_time(r, 1, "period", &c.period_ns);
+    if (rc == RS_OK && c.period_ns == 0) {
+        rc = fail(&r->sink, r->words[1].column, "every needs a positive period");
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    c.repeat = true;
+    c.line = r->sink.line;
+    c.at_ns = c.period_ns; /* without `from`, the first firing is one period in */
+    c.until_ns = RS_SCN_TIME_END;
+    c.time_column = r->words[1].column;
+    uint32_t next = 2;
+    rc = read_every_options(r, &next, &c);
+    rc = rc != RS_OK ? rc : read_command(r, next, &c);
+    return rc != RS_OK ? rc : push_command(r, &c);
+}
+
+static enum rs_err read_run(struct reader *r)
+{
+    enum rs_err rc = want_words(r, 2, "run needs a duration");
+    if (rc == RS_OK && r->run_line != 0) {
+        rc = fail(&r->sink, r->words[0].column, "run is already given on line %" PRIu32,
+                  r->run_line);
+    }
+    rc = rc != RS_OK ? rc : read_time(r, 1, "run", &r->s->run_ns);
+    if (rc == RS_OK && r->s->run_ns == 0) {
+        rc = fail(&r->sink, r->words[1].column, "run needs a positive duration");
+    }
+    r->run_line = r->sink.line;
+    return rc;
+}
+
+/* ---- Expectations ---- */
+
+static enum rs_err read_expect_leader(struct reader *r, struct rs_scn_expect *e)
+{
+    enum rs_err rc = want_keyword(r, 2, "within", "expect leader needs 'within DURATION'");
+    if (rc == RS_OK && r->word_count < 4) {
+        rc = fail(&r->sink, r->end_column, "within needs a duration");
+    }
+    rc = rc != RS_OK ? rc : read_time(r, 3, "within", &e->within_ns);
+    if (rc != RS_OK || r->word_count == 4) {
+        return rc;
+    }
+    rc = want_keyword(r, 4, "after", "");
+    rc = rc != RS_OK ? rc : want_words(r, 6, "after needs a time");
+    rc = rc != RS_OK ? rc : read_time(r, 5, "after", &e->after_ns);
+    e->has_after = rc == RS_OK;
+    return rc;
+}
+
+static enum rs_err read_expect_at_least(struct reader *r, struct rs_scn_expect *e)
+{
+    enum rs_err rc = want_keyword(r, 2, ">=", "needs '>=' and a bound");
+    rc = rc != RS_OK ? rc : want_words(r, 4, "'>=' needs a bound");
+    if (rc != RS_OK) {
+        return rc;
+    }
+    const struct word *w = &r->words[3];
+    uint64_t value = 0;
+    char q[QUOTE_SIZE];
+    if (e->kind == RS_SCN_EXPECT_AVAILABILITY) {
+        rc = parse_percent(&r->sink, w->text, w->size, w->column, &value);
+        if (rc == RS_OK && value > RS_SCN_PPM_MAX) {
+            return fail(&r->sink, w->column, "availability %s is above 100%%", word_quote(q, w));
+        }
+        e->availability_min_ppm = (uint32_t)value;
+        return rc;
+    }
+    bool digits = number_size(w->text, w->size) == w->size && memchr(w->text, '.', w->size) == NULL;
+    if (!digits || parse_decimal(w->text, w->size, 1, &value) != NUM_OK) {
+        return fail(&r->sink, w->column, "expected a count of operations, got %s",
+                    word_quote(q, w));
+    }
+    e->ops_ok_min = value;
+    return RS_OK;
+}
+
+static enum rs_err push_expect(struct reader *r, const struct rs_scn_expect *e)
+{
+    struct rs_scenario *s = r->s;
+    RS_ASSERT(s->expect_count < RS_SCN_EXPECT_COUNT_MAX);
+    if (s->expect_count == s->expect_cap) {
+        uint32_t cap = s->expect_cap > 0 ? 2 * s->expect_cap : 8;
+        cap = cap < RS_SCN_EXPECT_COUNT_MAX ? cap : RS_SCN_EXPECT_COUNT_MAX;
+        struct rs_scn_expect *grown = realloc(s->expects, cap * sizeof *grown);
+        if (grown == NULL) {
+            fail(&r->sink, 1, "out of memory");
+            return RS_ENOMEM;
+        }
+        s->expects = grown;
+        s->expect_cap = cap;
+    }
+    s->expects[s->expect_count++] = *e;
+    return RS_OK;
+}
+
+static enum rs_err read_expect(struct reader *r)
+{
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    if (r->s->expect_count == RS_SCN_EXPECT_COUNT_MAX) {
+        return fail(&r->sink, r->words[0].column, "more than %u expectations",
+                    RS_SCN_EXPECT_COUNT_MAX);
+    }
+    if (r->word_count < 2) {
+        return fail(&r->sink, r->end_column, "expect needs linearizable, leader, converged, "
+                    "ops_ok or availability");
+    }
+    const struct word *w = &r->words[1];
+    int kind = lookup(expect_words, COUNT_OF(expect_words), w->text, w->size);
+    struct rs_scn_expect e;
+    memset(&e, 0, sizeof e);
+    e.kind = (enum rs_scn_expect_kind)kind;
+    e.line = r->sink.line;
+    enum rs_err rc = RS_OK;
+    if (kind < 0) {
+        return fail(&r->sink, w->column, "unknown expectation %s%s: expected linearizable, "
+                    "leader, converged, ops_ok or availability", word_quote(q, w),
+                    hint_among(expect_words, COUNT_OF(expect_words), w->text, w->size, hint,
+                               sizeof hint));
+    } else if (e.kind == RS_SCN_EXPECT_LINEARIZABLE) {
+        rc = want_words(r, 2, "");
+    } else if (e.kind == RS_SCN_EXPECT_LEADER_WITHIN) {
+        rc = read_expect_leader(r, &e);
+    } else if (e.kind == RS_SCN_EXPECT_CONVERGED_WITHIN) {
+        rc = want_keyword(r, 2, "within", "expect converged needs 'within DURATION'");
+        rc = rc != RS_OK ? rc : want_words(r, 4, "within needs a duration");
+        rc = rc != RS_OK ? rc : read_time(r, 3, "within", &e.within_ns);
+    } else {
+        rc = read_expect_at_least(r, &e);
+    }
+    return rc != RS_OK ? rc : push_expect(r, &e);
+}
+
+static enum rs_err read_line(struct reader *r)
+{
+    char q[QUOTE_SIZE];
+    char hint[QUOTE_SIZE + 24];
+    const struct word *w = &r->words[0];
+    if (r->word_count == 0) {
+        return RS_OK;
+    }
+    if (lookup(section_names, COUNT_OF(section_names), w->text, w->size) >= 0) {
+        return read_settings(r);
+    }
+    if (word_is(w, "name")) {
+        return read_name(r);
+    }
+    if (word_is(w, "describe")) {
+        return read_describe(r);
+    }
+    bool timeline = word_is(w, "at") || word_is(w, "every") || word_is(w, "run") ||
+                    word_is(w, "expect");
+    if (timeline && r->timeline_line == 0) {
+        r->timeline_line = r->sink.line;
+    }
+    if (word_is(w, "at")) {
+        return read_at(r);
+    }
+    if (word_is(w, "every")) {
+        return read_every(r);
+    }
+    if (word_is(w, "run")) {
+        return read_run(r);
+    }
+    if (word_is(w, "expect")) {
+        return read_expect(r);
+    }
+    return fail(&r->sink, w->column, "unknown line %s%s: expected name, describe, a settings "
+                "section (cluster, raft, net, disk, clock, workload, check), at, every, run or "
+                "expect", word_quote(q, w),
+                hint_among(line_words, COUNT_OF(line_words), w->text, w->size, hint, sizeof hint));
+}
+
+static enum rs_err read_text(struct reader *r, const char *text, size_t size)
+{
+    size_t pos = 0;
+    uint32_t line = 0;
+    /* Each round consumes at least one byte; the line limit ends long inputs first. */
+    while (pos < size) {
+        line++;
+        r->sink.line = line;
+        r->s->line_count = line;
+        if (line > RS_SCN_LINE_COUNT_MAX) {
+            return fail(&r->sink, 1, "more than %u lines", RS_SCN_LINE_COUNT_MAX);
+        }
+        const char *newline = memchr(text + pos, '\n', size - pos);
+        size_t end = newline != NULL ? (size_t)(newline - text) : size;
+        size_t line_size = end - pos;
+        if (line_size > 0 && text[end - 1] == '\r') {
+            line_size--; /* CRLF files read like LF files */
+        }
+        if (line_size > RS_SCN_LINE_SIZE_MAX) {
+            return fail(&r->sink, RS_SCN_LINE_SIZE_MAX + 1, "line longer than %u bytes",
+                        RS_SCN_LINE_SIZE_MAX);
+        }
+        enum rs_err rc = split_words(r, text + pos, (uint32_t)line_size);
+        rc = rc != RS_OK ? rc : read_line(r);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        pos = newline != NULL ? end + 1 : size;
+    }
+    return RS_OK;
+}
+
+enum rs_err rs_scenario_load_text(const char *label, const char *text, size_t size,
+                                  struct rs_scenario *out, struct rs_scn_error *err)
+{
+    RS_ASSERT(out != NULL && err != NULL);
+    RS_ASSERT(text != NULL || size == 0);
+    rs_scenario_init(out);
+    memset(err, 0, sizeof *err);
+    append(out->source, sizeof out->source, 0, label != NULL ? label : "<text>");
+    struct reader *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        struct sink k = {err, out->source, NULL, 0, 0};
+        fail(&k, 0, "out of memory");
+        return RS_ENOMEM;
+    }
+    r->s = out;
+    r->sink = (struct sink){err, out->source, NULL, 0, 0};
+    enum rs_err rc = read_text(r, text, size);
+    free(r);
+    if (rc == RS_OK) {
+        rc = rs_scenario_validate(out, err);
+    }
+    if (rc != RS_OK) {
+        char source[sizeof out->source];
+        memcpy(source, out->source, sizeof source);
+        rs_scenario_free(out);
+        memcpy(out->source, source, sizeof source);
+    }
+    return rc;
+}
+
+enum rs_err rs_scenario_load_file(const char *path, struct rs_scenario *out,
+                                  struct rs_scn_error *err)
+{
+    RS_ASSERT(path != NULL);
+    rs_scenario_init(out);
+    struct sink k = {err, path, NULL, 0, 0};
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        fail(&k, 0, "cannot open: %s", strerror(errno));
+        return RS_EIO;
+    }
+    /* Read one byte past the limit: a longer file breaks a line or count limit within it. */
+    size_t limit = RS_SCN_FILE_SIZE_MAX + 1;
+    size_t cap = 0;
+    size_t size = 0;
+    char *text = NULL;
+    bool failed = false;
+    while (!failed && size < limit) {
+        if (size == cap) {
+            cap = cap == 0 ? 16384 : (2 * cap < limit ? 2 * cap : limit);
+            char *grown = realloc(text, cap);
+            failed = grown == NULL;
+            text = grown != NULL ? grown : text;
+            continue;
+        }
+        size_t got = fread(text + size, 1, cap - size, file);
+        size += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    failed = failed || ferror(file);
+    fclose(file);
+    enum rs_err rc = RS_EIO;
+    if (failed) {
+        fail(&k, 0, "cannot read the file");
+    } else {
+        rc = rs_scenario_load_text(path, text, size, out, err);
+    }
+    free(text);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Writing and comparing                                                                      */
+
+static void out_target(struct out *o, const struct rs_scn_target *t)
+{
+    switch (t->kind) {
+    case RS_SCN_TARGET_LEADER:
+    case RS_SCN_TARGET_FOLLOWER:
+    case RS_SCN_TARGET_RANDOM:
+        out_printf(o, "%s", target_words[t->kind - RS_SCN_TARGET_LEADER]);
+        break;
+    case RS_SCN_TARGET_NODE:
+        out_printf(o, "node(%" PRIu32 ")", t->node);
+        break;
+    default:
+        out_printf(o, "?");
+        break;
+    }
+}
+
+static void out_duration(struct out *o, uint64_t ns)
+{
+    char text[32];
+    rs_scn_duration_format(ns, text, sizeof text);
+    out_printf(o, "%s", text);
+}
+
+size_t rs_scn_command_format(const struct rs_scn_command *c, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    out_printf(&o, "%s ", c->repeat ? "every" : "at");
+    out_duration(&o, c->repeat ? c->period_ns : c->at_ns);
+    if (c->repeat && c->at_ns != c->period_ns) {
+        out_printf(&o, " from ");
+        out_duration(&o, c->at_ns);
+    }
+    if (c->repeat && c->until_ns != RS_SCN_TIME_END) {
+        out_printf(&o, " until ");
+        out_duration(&o, c->until_ns);
+    }
+    out_printf(&o, " %s", rs_scn_verb_name(c->verb));
+    if (c->verb == RS_SCN_PARTITION_ONE_WAY) {
+        out_printf(&o, " from=");
+        out_target(&o, &c->source);
+        out_printf(&o, " to=");
+        out_target(&o, &c->target);
+    } else if (c->verb == RS_SCN_SET) {
+        out_printf(&o, " %s=", rs_scn_schema[c->setting].section_key);
+        out_value(&o, c->setting, &c->value);
+    } else if (c->target.kind != RS_SCN_TARGET_NONE) {
+        out_printf(&o, " ");
+        out_target(&o, &c->target);
+    }
+    if (c->verb == RS_SCN_CRASH_RESTART) {
+        out_printf(&o, " down=");
+        out_duration(&o, c->down_lo_ns);
+        if (c->down_hi_ns != c->down_lo_ns) {
+            out_printf(&o, "..");
+            out_duration(&o, c->down_hi_ns);
+        }
+    }
+    return o.len;
+}
+
+size_t rs_scn_expect_format(const struct rs_scn_expect *e, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    switch (e->kind) {
+    case RS_SCN_EXPECT_LINEARIZABLE:
+        out_printf(&o, "expect linearizable");
+        break;
+    case RS_SCN_EXPECT_LEADER_WITHIN:
+    case RS_SCN_EXPECT_CONVERGED_WITHIN:
+        out_printf(&o, "expect %s within ",
+                   e->kind == RS_SCN_EXPECT_LEADER_WITHIN ? "leader" : "converged");
+        out_duration(&o, e->within_ns);
+        if (e->has_after) {
+            out_printf(&o, " after ");
+            out_duration(&o, e->after_ns);
+        }
+        break;
+    case RS_SCN_EXPECT_OPS_OK:
+        out_printf(&o, "expect ops_ok >= %" PRIu64, e->ops_ok_min);
+        break;
+    case RS_SCN_EXPECT_AVAILABILITY:
+        out_printf(&o, "expect availability >= ");
+        out_scalar(&o, RS_SCN_PERCENT, e->availability_min_ppm);
+        break;
+    }
+    return o.len;
+}
+
+/* One or more "section key=value ..." lines with the settings that differ from the defaults,
+ * wrapped so that lines stay readable (and far below the line limit). */
+static void write_section(const struct rs_scenario *s, const struct rs_scenario *defaults,
+                          const char *section, FILE *file)
+{
+    enum { WRAP_COLUMNS = 100 };
+    char line[RS_SCN_LINE_SIZE_MAX + 1];
+    struct out o = {line, sizeof line, 0};
+    size_t header = strlen(section);
+    out_printf(&o, "%s", section);
+    for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {
+        const struct rs_scn_setting *row = &rs_scn_schema[i];
+        if (strcmp(row->section, section) != 0 ||
+            value_same(&s->settings[i], &defaults->settings[i])) {
+            continue;
+        }
+        char word[256];
+        struct out w = {word, sizeof word, 0};
+        out_printf(&w, "%s=", row->key);
+        out_value(&w, (enum rs_scn_setting_id)i, &s->settings[i]);
+        if (o.len > header && o.len + 1 + w.len > WRAP_COLUMNS) {
+            fprintf(file, "%s\n", line);
+            o.len = 0;
+            out_printf(&o, "%s", section);
+        }
+        out_printf(&o, " %s", word);
+    }
+    if (o.len > header) {
+        fprintf(file, "%s\n", line);
+    }
+}
+
+void rs_scenario_write(const struct rs_scenario *s, FILE *file)
+{
+    RS_ASSERT(s != NULL && file != NULL);
+    struct rs_scenario defaults;
+    rs_scenario_init(&defaults);
+    char line[RS_SCN_LINE_SIZE_MAX + 1];
+    if (s->name[0] != '\0') {
+        fprintf(file, "name %s\n", s->name);
+    }
+    if (s->describe[0] != '\0') {
+        fprintf(file, "describe %s\n", s->describe);
+    }
+    for (size_t i = 0; i < COUNT_OF(section_names); i++) {
+        write_section(s, &defaults, section_names[i], file);
+    }
+    for (uint32_t i = 0; i < s->command_count; i++) {
+        rs_scn_command_format(&s->commands[i], line, sizeof line);
+        fprintf(file, "%s\n", line);
+    }
+    if (s->run_ns > 0) {
+        rs_scn_duration_format(s->run_ns, line, sizeof line);
+        fprintf(file, "run %s\n", line);
+    }
+    for (uint32_t i = 0; i < s->expect_count; i++) {
+        rs_scn_expect_format(&s->expects[i], line, sizeof line);
+        fprintf(file, "%s\n", line);
+    }
+}
+
+static bool target_same(const struct rs_scn_target *a, const struct rs_scn_target *b)
+{
+    return a->kind == b->kind && a->node == b->node;
+}
+
+static bool command_same(const struct rs_scn_command *a, const struct rs_scn_command *b)
+{
+    bool same = a->repeat == b->repeat && a->at_ns == b->at_ns && a->period_ns == b->period_ns &&
+                a->until_ns == b->until_ns && a->verb == b->verb &&
+                target_same(&a->source, &b->source) && target_same(&a->target, &b->target) &&
+                a->down_lo_ns == b->down_lo_ns && a->down_hi_ns == b->down_hi_ns;
+    if (same && a->verb == RS_SCN_SET) {
+        same = a->setting == b->setting && value_same(&a->value, &b->value);
+    }
+    return same;
+}
+
+static bool expect_same(const struct rs_scn_expect *a, const struct rs_scn_expect *b)
+{
+    return a->kind == b->kind && a->within_ns == b->within_ns && a->has_after == b->has_after &&
+           a->after_ns == b->after_ns && a->ops_ok_min == b->ops_ok_min &&
+           a->availability_min_ppm == b->availability_min_ppm;
+}
+
+bool rs_scenario_equal(const struct rs_scenario *a, const struct rs_scenario *b)
+{
+    RS_ASSERT(a != NULL && b != NULL);
+    if (strcmp(a->name, b->name) != 0 || strcmp(a->describe, b->describe) != 0 ||
+        a->run_ns != b->run_ns || a->command_count != b->command_count ||
+        a->expect_count != b->expect_count) {
+        return false;
+    }
+    for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {
+        if (!value_same(&a->settings[i], &b->settings[i])) {
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < a->command_count; i++) {
+        if (!command_same(&a->commands[i], &b->commands[i])) {
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < a->expect_count; i++) {
+        if (!expect_same(&a->expects[i], &b->expects[i])) {
+            return false;
+        }
+    }
+    return true;
+}
