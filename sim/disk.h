@@ -106,7 +106,11 @@ void rs_disk_free(struct rs_disk *d);
  * RS_ENOTFOUND for a missing file (write creates instead); RS_ETOOBIG past
  * RS_DISK_FILE_BYTES_MAX; RS_ENOMEM.
  */
-/* Creates the file if absent (even for size 0); a gap past the end is zero-filled. */
+/*
+ * Creates the file if absent (even for size 0); a gap past the end is zero-filled. data must
+ * not point into this disk's own buffers (a pointer from rs_disk_read): growing a file may
+ * move them.
+ */
 enum rs_err rs_disk_write(struct rs_disk *d, const char *name, uint64_t offset, const void *data,
                           size_t size);
 enum rs_err rs_disk_sync(struct rs_disk *d, const char *name);
