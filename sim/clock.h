@@ -27,9 +27,9 @@
  */
 struct rs_clock {
     int64_t offset_ns;      /* local time at global time anchor_ns, before clamping */
-    int32_t drift_ppm;      /* in [-RS_CLOCK_DRIFT_PPM_MAX, RS_CLOCK_DRIFT_PPM_MAX] */
     uint64_t anchor_ns;     /* global time the current rate started from */
     int64_t wall_offset_ns; /* wall minus local */
+    int32_t drift_ppm;      /* in [-RS_CLOCK_DRIFT_PPM_MAX, RS_CLOCK_DRIFT_PPM_MAX] */
 };
 
 /* A clock with anchor 0 and no wall offset. RS_EINVAL (and *c untouched) for a bad drift. */

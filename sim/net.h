@@ -87,6 +87,7 @@ enum rs_err rs_net_isolate(struct rs_net *net, uint32_t endpoint);
 /* side[i] for every endpoint i (count must equal the endpoint count). */
 enum rs_err rs_net_partition(struct rs_net *net, const uint8_t *side, uint32_t count);
 void rs_net_heal(struct rs_net *net);
+/* src and dst must be endpoints here and in rs_net_send: a bad one is a host bug (asserted). */
 bool rs_net_link_up(const struct rs_net *net, uint32_t src, uint32_t dst);
 
 /*
