@@ -523,3 +523,8 @@ enum rs_err rs_raft_propose(struct rs_raft *r, uint64_t now_ns, struct rs_bytes 
     *term = r->term;
     return RS_OK;
 }
+
+void rs_raft_enter_error(struct rs_raft *r, enum rs_err err)
+{
+    rs_raft__enter_error(r, err);
+}

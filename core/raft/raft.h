@@ -196,6 +196,9 @@ void rs_raft_flush(struct rs_raft *r);
 /* The host applied entries up to index. */
 void rs_raft_set_applied(struct rs_raft *r, rs_index index);
 
+/* Puts the replica into the error state (it stops serving and never acknowledges). */
+void rs_raft_enter_error(struct rs_raft *r, enum rs_err err);
+
 /* Earliest node-local time at which rs_raft_tick must run. */
 uint64_t rs_raft_deadline(const struct rs_raft *r);
 

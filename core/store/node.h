@@ -1,0 +1,71 @@
+/* A store node hosting one region replica: raft + KV state machine + client request service. */
+#ifndef RS_CORE_STORE_NODE_H
+#define RS_CORE_STORE_NODE_H
+
+#include "core/base.h"
+#include "core/kv/kv.h"
+#include "core/out.h"
+#include "core/raft/raft.h"
+
+#define RS_NODE_PENDING_READS_MAX 4096u
+
+/* A write proposed to raft, answered when its index is applied. */
+struct rs_pending_write {
+    rs_index index;
+    rs_term term;
+    rs_node_id client; /* network endpoint of the client */
+    uint64_t request_id;
+    uint64_t client_id;
+    uint64_t seq;
+};
+
+/* A read waiting for its ReadIndex confirmation and then for apply to reach it. */
+struct rs_pending_read {
+    uint64_t cookie;
+    rs_index read_index; /* 0 until confirmed */
+    bool confirmed;
+    rs_node_id client;
+    uint64_t request_id;
+    uint64_t client_id;
+    uint64_t seq;
+    uint8_t *key;
+    size_t key_size;
+};
+
+struct rs_node_stats {
+    uint64_t requests;
+    uint64_t corrupt_frames;
+    uint64_t writes_answered;
+    uint64_t reads_answered;
+    uint64_t not_leader;
+    uint64_t busy;
+};
+
+struct rs_node {
+    rs_node_id id;
+    struct rs_raft raft;
+    struct rs_kv kv;
+    struct rs_out out;
+    struct rs_pending_write *writes;
+    size_t write_head, write_count, write_cap;
+    struct rs_pending_read reads[RS_NODE_PENDING_READS_MAX];
+    size_t read_count;
+    uint64_t next_cookie;
+    uint8_t *scratch; /* encoding buffer for commands */
+    size_t scratch_cap;
+    struct rs_node_stats stats;
+};
+
+void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg);
+void rs_node_free(struct rs_node *n);
+enum rs_err rs_node_recover(struct rs_node *n, uint64_t now_ns, const struct rs_file_view *files,
+                            size_t file_count);
+/* A frame arrived from endpoint `from` (a peer or a client). */
+void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
+                  size_t size);
+void rs_node_tick(struct rs_node *n, uint64_t now_ns);
+void rs_node_disk_done(struct rs_node *n, uint64_t now_ns, uint64_t id, enum rs_err err);
+/* Earliest node-local time at which rs_node_tick must run. */
+uint64_t rs_node_deadline(const struct rs_node *n);
+
+#endif

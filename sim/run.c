@@ -1,0 +1,1174 @@
+/* `rheasim run`: scenario + seed -> world, timeline, checks, outputs and a summary. */
+#include "sim/run.h"
+
+#include "reports/latency.h"
+#include "reports/plot.h"
+#include "sim/context.h"
+#include "sim/history.h"
+#include "sim/lincheck.h"
+#include "sim/scenario.h"
+#include "sim/world.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef RS_GIT_COMMIT
+#define RS_GIT_COMMIT "unknown"
+#endif
+
+#define DRAWN_MAX 64
+
+static const struct {
+    const char *name;
+    uint32_t flag;
+    const char *help;
+} bug_table[] = {
+    {"commit-old-term", RS_BUG_COMMIT_OLD_TERM, "a leader counts replicas for earlier terms"},
+    {"vote-no-log-check", RS_BUG_VOTE_NO_LOG_CHECK, "votes ignore the candidate's log"},
+    {"ack-before-sync", RS_BUG_ACK_BEFORE_SYNC, "appends acknowledged before the sync"},
+    {"read-without-quorum", RS_BUG_READ_WITHOUT_QUORUM, "ReadIndex without the heartbeat round"},
+};
+
+uint32_t rs_bug_flag(const char *name)
+{
+    for (size_t i = 0; i < sizeof bug_table / sizeof bug_table[0]; i++) {
+        if (strcmp(bug_table[i].name, name) == 0) {
+            return bug_table[i].flag;
+        }
+    }
+    return 0;
+}
+
+const char *rs_bug_names(void)
+{
+    return "commit-old-term, vote-no-log-check, ack-before-sync, read-without-quorum";
+}
+
+static const char *bug_name(uint32_t flag)
+{
+    for (size_t i = 0; i < sizeof bug_table / sizeof bug_table[0]; i++) {
+        if (bug_table[i].flag == flag) {
+            return bug_table[i].name;
+        }
+    }
+    return "?";
+}
+
+void rs_run_options_default(struct rs_run_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->trace = true;
+    o->plots = true;
+    o->progress = true;
+}
+
+/* Everything one run holds. */
+struct run {
+    const struct rs_run_options *opt;
+    struct rs_scenario scn;
+    int64_t values[RS_SCN_SETTING_COUNT]; /* each setting's value for this seed (lo or drawn) */
+    struct {
+        enum rs_scn_setting_id id;
+        int64_t value;
+    } drawn[DRAWN_MAX];
+    uint32_t drawn_count;
+    struct rs_world world;
+    struct rs_trace trace;
+    FILE *trace_file;
+    struct rs_history *history;
+    struct rs_latency_log latency;
+    char dir[512];
+    /* fault windows still open: partitions, and one per crashed node */
+    uint64_t partition_since_ns;
+    bool partition_open;
+    char partition_label[64];
+    uint64_t crashed_since_ns[RS_WORLD_NODES_MAX + 1];
+    bool crashed_open[RS_WORLD_NODES_MAX + 1];
+    uint32_t *firings; /* per command: how often it fired */
+    bool history_error;
+    char history_message[256];
+};
+
+/* ---- parameters ---- */
+
+static int64_t draw_value(struct run *run, struct rs_rng *rng, enum rs_scn_setting_id id)
+{
+    const struct rs_scn_value *v = &run->scn.settings[id];
+    if (!v->drawn) {
+        return v->lo;
+    }
+    uint64_t span = (uint64_t)(v->hi - v->lo);
+    int64_t x = v->lo + (int64_t)rs_rng_below(rng, span + 1);
+    if (run->drawn_count < DRAWN_MAX) {
+        run->drawn[run->drawn_count].id = id;
+        run->drawn[run->drawn_count].value = x;
+        run->drawn_count++;
+    }
+    return x;
+}
+
+static void draw_parameters(struct run *run)
+{
+    struct rs_rng rng;
+    rs_rng_derive(&rng, run->opt->seed, "parameters");
+    for (int id = 0; id < RS_SCN_SETTING_COUNT; id++) {
+        /* clock drift and offset are drawn per node by the world from their ranges */
+        if (id == RS_SCN_CLOCK_DRIFT || id == RS_SCN_CLOCK_OFFSET) {
+            run->values[id] = run->scn.settings[id].lo;
+            continue;
+        }
+        run->values[id] = draw_value(run, &rng, (enum rs_scn_setting_id)id);
+    }
+}
+
+#define VAL(id) (run->values[RS_SCN_##id])
+
+static void build_config(struct run *run, struct rs_world_config *c)
+{
+    const struct rs_scenario *s = &run->scn;
+    memset(c, 0, sizeof *c);
+    c->seed = run->opt->seed;
+    c->node_count = (uint32_t)VAL(CLUSTER_NODES);
+    c->raft.election_timeout_ns = (uint64_t)VAL(RAFT_ELECTION_TIMEOUT);
+    c->raft.heartbeat_ns = (uint64_t)VAL(RAFT_HEARTBEAT);
+    c->raft.pre_vote = VAL(RAFT_PRE_VOTE) != 0;
+    c->raft.read_mode = RS_READ_SAFE;
+    c->raft.max_inflight = (uint32_t)VAL(RAFT_MAX_INFLIGHT);
+    c->raft.batch_entries = (uint32_t)VAL(RAFT_BATCH_ENTRIES);
+    c->raft.batch_bytes = (uint64_t)VAL(RAFT_BATCH_BYTES);
+    c->raft.proposal_queue = (uint64_t)VAL(RAFT_PROPOSAL_QUEUE);
+    c->net.latency_min_ns = (uint64_t)s->settings[RS_SCN_NET_LATENCY].lo;
+    c->net.latency_max_ns = (uint64_t)s->settings[RS_SCN_NET_LATENCY].hi;
+    c->net.tail_ppm = (uint32_t)VAL(NET_TAIL);
+    c->net.tail_max_ns = (uint64_t)VAL(NET_TAIL_LATENCY);
+    if (c->net.tail_max_ns < c->net.latency_max_ns) {
+        c->net.tail_max_ns = c->net.latency_max_ns;
+    }
+    c->net.loss_ppm = (uint32_t)VAL(NET_LOSS);
+    c->net.dup_ppm = (uint32_t)VAL(NET_DUP);
+    c->net.reorder_ppm = (uint32_t)VAL(NET_REORDER);
+    c->disk.write_latency_min_ns = (uint64_t)s->settings[RS_SCN_DISK_WRITE_LATENCY].lo;
+    c->disk.write_latency_max_ns = (uint64_t)s->settings[RS_SCN_DISK_WRITE_LATENCY].hi;
+    c->disk.sync_latency_min_ns = (uint64_t)s->settings[RS_SCN_DISK_SYNC_LATENCY].lo;
+    c->disk.sync_latency_max_ns = (uint64_t)s->settings[RS_SCN_DISK_SYNC_LATENCY].hi;
+    c->disk.read_latency_min_ns = (uint64_t)s->settings[RS_SCN_DISK_READ_LATENCY].lo;
+    c->disk.read_latency_max_ns = (uint64_t)s->settings[RS_SCN_DISK_READ_LATENCY].hi;
+    c->disk.block_size = (uint32_t)VAL(DISK_BLOCK);
+    c->disk.torn_keep_ppm = (uint32_t)VAL(DISK_TORN);
+    c->drift_ppm_min = (int32_t)s->settings[RS_SCN_CLOCK_DRIFT].lo;
+    c->drift_ppm_max = (int32_t)s->settings[RS_SCN_CLOCK_DRIFT].hi;
+    c->offset_ns_min = (uint64_t)s->settings[RS_SCN_CLOCK_OFFSET].lo;
+    c->offset_ns_max = (uint64_t)s->settings[RS_SCN_CLOCK_OFFSET].hi;
+    struct rs_workload_config *wl = &c->workload;
+    wl->client_count = (uint32_t)VAL(WORKLOAD_CLIENTS);
+    wl->key_count = (uint32_t)VAL(WORKLOAD_KEYS);
+    for (int op = 0; op < RS_SCN_OP_COUNT; op++) {
+        wl->mix[op + 1] = s->settings[RS_SCN_WORKLOAD_MIX].mix_weight[op]; /* same order */
+    }
+    wl->dist = (enum rs_dist_kind)s->settings[RS_SCN_WORKLOAD_DIST].dist;
+    wl->dist_param = s->settings[RS_SCN_WORKLOAD_DIST].dist_param;
+    wl->rate_per_s = (uint64_t)VAL(WORKLOAD_RATE);
+    wl->request_timeout_ns = (uint64_t)VAL(WORKLOAD_TIMEOUT);
+    wl->op_timeout_ns = (uint64_t)VAL(WORKLOAD_OP_TIMEOUT);
+    wl->value_size = (uint32_t)VAL(WORKLOAD_VALUE_SIZE);
+    c->fault_phase_ns = s->run_ns;
+    c->liveness_ns = (uint64_t)VAL(CHECK_LIVENESS);
+    c->bugs = run->opt->bugs;
+}
+
+/* Settings this version reads but cannot honour yet get a located error, never silence. */
+static int unsupported(const struct run *run, struct rs_scn_error *err)
+{
+    const struct rs_scenario *s = &run->scn;
+    const char *why = NULL;
+    enum rs_scn_setting_id id = 0;
+    if (VAL(CLUSTER_REPLICAS) != VAL(CLUSTER_NODES)) {
+        id = RS_SCN_CLUSTER_REPLICAS;
+        why = "cluster.replicas must equal cluster.nodes until multi-raft lands";
+    } else if (VAL(RAFT_READ) != 0) {
+        id = RS_SCN_RAFT_READ;
+        why = "raft.read=lease is not implemented yet (ReadIndex safe mode only)";
+    } else if (VAL(WORKLOAD_VALUE_SIZE) < 8 || VAL(WORKLOAD_VALUE_SIZE) > RS_WORKLOAD_VALUE_MAX) {
+        id = RS_SCN_WORKLOAD_VALUE_SIZE;
+        why = "workload.value_size must be within 8..4096 bytes";
+    }
+    if (why == NULL) {
+        return 0;
+    }
+    const struct rs_scn_value *v = &s->settings[id];
+    memset(err, 0, sizeof *err);
+    snprintf(err->message, sizeof err->message, "%s", why);
+    if (v->origin == RS_SCN_FROM_FLAG) {
+        err->exit_code = 64;
+        snprintf(err->message, sizeof err->message, "--set %s: %s",
+                 rs_scn_schema[id].section_key, why);
+    } else {
+        err->exit_code = 65;
+        snprintf(err->file, sizeof err->file, "%s", s->source);
+        err->line = v->line ? v->line : 1;
+        err->column = v->column ? v->column : 1;
+    }
+    return err->exit_code;
+}
+
+/* ---- the timeline ---- */
+
+#define ACTION_FIRE    0u
+#define ACTION_RESTART 1u
+
+static uint64_t nemesis_arg(uint32_t action, uint32_t node, uint32_t command)
+{
+    return ((uint64_t)action << 48) | ((uint64_t)node << 32) | command;
+}
+
+/* A node matching the target, or 0 when none fits. want_up: 1 up, 0 down, -1 either. */
+static uint32_t resolve(struct run *run, const struct rs_scn_target *t, int want_up)
+{
+    struct rs_world *w = &run->world;
+    uint32_t n = w->cfg.node_count;
+    uint32_t leader = rs_world_leader(w);
+    if (t->kind == RS_SCN_TARGET_NODE) {
+        return t->node <= n ? t->node : 0;
+    }
+    if (t->kind == RS_SCN_TARGET_LEADER) {
+        return leader;
+    }
+    uint32_t pool[RS_WORLD_NODES_MAX];
+    uint32_t count = 0;
+    for (uint32_t id = 1; id <= n; id++) {
+        bool up = w->nodes[id].up;
+        if ((want_up == 1 && !up) || (want_up == 0 && up)) {
+            continue;
+        }
+        if (t->kind == RS_SCN_TARGET_FOLLOWER && id == leader) {
+            continue;
+        }
+        pool[count++] = id;
+    }
+    return count == 0 ? 0 : pool[rs_rng_below(&w->nemesis_rng, count)];
+}
+
+static void window_close_partition(struct run *run)
+{
+    if (run->partition_open) {
+        rs_latency_add_window(&run->latency, run->partition_since_ns, run->world.now_ns,
+                              run->partition_label);
+        run->partition_open = false;
+    }
+}
+
+static void window_open_partition(struct run *run, const char *label)
+{
+    window_close_partition(run);
+    run->partition_open = true;
+    run->partition_since_ns = run->world.now_ns;
+    snprintf(run->partition_label, sizeof run->partition_label, "%s", label);
+}
+
+static void do_crash(struct run *run, uint32_t node)
+{
+    if (node == 0 || !run->world.nodes[node].up) {
+        return;
+    }
+    rs_world_crash(&run->world, node);
+    run->crashed_open[node] = true;
+    run->crashed_since_ns[node] = run->world.now_ns;
+}
+
+static void do_restart(struct run *run, uint32_t node)
+{
+    if (node == 0 || run->world.nodes[node].up) {
+        return;
+    }
+    rs_world_restart(&run->world, node);
+    if (run->crashed_open[node]) {
+        char label[32];
+        snprintf(label, sizeof label, "crash n%u", node);
+        rs_latency_add_window(&run->latency, run->crashed_since_ns[node], run->world.now_ns,
+                              label);
+        run->crashed_open[node] = false;
+    }
+}
+
+/* Splits the nodes into a minority (side 1) holding `first` (when non-zero) and a majority. */
+static void split_minority(struct run *run, uint32_t first, uint8_t *side)
+{
+    struct rs_world *w = &run->world;
+    uint32_t n = w->cfg.node_count;
+    uint32_t minority = (n - 1) / 2;
+    uint32_t pool[RS_WORLD_NODES_MAX];
+    uint32_t count = 0;
+    memset(side, 0, RS_WORLD_NODES_MAX + 1);
+    if (first != 0 && minority > 0) {
+        side[first] = 1;
+        minority--;
+    }
+    for (uint32_t id = 1; id <= n; id++) {
+        if (side[id] == 0) {
+            pool[count++] = id;
+        }
+    }
+    for (uint32_t k = 0; k < minority && count > 0; k++) {
+        uint32_t pick = (uint32_t)rs_rng_below(&w->nemesis_rng, count);
+        side[pool[pick]] = 1;
+        pool[pick] = pool[--count];
+    }
+}
+
+static void do_set(struct run *run, const struct rs_scn_command *c)
+{
+    struct rs_world *w = &run->world;
+    struct rs_link_params p = w->cfg.net;
+    int64_t v = c->value.lo;
+    if (c->value.drawn) {
+        v += (int64_t)rs_rng_below(&w->nemesis_rng, (uint64_t)(c->value.hi - c->value.lo) + 1);
+    }
+    switch (c->setting) {
+    case RS_SCN_NET_LATENCY:
+        p.latency_min_ns = (uint64_t)c->value.lo;
+        p.latency_max_ns = (uint64_t)c->value.hi;
+        break;
+    case RS_SCN_NET_TAIL: p.tail_ppm = (uint32_t)v; break;
+    case RS_SCN_NET_TAIL_LATENCY: p.tail_max_ns = (uint64_t)v; break;
+    case RS_SCN_NET_LOSS: p.loss_ppm = (uint32_t)v; break;
+    case RS_SCN_NET_DUP: p.dup_ppm = (uint32_t)v; break;
+    case RS_SCN_NET_REORDER: p.reorder_ppm = (uint32_t)v; break;
+    default: return; /* refused when the scenario was loaded */
+    }
+    if (p.tail_max_ns < p.latency_max_ns) {
+        p.tail_max_ns = p.latency_max_ns;
+    }
+    w->cfg.net = p; /* later sets change the current parameters, not the scenario's */
+    rs_world_set_link_params(w, &p);
+}
+
+static void fire(struct run *run, uint32_t index)
+{
+    struct rs_world *w = &run->world;
+    const struct rs_scn_command *c = &run->scn.commands[index];
+    uint8_t side[RS_WORLD_NODES_MAX + 1];
+    char label[64];
+    uint32_t node;
+    run->firings[index]++;
+    switch (c->verb) {
+    case RS_SCN_PARTITION_ISOLATE:
+        if ((node = resolve(run, &c->target, -1)) != 0) {
+            rs_world_isolate(w, node);
+            snprintf(label, sizeof label, "isolate n%u", node);
+            window_open_partition(run, label);
+        }
+        break;
+    case RS_SCN_PARTITION_MINORITY:
+    case RS_SCN_PARTITION_MAJORITY_MINORITY:
+        node = c->verb == RS_SCN_PARTITION_MINORITY ? resolve(run, &c->target, -1) : 0;
+        split_minority(run, node, side);
+        rs_world_partition(w, side);
+        window_open_partition(run, "partition");
+        break;
+    case RS_SCN_PARTITION_ONE_WAY: {
+        uint32_t from = resolve(run, &c->source, -1);
+        uint32_t to = resolve(run, &c->target, -1);
+        if (from != 0 && to != 0 && from != to) {
+            rs_world_one_way(w, from, to);
+            snprintf(label, sizeof label, "one-way n%u->n%u", from, to);
+            window_open_partition(run, label);
+        }
+        break;
+    }
+    case RS_SCN_HEAL:
+        rs_world_heal_network(w);
+        window_close_partition(run);
+        break;
+    case RS_SCN_CRASH: do_crash(run, resolve(run, &c->target, 1)); break;
+    case RS_SCN_RESTART: do_restart(run, resolve(run, &c->target, 0)); break;
+    case RS_SCN_CRASH_RESTART:
+        if ((node = resolve(run, &c->target, 1)) != 0) {
+            do_crash(run, node);
+            uint64_t down = rs_rng_range(&w->nemesis_rng, c->down_lo_ns, c->down_hi_ns);
+            rs_world_at(w, w->now_ns + down, nemesis_arg(ACTION_RESTART, node, index));
+        }
+        break;
+    case RS_SCN_SET: do_set(run, c); break;
+    default: RS_UNREACHABLE();
+    }
+    if (c->repeat) {
+        uint64_t next = w->now_ns + c->period_ns;
+        if (next < c->until_ns && next < run->scn.run_ns) {
+            rs_world_at(w, next, nemesis_arg(ACTION_FIRE, 0, index));
+        }
+    }
+}
+
+static void on_nemesis(void *ctx, struct rs_world *w, uint64_t arg)
+{
+    struct run *run = ctx;
+    (void)w;
+    uint32_t action = (uint32_t)(arg >> 48);
+    uint32_t node = (uint32_t)((arg >> 32) & 0xffff);
+    uint32_t index = (uint32_t)arg;
+    if (action == ACTION_RESTART) {
+        do_restart(run, node);
+    } else {
+        fire(run, index);
+    }
+}
+
+static int check_timeline(const struct run *run, struct rs_scn_error *err)
+{
+    for (uint32_t i = 0; i < run->scn.command_count; i++) {
+        const struct rs_scn_command *c = &run->scn.commands[i];
+        if (c->verb == RS_SCN_SET && strcmp(rs_scn_schema[c->setting].section, "net") != 0) {
+            memset(err, 0, sizeof *err);
+            snprintf(err->file, sizeof err->file, "%s", run->scn.source);
+            err->line = c->line;
+            err->column = 1;
+            snprintf(err->message, sizeof err->message,
+                     "only net settings can change during a run (not %s)",
+                     rs_scn_schema[c->setting].section_key);
+            err->exit_code = 65;
+            return 65;
+        }
+    }
+    return 0;
+}
+
+static void schedule_timeline(struct run *run)
+{
+    for (uint32_t i = 0; i < run->scn.command_count; i++) {
+        const struct rs_scn_command *c = &run->scn.commands[i];
+        if (c->at_ns < run->scn.run_ns) {
+            rs_world_at(&run->world, c->at_ns, nemesis_arg(ACTION_FIRE, 0, i));
+        }
+    }
+}
+
+/* ---- client operations: history and latency ---- */
+
+static const char *const op_names[] = {"", "get", "put", "delete", "cas", "put_if_absent",
+                                       "get_and_put"};
+
+static void on_op(void *ctx, const struct rs_op_event *ev)
+{
+    struct run *run = ctx;
+    static const enum rs_hist_type types[] = {RS_HIST_INVOKE, RS_HIST_OK, RS_HIST_FAIL,
+                                              RS_HIST_INFO};
+    struct rs_hist_event_in in = {
+        .process = ev->process,
+        .type = types[ev->phase],
+        .f = (enum rs_hist_f)(ev->opcode - 1), /* the same order as the KV opcodes */
+        .key = {(const char *)ev->key.data, ev->key.size},
+        .value_kind = RS_HIST_VALUE_NONE,
+        .time_ns = (int64_t)ev->time_ns,
+    };
+    struct rs_hist_str value = {(const char *)ev->value.data, ev->value.size};
+    bool ok = ev->phase == RS_OP_OK;
+    switch (ev->opcode) {
+    case RS_KV_GET:
+        if (ok) {
+            in.value_kind = ev->result_found ? RS_HIST_VALUE_STRING : RS_HIST_VALUE_NULL;
+            in.value.data = (const char *)ev->result_value.data;
+            in.value.size = ev->result_value.size;
+        }
+        break;
+    case RS_KV_GET_AND_PUT:
+        in.value_kind = RS_HIST_VALUE_STRING;
+        in.value = value;
+        if (ok) { /* the ok carries the previous value */
+            in.value_kind = ev->result_found ? RS_HIST_VALUE_STRING : RS_HIST_VALUE_NULL;
+            in.value.data = (const char *)ev->result_value.data;
+            in.value.size = ev->result_value.size;
+        }
+        break;
+    case RS_KV_PUT:
+    case RS_KV_PUT_IF_ABSENT:
+        in.value_kind = RS_HIST_VALUE_STRING;
+        in.value = value;
+        break;
+    case RS_KV_CAS:
+        in.value_kind = RS_HIST_VALUE_PAIR;
+        in.value = value;
+        in.expected.data = (const char *)ev->expected.data;
+        in.expected.size = ev->expected.size;
+        break;
+    default: break; /* delete carries no value */
+    }
+    struct rs_history_error herr;
+    if (!run->history_error && rs_history_add(run->history, &in, &herr) != RS_OK) {
+        run->history_error = true;
+        snprintf(run->history_message, sizeof run->history_message, "%s", herr.message);
+    }
+    if (ev->phase != RS_OP_INVOKE) {
+        static const enum rs_outcome outcomes[] = {RS_OUTCOME_OK, RS_OUTCOME_OK, RS_OUTCOME_FAIL,
+                                                   RS_OUTCOME_INFO};
+        rs_latency_add(&run->latency, ev->invoke_ns, ev->time_ns - ev->invoke_ns,
+                       op_names[ev->opcode], outcomes[ev->phase]);
+    }
+}
+
+/* ---- expectations ---- */
+
+/* The first time at or after `after` with an effective leader, UINT64_MAX if never. */
+static uint64_t leader_time_after(const struct rs_world *w, uint64_t after)
+{
+    uint32_t current = 0;
+    for (size_t i = 0; i < w->leader_log_count; i++) {
+        const struct rs_leader_change *c = &w->leader_log[i];
+        if (c->time_ns <= after) {
+            current = c->leader;
+            continue;
+        }
+        if (current != 0) {
+            return after;
+        }
+        current = c->leader;
+        if (current != 0) {
+            return c->time_ns;
+        }
+    }
+    return current != 0 ? after : UINT64_MAX;
+}
+
+/* The longest stretch without an effective leader, from the first leader to the end. */
+static uint64_t longest_leaderless(const struct rs_world *w, uint64_t end_ns)
+{
+    uint64_t longest = 0;
+    uint64_t since = 0;
+    bool seen = false;
+    bool without = false;
+    for (size_t i = 0; i < w->leader_log_count; i++) {
+        const struct rs_leader_change *c = &w->leader_log[i];
+        if (c->leader != 0) {
+            if (without && c->time_ns - since > longest) {
+                longest = c->time_ns - since;
+            }
+            seen = true;
+            without = false;
+        } else if (seen && !without) {
+            without = true;
+            since = c->time_ns;
+        }
+    }
+    if (without && end_ns - since > longest) {
+        longest = end_ns - since;
+    }
+    return longest;
+}
+
+static void expectations(struct run *run, struct rs_checks *checks)
+{
+    const struct rs_world *w = &run->world;
+    char within[32];
+    for (uint32_t i = 0; i < run->scn.expect_count && checks->failed == RS_CHECK_NONE; i++) {
+        const struct rs_scn_expect *e = &run->scn.expects[i];
+        rs_scn_duration_format(e->within_ns, within, sizeof within);
+        if (e->kind == RS_SCN_EXPECT_LEADER_WITHIN) {
+            uint64_t after = e->has_after ? e->after_ns : 0;
+            uint64_t t = leader_time_after(w, after);
+            if (t == UINT64_MAX || t - after > e->within_ns) {
+                rs_checks_fail(checks, w->now_ns, RS_CHECK_EXPECTATION,
+                               "%s:%u: no leader within %s", run->scn.source, e->line, within);
+            }
+        } else if (e->kind == RS_SCN_EXPECT_CONVERGED_WITHIN) {
+            if (w->converged_ns == 0 || w->converged_ns - w->heal_ns > e->within_ns) {
+                rs_checks_fail(checks, w->now_ns, RS_CHECK_EXPECTATION,
+                               "%s:%u: not converged within %s of the heal", run->scn.source,
+                               e->line, within);
+            }
+        } else if (e->kind == RS_SCN_EXPECT_OPS_OK) {
+            if (w->stats.ops_ok < e->ops_ok_min) {
+                rs_checks_fail(checks, w->now_ns, RS_CHECK_EXPECTATION,
+                               "%s:%u: %llu operations succeeded, expected at least %llu",
+                               run->scn.source, e->line, (unsigned long long)w->stats.ops_ok,
+                               (unsigned long long)e->ops_ok_min);
+            }
+        } else if (e->kind == RS_SCN_EXPECT_AVAILABILITY) {
+            uint64_t done = w->stats.ops_ok + w->stats.ops_fail + w->stats.ops_info;
+            uint64_t ppm = done ? w->stats.ops_ok * 1000000 / done : 0;
+            if (ppm < e->availability_min_ppm) {
+                rs_checks_fail(checks, w->now_ns, RS_CHECK_EXPECTATION,
+                               "%s:%u: availability %llu ppm below %u ppm", run->scn.source,
+                               e->line, (unsigned long long)ppm, e->availability_min_ppm);
+            }
+        }
+    }
+    uint64_t bound = (uint64_t)VAL(CHECK_LEADER_WITHIN);
+    if (bound > 0 && checks->failed == RS_CHECK_NONE) {
+        uint64_t gap = longest_leaderless(w, w->now_ns);
+        if (gap > bound) {
+            rs_checks_fail(checks, w->now_ns, RS_CHECK_EXPECTATION,
+                           "check.leader_within: %llu ms without a leader",
+                           (unsigned long long)(gap / RS_NS_PER_MS));
+        }
+    }
+}
+
+/* ---- outputs ---- */
+
+static int make_dir(const char *path)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+                return errno;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+        return errno;
+    }
+    return 0;
+}
+
+static FILE *open_out(const struct run *run, const char *name)
+{
+    char path[640];
+    snprintf(path, sizeof path, "%s/%s", run->dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "rheasim: cannot write %s: %s\n", path, strerror(errno));
+    }
+    return f;
+}
+
+static void reproduce_line(const struct run *run, struct rs_buf *b)
+{
+    rs_buf_printf(b, "rheasim run %s --seed %llu", run->opt->scenario_path,
+                  (unsigned long long)run->opt->seed);
+    for (uint32_t i = 0; i < run->opt->set_count; i++) {
+        rs_buf_printf(b, " --set %s", run->opt->sets[i]);
+    }
+    for (uint32_t bit = 1; bit != 0 && bit <= run->opt->bugs; bit <<= 1) {
+        if (run->opt->bugs & bit) {
+            rs_buf_printf(b, " --bug %s", bug_name(bit));
+        }
+    }
+}
+
+static int exit_code_of(enum rs_check_kind kind)
+{
+    switch (kind) {
+    case RS_CHECK_NONE: return 0;
+    case RS_CHECK_LIVENESS:
+    case RS_CHECK_EXPECTATION: return 2;
+    default: return 1;
+    }
+}
+
+static void json_kv_u64(struct rs_buf *b, const char *key, uint64_t v, bool comma)
+{
+    rs_buf_json_key(b, key);
+    rs_buf_u64(b, v);
+    if (comma) {
+        rs_buf_putc(b, ',');
+    }
+}
+
+static void summary_parameters(const struct run *run, struct rs_buf *b)
+{
+    rs_buf_json_key(b, "parameters");
+    rs_buf_putc(b, '{');
+    for (uint32_t i = 0; i < run->drawn_count; i++) {
+        char text[64];
+        enum rs_scn_setting_id id = run->drawn[i].id;
+        rs_scn_scalar_format(rs_scn_schema[id].type, run->drawn[i].value, text, sizeof text);
+        rs_buf_printf(b, "%s\"%s\":", i ? "," : "", rs_scn_schema[id].section_key);
+        rs_buf_json_str(b, text, strlen(text));
+    }
+    rs_buf_puts(b, "},");
+}
+
+static void summary_json(const struct run *run, const struct rs_checks *checks,
+                         const struct rs_lincheck_result *lin, struct rs_buf *b)
+{
+    const struct rs_world *w = &run->world;
+    rs_buf_puts(b, "{");
+    rs_buf_json_key(b, "scenario");
+    rs_buf_json_str(b, run->scn.name, strlen(run->scn.name));
+    rs_buf_putc(b, ',');
+    rs_buf_json_key(b, "file");
+    rs_buf_json_str(b, run->opt->scenario_path, strlen(run->opt->scenario_path));
+    rs_buf_putc(b, ',');
+    json_kv_u64(b, "seed", run->opt->seed, true);
+    rs_buf_printf(b, "\"commit\":\"%s\",\"exit_code\":%d,", RS_GIT_COMMIT,
+                  exit_code_of(checks->failed));
+    rs_buf_printf(b, "\"check\":{\"failed\":\"%s\",\"message\":",
+                  checks->failed == RS_CHECK_NONE ? "" : rs_check_name(checks->failed));
+    rs_buf_json_str(b, checks->message, strlen(checks->message));
+    rs_buf_printf(b, ",\"at_ns\":%llu},", (unsigned long long)checks->failed_at_ns);
+    summary_parameters(run, b);
+    rs_buf_puts(b, "\"counts\":{");
+    json_kv_u64(b, "events", w->stats.events, true);
+    json_kv_u64(b, "messages", w->stats.messages, true);
+    json_kv_u64(b, "disk_ops", w->stats.disk_ops, true);
+    json_kv_u64(b, "ops_invoked", w->stats.ops_invoked, true);
+    json_kv_u64(b, "ops_ok", w->stats.ops_ok, true);
+    json_kv_u64(b, "ops_fail", w->stats.ops_fail, true);
+    json_kv_u64(b, "ops_info", w->stats.ops_info, true);
+    json_kv_u64(b, "crashes", w->stats.crashes, true);
+    json_kv_u64(b, "restarts", w->stats.restarts, true);
+    json_kv_u64(b, "leader_terms", checks->leader_changes, false);
+    rs_buf_puts(b, "},\"linearizability\":{");
+    rs_buf_printf(b, "\"verdict\":\"%s\",", rs_lincheck_verdict_name(lin->verdict));
+    json_kv_u64(b, "operations", lin->op_count, true);
+    json_kv_u64(b, "keys", lin->key_count, false);
+    rs_buf_puts(b, "},\"liveness\":{");
+    json_kv_u64(b, "heal_ns", w->heal_ns, true);
+    json_kv_u64(b, "converged_ns", w->converged_ns, true);
+    uint64_t leader = w->healed ? leader_time_after(w, w->heal_ns) : UINT64_MAX;
+    json_kv_u64(b, "leader_after_heal_ns", leader == UINT64_MAX ? 0 : leader - w->heal_ns, false);
+    rs_buf_puts(b, "},");
+    rs_buf_json_key(b, "latency");
+    rs_latency_write_json(&run->latency, b);
+    rs_buf_printf(b, ",\"end_ns\":%llu,\"trace_digest\":\"%016llx\",",
+                  (unsigned long long)w->now_ns, (unsigned long long)rs_trace_digest(&run->trace));
+    struct rs_buf repro;
+    rs_buf_init(&repro);
+    reproduce_line(run, &repro);
+    rs_buf_json_key(b, "reproduce");
+    rs_buf_json_str(b, repro.data, repro.size);
+    rs_buf_puts(b, "}\n");
+    rs_buf_free(&repro);
+}
+
+static void write_outputs(struct run *run, const struct rs_checks *checks,
+                          const struct rs_lincheck_result *lin)
+{
+    FILE *f = open_out(run, "history.jsonl");
+    if (f != NULL) {
+        rs_history_write(run->history, f);
+        fclose(f);
+    }
+    rs_latency_set_end(&run->latency, run->world.now_ns);
+    char title[192];
+    snprintf(title, sizeof title, "%s seed %llu", run->scn.name,
+             (unsigned long long)run->opt->seed);
+    char message[512];
+    if (run->opt->plots) {
+        enum rs_plot_status st = rs_plot_latency(&run->latency, run->dir, title, message,
+                                                 sizeof message);
+        if (st != RS_PLOT_OK && !run->opt->quiet) {
+            fprintf(stderr, "rheasim: %s\n", message);
+        }
+    } else {
+        rs_latency_write_csv(&run->latency, run->dir, message, sizeof message);
+    }
+    struct rs_buf b;
+    rs_buf_init(&b);
+    summary_json(run, checks, lin, &b);
+    f = open_out(run, "summary.json");
+    if (f != NULL) {
+        fwrite(b.data, 1, b.size, f);
+        fclose(f);
+    }
+    rs_buf_free(&b);
+}
+
+static void print_parameters(const struct run *run)
+{
+    if (run->drawn_count == 0) {
+        printf("parameters: none drawn (the scenario fixes every value)\n");
+        return;
+    }
+    printf("parameters drawn for seed %llu:", (unsigned long long)run->opt->seed);
+    for (uint32_t i = 0; i < run->drawn_count; i++) {
+        char text[64];
+        enum rs_scn_setting_id id = run->drawn[i].id;
+        rs_scn_scalar_format(rs_scn_schema[id].type, run->drawn[i].value, text, sizeof text);
+        printf(" %s=%s", rs_scn_schema[id].section_key, text);
+    }
+    printf("\n");
+}
+
+static void print_summary(const struct run *run, const struct rs_checks *checks,
+                          const struct rs_lincheck_result *lin)
+{
+    const struct rs_world *w = &run->world;
+    struct rs_quantiles q;
+    rs_latency_quantiles(&run->latency, NULL, &q);
+    printf("run: %s seed %llu: %s\n", run->scn.name, (unsigned long long)run->opt->seed,
+           checks->failed == RS_CHECK_NONE ? "all checks held" : "FAILED");
+    if (checks->failed != RS_CHECK_NONE) {
+        printf("  check %s failed at %.3fs: %s\n", rs_check_name(checks->failed),
+               (double)checks->failed_at_ns / 1e9, checks->message);
+    }
+    printf("  simulated %.3fs, %llu events, %llu messages, %llu crashes\n",
+           (double)w->now_ns / 1e9, (unsigned long long)w->stats.events,
+           (unsigned long long)w->stats.messages, (unsigned long long)w->stats.crashes);
+    printf("  operations: %llu ok, %llu fail, %llu info; p50 %.3fms p99 %.3fms\n",
+           (unsigned long long)w->stats.ops_ok, (unsigned long long)w->stats.ops_fail,
+           (unsigned long long)w->stats.ops_info, (double)q.latency_ns_p50 / 1e6,
+           (double)q.latency_ns_p99 / 1e6);
+    printf("  linearizability: %s (%llu operations, %u keys)\n",
+           rs_lincheck_verdict_name(lin->verdict), (unsigned long long)lin->op_count,
+           lin->key_count);
+    if (w->converged_ns != 0) {
+        printf("  converged %.3fs after the heal\n", (double)(w->converged_ns - w->heal_ns) / 1e9);
+    }
+    printf("  trace digest %016llx\n", (unsigned long long)rs_trace_digest(&run->trace));
+    printf("  report: %s/summary.json (plot: %s/latency.png)\n", run->dir, run->dir);
+    struct rs_buf repro;
+    rs_buf_init(&repro);
+    reproduce_line(run, &repro);
+    printf("  reproduce: %s\n", repro.data);
+    rs_buf_free(&repro);
+}
+
+static int load(struct run *run, struct rs_scn_error *err)
+{
+    const struct rs_run_options *o = run->opt;
+    if (rs_scenario_load_file(o->scenario_path, &run->scn, err) != RS_OK) {
+        return err->exit_code ? err->exit_code : 65;
+    }
+    for (uint32_t i = 0; i < o->set_count; i++) {
+        if (rs_scenario_apply_set(&run->scn, o->sets[i], err) != RS_OK) {
+            return err->exit_code ? err->exit_code : 64;
+        }
+    }
+    if (rs_scenario_validate(&run->scn, err) != RS_OK) {
+        return err->exit_code ? err->exit_code : 65;
+    }
+    draw_parameters(run);
+    int code = unsupported(run, err);
+    return code ? code : check_timeline(run, err);
+}
+
+static void progress(const struct run *run, bool final)
+{
+    const struct rs_world *w = &run->world;
+    fprintf(stderr, "\r  %s seed %llu: %7.1fs simulated, %10llu events, %8llu ops ok%s",
+            run->scn.name, (unsigned long long)run->opt->seed, (double)w->now_ns / 1e9,
+            (unsigned long long)w->stats.events, (unsigned long long)w->stats.ops_ok,
+            final ? "\n" : "");
+}
+
+static void simulate(struct run *run)
+{
+    bool show = run->opt->progress && !run->opt->quiet && isatty(2);
+    rs_world_start(&run->world);
+    for (uint64_t t = RS_NS_PER_S; !rs_world_done(&run->world); t += RS_NS_PER_S) {
+        rs_world_run_until(&run->world, t);
+        if (show) {
+            progress(run, false);
+        }
+    }
+    if (show) {
+        progress(run, true);
+    }
+}
+
+static void close_windows(struct run *run)
+{
+    uint64_t end = run->world.healed ? run->world.heal_ns : run->world.now_ns;
+    if (run->partition_open) {
+        rs_latency_add_window(&run->latency, run->partition_since_ns, end, run->partition_label);
+        run->partition_open = false;
+    }
+    for (uint32_t id = 1; id <= RS_WORLD_NODES_MAX; id++) {
+        if (run->crashed_open[id]) {
+            char label[32];
+            snprintf(label, sizeof label, "crash n%u", id);
+            rs_latency_add_window(&run->latency, run->crashed_since_ns[id], end, label);
+            run->crashed_open[id] = false;
+        }
+    }
+}
+
+static void check_history(struct run *run, struct rs_lincheck_result *lin)
+{
+    struct rs_checks *checks = &run->world.checks;
+    if (run->history_error) {
+        rs_checks_fail(checks, run->world.now_ns, RS_CHECK_LINEARIZABILITY,
+                       "the recorded history is malformed: %s", run->history_message);
+        return;
+    }
+    struct rs_lincheck_options lo;
+    rs_lincheck_options_default(&lo);
+    rs_lincheck_check(run->history, &lo, lin);
+    if (lin->verdict == RS_LINCHECK_OK) {
+        return;
+    }
+    struct rs_buf b;
+    rs_buf_init(&b);
+    rs_lincheck_format(run->history, lin, &b);
+    if (lin->verdict == RS_LINCHECK_VIOLATION) {
+        rs_checks_fail(checks, run->world.now_ns, RS_CHECK_LINEARIZABILITY, "%s", b.data);
+    } else {
+        rs_checks_fail(checks, run->world.now_ns, RS_CHECK_EXPECTATION,
+                       "linearizability unknown (search budget exhausted): %s", b.data);
+    }
+    rs_buf_free(&b);
+}
+
+static int prepare(struct run *run)
+{
+    const struct rs_run_options *o = run->opt;
+    if (o->out_dir != NULL) {
+        snprintf(run->dir, sizeof run->dir, "%s", o->out_dir);
+    } else {
+        snprintf(run->dir, sizeof run->dir, "runs/%s-seed%llu", run->scn.name,
+                 (unsigned long long)o->seed);
+    }
+    int e = make_dir(run->dir);
+    if (e != 0) {
+        fprintf(stderr, "rheasim: cannot create %s: %s\n", run->dir, strerror(e));
+        return 73; /* EX_CANTCREAT */
+    }
+    run->trace_file = o->trace ? open_out(run, "trace.jsonl") : NULL;
+    if (o->trace && run->trace_file == NULL) {
+        return 73;
+    }
+    rs_trace_init(&run->trace, run->trace_file);
+    run->history = rs_history_new();
+    rs_latency_init(&run->latency);
+    run->firings = calloc(run->scn.command_count + 1, sizeof *run->firings);
+    RS_ASSERT(run->history != NULL && run->firings != NULL);
+    struct rs_world_config cfg;
+    build_config(run, &cfg);
+    if (rs_world_init(&run->world, &cfg, &run->trace) != RS_OK) {
+        fprintf(stderr, "rheasim: %s: the network or disk parameters are invalid\n",
+                o->scenario_path);
+        return 65;
+    }
+    run->world.on_op = on_op;
+    run->world.on_op_ctx = run;
+    run->world.on_nemesis = on_nemesis;
+    run->world.on_nemesis_ctx = run;
+    schedule_timeline(run);
+    return 0;
+}
+
+static void release(struct run *run)
+{
+    rs_world_free(&run->world);
+    rs_trace_free(&run->trace);
+    if (run->trace_file != NULL) {
+        fclose(run->trace_file);
+    }
+    if (run->history != NULL) {
+        rs_history_free(run->history);
+    }
+    rs_latency_free(&run->latency);
+    free(run->firings);
+    rs_scenario_free(&run->scn);
+}
+
+int rs_run(const struct rs_run_options *o, struct rs_run_result *result)
+{
+    struct run *run = calloc(1, sizeof *run);
+    RS_ASSERT(run != NULL);
+    run->opt = o;
+    memset(result, 0, sizeof *result);
+    struct rs_scn_error err;
+    int code = load(run, &err);
+    if (code != 0) {
+        char text[768];
+        rs_scn_error_format(&err, text, sizeof text);
+        fprintf(stderr, "rheasim: %s\n", text);
+        rs_scenario_free(&run->scn);
+        free(run);
+        return result->exit_code = code;
+    }
+    code = prepare(run);
+    if (code == 0) {
+        char context[320];
+        snprintf(context, sizeof context, "scenario %s seed %llu (%s)", run->scn.name,
+                 (unsigned long long)o->seed, o->scenario_path);
+        rs_sim_set_context(context);
+        if (!o->quiet) {
+            print_parameters(run);
+        }
+        simulate(run);
+        close_windows(run);
+        struct rs_lincheck_result lin;
+        memset(&lin, 0, sizeof lin);
+        check_history(run, &lin);
+        expectations(run, &run->world.checks);
+        write_outputs(run, &run->world.checks, &lin);
+        if (!o->quiet) {
+            print_summary(run, &run->world.checks, &lin);
+        }
+        code = exit_code_of(run->world.checks.failed);
+        result->trace_digest = rs_trace_digest(&run->trace);
+        snprintf(result->dir, sizeof result->dir, "%s", run->dir);
+        result->events = run->world.stats.events;
+        if (run->world.checks.failed != RS_CHECK_NONE) {
+            snprintf(result->check, sizeof result->check, "%s",
+                     rs_check_name(run->world.checks.failed));
+            snprintf(result->message, sizeof result->message, "%s",
+                     run->world.checks.message);
+        }
+        rs_lincheck_result_free(&lin);
+        rs_sim_set_context(NULL);
+    }
+    release(run);
+    free(run);
+    return result->exit_code = code;
+}
+
+/* ---- determinism and the command line ---- */
+
+/* Prints the first line where two trace files differ. */
+static void first_difference(const char *a_path, const char *b_path)
+{
+    FILE *a = fopen(a_path, "r");
+    FILE *b = fopen(b_path, "r");
+    if (a == NULL || b == NULL) {
+        fprintf(stderr, "rheasim: cannot compare %s and %s\n", a_path, b_path);
+        if (a) fclose(a);
+        if (b) fclose(b);
+        return;
+    }
+    char *la = NULL, *lb = NULL;
+    size_t ca = 0, cb = 0;
+    for (uint64_t line = 1;; line++) {
+        ssize_t na = getline(&la, &ca, a);
+        ssize_t nb = getline(&lb, &cb, b);
+        if (na < 0 && nb < 0) {
+            printf("determinism: the traces are equal; the difference is outside the trace\n");
+            break;
+        }
+        if (na < 0 || nb < 0 || strcmp(la, lb) != 0) {
+            printf("determinism: first differing event at trace line %llu\n",
+                   (unsigned long long)line);
+            printf("  run 1: %s", na < 0 ? "(end of trace)\n" : la);
+            printf("  run 2: %s", nb < 0 ? "(end of trace)\n" : lb);
+            break;
+        }
+    }
+    free(la);
+    free(lb);
+    fclose(a);
+    fclose(b);
+}
+
+static int check_determinism(const struct rs_run_options *o)
+{
+    struct rs_run_options first = *o;
+    first.trace = true;
+    struct rs_run_result a, b;
+    int code = rs_run(&first, &a);
+    if (code >= 64) {
+        return code;
+    }
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/determinism-rerun", a.dir);
+    struct rs_run_options second = first;
+    second.out_dir = dir;
+    second.quiet = true;
+    second.plots = false;
+    rs_run(&second, &b);
+    if (a.trace_digest == b.trace_digest && a.events == b.events) {
+        printf("determinism: two runs gave the same trace (digest %016llx, %llu events)\n",
+               (unsigned long long)a.trace_digest, (unsigned long long)a.events);
+        return code;
+    }
+    printf("determinism: VIOLATED: digests %016llx and %016llx\n",
+           (unsigned long long)a.trace_digest, (unsigned long long)b.trace_digest);
+    char pa[700], pb[700];
+    snprintf(pa, sizeof pa, "%s/trace.jsonl", a.dir);
+    snprintf(pb, sizeof pb, "%s/trace.jsonl", dir);
+    first_difference(pa, pb);
+    return 1;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rheasim run: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: rheasim run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... "
+                    "[--bug NAME]... [--check-determinism] [--no-trace] [--no-plots] "
+                    "[--quiet]\n");
+    return 64;
+}
+
+static bool parse_u64(const char *text, uint64_t *out)
+{
+    if (text == NULL || *text == '\0') {
+        return false;
+    }
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) {
+            return false;
+        }
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int rs_cmd_run(int argc, char **argv)
+{
+    struct rs_run_options o;
+    rs_run_options_default(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--seed") == 0) {
+            if (!parse_u64(next, &o.seed)) {
+                return usage_error("--seed needs a non-negative integer, not '%s'",
+                                   next ? next : "");
+            }
+            i++;
+        } else if (strcmp(a, "--out") == 0) {
+            if (next == NULL) {
+                return usage_error("--out needs a directory");
+            }
+            o.out_dir = next;
+            i++;
+        } else if (strcmp(a, "--set") == 0) {
+            if (next == NULL || o.set_count == RS_RUN_SETS_MAX) {
+                return usage_error("--set needs KEY=VALUE (at most 64 of them)");
+            }
+            o.sets[o.set_count++] = next;
+            i++;
+        } else if (strcmp(a, "--bug") == 0) {
+            uint32_t flag = next ? rs_bug_flag(next) : 0;
+            if (flag == 0) {
+                fprintf(stderr, "rheasim run: known bugs: %s\n", rs_bug_names());
+                return usage_error("--bug: unknown bug '%s'", next ? next : "");
+            }
+            o.bugs |= flag;
+            i++;
+        } else if (strcmp(a, "--check-determinism") == 0) {
+            o.check_determinism = true;
+        } else if (strcmp(a, "--no-trace") == 0) {
+            o.trace = false;
+        } else if (strcmp(a, "--no-plots") == 0) {
+            o.plots = false;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o.quiet = true;
+        } else if (strcmp(a, "--no-progress") == 0) {
+            o.progress = false;
+        } else if (a[0] == '-') {
+            return usage_error("unknown flag '%s'", a);
+        } else if (o.scenario_path == NULL) {
+            o.scenario_path = a;
+        } else {
+            return usage_error("one scenario at a time ('%s' is extra)", a);
+        }
+    }
+    if (o.scenario_path == NULL) {
+        return usage_error("a scenario file is required");
+    }
+    if (o.check_determinism) {
+        return check_determinism(&o);
+    }
+    struct rs_run_result result;
+    return rs_run(&o, &result);
+}

@@ -1,0 +1,831 @@
+/* The event loop of the deterministic world and the nodes, disks and clients it drives. */
+#include "sim/world.h"
+
+#include "core/kv/kv_cmd.h"
+#include "core/wire/frame.h"
+#include "sim/pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum ev_kind {
+    EV_DELIVER = 1,
+    EV_NODE_TIMER,
+    EV_DISK_DONE,
+    EV_CLIENT_TIMER,
+    EV_CLIENT_START,
+    EV_NEMESIS,
+    EV_HEAL,
+    EV_LIVENESS_DEADLINE,
+};
+
+/* A message in flight; the bytes follow the header in the same pooled block. */
+struct flight {
+    uint32_t from;
+    uint32_t to;
+    uint32_t type;
+    uint32_t size;
+    uint8_t data[];
+};
+
+struct rs_world_disk_op {
+    struct rs_out_disk op;
+    uint8_t *data; /* pooled copy of the write data */
+};
+
+uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client)
+{
+    return w->cfg.node_count + 1 + client;
+}
+
+static bool is_node_endpoint(const struct rs_world *w, uint32_t endpoint)
+{
+    return endpoint >= 1 && endpoint <= w->cfg.node_count;
+}
+
+/* ---- messages ---- */
+
+static void send_message(struct rs_world *w, uint32_t from, uint32_t to, uint32_t type,
+                         const uint8_t *data, size_t size)
+{
+    uint64_t at[2];
+    w->stats.messages++;
+    unsigned copies = rs_net_send(&w->net, w->now_ns, from, to, (uint32_t)size, at);
+    for (unsigned i = 0; i < copies; i++) {
+        struct flight *f = rs_pool_alloc(sizeof *f + size);
+        f->from = from;
+        f->to = to;
+        f->type = type;
+        f->size = (uint32_t)size;
+        memcpy(f->data, data, size);
+        rs_evq_push(&w->evq, at[i], EV_DELIVER, to, 0, f);
+    }
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "send");
+        rs_buf_printf(b, ",\"from\":%u,\"to\":%u,\"m\":\"%s\",\"size\":%zu,\"copies\":%u", from,
+                      to, rs_msg_type_name(type), size, copies);
+        rs_trace_end(w->trace);
+    }
+}
+
+/* ---- nodes ---- */
+
+static uint64_t node_local(const struct rs_world_node *wn, uint64_t global_ns)
+{
+    return rs_clock_local(&wn->clock, global_ns);
+}
+
+static void disk_ops_push(struct rs_world_node *wn, const struct rs_world_disk_op *op)
+{
+    if (wn->op_count == wn->op_cap) {
+        size_t cap = wn->op_cap ? wn->op_cap * 2 : 64;
+        struct rs_world_disk_op *a = malloc(cap * sizeof *a);
+        RS_ASSERT(a != NULL);
+        for (size_t i = 0; i < wn->op_count; i++) {
+            a[i] = wn->ops[(wn->op_head + i) % wn->op_cap];
+        }
+        free(wn->ops);
+        wn->ops = a;
+        wn->op_cap = cap;
+        wn->op_head = 0;
+    }
+    wn->ops[(wn->op_head + wn->op_count++) % wn->op_cap] = *op;
+}
+
+static void disk_ops_clear(struct rs_world_node *wn)
+{
+    while (wn->op_count > 0) {
+        rs_pool_free(wn->ops[wn->op_head].data);
+        wn->op_head = (wn->op_head + 1) % wn->op_cap;
+        wn->op_count--;
+    }
+}
+
+static void schedule_node_timer(struct rs_world *w, struct rs_world_node *wn)
+{
+    uint64_t local = rs_node_deadline(wn->node);
+    if (local == UINT64_MAX) {
+        return;
+    }
+    uint64_t global = rs_clock_global(&wn->clock, local);
+    if (global < w->now_ns) {
+        global = w->now_ns;
+    }
+    /* keep at most one timer event per node: a later deadline is found when the earlier
+     * event fires, so resets of the election timer cost no events */
+    if (global < wn->timer_global_ns) {
+        wn->timer_global_ns = global;
+        rs_evq_push(&w->evq, global, EV_NODE_TIMER, wn->id, ++wn->timer_gen, NULL);
+    }
+}
+
+static enum rs_disk_op disk_kind(uint8_t kind)
+{
+    return kind == RS_DISK_SYNC ? RS_DISK_OP_SYNC : RS_DISK_OP_WRITE;
+}
+
+/* Hands the node's effects to the world: messages to the network, disk operations to the
+ * disk queue, the next timer to the event queue. */
+static void drain_node(struct rs_world *w, struct rs_world_node *wn)
+{
+    struct rs_out *out = &wn->node->out;
+    for (size_t i = 0; i < out->msg_count; i++) {
+        const struct rs_out_msg *m = &out->msgs[i];
+        send_message(w, wn->id, m->to, m->type, out->bytes + m->offset, m->size);
+    }
+    for (size_t i = 0; i < out->disk_count; i++) {
+        struct rs_world_disk_op op = {.op = out->disk[i], .data = NULL};
+        if (op.op.data_size > 0) {
+            op.data = rs_pool_alloc(op.op.data_size);
+            memcpy(op.data, out->bytes + op.op.data_offset, op.op.data_size);
+        }
+        disk_ops_push(wn, &op);
+        uint64_t done = rs_disk_schedule(&wn->disk, w->now_ns, disk_kind(op.op.kind),
+                                         op.op.data_size);
+        rs_evq_push(&w->evq, done, EV_DISK_DONE, wn->id, wn->incarnation, NULL);
+        w->stats.disk_ops++;
+    }
+    rs_out_clear(out);
+    schedule_node_timer(w, wn);
+}
+
+static void trace_node_state(struct rs_world *w, struct rs_world_node *wn, int role_before,
+                             rs_term term_before)
+{
+    const struct rs_raft *r = &wn->node->raft;
+    if ((int)r->role == role_before && r->term == term_before) {
+        return;
+    }
+    uint64_t words[4] = {0x524f4c45, wn->id, (uint64_t)r->role, r->term};
+    rs_trace_fold(w->trace, words, 4);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "role");
+        rs_buf_printf(b, ",\"node\":%u,\"role\":\"%s\",\"term\":%llu,\"commit\":%llu", wn->id,
+                      rs_role_name(r->role), (unsigned long long)r->term,
+                      (unsigned long long)r->commit_index);
+        rs_trace_end(w->trace);
+    }
+}
+
+uint32_t rs_world_effective_leader(const struct rs_world *w)
+{
+    uint32_t leader = rs_world_leader(w);
+    if (leader == 0) {
+        return 0;
+    }
+    uint32_t reach = 0;
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        bool ok = id == leader || (w->nodes[id].up && rs_net_link_up(&w->net, leader, id) &&
+                                   rs_net_link_up(&w->net, id, leader));
+        reach += ok;
+    }
+    return reach >= w->cfg.node_count / 2 + 1 ? leader : 0;
+}
+
+/* Leadership or connectivity changed: log the effective leader when it is a new one. */
+static void note_leader(struct rs_world *w)
+{
+    uint32_t leader = rs_world_effective_leader(w);
+    if (w->leader_log_count > 0 && w->leader_log[w->leader_log_count - 1].leader == leader) {
+        return;
+    }
+    if (w->leader_log_count == w->leader_log_cap) {
+        w->leader_log_cap = w->leader_log_cap ? w->leader_log_cap * 2 : 64;
+        w->leader_log = realloc(w->leader_log, w->leader_log_cap * sizeof *w->leader_log);
+        RS_ASSERT(w->leader_log != NULL);
+    }
+    w->leader_log[w->leader_log_count].time_ns = w->now_ns;
+    w->leader_log[w->leader_log_count].leader = leader;
+    w->leader_log_count++;
+}
+
+/* Every event that touched a node ends here: effects out, checks run. */
+static void after_node_event(struct rs_world *w, struct rs_world_node *wn, int role_before,
+                             rs_term term_before)
+{
+    trace_node_state(w, wn, role_before, term_before);
+    if ((int)wn->node->raft.role != role_before || wn->node->raft.term != term_before) {
+        note_leader(w);
+    }
+    drain_node(w, wn);
+    if (!rs_checks_node(&w->checks, w->now_ns, wn->id, wn->node)) {
+        w->stopped = true;
+    }
+}
+
+static void node_start(struct rs_world *w, struct rs_world_node *wn)
+{
+    RS_ASSERT(!wn->up);
+    struct rs_raft_config cfg = w->cfg.raft;
+    cfg.id = wn->id;
+    cfg.voter_count = w->cfg.node_count;
+    for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+        cfg.voters[i] = i + 1;
+    }
+    cfg.random_seed = rs_rng_next(&wn->rng);
+    cfg.bugs = w->cfg.bugs;
+    wn->node = malloc(sizeof *wn->node);
+    RS_ASSERT(wn->node != NULL);
+    rs_node_init(wn->node, &cfg);
+    const char *names[1024];
+    size_t count = rs_disk_list(&wn->disk, names, 1024);
+    RS_ASSERT(count < 1024);
+    struct rs_file_view views[1024];
+    for (size_t i = 0; i < count; i++) {
+        views[i].name = names[i];
+        views[i].data = rs_disk_read(&wn->disk, names[i], &views[i].size);
+    }
+    wn->up = true;
+    wn->incarnation++;
+    wn->timer_global_ns = UINT64_MAX;
+    rs_node_recover(wn->node, node_local(wn, w->now_ns), views, count);
+    if (!rs_checks_recovered(&w->checks, w->now_ns, wn->id, wn->node)) {
+        w->stopped = true;
+    }
+    after_node_event(w, wn, -1, 0);
+}
+
+void rs_world_crash(struct rs_world *w, uint32_t node)
+{
+    RS_ASSERT(node >= 1 && node <= w->cfg.node_count);
+    struct rs_world_node *wn = &w->nodes[node];
+    if (!wn->up) {
+        return;
+    }
+    rs_checks_crash(&w->checks, node, wn->node);
+    rs_node_free(wn->node);
+    free(wn->node);
+    wn->node = NULL;
+    wn->up = false;
+    wn->down_since_ns = w->now_ns;
+    wn->crashes++;
+    w->stats.crashes++;
+    disk_ops_clear(wn); /* operations not completed never happened */
+    rs_disk_crash(&wn->disk);
+    note_leader(w);
+    uint64_t words[3] = {0x43524153, node, w->now_ns};
+    rs_trace_fold(w->trace, words, 3);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "crash");
+        rs_buf_printf(b, ",\"node\":%u", node);
+        rs_trace_end(w->trace);
+    }
+}
+
+void rs_world_restart(struct rs_world *w, uint32_t node)
+{
+    RS_ASSERT(node >= 1 && node <= w->cfg.node_count);
+    struct rs_world_node *wn = &w->nodes[node];
+    if (wn->up) {
+        return;
+    }
+    w->stats.restarts++;
+    uint64_t words[3] = {0x52455354, node, w->now_ns};
+    rs_trace_fold(w->trace, words, 3);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "restart");
+        rs_buf_printf(b, ",\"node\":%u", node);
+        rs_trace_end(w->trace);
+    }
+    node_start(w, wn);
+}
+
+static void on_node_timer(struct rs_world *w, struct rs_world_node *wn, uint64_t gen)
+{
+    if (!wn->up || gen != wn->timer_gen) {
+        return; /* superseded or from a previous incarnation */
+    }
+    wn->timer_global_ns = UINT64_MAX;
+    int role = (int)wn->node->raft.role;
+    rs_term term = wn->node->raft.term;
+    uint64_t local = node_local(wn, w->now_ns);
+    if (local >= rs_node_deadline(wn->node)) {
+        rs_node_tick(wn->node, local);
+    }
+    after_node_event(w, wn, role, term);
+}
+
+static void apply_disk_op(struct rs_world_node *wn, const struct rs_world_disk_op *d)
+{
+    const struct rs_out_disk *op = &d->op;
+    enum rs_err err = RS_OK;
+    switch (op->kind) {
+    case RS_DISK_WRITE: err = rs_disk_write(&wn->disk, op->name, op->offset, d->data,
+                                            op->data_size); break;
+    case RS_DISK_SYNC: err = rs_disk_sync(&wn->disk, op->name); break;
+    case RS_DISK_TRUNCATE: err = rs_disk_truncate(&wn->disk, op->name, op->offset); break;
+    case RS_DISK_REMOVE: err = rs_disk_remove(&wn->disk, op->name); break;
+    case RS_DISK_RENAME: err = rs_disk_rename(&wn->disk, op->name, op->name2); break;
+    default: RS_UNREACHABLE();
+    }
+    /* a sync or truncate of a file that does not exist yet is not an error for the engine */
+    RS_ASSERT(err == RS_OK || err == RS_ENOTFOUND);
+}
+
+static void on_disk_done(struct rs_world *w, struct rs_world_node *wn, uint64_t incarnation)
+{
+    if (!wn->up || incarnation != wn->incarnation) {
+        return;
+    }
+    RS_ASSERT(wn->op_count > 0);
+    struct rs_world_disk_op d = wn->ops[wn->op_head];
+    wn->op_head = (wn->op_head + 1) % wn->op_cap;
+    wn->op_count--;
+    apply_disk_op(wn, &d);
+    rs_pool_free(d.data);
+    int role = (int)wn->node->raft.role;
+    rs_term term = wn->node->raft.term;
+    rs_node_disk_done(wn->node, node_local(wn, w->now_ns), d.op.id, RS_OK);
+    after_node_event(w, wn, role, term);
+}
+
+/* ---- clients ---- */
+
+static void schedule_client_timer(struct rs_world *w, struct rs_world_client *wc, uint64_t at)
+{
+    if (at == 0) {
+        return;
+    }
+    if (at < w->now_ns) {
+        at = w->now_ns;
+    }
+    if (at < wc->timer_global_ns) {
+        wc->timer_global_ns = at;
+        rs_evq_push(&w->evq, at, EV_CLIENT_TIMER, wc->endpoint, ++wc->timer_gen, NULL);
+    }
+}
+
+static void observe_op(struct rs_world *w, struct rs_world_client *wc, enum rs_op_phase phase,
+                       const struct rs_kv_result *res)
+{
+    const struct rs_workload_op *op = &wc->op;
+    struct rs_op_event ev = {
+        .process = wc->process,
+        .phase = phase,
+        .opcode = op->opcode,
+        .key = {(const uint8_t *)op->key, op->key_size},
+        .value = {(const uint8_t *)op->value, op->value_size},
+        .expected = {(const uint8_t *)op->expected, op->expected_size},
+        .time_ns = w->now_ns,
+        .invoke_ns = wc->invoke_ns,
+    };
+    if (res != NULL) {
+        ev.result_found = res->found;
+        ev.result_value.data = res->value;
+        ev.result_value.size = res->value_size;
+    }
+    uint64_t words[5] = {0x4f50, wc->process, (uint64_t)phase, op->opcode, op->key_index};
+    rs_trace_fold(w->trace, words, 5);
+    if (rs_trace_on(w->trace)) {
+        static const char *const phases[] = {"invoke", "ok", "fail", "info"};
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "op");
+        rs_buf_printf(b, ",\"process\":%u,\"type\":\"%s\",\"f\":\"%s\",\"key\":", wc->process,
+                      phases[phase], rs_kv_opcode_name(op->opcode));
+        rs_buf_json_str(b, op->key, op->key_size);
+        rs_trace_end(w->trace);
+    }
+    if (w->on_op != NULL) {
+        w->on_op(w->on_op_ctx, &ev);
+    }
+}
+
+/* Whether an ok result tells the workload which value the key holds now. */
+static void learn_value(struct rs_world *w, struct rs_world_client *wc,
+                        const struct rs_kv_result *res)
+{
+    const struct rs_workload_op *op = &wc->op;
+    bool wrote = op->opcode == RS_KV_PUT || op->opcode == RS_KV_GET_AND_PUT ||
+                 ((op->opcode == RS_KV_CAS || op->opcode == RS_KV_PUT_IF_ABSENT) && res->success);
+    if (wrote) {
+        rs_workload_observe(&w->workload, op->key_index, (const uint8_t *)op->value,
+                            op->value_size);
+    } else if (op->opcode == RS_KV_GET && res->found) {
+        rs_workload_observe(&w->workload, op->key_index, res->value, res->value_size);
+    }
+}
+
+static void client_done(struct rs_world *w, struct rs_world_client *wc,
+                        const struct rs_client_out *out)
+{
+    enum rs_op_phase phase = RS_OP_OK;
+    const struct rs_workload_op *op = &wc->op;
+    if (out->outcome == RS_CLIENT_FAIL) {
+        phase = RS_OP_FAIL;
+    } else if (out->outcome == RS_CLIENT_INFO) {
+        phase = RS_OP_INFO;
+    } else if ((op->opcode == RS_KV_CAS || op->opcode == RS_KV_PUT_IF_ABSENT) &&
+               !out->result.success) {
+        phase = RS_OP_FAIL; /* the comparison failed: definitely no effect */
+    }
+    if (phase == RS_OP_OK) {
+        learn_value(w, wc, &out->result);
+    }
+    observe_op(w, wc, phase, &out->result);
+    w->stats.ops_ok += phase == RS_OP_OK;
+    w->stats.ops_fail += phase == RS_OP_FAIL;
+    w->stats.ops_info += phase == RS_OP_INFO;
+    wc->busy = false;
+    if (phase == RS_OP_INFO) {
+        wc->process = w->next_process++; /* the old operation may still land: new process */
+    }
+    if (w->cfg.workload.rate_per_s == 0 && !wc->stopped) {
+        rs_evq_push(&w->evq, w->now_ns + w->cfg.workload.think_ns, EV_CLIENT_START,
+                    wc->endpoint, 0, NULL);
+    }
+}
+
+static void drain_client(struct rs_world *w, struct rs_world_client *wc,
+                         const struct rs_client_out *out)
+{
+    for (uint32_t i = 0; i < out->send_count; i++) {
+        send_message(w, wc->endpoint, out->sends[i].to, RS_MSG_KV_REQUEST, out->sends[i].frame,
+                     out->sends[i].frame_size);
+    }
+    if (out->done) {
+        client_done(w, wc, out);
+    }
+    schedule_client_timer(w, wc, out->deadline_ns);
+}
+
+static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
+{
+    if (wc->stopped) {
+        return;
+    }
+    uint64_t rate = w->cfg.workload.rate_per_s;
+    if (rate > 0) {
+        /* open loop: arrivals keep their pace; an arrival that finds the client busy is
+         * skipped */
+        uint64_t interval = (uint64_t)w->client_count * RS_NS_PER_S / rate;
+        rs_evq_push(&w->evq, w->now_ns + (interval ? interval : 1), EV_CLIENT_START,
+                    wc->endpoint, 0, NULL);
+    }
+    if (wc->busy) {
+        return;
+    }
+    rs_workload_next(&w->workload, &wc->op);
+    struct rs_kv_op op = {
+        .opcode = wc->op.opcode,
+        .key = {(const uint8_t *)wc->op.key, wc->op.key_size},
+        .value = {(const uint8_t *)wc->op.value, wc->op.value_size},
+        .expected = {(const uint8_t *)wc->op.expected, wc->op.expected_size},
+    };
+    struct rs_client_out out;
+    wc->busy = true;
+    wc->invoke_ns = w->now_ns;
+    w->stats.ops_invoked++;
+    observe_op(w, wc, RS_OP_INVOKE, NULL);
+    enum rs_err err = rs_client_submit(&wc->client, w->now_ns, &op, &out);
+    RS_ASSERT(err == RS_OK);
+    drain_client(w, wc, &out);
+}
+
+static void on_client_timer(struct rs_world *w, struct rs_world_client *wc, uint64_t gen)
+{
+    if (gen != wc->timer_gen) {
+        return;
+    }
+    wc->timer_global_ns = UINT64_MAX;
+    struct rs_client_out out;
+    rs_client_tick(&wc->client, w->now_ns, &out);
+    drain_client(w, wc, &out);
+}
+
+/* ---- network events ---- */
+
+static void on_deliver(struct rs_world *w, struct flight *f)
+{
+    uint64_t words[5] = {0x444c56, f->from, f->to, f->type, f->size};
+    rs_trace_fold(w->trace, words, 5);
+    bool up = rs_net_link_up(&w->net, f->from, f->to); /* a partition cuts messages in flight */
+    bool node = is_node_endpoint(w, f->to);
+    bool alive = !node || w->nodes[f->to].up;
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, up && alive ? "deliver" : "drop");
+        rs_buf_printf(b, ",\"from\":%u,\"to\":%u,\"m\":\"%s\"", f->from, f->to,
+                      rs_msg_type_name(f->type));
+        rs_trace_end(w->trace);
+    }
+    if (up && alive && node) {
+        struct rs_world_node *wn = &w->nodes[f->to];
+        int role = (int)wn->node->raft.role;
+        rs_term term = wn->node->raft.term;
+        rs_node_recv(wn->node, node_local(wn, w->now_ns), f->from, f->data, f->size);
+        after_node_event(w, wn, role, term);
+    } else if (up && !node) {
+        struct rs_world_client *wc = &w->clients[f->to - w->cfg.node_count - 1];
+        struct rs_client_out out;
+        rs_client_recv(&wc->client, w->now_ns, f->from, f->data, f->size, &out);
+        drain_client(w, wc, &out);
+    }
+    rs_pool_free(f);
+}
+
+/* ---- nemesis ---- */
+
+uint32_t rs_world_leader(const struct rs_world *w)
+{
+    uint32_t best = 0;
+    rs_term best_term = 0;
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        const struct rs_world_node *wn = &w->nodes[id];
+        if (wn->up && wn->node->raft.role == RS_LEADER && wn->node->raft.term >= best_term) {
+            best = id;
+            best_term = wn->node->raft.term;
+        }
+    }
+    return best;
+}
+
+static void trace_fault(struct rs_world *w, const char *what, uint32_t a, uint32_t b)
+{
+    note_leader(w);
+    uint64_t words[4] = {0x4641554c, a, b, (uint64_t)what[0]};
+    rs_trace_fold(w->trace, words, 4);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *buf = rs_trace_begin(w->trace, w->now_ns, "fault");
+        rs_buf_printf(buf, ",\"what\":\"%s\",\"a\":%u,\"b\":%u", what, a, b);
+        rs_trace_end(w->trace);
+    }
+}
+
+void rs_world_isolate(struct rs_world *w, uint32_t node)
+{
+    rs_net_isolate(&w->net, node);
+    trace_fault(w, "isolate", node, 0);
+}
+
+void rs_world_partition(struct rs_world *w, const uint8_t *side_by_node)
+{
+    /* clients sit with the first side so that the majority stays reachable when it is side 0 */
+    uint8_t side[RS_NET_ENDPOINTS_MAX] = {0};
+    uint32_t count = w->cfg.node_count + 1 + w->client_count;
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        side[id] = side_by_node[id];
+    }
+    rs_net_partition(&w->net, side, count);
+    /* clients can reach every server: only server-to-server links are cut */
+    for (uint32_t c = 0; c < w->client_count; c++) {
+        uint32_t e = rs_world_endpoint_of_client(w, c);
+        for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+            rs_net_block(&w->net, e, id, false);
+            rs_net_block(&w->net, id, e, false);
+        }
+    }
+    trace_fault(w, "partition", side_by_node[1], 0);
+}
+
+void rs_world_one_way(struct rs_world *w, uint32_t from, uint32_t to)
+{
+    rs_net_block(&w->net, from, to, true);
+    trace_fault(w, "one-way", from, to);
+}
+
+void rs_world_heal_network(struct rs_world *w)
+{
+    rs_net_heal(&w->net);
+    trace_fault(w, "heal", 0, 0);
+}
+
+void rs_world_set_link_params(struct rs_world *w, const struct rs_link_params *p)
+{
+    rs_net_set_all(&w->net, p);
+    trace_fault(w, "link-params", p->loss_ppm, p->dup_ppm);
+}
+
+void rs_world_heal_all(struct rs_world *w)
+{
+    w->healed = true;
+    w->heal_ns = w->now_ns;
+    struct rs_link_params p = w->cfg.net;
+    p.loss_ppm = 0;
+    p.dup_ppm = 0;
+    p.reorder_ppm = 0;
+    p.tail_ppm = 0;
+    rs_net_set_all(&w->net, &p);
+    rs_net_heal(&w->net);
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        rs_world_restart(w, id);
+    }
+    for (uint32_t c = 0; c < w->client_count; c++) {
+        w->clients[c].stopped = true; /* no new operations; the pending ones finish */
+    }
+    trace_fault(w, "heal-all", 0, 0);
+    rs_evq_push(&w->evq, w->now_ns + w->cfg.liveness_ns, EV_LIVENESS_DEADLINE, 0, 0, NULL);
+}
+
+void rs_world_at(struct rs_world *w, uint64_t time_ns, uint64_t arg)
+{
+    rs_evq_push(&w->evq, time_ns, EV_NEMESIS, 0, arg, NULL);
+}
+
+/* ---- liveness ---- */
+
+/* After the heal: a leader, no pending client operation, every replica at the leader's commit
+ * index with the same state digest. Returns NULL when converged, else what is missing. */
+static const char *convergence_gap(const struct rs_world *w)
+{
+    uint32_t leader = rs_world_leader(w);
+    if (leader == 0) {
+        return "no leader";
+    }
+    for (uint32_t c = 0; c < w->client_count; c++) {
+        if (w->clients[c].busy) {
+            return "client operations still pending";
+        }
+    }
+    const struct rs_raft *lr = &w->nodes[leader].node->raft;
+    if (lr->commit_index != rs_log_last_index(&lr->log)) {
+        return "the leader has uncommitted entries";
+    }
+    uint64_t digest = rs_kv_digest(&w->nodes[leader].node->kv);
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        const struct rs_node *n = w->nodes[id].node;
+        if (!w->nodes[id].up || n->raft.applied_index != lr->commit_index) {
+            return "replicas have not applied the leader's commit index";
+        }
+        if (rs_kv_digest(&n->kv) != digest) {
+            return "replica state digests differ";
+        }
+    }
+    return NULL;
+}
+
+/* ---- the loop ---- */
+
+static void dispatch(struct rs_world *w, const struct rs_event *ev)
+{
+    switch (ev->kind) {
+    case EV_DELIVER: on_deliver(w, ev->ptr); return;
+    case EV_NODE_TIMER: on_node_timer(w, &w->nodes[ev->node], ev->arg); return;
+    case EV_DISK_DONE: on_disk_done(w, &w->nodes[ev->node], ev->arg); return;
+    case EV_CLIENT_TIMER:
+        on_client_timer(w, &w->clients[ev->node - w->cfg.node_count - 1], ev->arg);
+        return;
+    case EV_CLIENT_START:
+        on_client_start(w, &w->clients[ev->node - w->cfg.node_count - 1]);
+        return;
+    case EV_NEMESIS:
+        if (w->on_nemesis != NULL && !w->healed) {
+            w->on_nemesis(w->on_nemesis_ctx, w, ev->arg);
+        }
+        return;
+    case EV_HEAL: rs_world_heal_all(w); return;
+    case EV_LIVENESS_DEADLINE: {
+        const char *gap = convergence_gap(w);
+        if (gap != NULL) {
+            rs_checks_fail(&w->checks, w->now_ns, RS_CHECK_LIVENESS,
+                           "not converged %llu ms after the faults healed: %s",
+                           (unsigned long long)(w->cfg.liveness_ns / RS_NS_PER_MS), gap);
+        }
+        w->stopped = true;
+        return;
+    }
+    default: RS_UNREACHABLE();
+    }
+}
+
+void rs_world_run_until(struct rs_world *w, uint64_t time_ns)
+{
+    struct rs_event ev;
+    while (!w->stopped && rs_evq_peek(&w->evq, &ev) && ev.time_ns <= time_ns) {
+        rs_evq_pop(&w->evq, &ev);
+        RS_ASSERT(ev.time_ns >= w->now_ns);
+        w->now_ns = ev.time_ns;
+        w->stats.events++;
+        uint64_t words[3] = {ev.time_ns, ev.kind, ev.node};
+        rs_trace_fold(w->trace, words, 3);
+        dispatch(w, &ev);
+        if (w->checks.failed != RS_CHECK_NONE) {
+            w->stopped = true;
+        } else if (w->healed && w->converged_ns == 0 && convergence_gap(w) == NULL) {
+            w->converged_ns = w->now_ns;
+            w->stopped = true;
+        }
+    }
+}
+
+void rs_world_start(struct rs_world *w)
+{
+    rs_evq_push(&w->evq, w->cfg.fault_phase_ns, EV_HEAL, 0, 0, NULL);
+}
+
+bool rs_world_done(const struct rs_world *w)
+{
+    return w->stopped || rs_evq_size(&w->evq) == 0;
+}
+
+void rs_world_run(struct rs_world *w)
+{
+    rs_world_start(w);
+    rs_world_run_until(w, UINT64_MAX);
+}
+
+/* ---- set-up ---- */
+
+static void init_nodes(struct rs_world *w)
+{
+    struct rs_rng clock_rng;
+    rs_rng_derive(&clock_rng, w->cfg.seed, "clocks");
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        struct rs_world_node *wn = &w->nodes[id];
+        wn->id = id;
+        int64_t span = (int64_t)w->cfg.drift_ppm_max - w->cfg.drift_ppm_min;
+        int32_t drift = w->cfg.drift_ppm_min + (int32_t)rs_rng_below(&clock_rng,
+                                                                      (uint64_t)span + 1);
+        uint64_t offset = rs_rng_range(&clock_rng, w->cfg.offset_ns_min, w->cfg.offset_ns_max);
+        RS_ASSERT(rs_clock_init(&wn->clock, (int64_t)offset, drift) == RS_OK);
+        RS_ASSERT(rs_disk_init(&wn->disk, &w->cfg.disk, w->cfg.seed, id) == RS_OK);
+        rs_rng_derive_idx(&wn->rng, w->cfg.seed, "node", id);
+        wn->timer_global_ns = UINT64_MAX;
+    }
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        node_start(w, &w->nodes[id]);
+    }
+}
+
+static void init_clients(struct rs_world *w)
+{
+    const struct rs_workload_config *wl = &w->cfg.workload;
+    w->client_count = wl->client_count;
+    w->clients = calloc(w->client_count ? w->client_count : 1, sizeof *w->clients);
+    RS_ASSERT(w->clients != NULL);
+    struct rs_rng rng;
+    rs_rng_derive(&rng, w->cfg.seed, "clients");
+    for (uint32_t c = 0; c < w->client_count; c++) {
+        struct rs_world_client *wc = &w->clients[c];
+        struct rs_client_config cfg = {
+            .client_id = c + 1,
+            .node_count = w->cfg.node_count,
+            .request_timeout_ns = wl->request_timeout_ns,
+            .op_timeout_ns = wl->op_timeout_ns,
+            .random_seed = rs_rng_next(&rng),
+        };
+        rs_client_init(&wc->client, &cfg);
+        wc->endpoint = rs_world_endpoint_of_client(w, c);
+        wc->process = w->next_process++;
+        wc->timer_global_ns = UINT64_MAX;
+        /* stagger the first operations a little so clients do not move in lockstep */
+        uint64_t start = 10 * RS_NS_PER_MS + rs_rng_below(&rng, 10 * RS_NS_PER_MS);
+        rs_evq_push(&w->evq, start, EV_CLIENT_START, wc->endpoint, 0, NULL);
+    }
+}
+
+enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
+                          struct rs_trace *trace)
+{
+    memset(w, 0, sizeof *w);
+    w->cfg = *cfg;
+    w->trace = trace;
+    RS_ASSERT(cfg->node_count >= 1 && cfg->node_count <= RS_WORLD_NODES_MAX);
+    RS_ASSERT(cfg->workload.client_count <= RS_WORLD_CLIENTS_MAX);
+    rs_evq_init(&w->evq);
+    rs_checks_init(&w->checks);
+    uint32_t endpoints = cfg->node_count + 1 + cfg->workload.client_count;
+    enum rs_err err = rs_net_init(&w->net, endpoints, &cfg->net, cfg->seed);
+    if (err != RS_OK) {
+        return err;
+    }
+    if (cfg->workload.client_count > 0) {
+        err = rs_workload_init(&w->workload, &cfg->workload, cfg->seed);
+        if (err != RS_OK) {
+            return err;
+        }
+    }
+    rs_rng_derive(&w->nemesis_rng, cfg->seed, "nemesis");
+    init_nodes(w);
+    init_clients(w);
+    return RS_OK;
+}
+
+void rs_world_free(struct rs_world *w)
+{
+    struct rs_event ev;
+    while (rs_evq_pop(&w->evq, &ev)) {
+        if (ev.kind == EV_DELIVER) {
+            rs_pool_free(ev.ptr);
+        }
+    }
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        struct rs_world_node *wn = &w->nodes[id];
+        if (wn->up) {
+            rs_node_free(wn->node);
+            free(wn->node);
+        }
+        disk_ops_clear(wn);
+        free(wn->ops);
+        rs_disk_free(&wn->disk);
+    }
+    for (uint32_t c = 0; c < w->client_count; c++) {
+        rs_client_free(&w->clients[c].client);
+    }
+    free(w->clients);
+    free(w->leader_log);
+    if (w->cfg.workload.client_count > 0) {
+        rs_workload_free(&w->workload);
+    }
+    rs_net_free(&w->net);
+    rs_evq_free(&w->evq);
+    rs_checks_free(&w->checks);
+    rs_pool_trim();
+}

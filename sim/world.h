@@ -1,0 +1,154 @@
+/* The deterministic world: nodes with clocks and disks, the network, clients, one event loop. */
+#ifndef RS_SIM_WORLD_H
+#define RS_SIM_WORLD_H
+
+#include "core/client/client.h"
+#include "core/raft/raft.h"
+#include "core/store/node.h"
+#include "sim/checks.h"
+#include "sim/clock.h"
+#include "sim/disk.h"
+#include "sim/evq.h"
+#include "sim/net.h"
+#include "sim/rng.h"
+#include "sim/trace.h"
+#include "sim/workload.h"
+
+#define RS_WORLD_NODES_MAX   9u
+#define RS_WORLD_CLIENTS_MAX 256u
+
+struct rs_world_config {
+    uint64_t seed;
+    uint32_t node_count;
+    struct rs_raft_config raft; /* id, voters and random_seed are filled per node */
+    struct rs_link_params net;
+    struct rs_disk_params disk;
+    int32_t drift_ppm_min, drift_ppm_max;  /* drawn per node */
+    uint64_t offset_ns_min, offset_ns_max; /* drawn per node */
+    struct rs_workload_config workload;
+    uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
+    uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
+    uint32_t bugs;
+};
+
+/* A client operation as the history and the latency log see it. */
+enum rs_op_phase { RS_OP_INVOKE, RS_OP_OK, RS_OP_FAIL, RS_OP_INFO };
+
+struct rs_op_event {
+    uint32_t process;
+    enum rs_op_phase phase;
+    uint8_t opcode;
+    struct rs_bytes key, value, expected;
+    bool result_found;
+    struct rs_bytes result_value;
+    uint64_t time_ns;
+    uint64_t invoke_ns;
+};
+
+struct rs_world;
+typedef void (*rs_op_observer)(void *ctx, const struct rs_op_event *ev);
+typedef void (*rs_nemesis_fn)(void *ctx, struct rs_world *w, uint64_t arg);
+
+struct rs_world_node {
+    uint32_t id;
+    bool up;
+    struct rs_node *node; /* NULL while down */
+    struct rs_clock clock;
+    struct rs_disk disk;
+    struct rs_rng rng; /* seeds for each incarnation */
+    uint32_t incarnation;
+    uint64_t timer_gen;
+    uint64_t timer_global_ns; /* outstanding timer event, UINT64_MAX if none */
+    /* disk operations in flight, completed in order */
+    struct rs_world_disk_op *ops;
+    size_t op_head, op_count, op_cap;
+    uint64_t down_since_ns;
+    uint64_t crashes;
+};
+
+struct rs_world_client {
+    uint32_t endpoint;
+    uint32_t process;
+    struct rs_client client;
+    bool busy;
+    bool stopped;
+    uint64_t timer_gen;
+    uint64_t timer_global_ns;
+    struct rs_workload_op op;
+    uint64_t invoke_ns;
+};
+
+/* When the effective leader changed: a leader that reaches a majority, 0 when none. */
+struct rs_leader_change {
+    uint64_t time_ns;
+    uint32_t leader;
+};
+
+struct rs_world_stats {
+    uint64_t events;
+    uint64_t messages;
+    uint64_t disk_ops;
+    uint64_t ops_invoked;
+    uint64_t ops_ok;
+    uint64_t ops_fail;
+    uint64_t ops_info;
+    uint64_t crashes;
+    uint64_t restarts;
+};
+
+struct rs_world {
+    struct rs_world_config cfg;
+    uint64_t now_ns;
+    struct rs_evq evq;
+    struct rs_net net;
+    struct rs_rng nemesis_rng;
+    struct rs_world_node nodes[RS_WORLD_NODES_MAX + 1]; /* index = node id */
+    struct rs_world_client *clients;
+    uint32_t client_count;
+    uint32_t next_process;
+    struct rs_workload workload;
+    struct rs_checks checks;
+    struct rs_trace *trace;
+    rs_op_observer on_op;
+    void *on_op_ctx;
+    rs_nemesis_fn on_nemesis;
+    void *on_nemesis_ctx;
+    bool healed;
+    uint64_t heal_ns;
+    uint64_t converged_ns;
+    bool stopped;
+    struct rs_world_stats stats;
+    struct rs_leader_change *leader_log;
+    size_t leader_log_count, leader_log_cap;
+};
+
+enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
+                          struct rs_trace *trace);
+void rs_world_free(struct rs_world *w);
+/* Schedules a nemesis callback at time_ns (arg is handed back). */
+void rs_world_at(struct rs_world *w, uint64_t time_ns, uint64_t arg);
+/* Schedules the heal at the end of the fault phase; rs_world_run does it itself. */
+void rs_world_start(struct rs_world *w);
+bool rs_world_done(const struct rs_world *w);
+/* Runs until the fault phase and the liveness phase are over (or a check failed). */
+void rs_world_run(struct rs_world *w);
+/* Runs events up to and including time_ns (for tests and benchmarks). */
+void rs_world_run_until(struct rs_world *w, uint64_t time_ns);
+
+/* Nemesis actions. Node ids are 1..node_count. */
+uint32_t rs_world_leader(const struct rs_world *w); /* 0 when none is up */
+void rs_world_crash(struct rs_world *w, uint32_t node);
+void rs_world_restart(struct rs_world *w, uint32_t node);
+void rs_world_isolate(struct rs_world *w, uint32_t node);
+void rs_world_partition(struct rs_world *w, const uint8_t *side_by_node); /* [1..n] */
+void rs_world_one_way(struct rs_world *w, uint32_t from, uint32_t to);
+void rs_world_heal_network(struct rs_world *w);
+void rs_world_set_link_params(struct rs_world *w, const struct rs_link_params *p);
+/* The end of the fault phase: network healed, nodes restarted, loss off, clients stop. */
+void rs_world_heal_all(struct rs_world *w);
+
+uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client);
+/* The leader if it can reach a majority of the nodes both ways, else 0. */
+uint32_t rs_world_effective_leader(const struct rs_world *w);
+
+#endif
