@@ -177,31 +177,33 @@ static const char *quote(char *buf, const char *p, size_t n)
 
 #define GUESS_WORD_MAX 48u
 
+/* Edit distance where swapping two neighbouring bytes counts as one edit ("gte" -> "get"):
+ * the optimal string alignment variant of Damerau-Levenshtein, three rows on the stack. */
 static uint32_t edit_distance(const char *a, size_t a_size, const char *b, size_t b_size)
 {
     RS_ASSERT(a_size <= GUESS_WORD_MAX);
     RS_ASSERT(b_size <= GUESS_WORD_MAX);
-    uint32_t row[GUESS_WORD_MAX + 1];
+    uint32_t rows[3][GUESS_WORD_MAX + 1];
     for (size_t j = 0; j <= b_size; j++) {
-        row[j] = (uint32_t)j;
+        rows[0][j] = (uint32_t)j;
     }
     for (size_t i = 1; i <= a_size; i++) {
-        uint32_t diagonal = row[0];
+        uint32_t *row = rows[i % 3];
+        const uint32_t *above = rows[(i + 2) % 3];
+        const uint32_t *above2 = rows[(i + 1) % 3];
         row[0] = (uint32_t)i;
         for (size_t j = 1; j <= b_size; j++) {
-            uint32_t above = row[j];
-            uint32_t best = diagonal + (a[i - 1] != b[j - 1]);
-            if (above + 1 < best) {
-                best = above + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
+            uint32_t best = above[j - 1] + (a[i - 1] != b[j - 1]);
+            best = above[j] + 1 < best ? above[j] + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                above2[j - 2] + 1 < best) {
+                best = above2[j - 2] + 1;
             }
             row[j] = best;
-            diagonal = above;
         }
     }
-    return row[b_size];
+    return rows[a_size % 3][b_size];
 }
 
 /* The closest candidate to a misspelt word; ties go to the first (table order). */
@@ -318,7 +320,24 @@ size_t rs_scn_error_format(const struct rs_scn_error *err, char *buf, size_t siz
 
 enum num { NUM_OK, NUM_SYNTAX, NUM_OVERFLOW, NUM_PRECISION };
 
-/* "D+" or "D+.D+" times scale, exactly. Digits past the scale's precision must be zeros. */
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b != 0) { /* Euclid: O(log) rounds */
+        uint64_t rest = a % b;
+        a = b;
+        b = rest;
+    }
+    return a;
+}
+
+/* Fraction digits that are read: more would not fit the 64-bit numerator. */
+#define FRACTION_DIGITS_MAX 18u
+
+/*
+ * "D+" or "D+.D+" times scale, exactly: the fraction F / 10^k times scale must be a whole
+ * number, which holds when 10^k / gcd(scale, 10^k) divides F. This works for any scale
+ * (1024 for KiB as well as 1000 for us); trailing zeros of the fraction are ignored.
+ */
 static enum num parse_decimal(const char *p, size_t n, uint64_t scale, uint64_t *out)
 {
     RS_ASSERT(scale > 0);
@@ -343,22 +362,31 @@ static enum num parse_decimal(const char *p, size_t n, uint64_t scale, uint64_t 
         return NUM_OVERFLOW;
     }
     uint64_t value = whole * scale;
-    uint64_t step = scale;
-    for (size_t j = i + 1; j < n; j++) {
-        uint64_t digit = (uint64_t)(p[j] - '0');
-        if (step % 10 != 0) {
-            if (digit != 0) {
-                return NUM_PRECISION;
-            }
-            continue;
-        }
-        step /= 10;
-        if (value > UINT64_MAX - digit * step) {
-            return NUM_OVERFLOW;
-        }
-        value += digit * step;
+    size_t end = n;
+    while (end > i + 1 && p[end - 1] == '0') {
+        end--;
     }
-    *out = value;
+    size_t digits = i < n ? end - (i + 1) : 0;
+    if (digits > FRACTION_DIGITS_MAX) {
+        return NUM_PRECISION;
+    }
+    uint64_t numerator = 0;
+    uint64_t denominator = 1;
+    for (size_t j = i + 1; j < i + 1 + digits; j++) {
+        numerator = numerator * 10 + (uint64_t)(p[j] - '0');
+        denominator *= 10;
+    }
+    uint64_t common = gcd(scale, denominator);
+    uint64_t part = denominator / common;
+    if (numerator % part != 0) {
+        return NUM_PRECISION;
+    }
+    uint64_t units = numerator / part;
+    uint64_t step = scale / common;
+    if (units > UINT64_MAX / step || value > UINT64_MAX - units * step) {
+        return NUM_OVERFLOW;
+    }
+    *out = value + units * step;
     return NUM_OK;
 }
 
