@@ -299,8 +299,7 @@ static void test_mix_and_distribution(void **state)
     for (size_t i = 0; i < RS_SCN_OP_COUNT; i++) {
         assert_true(mix->mix_weight[i] > 0);
     }
-    assert_int_equal(rs_scenario_apply_set(&s, "workload.mix=get:50,put:40,cas:10", &err),
-                     RS_OK);
+    assert_int_equal(rs_scenario_apply_set(&s, "workload.mix=get:50,put:40,cas:10", &err), RS_OK);
     assert_int_equal(mix->mix_weight[RS_SCN_OP_GET], 50);
     assert_int_equal(mix->mix_weight[RS_SCN_OP_PUT], 40);
     assert_int_equal(mix->mix_weight[RS_SCN_OP_CAS], 10);
@@ -394,15 +393,16 @@ static void test_formatting_is_canonical(void **state)
 
 /* ---- whole files ---- */
 
-static void test_full_file_typed(void **state)
+static void test_full_file_settings(void **state)
 {
     (void)state;
     struct rs_scenario s;
     struct rs_scn_error err;
     assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/full.scn", &s, &err), RS_OK);
     assert_string_equal(s.name, "leader-isolation");
-    assert_string_equal(s.describe, "Isolate the leader of the only region; the rest elects a "
-                                    "new one; nothing is lost.");
+    assert_string_equal(s.describe,
+                        "Isolate the leader of the only region; the rest elects a "
+                        "new one; nothing is lost.");
     assert_int_equal(s.settings[RS_SCN_CLUSTER_NODES].lo, 5);
     assert_int_equal(s.settings[RS_SCN_CLUSTER_NODES].origin, RS_SCN_FROM_FILE);
     assert_int_equal(s.settings[RS_SCN_CLUSTER_NODES].line, 6);
@@ -432,7 +432,16 @@ static void test_full_file_typed(void **state)
         }
     }
     assert_int_equal(s.run_ns, 30 * S);
+    rs_scenario_free(&s);
+    rs_scenario_free(&s); /* freeing twice is safe */
+}
 
+static void test_full_file_timeline(void **state)
+{
+    (void)state;
+    struct rs_scenario s;
+    struct rs_scn_error err;
+    assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/full.scn", &s, &err), RS_OK);
     assert_int_equal(s.command_count, 11);
     const struct rs_scn_command *c = s.commands;
     assert_int_equal(c[0].verb, RS_SCN_PARTITION_ISOLATE);
@@ -469,7 +478,15 @@ static void test_full_file_typed(void **state)
     assert_int_equal(c[10].until_ns, 20 * S);
     assert_int_equal(c[10].target.kind, RS_SCN_TARGET_FOLLOWER);
     assert_int_equal(c[10].down_lo_ns, c[10].down_hi_ns);
+    rs_scenario_free(&s);
+}
 
+static void test_full_file_expectations(void **state)
+{
+    (void)state;
+    struct rs_scenario s;
+    struct rs_scn_error err;
+    assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/full.scn", &s, &err), RS_OK);
     assert_int_equal(s.expect_count, 6);
     const struct rs_scn_expect *e = s.expects;
     assert_int_equal(e[0].kind, RS_SCN_EXPECT_LINEARIZABLE);
@@ -485,7 +502,6 @@ static void test_full_file_typed(void **state)
     assert_int_equal(e[5].kind, RS_SCN_EXPECT_AVAILABILITY);
     assert_int_equal(e[5].availability_min_ppm, 995000);
     rs_scenario_free(&s);
-    rs_scenario_free(&s); /* freeing twice is safe */
 }
 
 static void test_drawn_file_typed(void **state)
@@ -519,8 +535,10 @@ static void test_line_endings_do_not_matter(void **state)
     struct rs_scenario lf;
     struct rs_scn_error err;
     assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/crlf.scn", &crlf, &err), RS_OK);
-    load_ok("lf", "name crlf\ncluster nodes=3\n\n# comment\nat 1s heal\nrun 2s\n"
-                  "expect linearizable\n", &lf);
+    load_ok("lf",
+            "name crlf\ncluster nodes=3\n\n# comment\nat 1s heal\nrun 2s\n"
+            "expect linearizable\n",
+            &lf);
     assert_true(rs_scenario_equal(&crlf, &lf));
     assert_int_equal(crlf.commands[0].line, 5);
     rs_scenario_free(&crlf);
@@ -529,8 +547,8 @@ static void test_line_endings_do_not_matter(void **state)
     struct rs_scenario minimal;
     struct rs_scenario written;
     assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/minimal.scn", &minimal, &err), RS_OK);
-    assert_int_equal(
-        rs_scenario_load_file(DATA_DIR "/good/defaults-written.scn", &written, &err), RS_OK);
+    assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/defaults-written.scn", &written, &err),
+                     RS_OK);
     assert_true(rs_scenario_equal(&minimal, &written));
     rs_scenario_free(&minimal);
     rs_scenario_free(&written);
@@ -578,6 +596,11 @@ static void test_missing_file(void **state)
     rs_scn_error_format(&err, line, sizeof line);
     assert_non_null(strstr(line, "nope.scn: cannot open: "));
     assert_int_equal(err.exit_code, RS_SCN_EXIT_DATAERR);
+    rs_scenario_free(&s);
+    /* A directory opens but does not read. */
+    assert_int_equal(rs_scenario_load_file(DATA_DIR, &s, &err), RS_EIO);
+    rs_scn_error_format(&err, line, sizeof line);
+    assert_string_equal(line, DATA_DIR ": cannot read the file");
     rs_scenario_free(&s);
 }
 
@@ -679,9 +702,11 @@ static void test_hostile_bytes(void **state)
     load_bad("run 1s#x\n", line, sizeof line);
     assert_string_equal(line, "t.scn:1:6: unknown unit 's#x' in '1s#x' (ns, us, ms, s or m)");
     load_bad("run 1s\nrun#\n", line, sizeof line);
-    assert_string_equal(line, "t.scn:2:1: unknown line 'run#' (did you mean 'run'?): expected name, describe, a "
-                              "settings section (cluster, raft, net, disk, clock, workload, "
-                              "check), at, every, run or expect");
+    assert_string_equal(
+        line,
+        "t.scn:2:1: unknown line 'run#' (did you mean 'run'?): expected name, describe, a "
+        "settings section (cluster, raft, net, disk, clock, workload, "
+        "check), at, every, run or expect");
 }
 
 static void test_errors_at_end_of_line(void **state)
@@ -690,26 +715,30 @@ static void test_errors_at_end_of_line(void **state)
     char line[600];
     static const char *const cases[][2] = {
         {"run", "t.scn:1:4: run needs a duration"},
-        {"run 1s\nat 1s", "t.scn:2:6: missing command: partition, heal, crash, restart, "
-                          "crash-restart or set"},
+        {"run 1s\nat 1s",
+         "t.scn:2:6: missing command: partition, heal, crash, restart, "
+         "crash-restart or set"},
         {"run 1s\nat", "t.scn:2:3: at needs a time and a command"},
         {"run 1s\nexpect leader within", "t.scn:2:21: within needs a duration"},
         {"run 1s\nexpect leader", "t.scn:2:14: expect leader needs 'within DURATION'"},
         {"run 1s\nexpect leader within 1s after", "t.scn:2:30: after needs a time"},
-        {"run 1s\nexpect ops_ok >= 1.5", "t.scn:2:18: expected a count of operations, "
-                                         "got '1.5'"},
+        {"run 1s\nexpect ops_ok >= 1.5",
+         "t.scn:2:18: expected a count of operations, "
+         "got '1.5'"},
         {"run 1s\nevery 1s from", "t.scn:2:14: from needs a time"},
         {"run 1s\nevery 1s from 1s from 2s heal", "t.scn:2:18: from is given twice"},
-        {"run 1s\nat 1s partition", "t.scn:2:16: partition needs a kind: isolate, minority, "
-                                    "majority-minority or one-way"},
+        {"run 1s\nat 1s partition",
+         "t.scn:2:16: partition needs a kind: isolate, minority, "
+         "majority-minority or one-way"},
         {"run 1s\nat 1s partition one-way from=leader from=random",
          "t.scn:2:37: from= is given twice"},
         {"run 1s\nat 1s partition one-way from=leader too=random",
          "t.scn:2:37: expected from=TARGET or to=TARGET, got 'too=random'"},
         {"run 1s\nat 1s crash-restart leader down=2s..1s",
          "t.scn:2:33: the lower bound of '2s..1s' is above the upper bound"},
-        {"run 1s\nat 1s set net.loss", "t.scn:2:11: expected section.key=value, "
-                                       "got 'net.loss'"},
+        {"run 1s\nat 1s set net.loss",
+         "t.scn:2:11: expected section.key=value, "
+         "got 'net.loss'"},
         {"run 1s\nat 1s set net.loss=", "t.scn:2:20: missing value for net.loss"},
         {"net", "t.scn:1:4: net needs key=value settings"},
         {"net =1%\nrun 1s", "t.scn:1:5: expected key=value, got '=1%'"},
@@ -727,14 +756,16 @@ static void test_errors_at_end_of_line(void **state)
 
 /* ---- overrides ---- */
 
-static void test_overrides_and_revalidation(void **state)
+static void test_overrides_name_the_flag(void **state)
 {
     (void)state;
     struct rs_scenario s;
     struct rs_scn_error err;
     char line[600];
-    load_ok("x.scn", "cluster nodes=5 replicas=3\nraft heartbeat=100ms\n"
-                     "at 1s crash node(5)\nrun 10s\n", &s);
+    load_ok("x.scn",
+            "cluster nodes=5 replicas=3\nraft heartbeat=100ms\n"
+            "at 1s crash node(5)\nrun 10s\n",
+            &s);
     /* A flag overrides a file setting. */
     assert_int_equal(rs_scenario_apply_set(&s, "raft.election_timeout=500ms", &err), RS_OK);
     assert_int_equal(s.settings[RS_SCN_RAFT_ELECTION_TIMEOUT].lo, 500 * MS);
@@ -746,31 +777,50 @@ static void test_overrides_and_revalidation(void **state)
     assert_int_equal(rs_scenario_apply_set(&s, "raft.election_timeout=5", &err), RS_EINVAL);
     assert_int_equal(s.settings[RS_SCN_RAFT_ELECTION_TIMEOUT].lo, 500 * MS);
     rs_scn_error_format(&err, line, sizeof line);
-    assert_string_equal(line, "--set raft.election_timeout=5: missing unit in '5' "
-                              "(ns, us, ms, s or m)");
+    assert_string_equal(line,
+                        "--set raft.election_timeout=5: missing unit in '5' "
+                        "(ns, us, ms, s or m)");
     assert_int_equal(err.exit_code, RS_SCN_EXIT_USAGE);
     assert_int_equal(err.line, 0);
     assert_int_equal(err.column, 24);
     assert_int_equal(rs_scenario_apply_set(&s, "raft.x=1", &err), RS_EINVAL);
     assert_string_equal(err.message, "--set raft.x=1: unknown setting 'raft.x'");
     assert_int_equal(rs_scenario_apply_set(&s, "raft.hearbeat=1ms", &err), RS_EINVAL);
-    assert_string_equal(err.message, "--set raft.hearbeat=1ms: unknown setting "
-                                     "'raft.hearbeat' (did you mean 'raft.heartbeat'?)");
+    assert_string_equal(err.message,
+                        "--set raft.hearbeat=1ms: unknown setting "
+                        "'raft.hearbeat' (did you mean 'raft.heartbeat'?)");
     assert_int_equal(rs_scenario_apply_set(&s, "loss=1%", &err), RS_EINVAL);
-    assert_string_equal(err.message, "--set loss=1%: unknown setting 'loss' "
-                                     "(did you mean 'net.loss'?)");
+    assert_string_equal(err.message,
+                        "--set loss=1%: unknown setting 'loss' "
+                        "(did you mean 'net.loss'?)");
     assert_int_equal(rs_scenario_apply_set(&s, "net.loss", &err), RS_EINVAL);
-    assert_string_equal(err.message, "--set net.loss: expected section.key=value, "
-                                     "got 'net.loss'");
+    assert_string_equal(err.message,
+                        "--set net.loss: expected section.key=value, "
+                        "got 'net.loss'");
     assert_int_equal(rs_scenario_apply_set(&s, "net.loss=", &err), RS_EINVAL);
     assert_string_equal(err.message, "--set net.loss=: missing value for net.loss");
 
+    rs_scenario_free(&s);
+}
+
+static void test_revalidation_blames_the_later_setting(void **state)
+{
+    (void)state;
+    struct rs_scenario s;
+    struct rs_scn_error err;
+    char line[600];
+    load_ok("x.scn",
+            "cluster nodes=5 replicas=3\nraft heartbeat=100ms\n"
+            "at 1s crash node(5)\nrun 10s\n",
+            &s);
+    assert_int_equal(rs_scenario_apply_set(&s, "raft.election_timeout=500ms", &err), RS_OK);
     /* Cross-field rules after overrides blame the flag that broke them. */
     assert_int_equal(rs_scenario_apply_set(&s, "raft.heartbeat=600ms", &err), RS_OK);
     assert_int_equal(rs_scenario_validate(&s, &err), RS_EINVAL);
     rs_scn_error_format(&err, line, sizeof line);
-    assert_string_equal(line, "--set raft.heartbeat=600ms: raft.heartbeat = 600ms must be "
-                              "less than raft.election_timeout = 500ms");
+    assert_string_equal(line,
+                        "--set raft.heartbeat=600ms: raft.heartbeat = 600ms must be "
+                        "less than raft.election_timeout = 500ms");
     assert_int_equal(err.exit_code, RS_SCN_EXIT_USAGE);
     assert_int_equal(rs_scenario_apply_set(&s, "raft.heartbeat=100ms", &err), RS_OK);
 
@@ -789,8 +839,9 @@ static void test_overrides_and_revalidation(void **state)
     /* replicas from the file, nodes from a flag: the flag came last. */
     assert_int_equal(rs_scenario_apply_set(&s, "cluster.nodes=2", &err), RS_OK);
     assert_int_equal(rs_scenario_validate(&s, &err), RS_EINVAL);
-    assert_string_equal(err.message, "--set cluster.nodes=2: cluster.replicas = 3 must be at "
-                                     "most cluster.nodes = 2");
+    assert_string_equal(err.message,
+                        "--set cluster.nodes=2: cluster.replicas = 3 must be at "
+                        "most cluster.nodes = 2");
     /* Then fix it with a later flag on the other side: that one is fine. */
     assert_int_equal(rs_scenario_apply_set(&s, "cluster.replicas=1", &err), RS_OK);
     assert_int_equal(rs_scenario_validate(&s, &err), RS_EINVAL); /* node(5) again */
@@ -875,13 +926,16 @@ static void test_command_and_expect_format(void **state)
 {
     (void)state;
     struct rs_scenario s;
-    load_ok("t", "run 1m\nevery 2s from 4s until 20s partition one-way from=leader "
-                 "to=node(3)\nat 5s crash-restart node(1) down=1500ms\n"
-                 "expect leader within 3s after 5s\n", &s);
+    load_ok("t",
+            "run 1m\nevery 2s from 4s until 20s partition one-way from=leader "
+            "to=node(3)\nat 5s crash-restart node(1) down=1500ms\n"
+            "expect leader within 3s after 5s\n",
+            &s);
     char line[256];
     rs_scn_command_format(&s.commands[0], line, sizeof line);
-    assert_string_equal(line, "every 2s from 4s until 20s partition one-way from=leader "
-                              "to=node(3)");
+    assert_string_equal(line,
+                        "every 2s from 4s until 20s partition one-way from=leader "
+                        "to=node(3)");
     rs_scn_command_format(&s.commands[1], line, sizeof line);
     assert_string_equal(line, "at 5s crash-restart node(1) down=1500ms");
     rs_scn_expect_format(&s.expects[0], line, sizeof line);
@@ -984,8 +1038,7 @@ static void assert_located_inside(const char *text, size_t size, const struct rs
         assert_int_equal(err->column, 1);
         return;
     }
-    if (err->line < 1 || err->line > line_count || err->column < 1 ||
-        err->column > line_size + 1) {
+    if (err->line < 1 || err->line > line_count || err->column < 1 || err->column > line_size + 1) {
         fail_msg("error %u:%u outside the input (%zu lines, line size %zu): %s", err->line,
                  err->column, line_count, line_size, err->message);
     }
@@ -1015,7 +1068,7 @@ static void test_mutation_fuzz(void **state)
     for (int iteration = 0; iteration < 20000; iteration++) {
         /* Three in four start from a good sample, so that many mutants still read. */
         size_t pick = (splitmix64(&rng) % 4 != 0) ? (size_t)(splitmix64(&rng) % good_count)
-                                                   : (size_t)(splitmix64(&rng) % count);
+                                                  : (size_t)(splitmix64(&rng) % count);
         memcpy(buf, samples[pick], sizes[pick]);
         size_t size = mutate(buf, sizes[pick], &rng);
         struct rs_scenario s;
@@ -1050,7 +1103,9 @@ int main(void)
         cmocka_unit_test(test_values_parse_to_typed_fields),
         cmocka_unit_test(test_mix_and_distribution),
         cmocka_unit_test(test_formatting_is_canonical),
-        cmocka_unit_test(test_full_file_typed),
+        cmocka_unit_test(test_full_file_settings),
+        cmocka_unit_test(test_full_file_timeline),
+        cmocka_unit_test(test_full_file_expectations),
         cmocka_unit_test(test_drawn_file_typed),
         cmocka_unit_test(test_line_endings_do_not_matter),
         cmocka_unit_test(test_bad_samples_give_located_errors),
@@ -1058,7 +1113,8 @@ int main(void)
         cmocka_unit_test(test_limits_are_located),
         cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_errors_at_end_of_line),
-        cmocka_unit_test(test_overrides_and_revalidation),
+        cmocka_unit_test(test_overrides_name_the_flag),
+        cmocka_unit_test(test_revalidation_blames_the_later_setting),
         cmocka_unit_test(test_write_read_round_trip),
         cmocka_unit_test(test_command_and_expect_format),
         cmocka_unit_test(test_mutation_fuzz),
