@@ -257,9 +257,8 @@ struct rs_scn_command {
     uint64_t until_ns;  /* every: fires at times < until_ns; RS_SCN_TIME_END = end of run */
     enum rs_scn_verb verb;
     struct rs_scn_target source; /* ONE_WAY: from= */
-    struct rs_scn_target
-        target;          /* ISOLATE, MINORITY, CRASH, RESTART, CRASH_RESTART; ONE_WAY: to= */
-    uint64_t down_lo_ns; /* CRASH_RESTART: downtime, drawn per firing when lo < hi */
+    struct rs_scn_target target; /* ONE_WAY: to=; every other verb with a TARGET: it */
+    uint64_t down_lo_ns;         /* CRASH_RESTART: downtime, drawn per firing when lo < hi */
     uint64_t down_hi_ns;
     enum rs_scn_setting_id setting; /* SET */
     struct rs_scn_value value;      /* SET: the new value (may be drawn) */
