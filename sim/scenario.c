@@ -18,7 +18,7 @@ _Static_assert(RS_SCN_COMMAND_COUNT_MAX <= RS_SCN_LINE_COUNT_MAX, "commands are 
 /* The schema and the names of things                                                         */
 
 const struct rs_scn_setting rs_scn_schema[RS_SCN_SETTING_COUNT] = {
-#define RS_SCN_SETTING_ROW(id, section, key, type, def, min, max, flags, choices, help)        \
+#define RS_SCN_SETTING_ROW(id, section, key, type, def, min, max, flags, choices, help) \
     {section, key, section "." key, type, def, min, max, flags, choices, help},
     RS_SCN_SETTINGS(RS_SCN_SETTING_ROW)
 #undef RS_SCN_SETTING_ROW
@@ -40,12 +40,11 @@ static const struct rule rules[] = {
 
 static const char *const section_names[] = {"cluster", "raft",     "net",  "disk",
                                             "clock",   "workload", "check"};
-static const char *const line_words[] = {"name",  "describe", "at",     "every",
-                                         "run",   "expect",   "cluster", "raft",
-                                         "net",   "disk",     "clock",  "workload",
-                                         "check"};
-static const char *const verb_words[] = {"partition", "heal", "crash", "restart",
-                                         "crash-restart", "set"};
+static const char *const line_words[] = {"name",   "describe", "at",   "every", "run",
+                                         "expect", "cluster",  "raft", "net",   "disk",
+                                         "clock",  "workload", "check"};
+static const char *const verb_words[] = {"partition", "heal",          "crash",
+                                         "restart",   "crash-restart", "set"};
 static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
                                               "one-way"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
@@ -63,8 +62,15 @@ static const char *const op_names[RS_SCN_OP_COUNT] = {
 #undef RS_SCN_OP_NAME
 };
 static const char *const verb_names[RS_SCN_VERB_COUNT] = {
-    "partition isolate", "partition minority", "partition majority-minority",
-    "partition one-way", "heal", "crash", "restart", "crash-restart", "set",
+    "partition isolate",
+    "partition minority",
+    "partition majority-minority",
+    "partition one-way",
+    "heal",
+    "crash",
+    "restart",
+    "crash-restart",
+    "set",
 };
 
 const char *rs_scn_type_name(enum rs_scn_type type)
@@ -177,31 +183,33 @@ static const char *quote(char *buf, const char *p, size_t n)
 
 #define GUESS_WORD_MAX 48u
 
+/* Edit distance where swapping two neighbouring bytes counts as one edit ("gte" -> "get"):
+ * the optimal string alignment variant of Damerau-Levenshtein, three rows on the stack. */
 static uint32_t edit_distance(const char *a, size_t a_size, const char *b, size_t b_size)
 {
     RS_ASSERT(a_size <= GUESS_WORD_MAX);
     RS_ASSERT(b_size <= GUESS_WORD_MAX);
-    uint32_t row[GUESS_WORD_MAX + 1];
+    uint32_t rows[3][GUESS_WORD_MAX + 1];
     for (size_t j = 0; j <= b_size; j++) {
-        row[j] = (uint32_t)j;
+        rows[0][j] = (uint32_t)j;
     }
     for (size_t i = 1; i <= a_size; i++) {
-        uint32_t diagonal = row[0];
+        uint32_t *row = rows[i % 3];
+        const uint32_t *above = rows[(i + 2) % 3];
+        const uint32_t *above2 = rows[(i + 1) % 3];
         row[0] = (uint32_t)i;
         for (size_t j = 1; j <= b_size; j++) {
-            uint32_t above = row[j];
-            uint32_t best = diagonal + (a[i - 1] != b[j - 1]);
-            if (above + 1 < best) {
-                best = above + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
+            uint32_t best = above[j - 1] + (a[i - 1] != b[j - 1]);
+            best = above[j] + 1 < best ? above[j] + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                above2[j - 2] + 1 < best) {
+                best = above2[j - 2] + 1;
             }
             row[j] = best;
-            diagonal = above;
         }
     }
-    return row[b_size];
+    return rows[a_size % 3][b_size];
 }
 
 /* The closest candidate to a misspelt word; ties go to the first (table order). */
@@ -210,7 +218,10 @@ struct guess {
     uint32_t distance;
 };
 
-static bool guess_try(struct guess *g, const char *p, size_t n, const char *candidate,
+static bool guess_try(struct guess *g,
+                      const char *p,
+                      size_t n,
+                      const char *candidate,
                       size_t candidate_size)
 {
     if (n > GUESS_WORD_MAX || candidate_size > GUESS_WORD_MAX) {
@@ -226,7 +237,10 @@ static bool guess_try(struct guess *g, const char *p, size_t n, const char *cand
 }
 
 /* " (did you mean 'x'?)" when the guess is close enough to be useful, else "". */
-static const char *guess_hint(const struct guess *g, size_t n, size_t best_size, char *buf,
+static const char *guess_hint(const struct guess *g,
+                              size_t n,
+                              size_t best_size,
+                              char *buf,
                               size_t size)
 {
     uint32_t limit = n <= 3 ? 1 : (n <= 6 ? 2 : 3);
@@ -237,8 +251,12 @@ static const char *guess_hint(const struct guess *g, size_t n, size_t best_size,
     return buf;
 }
 
-static const char *hint_among(const char *const *names, size_t count, const char *p, size_t n,
-                              char *buf, size_t size)
+static const char *hint_among(const char *const *names,
+                              size_t count,
+                              const char *p,
+                              size_t n,
+                              char *buf,
+                              size_t size)
 {
     struct guess g = {NULL, 0};
     for (size_t i = 0; i < count; i++) {
@@ -271,7 +289,8 @@ static size_t append(char *dst, size_t size, size_t len, const char *src)
 }
 
 __attribute__((format(printf, 3, 4))) static enum rs_err fail(const struct sink *k,
-                                                              uint32_t column, const char *fmt,
+                                                              uint32_t column,
+                                                              const char *fmt,
                                                               ...)
 {
     struct rs_scn_error *err = k->err;
@@ -318,7 +337,24 @@ size_t rs_scn_error_format(const struct rs_scn_error *err, char *buf, size_t siz
 
 enum num { NUM_OK, NUM_SYNTAX, NUM_OVERFLOW, NUM_PRECISION };
 
-/* "D+" or "D+.D+" times scale, exactly. Digits past the scale's precision must be zeros. */
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b != 0) { /* Euclid: O(log) rounds */
+        uint64_t rest = a % b;
+        a = b;
+        b = rest;
+    }
+    return a;
+}
+
+/* Fraction digits that are read: more would not fit the 64-bit numerator. */
+#define FRACTION_DIGITS_MAX 18u
+
+/*
+ * "D+" or "D+.D+" times scale, exactly: the fraction F / 10^k times scale must be a whole
+ * number, which holds when 10^k / gcd(scale, 10^k) divides F. This works for any scale
+ * (1024 for KiB as well as 1000 for us); trailing zeros of the fraction are ignored.
+ */
 static enum num parse_decimal(const char *p, size_t n, uint64_t scale, uint64_t *out)
 {
     RS_ASSERT(scale > 0);
@@ -343,22 +379,31 @@ static enum num parse_decimal(const char *p, size_t n, uint64_t scale, uint64_t 
         return NUM_OVERFLOW;
     }
     uint64_t value = whole * scale;
-    uint64_t step = scale;
-    for (size_t j = i + 1; j < n; j++) {
-        uint64_t digit = (uint64_t)(p[j] - '0');
-        if (step % 10 != 0) {
-            if (digit != 0) {
-                return NUM_PRECISION;
-            }
-            continue;
-        }
-        step /= 10;
-        if (value > UINT64_MAX - digit * step) {
-            return NUM_OVERFLOW;
-        }
-        value += digit * step;
+    size_t end = n;
+    while (end > i + 1 && p[end - 1] == '0') {
+        end--;
     }
-    *out = value;
+    size_t digits = i < n ? end - (i + 1) : 0;
+    if (digits > FRACTION_DIGITS_MAX) {
+        return NUM_PRECISION;
+    }
+    uint64_t numerator = 0;
+    uint64_t denominator = 1;
+    for (size_t j = i + 1; j < i + 1 + digits; j++) {
+        numerator = numerator * 10 + (uint64_t)(p[j] - '0');
+        denominator *= 10;
+    }
+    uint64_t common = gcd(scale, denominator);
+    uint64_t part = denominator / common;
+    if (numerator % part != 0) {
+        return NUM_PRECISION;
+    }
+    uint64_t units = numerator / part;
+    uint64_t step = scale / common;
+    if (units > UINT64_MAX / step || value > UINT64_MAX - units * step) {
+        return NUM_OVERFLOW;
+    }
+    *out = value + units * step;
     return NUM_OK;
 }
 
@@ -378,30 +423,38 @@ struct unit {
 };
 
 static const struct unit duration_units[] = {
-    {"ns", 1}, {"us", RS_NS_PER_US}, {"ms", RS_NS_PER_MS}, {"s", RS_NS_PER_S},
-    {"m", 60 * RS_NS_PER_S},
+    {"ns", 1},          {"us", RS_NS_PER_US},    {"ms", RS_NS_PER_MS},
+    {"s", RS_NS_PER_S}, {"m", 60 * RS_NS_PER_S},
 };
 static const struct unit size_units[] = {
     {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
 };
 
-static enum rs_err number_fail(const struct sink *k, uint32_t column, enum num status,
-                               const char *p, size_t n, const char *what, const char *finest)
+static enum rs_err number_fail(const struct sink *k,
+                               uint32_t column,
+                               enum num status,
+                               const char *p,
+                               size_t n,
+                               const char *what,
+                               const char *finest)
 {
     char q[QUOTE_SIZE];
     quote(q, p, n);
     switch (status) {
-    case NUM_OVERFLOW:
-        return fail(k, column, "%s %s is too large", what, q);
-    case NUM_PRECISION:
-        return fail(k, column, "%s %s is finer than %s", what, q, finest);
-    default:
-        return fail(k, column, "expected a %s, got %s", what, q);
+        case NUM_OVERFLOW:
+            return fail(k, column, "%s %s is too large", what, q);
+        case NUM_PRECISION:
+            return fail(k, column, "%s %s is finer than %s", what, q, finest);
+        default:
+            return fail(k, column, "expected a %s, got %s", what, q);
     }
 }
 
-static enum rs_err parse_duration(const struct sink *k, const char *p, size_t n,
-                                  uint32_t column, uint64_t *out)
+static enum rs_err parse_duration(const struct sink *k,
+                                  const char *p,
+                                  size_t n,
+                                  uint32_t column,
+                                  uint64_t *out)
 {
     size_t digits = number_size(p, n);
     const char *unit = p + digits;
@@ -409,8 +462,7 @@ static enum rs_err parse_duration(const struct sink *k, const char *p, size_t n,
     char q[QUOTE_SIZE];
     char q_unit[QUOTE_SIZE];
     if (digits == 0) {
-        return fail(k, column, "expected a duration such as 1.5s or 200us, got %s",
-                    quote(q, p, n));
+        return fail(k, column, "expected a duration such as 1.5s or 200us, got %s", quote(q, p, n));
     }
     if (unit_size == 0) {
         if (bytes_are(p, n, "0")) {
@@ -431,7 +483,10 @@ static enum rs_err parse_duration(const struct sink *k, const char *p, size_t n,
                 quote(q_unit, unit, unit_size), quote(q, p, n));
 }
 
-static enum rs_err parse_percent(const struct sink *k, const char *p, size_t n, uint32_t column,
+static enum rs_err parse_percent(const struct sink *k,
+                                 const char *p,
+                                 size_t n,
+                                 uint32_t column,
                                  uint64_t *ppm)
 {
     char q[QUOTE_SIZE];
@@ -440,11 +495,13 @@ static enum rs_err parse_percent(const struct sink *k, const char *p, size_t n, 
     }
     enum num status = parse_decimal(p, n - 1, RS_SCN_PPM_MAX / 100, ppm);
     return status == NUM_OK ? RS_OK
-                            : number_fail(k, column, status, p, n, "percentage",
-                                          "1 ppm (0.0001%)");
+                            : number_fail(k, column, status, p, n, "percentage", "1 ppm (0.0001%)");
 }
 
-static enum rs_err parse_size(const struct sink *k, const char *p, size_t n, uint32_t column,
+static enum rs_err parse_size(const struct sink *k,
+                              const char *p,
+                              size_t n,
+                              uint32_t column,
                               uint64_t *bytes)
 {
     size_t digits = number_size(p, n);
@@ -465,7 +522,10 @@ static enum rs_err parse_size(const struct sink *k, const char *p, size_t n, uin
 }
 
 /* A plain integer with an optional minus sign. */
-static enum rs_err parse_int(const struct sink *k, const char *p, size_t n, uint32_t column,
+static enum rs_err parse_int(const struct sink *k,
+                             const char *p,
+                             size_t n,
+                             uint32_t column,
                              int64_t *out)
 {
     bool negative = n > 0 && p[0] == '-';
@@ -488,7 +548,10 @@ static enum rs_err parse_int(const struct sink *k, const char *p, size_t n, uint
 }
 
 /* "N/s" open loop, or "closed" (stored as 0). */
-static enum rs_err parse_rate(const struct sink *k, const char *p, size_t n, uint32_t column,
+static enum rs_err parse_rate(const struct sink *k,
+                              const char *p,
+                              size_t n,
+                              uint32_t column,
                               uint64_t *per_s)
 {
     char q[QUOTE_SIZE];
@@ -497,17 +560,15 @@ static enum rs_err parse_rate(const struct sink *k, const char *p, size_t n, uin
         return RS_OK;
     }
     if (n < 3 || p[n - 2] != '/' || p[n - 1] != 's' || number_size(p, n - 2) != n - 2) {
-        return fail(k, column, "expected a rate such as 2000/s, or closed, got %s",
-                    quote(q, p, n));
+        return fail(k, column, "expected a rate such as 2000/s, or closed, got %s", quote(q, p, n));
     }
     enum num status = parse_decimal(p, n - 2, 1, per_s);
     if (status == NUM_OK && *per_s == 0) {
-        return fail(k, column, "rate %s is zero; write closed for a closed loop",
-                    quote(q, p, n));
+        return fail(k, column, "rate %s is zero; write closed for a closed loop", quote(q, p, n));
     }
-    return status == NUM_OK ? RS_OK
-                            : number_fail(k, column, status, p, n, "rate",
-                                          "1 operation per second");
+    return status == NUM_OK
+               ? RS_OK
+               : number_fail(k, column, status, p, n, "rate", "1 operation per second");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -610,40 +671,42 @@ static void out_value(struct out *o, enum rs_scn_setting_id id, const struct rs_
     const char *choice = NULL;
     const char *separator = "";
     switch (row->type) {
-    case RS_SCN_ENUM:
-        choice = choice_at(row->choices, v->lo, &n);
-        out_printf(o, "%.*s", (int)(choice != NULL ? n : 1), choice != NULL ? choice : "?");
-        return;
-    case RS_SCN_MIX:
-        for (size_t i = 0; i < RS_SCN_OP_COUNT; i++) {
-            if (v->mix_weight[i] > 0) {
-                out_printf(o, "%s%s:%" PRIu32, separator, op_names[i], v->mix_weight[i]);
-                separator = ",";
+        case RS_SCN_ENUM:
+            choice = choice_at(row->choices, v->lo, &n);
+            out_printf(o, "%.*s", (int)(choice != NULL ? n : 1), choice != NULL ? choice : "?");
+            return;
+        case RS_SCN_MIX:
+            for (size_t i = 0; i < RS_SCN_OP_COUNT; i++) {
+                if (v->mix_weight[i] > 0) {
+                    out_printf(o, "%s%s:%" PRIu32, separator, op_names[i], v->mix_weight[i]);
+                    separator = ",";
+                }
             }
-        }
-        return;
-    case RS_SCN_DIST:
-        out_printf(o, "%s", dist_words[v->dist]);
-        if (v->dist == RS_SCN_DIST_ZIPF) {
-            out_printf(o, ":");
-            out_decimal(o, v->dist_param, 1000);
-        } else if (v->dist == RS_SCN_DIST_HOT) {
-            out_printf(o, ":");
-            out_scalar(o, RS_SCN_PERCENT, v->dist_param);
-        }
-        return;
-    default:
-        out_scalar(o, row->type, v->lo);
-        if (v->drawn || v->hi != v->lo) {
-            out_printf(o, "..");
-            out_scalar(o, row->type, v->hi);
-        }
-        return;
+            return;
+        case RS_SCN_DIST:
+            out_printf(o, "%s", dist_words[v->dist]);
+            if (v->dist == RS_SCN_DIST_ZIPF) {
+                out_printf(o, ":");
+                out_decimal(o, v->dist_param, 1000);
+            } else if (v->dist == RS_SCN_DIST_HOT) {
+                out_printf(o, ":");
+                out_scalar(o, RS_SCN_PERCENT, v->dist_param);
+            }
+            return;
+        default:
+            out_scalar(o, row->type, v->lo);
+            if (v->drawn || v->hi != v->lo) {
+                out_printf(o, "..");
+                out_scalar(o, row->type, v->hi);
+            }
+            return;
     }
 }
 
-size_t rs_scn_value_format(enum rs_scn_setting_id id, const struct rs_scn_value *value,
-                           char *buf, size_t size)
+size_t rs_scn_value_format(enum rs_scn_setting_id id,
+                           const struct rs_scn_value *value,
+                           char *buf,
+                           size_t size)
 {
     RS_ASSERT((unsigned)id < RS_SCN_SETTING_COUNT);
     struct out o = {buf, size, 0};
@@ -655,37 +718,41 @@ size_t rs_scn_value_format(enum rs_scn_setting_id id, const struct rs_scn_value 
 /* Setting values                                                                             */
 
 /* A scalar of the row's type, range-checked. RANGE rows check each end as a duration. */
-static enum rs_err parse_scalar(const struct sink *k, enum rs_scn_setting_id id, const char *p,
-                                size_t n, uint32_t column, int64_t *out)
+static enum rs_err parse_scalar(const struct sink *k,
+                                enum rs_scn_setting_id id,
+                                const char *p,
+                                size_t n,
+                                uint32_t column,
+                                int64_t *out)
 {
     const struct rs_scn_setting *row = &rs_scn_schema[id];
     uint64_t u = 0;
     int64_t v = 0;
     enum rs_err rc = RS_OK;
     switch (row->type) {
-    case RS_SCN_INT:
-        rc = parse_int(k, p, n, column, &v);
-        u = (uint64_t)v;
-        break;
-    case RS_SCN_DURATION:
-    case RS_SCN_RANGE:
-        rc = parse_duration(k, p, n, column, &u);
-        break;
-    case RS_SCN_PERCENT:
-        rc = parse_percent(k, p, n, column, &u);
-        break;
-    case RS_SCN_SIZE:
-        rc = parse_size(k, p, n, column, &u);
-        break;
-    case RS_SCN_RATE:
-        rc = parse_rate(k, p, n, column, &u);
-        if (rc == RS_OK && u == 0) {
-            *out = 0; /* closed: no bounds apply */
-            return RS_OK;
-        }
-        break;
-    default:
-        RS_UNREACHABLE();
+        case RS_SCN_INT:
+            rc = parse_int(k, p, n, column, &v);
+            u = (uint64_t)v;
+            break;
+        case RS_SCN_DURATION:
+        case RS_SCN_RANGE:
+            rc = parse_duration(k, p, n, column, &u);
+            break;
+        case RS_SCN_PERCENT:
+            rc = parse_percent(k, p, n, column, &u);
+            break;
+        case RS_SCN_SIZE:
+            rc = parse_size(k, p, n, column, &u);
+            break;
+        case RS_SCN_RATE:
+            rc = parse_rate(k, p, n, column, &u);
+            if (rc == RS_OK && u == 0) {
+                *out = 0; /* closed: no bounds apply */
+                return RS_OK;
+            }
+            break;
+        default:
+            RS_UNREACHABLE();
     }
     if (rc != RS_OK) {
         return rc;
@@ -699,8 +766,8 @@ static enum rs_err parse_scalar(const struct sink *k, enum rs_scn_setting_id id,
     if (v < row->min || v > row->max) {
         rs_scn_scalar_format(row->type, row->min, low, sizeof low);
         rs_scn_scalar_format(row->type, row->max, high, sizeof high);
-        return fail(k, column, "%s %s is out of range (%s..%s)", row->section_key,
-                    quote(q, p, n), low, high);
+        return fail(k, column, "%s %s is out of range (%s..%s)", row->section_key, quote(q, p, n),
+                    low, high);
     }
     if ((row->flags & RS_SCN_POW2) != 0 && (v & (v - 1)) != 0) {
         return fail(k, column, "%s %s is not a power of two", row->section_key, quote(q, p, n));
@@ -710,8 +777,12 @@ static enum rs_err parse_scalar(const struct sink *k, enum rs_scn_setting_id id,
 }
 
 /* "A..B" or "A": both ends as scalars, A <= B. */
-static enum rs_err parse_span(const struct sink *k, enum rs_scn_setting_id id, const char *p,
-                              size_t n, uint32_t column, struct rs_scn_value *v)
+static enum rs_err parse_span(const struct sink *k,
+                              enum rs_scn_setting_id id,
+                              const char *p,
+                              size_t n,
+                              uint32_t column,
+                              struct rs_scn_value *v)
 {
     const char *dots = find_dots(p, n);
     if (dots == NULL) {
@@ -729,8 +800,8 @@ static enum rs_err parse_span(const struct sink *k, enum rs_scn_setting_id id, c
     }
     enum rs_err rc = parse_scalar(k, id, p, lo_size, column, &v->lo);
     if (rc == RS_OK) {
-        rc = parse_scalar(k, id, p + hi_offset, n - hi_offset, column + (uint32_t)hi_offset,
-                          &v->hi);
+        rc =
+            parse_scalar(k, id, p + hi_offset, n - hi_offset, column + (uint32_t)hi_offset, &v->hi);
     }
     if (rc == RS_OK && row->type == RS_SCN_RATE && (v->lo == 0 || v->hi == 0)) {
         return fail(k, column, "%s: closed cannot be part of a drawn range", row->section_key);
@@ -743,8 +814,12 @@ static enum rs_err parse_span(const struct sink *k, enum rs_scn_setting_id id, c
     return rc;
 }
 
-static enum rs_err parse_mix_entry(const struct sink *k, const char *p, size_t n,
-                                   uint32_t column, uint32_t *weights, bool *seen)
+static enum rs_err parse_mix_entry(const struct sink *k,
+                                   const char *p,
+                                   size_t n,
+                                   uint32_t column,
+                                   uint32_t *weights,
+                                   bool *seen)
 {
     const char *colon = memchr(p, ':', n);
     char q[QUOTE_SIZE];
@@ -780,7 +855,10 @@ static enum rs_err parse_mix_entry(const struct sink *k, const char *p, size_t n
     return RS_OK;
 }
 
-static enum rs_err parse_mix(const struct sink *k, const char *p, size_t n, uint32_t column,
+static enum rs_err parse_mix(const struct sink *k,
+                             const char *p,
+                             size_t n,
+                             uint32_t column,
                              struct rs_scn_value *v)
 {
     bool seen[RS_SCN_OP_COUNT] = {false};
@@ -807,7 +885,10 @@ static enum rs_err parse_mix(const struct sink *k, const char *p, size_t n, uint
     return fail(k, column, "the mix needs at least one positive weight");
 }
 
-static enum rs_err parse_dist(const struct sink *k, const char *p, size_t n, uint32_t column,
+static enum rs_err parse_dist(const struct sink *k,
+                              const char *p,
+                              size_t n,
+                              uint32_t column,
                               struct rs_scn_value *v)
 {
     const char *colon = memchr(p, ':', n);
@@ -817,8 +898,7 @@ static enum rs_err parse_dist(const struct sink *k, const char *p, size_t n, uin
     char hint[QUOTE_SIZE + 24];
     if (kind < 0) {
         return fail(k, column, "unknown distribution %s%s", quote(q, p, name_size),
-                    hint_among(dist_words, COUNT_OF(dist_words), p, name_size, hint,
-                               sizeof hint));
+                    hint_among(dist_words, COUNT_OF(dist_words), p, name_size, hint, sizeof hint));
     }
     v->dist = (enum rs_scn_dist)kind;
     bool takes_param = kind == RS_SCN_DIST_ZIPF || kind == RS_SCN_DIST_HOT;
@@ -858,8 +938,12 @@ static enum rs_err parse_dist(const struct sink *k, const char *p, size_t n, uin
     return RS_OK;
 }
 
-static enum rs_err parse_choice(const struct sink *k, enum rs_scn_setting_id id, const char *p,
-                                size_t n, uint32_t column, struct rs_scn_value *v)
+static enum rs_err parse_choice(const struct sink *k,
+                                enum rs_scn_setting_id id,
+                                const char *p,
+                                size_t n,
+                                uint32_t column,
+                                struct rs_scn_value *v)
 {
     const struct rs_scn_setting *row = &rs_scn_schema[id];
     struct guess g = {NULL, 0};
@@ -887,8 +971,12 @@ static enum rs_err parse_choice(const struct sink *k, enum rs_scn_setting_id id,
 }
 
 /* A value of setting id, written at column. The value's content fields start zeroed. */
-static enum rs_err parse_value(const struct sink *k, enum rs_scn_setting_id id, const char *p,
-                               size_t n, uint32_t column, struct rs_scn_value *v)
+static enum rs_err parse_value(const struct sink *k,
+                               enum rs_scn_setting_id id,
+                               const char *p,
+                               size_t n,
+                               uint32_t column,
+                               struct rs_scn_value *v)
 {
     RS_ASSERT((unsigned)id < RS_SCN_SETTING_COUNT);
     const struct rs_scn_setting *row = &rs_scn_schema[id];
@@ -902,23 +990,23 @@ static enum rs_err parse_value(const struct sink *k, enum rs_scn_setting_id id, 
         return fail(k, column, "%s cannot be drawn from a range", row->section_key);
     }
     switch (row->type) {
-    case RS_SCN_BOOL:
-        index = lookup(bool_words, COUNT_OF(bool_words), p, n);
-        if (index < 0) {
-            return fail(k, column, "%s must be on, off, true or false, got %s%s",
-                        row->section_key, quote(q, p, n),
-                        hint_among(bool_words, COUNT_OF(bool_words), p, n, hint, sizeof hint));
-        }
-        v->lo = v->hi = index % 2;
-        return RS_OK;
-    case RS_SCN_ENUM:
-        return parse_choice(k, id, p, n, column, v);
-    case RS_SCN_MIX:
-        return parse_mix(k, p, n, column, v);
-    case RS_SCN_DIST:
-        return parse_dist(k, p, n, column, v);
-    default:
-        return parse_span(k, id, p, n, column, v);
+        case RS_SCN_BOOL:
+            index = lookup(bool_words, COUNT_OF(bool_words), p, n);
+            if (index < 0) {
+                return fail(k, column, "%s must be on, off, true or false, got %s%s",
+                            row->section_key, quote(q, p, n),
+                            hint_among(bool_words, COUNT_OF(bool_words), p, n, hint, sizeof hint));
+            }
+            v->lo = v->hi = index % 2;
+            return RS_OK;
+        case RS_SCN_ENUM:
+            return parse_choice(k, id, p, n, column, v);
+        case RS_SCN_MIX:
+            return parse_mix(k, p, n, column, v);
+        case RS_SCN_DIST:
+            return parse_dist(k, p, n, column, v);
+        default:
+            return parse_span(k, id, p, n, column, v);
     }
 }
 
@@ -945,8 +1033,8 @@ void rs_scenario_init(struct rs_scenario *s)
     struct sink k = {&err, "default", NULL, 0, 0};
     for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {
         const char *text = rs_scn_schema[i].default_text;
-        enum rs_err rc = parse_value(&k, (enum rs_scn_setting_id)i, text, strlen(text), 1,
-                                     &s->settings[i]);
+        enum rs_err rc =
+            parse_value(&k, (enum rs_scn_setting_id)i, text, strlen(text), 1, &s->settings[i]);
         RS_ASSERT(rc == RS_OK); /* every schema default parses: tested per row */
     }
 }
@@ -987,8 +1075,12 @@ static int find_setting(const char *p, size_t n)
 
 /* "unknown setting 'net.los' (did you mean 'net.loss'?)", trying the same section first and
  * then the same key in another section. */
-static enum rs_err unknown_setting(const struct sink *k, uint32_t column, const char *section,
-                                   size_t section_size, const char *key, size_t key_size)
+static enum rs_err unknown_setting(const struct sink *k,
+                                   uint32_t column,
+                                   const char *section,
+                                   size_t section_size,
+                                   const char *key,
+                                   size_t key_size)
 {
     struct guess g = {NULL, 0};
     int best = -1;
@@ -1003,8 +1095,8 @@ static enum rs_err unknown_setting(const struct sink *k, uint32_t column, const 
             best = (int)i;
         }
     }
-    bool close = guess_hint(&g, key_size, g.best != NULL ? strlen(g.best) : 0, hint,
-                            sizeof hint)[0] != '\0';
+    bool close =
+        guess_hint(&g, key_size, g.best != NULL ? strlen(g.best) : 0, hint, sizeof hint)[0] != '\0';
     for (size_t i = 0; !close && i < RS_SCN_SETTING_COUNT; i++) {
         if (bytes_are(key, key_size, rs_scn_schema[i].key)) {
             best = (int)i;
@@ -1022,8 +1114,11 @@ static enum rs_err unknown_setting(const struct sink *k, uint32_t column, const 
 }
 
 /* "section.key=value": used by --set and by the `set` timeline command. */
-static enum rs_err parse_assignment(const struct sink *k, const char *p, size_t n,
-                                    uint32_t column, enum rs_scn_setting_id *id,
+static enum rs_err parse_assignment(const struct sink *k,
+                                    const char *p,
+                                    size_t n,
+                                    uint32_t column,
+                                    enum rs_scn_setting_id *id,
                                     struct rs_scn_value *v)
 {
     const char *equals = memchr(p, '=', n);
@@ -1037,8 +1132,7 @@ static enum rs_err parse_assignment(const struct sink *k, const char *p, size_t 
         const char *dot = memchr(p, '.', name_size);
         size_t section_size = dot != NULL ? (size_t)(dot - p) : 0;
         size_t key_offset = dot != NULL ? section_size + 1 : 0;
-        return unknown_setting(k, column, p, section_size, p + key_offset,
-                               name_size - key_offset);
+        return unknown_setting(k, column, p, section_size, p + key_offset, name_size - key_offset);
     }
     if (name_size + 1 == n) {
         return fail(k, column + (uint32_t)n, "missing value for %s",
@@ -1046,11 +1140,11 @@ static enum rs_err parse_assignment(const struct sink *k, const char *p, size_t 
     }
     *id = (enum rs_scn_setting_id)found;
     value_clear(v);
-    return parse_value(k, *id, equals + 1, n - name_size - 1,
-                       column + (uint32_t)name_size + 1, v);
+    return parse_value(k, *id, equals + 1, n - name_size - 1, column + (uint32_t)name_size + 1, v);
 }
 
-enum rs_err rs_scenario_apply_set(struct rs_scenario *s, const char *assignment,
+enum rs_err rs_scenario_apply_set(struct rs_scenario *s,
+                                  const char *assignment,
                                   struct rs_scn_error *err)
 {
     RS_ASSERT(s != NULL && err != NULL);
@@ -1076,7 +1170,8 @@ enum rs_err rs_scenario_apply_set(struct rs_scenario *s, const char *assignment,
 /* Cross-field checks                                                                         */
 
 /* node(N) must exist in every draw of cluster.nodes. Blames the flag when a flag set nodes. */
-static enum rs_err check_target(const struct rs_scenario *s, const struct sink *k,
+static enum rs_err check_target(const struct rs_scenario *s,
+                                const struct sink *k,
                                 const struct rs_scn_target *t)
 {
     const struct rs_scn_value *nodes = &s->settings[RS_SCN_CLUSTER_NODES];
@@ -1088,14 +1183,18 @@ static enum rs_err check_target(const struct rs_scenario *s, const struct sink *
     if (nodes->origin == RS_SCN_FROM_FLAG) {
         struct sink flagged = *k;
         flagged.exit_code = RS_SCN_EXIT_USAGE;
-        return fail(&flagged, t->column, "node(%" PRIu32 ") does not exist with --set "
-                    "cluster.nodes=%s", t->node, text);
+        return fail(&flagged, t->column,
+                    "node(%" PRIu32
+                    ") does not exist with --set "
+                    "cluster.nodes=%s",
+                    t->node, text);
     }
     return fail(k, t->column, "node(%" PRIu32 ") does not exist: cluster.nodes is %s", t->node,
                 text);
 }
 
-static enum rs_err check_rule(const struct rs_scenario *s, const struct rule *rule,
+static enum rs_err check_rule(const struct rs_scenario *s,
+                              const struct rule *rule,
                               struct rs_scn_error *err)
 {
     const struct rs_scn_value *left = &s->settings[rule->left];
@@ -1126,7 +1225,8 @@ static enum rs_err check_rule(const struct rs_scenario *s, const struct rule *ru
                 rs_scn_schema[rule->right].section_key, right_text);
 }
 
-static enum rs_err check_command(const struct rs_scenario *s, const struct rs_scn_command *c,
+static enum rs_err check_command(const struct rs_scenario *s,
+                                 const struct rs_scn_command *c,
                                  struct rs_scn_error *err)
 {
     struct sink k = {err, s->source, NULL, c->line, 0};
@@ -1226,8 +1326,7 @@ static enum rs_err split_words(struct reader *r, const char *text, uint32_t size
             i++;
         }
         if (r->word_count == RS_SCN_WORD_COUNT_MAX) {
-            return fail(&r->sink, start + 1, "more than %u words on a line",
-                        RS_SCN_WORD_COUNT_MAX);
+            return fail(&r->sink, start + 1, "more than %u words on a line", RS_SCN_WORD_COUNT_MAX);
         }
         r->words[r->word_count++] = (struct word){text + start, i - start, start + 1};
         r->end_column = i + 1;
@@ -1250,7 +1349,9 @@ static enum rs_err want_words(struct reader *r, uint32_t count, const char *need
 }
 
 /* Word `index` must be `keyword`. */
-static enum rs_err want_keyword(struct reader *r, uint32_t index, const char *keyword,
+static enum rs_err want_keyword(struct reader *r,
+                                uint32_t index,
+                                const char *keyword,
                                 const char *need)
 {
     char q[QUOTE_SIZE];
@@ -1295,8 +1396,10 @@ static enum rs_err read_name(struct reader *r)
     }
     if (!ok) {
         char q[QUOTE_SIZE];
-        return fail(&r->sink, w->column, "name %s must be letters, digits, '_', '-' and '.', "
-                    "at most %u bytes", word_quote(q, w), RS_SCN_NAME_SIZE_MAX - 1);
+        return fail(&r->sink, w->column,
+                    "name %s must be letters, digits, '_', '-' and '.', "
+                    "at most %u bytes",
+                    word_quote(q, w), RS_SCN_NAME_SIZE_MAX - 1);
     }
     memcpy(r->s->name, w->text, w->size);
     r->s->name[w->size] = '\0';
@@ -1339,8 +1442,7 @@ static int find_in_section(const struct word *section, const char *key, size_t k
     return -1;
 }
 
-static enum rs_err read_setting(struct reader *r, const struct word *section,
-                                const struct word *w)
+static enum rs_err read_setting(struct reader *r, const struct word *section, const struct word *w)
 {
     char q[QUOTE_SIZE];
     const char *equals = memchr(w->text, '=', w->size);
@@ -1384,11 +1486,12 @@ static enum rs_err read_settings(struct reader *r)
     if (r->timeline_line != 0) {
         return fail(&r->sink, section->column,
                     "settings must come before the first at, every, run or expect line "
-                    "(line %" PRIu32 ")", r->timeline_line);
+                    "(line %" PRIu32 ")",
+                    r->timeline_line);
     }
     if (r->word_count < 2) {
-        return fail(&r->sink, r->end_column, "%.*s needs key=value settings",
-                    (int)section->size, section->text);
+        return fail(&r->sink, r->end_column, "%.*s needs key=value settings", (int)section->size,
+                    section->text);
     }
     for (uint32_t i = 1; i < r->word_count; i++) {
         enum rs_err rc = read_setting(r, section, &r->words[i]);
@@ -1401,7 +1504,10 @@ static enum rs_err read_settings(struct reader *r)
 
 /* ---- Timeline commands ---- */
 
-static enum rs_err read_target(struct reader *r, const char *p, size_t n, uint32_t column,
+static enum rs_err read_target(struct reader *r,
+                               const char *p,
+                               size_t n,
+                               uint32_t column,
                                struct rs_scn_target *t)
 {
     char q[QUOTE_SIZE];
@@ -1422,8 +1528,7 @@ static enum rs_err read_target(struct reader *r, const char *p, size_t n, uint32
         return check_target(r->s, &r->sink, t);
     }
     return fail(&r->sink, column,
-                "unknown target %s%s: expected leader, follower, random or node(N)",
-                quote(q, p, n),
+                "unknown target %s%s: expected leader, follower, random or node(N)", quote(q, p, n),
                 hint_among(target_words, COUNT_OF(target_words), p, n, hint, sizeof hint));
 }
 
@@ -1460,16 +1565,19 @@ static enum rs_err read_partition(struct reader *r, uint32_t first, struct rs_sc
     char q[QUOTE_SIZE];
     char hint[QUOTE_SIZE + 24];
     if (first >= r->word_count) {
-        return fail(&r->sink, r->end_column, "partition needs a kind: isolate, minority, "
+        return fail(&r->sink, r->end_column,
+                    "partition needs a kind: isolate, minority, "
                     "majority-minority or one-way");
     }
     const struct word *w = &r->words[first];
     int kind = lookup(partition_words, COUNT_OF(partition_words), w->text, w->size);
     if (kind < 0) {
-        return fail(&r->sink, w->column, "unknown partition %s%s: expected isolate, minority, "
-                    "majority-minority or one-way", word_quote(q, w),
-                    hint_among(partition_words, COUNT_OF(partition_words), w->text, w->size,
-                               hint, sizeof hint));
+        return fail(&r->sink, w->column,
+                    "unknown partition %s%s: expected isolate, minority, "
+                    "majority-minority or one-way",
+                    word_quote(q, w),
+                    hint_among(partition_words, COUNT_OF(partition_words), w->text, w->size, hint,
+                               sizeof hint));
     }
     c->verb = (enum rs_scn_verb)(RS_SCN_PARTITION_ISOLATE + kind);
     if (c->verb == RS_SCN_PARTITION_MAJORITY_MINORITY) {
@@ -1478,11 +1586,12 @@ static enum rs_err read_partition(struct reader *r, uint32_t first, struct rs_sc
     if (c->verb == RS_SCN_PARTITION_ONE_WAY) {
         return read_one_way(r, first + 1, c);
     }
-    enum rs_err rc = want_words(r, first + 2, "partition needs a target: leader, follower, "
+    enum rs_err rc = want_words(r, first + 2,
+                                "partition needs a target: leader, follower, "
                                 "random or node(N)");
     const struct word *target = &r->words[first + 1];
-    return rc != RS_OK ? rc : read_target(r, target->text, target->size, target->column,
-                                          &c->target);
+    return rc != RS_OK ? rc
+                       : read_target(r, target->text, target->size, target->column, &c->target);
 }
 
 static enum rs_err read_down(struct reader *r, const struct word *w, struct rs_scn_command *c)
@@ -1516,11 +1625,13 @@ static enum rs_err read_down(struct reader *r, const struct word *w, struct rs_s
 
 static enum rs_err read_set(struct reader *r, const struct word *w, struct rs_scn_command *c)
 {
-    enum rs_err rc = parse_assignment(&r->sink, w->text, w->size, w->column, &c->setting,
-                                      &c->value);
+    enum rs_err rc =
+        parse_assignment(&r->sink, w->text, w->size, w->column, &c->setting, &c->value);
     if (rc == RS_OK && (rs_scn_schema[c->setting].flags & RS_SCN_LIVE) == 0) {
-        return fail(&r->sink, w->column, "%s cannot change during a run: set takes net.* and "
-                    "disk.* settings other than disk.block", rs_scn_schema[c->setting].section_key);
+        return fail(&r->sink, w->column,
+                    "%s cannot change during a run: set takes net.* and "
+                    "disk.* settings other than disk.block",
+                    rs_scn_schema[c->setting].section_key);
     }
     return rc;
 }
@@ -1530,7 +1641,8 @@ static enum rs_err read_command(struct reader *r, uint32_t first, struct rs_scn_
     char q[QUOTE_SIZE];
     char hint[QUOTE_SIZE + 24];
     if (first >= r->word_count) {
-        return fail(&r->sink, r->end_column, "missing command: partition, heal, crash, "
+        return fail(&r->sink, r->end_column,
+                    "missing command: partition, heal, crash, "
                     "restart, crash-restart or set");
     }
     const struct word *w = &r->words[first];
@@ -1538,32 +1650,36 @@ static enum rs_err read_command(struct reader *r, uint32_t first, struct rs_scn_
     int verb = lookup(verb_words, COUNT_OF(verb_words), w->text, w->size);
     enum rs_err rc = RS_OK;
     switch (verb) {
-    case 0:
-        return read_partition(r, first + 1, c);
-    case 1:
-        c->verb = RS_SCN_HEAL;
-        return want_words(r, first + 1, "");
-    case 2:
-    case 3:
-        c->verb = verb == 2 ? RS_SCN_CRASH : RS_SCN_RESTART;
-        rc = want_words(r, first + 2, verb == 2 ? "crash needs a target: leader, follower, "
-                        "random or node(N)" : "restart needs a target: leader, follower, "
-                        "random or node(N)");
-        return rc != RS_OK ? rc : read_target(r, arg->text, arg->size, arg->column, &c->target);
-    case 4:
-        c->verb = RS_SCN_CRASH_RESTART;
-        rc = want_words(r, first + 3, "crash-restart needs a target and down=DURATION");
-        rc = rc != RS_OK ? rc : read_target(r, arg->text, arg->size, arg->column, &c->target);
-        return rc != RS_OK ? rc : read_down(r, &r->words[first + 2], c);
-    case 5:
-        c->verb = RS_SCN_SET;
-        rc = want_words(r, first + 2, "set needs section.key=value");
-        return rc != RS_OK ? rc : read_set(r, arg, c);
-    default:
-        return fail(&r->sink, w->column, "unknown command %s%s: expected partition, heal, "
-                    "crash, restart, crash-restart or set", word_quote(q, w),
-                    hint_among(verb_words, COUNT_OF(verb_words), w->text, w->size, hint,
-                               sizeof hint));
+        case 0:
+            return read_partition(r, first + 1, c);
+        case 1:
+            c->verb = RS_SCN_HEAL;
+            return want_words(r, first + 1, "");
+        case 2:
+        case 3:
+            c->verb = verb == 2 ? RS_SCN_CRASH : RS_SCN_RESTART;
+            rc = want_words(r, first + 2,
+                            verb == 2 ? "crash needs a target: leader, follower, "
+                                        "random or node(N)"
+                                      : "restart needs a target: leader, follower, "
+                                        "random or node(N)");
+            return rc != RS_OK ? rc : read_target(r, arg->text, arg->size, arg->column, &c->target);
+        case 4:
+            c->verb = RS_SCN_CRASH_RESTART;
+            rc = want_words(r, first + 3, "crash-restart needs a target and down=DURATION");
+            rc = rc != RS_OK ? rc : read_target(r, arg->text, arg->size, arg->column, &c->target);
+            return rc != RS_OK ? rc : read_down(r, &r->words[first + 2], c);
+        case 5:
+            c->verb = RS_SCN_SET;
+            rc = want_words(r, first + 2, "set needs section.key=value");
+            return rc != RS_OK ? rc : read_set(r, arg, c);
+        default:
+            return fail(
+                &r->sink, w->column,
+                "unknown command %s%s: expected partition, heal, "
+                "crash, restart, crash-restart or set",
+                word_quote(q, w),
+                hint_among(verb_words, COUNT_OF(verb_words), w->text, w->size, hint, sizeof hint));
     }
 }
 
@@ -1611,9 +1727,10 @@ static enum rs_err read_at(struct reader *r)
         char q[QUOTE_SIZE];
         char previous[32];
         rs_scn_duration_format(r->last_at_ns, previous, sizeof previous);
-        return fail(&r->sink, r->words[1].column, "at %s comes before the time of line %" PRIu32
-                    " (%s): at lines must be in time order", word_quote(q, &r->words[1]),
-                    r->last_at_line, previous);
+        return fail(&r->sink, r->words[1].column,
+                    "at %s comes before the time of line %" PRIu32
+                    " (%s): at lines must be in time order",
+                    word_quote(q, &r->words[1]), r->last_at_line, previous);
     }
     c.line = r->sink.line;
     c.time_column = r->words[1].column;
@@ -1652,8 +1769,10 @@ static enum rs_err read_every_options(struct reader *r, uint32_t *next, struct r
         char q[QUOTE_SIZE];
         char first[32];
         rs_scn_duration_format(c->at_ns, first, sizeof first);
-        return fail(&r->sink, r->words[i - 1].column, "every never fires: until %s is not "
-                    "after the first firing at %s", word_quote(q, &r->words[i - 1]), first);
+        return fail(&r->sink, r->words[i - 1].column,
+                    "every never fires: until %s is not "
+                    "after the first firing at %s",
+                    word_quote(q, &r->words[i - 1]), first);
     }
     *next = i;
     return RS_OK;
@@ -1774,7 +1893,8 @@ static enum rs_err read_expect(struct reader *r)
                     RS_SCN_EXPECT_COUNT_MAX);
     }
     if (r->word_count < 2) {
-        return fail(&r->sink, r->end_column, "expect needs linearizable, leader, converged, "
+        return fail(&r->sink, r->end_column,
+                    "expect needs linearizable, leader, converged, "
                     "ops_ok or availability");
     }
     const struct word *w = &r->words[1];
@@ -1785,10 +1905,12 @@ static enum rs_err read_expect(struct reader *r)
     e.line = r->sink.line;
     enum rs_err rc = RS_OK;
     if (kind < 0) {
-        return fail(&r->sink, w->column, "unknown expectation %s%s: expected linearizable, "
-                    "leader, converged, ops_ok or availability", word_quote(q, w),
-                    hint_among(expect_words, COUNT_OF(expect_words), w->text, w->size, hint,
-                               sizeof hint));
+        return fail(
+            &r->sink, w->column,
+            "unknown expectation %s%s: expected linearizable, "
+            "leader, converged, ops_ok or availability",
+            word_quote(q, w),
+            hint_among(expect_words, COUNT_OF(expect_words), w->text, w->size, hint, sizeof hint));
     } else if (e.kind == RS_SCN_EXPECT_LINEARIZABLE) {
         rc = want_words(r, 2, "");
     } else if (e.kind == RS_SCN_EXPECT_LEADER_WITHIN) {
@@ -1820,8 +1942,8 @@ static enum rs_err read_line(struct reader *r)
     if (word_is(w, "describe")) {
         return read_describe(r);
     }
-    bool timeline = word_is(w, "at") || word_is(w, "every") || word_is(w, "run") ||
-                    word_is(w, "expect");
+    bool timeline =
+        word_is(w, "at") || word_is(w, "every") || word_is(w, "run") || word_is(w, "expect");
     if (timeline && r->timeline_line == 0) {
         r->timeline_line = r->sink.line;
     }
@@ -1837,9 +1959,11 @@ static enum rs_err read_line(struct reader *r)
     if (word_is(w, "expect")) {
         return read_expect(r);
     }
-    return fail(&r->sink, w->column, "unknown line %s%s: expected name, describe, a settings "
+    return fail(&r->sink, w->column,
+                "unknown line %s%s: expected name, describe, a settings "
                 "section (cluster, raft, net, disk, clock, workload, check), at, every, run or "
-                "expect", word_quote(q, w),
+                "expect",
+                word_quote(q, w),
                 hint_among(line_words, COUNT_OF(line_words), w->text, w->size, hint, sizeof hint));
 }
 
@@ -1875,24 +1999,22 @@ static enum rs_err read_text(struct reader *r, const char *text, size_t size)
     return RS_OK;
 }
 
-enum rs_err rs_scenario_load_text(const char *label, const char *text, size_t size,
-                                  struct rs_scenario *out, struct rs_scn_error *err)
+enum rs_err rs_scenario_load_text(const char *label,
+                                  const char *text,
+                                  size_t size,
+                                  struct rs_scenario *out,
+                                  struct rs_scn_error *err)
 {
     RS_ASSERT(out != NULL && err != NULL);
     RS_ASSERT(text != NULL || size == 0);
     rs_scenario_init(out);
     memset(err, 0, sizeof *err);
     append(out->source, sizeof out->source, 0, label != NULL ? label : "<text>");
-    struct reader *r = calloc(1, sizeof *r);
-    if (r == NULL) {
-        struct sink k = {err, out->source, NULL, 0, 0};
-        fail(&k, 0, "out of memory");
-        return RS_ENOMEM;
-    }
-    r->s = out;
-    r->sink = (struct sink){err, out->source, NULL, 0, 0};
-    enum rs_err rc = read_text(r, text, size);
-    free(r);
+    struct reader reader; /* about 1 KiB: the word table of one line */
+    memset(&reader, 0, sizeof reader);
+    reader.s = out;
+    reader.sink = (struct sink){err, out->source, NULL, 0, 0};
+    enum rs_err rc = read_text(&reader, text, size);
     if (rc == RS_OK) {
         rc = rs_scenario_validate(out, err);
     }
@@ -1905,7 +2027,8 @@ enum rs_err rs_scenario_load_text(const char *label, const char *text, size_t si
     return rc;
 }
 
-enum rs_err rs_scenario_load_file(const char *path, struct rs_scenario *out,
+enum rs_err rs_scenario_load_file(const char *path,
+                                  struct rs_scenario *out,
                                   struct rs_scn_error *err)
 {
     RS_ASSERT(path != NULL);
@@ -1954,17 +2077,17 @@ enum rs_err rs_scenario_load_file(const char *path, struct rs_scenario *out,
 static void out_target(struct out *o, const struct rs_scn_target *t)
 {
     switch (t->kind) {
-    case RS_SCN_TARGET_LEADER:
-    case RS_SCN_TARGET_FOLLOWER:
-    case RS_SCN_TARGET_RANDOM:
-        out_printf(o, "%s", target_words[t->kind - RS_SCN_TARGET_LEADER]);
-        break;
-    case RS_SCN_TARGET_NODE:
-        out_printf(o, "node(%" PRIu32 ")", t->node);
-        break;
-    default:
-        out_printf(o, "?");
-        break;
+        case RS_SCN_TARGET_LEADER:
+        case RS_SCN_TARGET_FOLLOWER:
+        case RS_SCN_TARGET_RANDOM:
+            out_printf(o, "%s", target_words[t->kind - RS_SCN_TARGET_LEADER]);
+            break;
+        case RS_SCN_TARGET_NODE:
+            out_printf(o, "node(%" PRIu32 ")", t->node);
+            break;
+        default:
+            out_printf(o, "?");
+            break;
     }
 }
 
@@ -2016,34 +2139,36 @@ size_t rs_scn_expect_format(const struct rs_scn_expect *e, char *buf, size_t siz
 {
     struct out o = {buf, size, 0};
     switch (e->kind) {
-    case RS_SCN_EXPECT_LINEARIZABLE:
-        out_printf(&o, "expect linearizable");
-        break;
-    case RS_SCN_EXPECT_LEADER_WITHIN:
-    case RS_SCN_EXPECT_CONVERGED_WITHIN:
-        out_printf(&o, "expect %s within ",
-                   e->kind == RS_SCN_EXPECT_LEADER_WITHIN ? "leader" : "converged");
-        out_duration(&o, e->within_ns);
-        if (e->has_after) {
-            out_printf(&o, " after ");
-            out_duration(&o, e->after_ns);
-        }
-        break;
-    case RS_SCN_EXPECT_OPS_OK:
-        out_printf(&o, "expect ops_ok >= %" PRIu64, e->ops_ok_min);
-        break;
-    case RS_SCN_EXPECT_AVAILABILITY:
-        out_printf(&o, "expect availability >= ");
-        out_scalar(&o, RS_SCN_PERCENT, e->availability_min_ppm);
-        break;
+        case RS_SCN_EXPECT_LINEARIZABLE:
+            out_printf(&o, "expect linearizable");
+            break;
+        case RS_SCN_EXPECT_LEADER_WITHIN:
+        case RS_SCN_EXPECT_CONVERGED_WITHIN:
+            out_printf(&o, "expect %s within ",
+                       e->kind == RS_SCN_EXPECT_LEADER_WITHIN ? "leader" : "converged");
+            out_duration(&o, e->within_ns);
+            if (e->has_after) {
+                out_printf(&o, " after ");
+                out_duration(&o, e->after_ns);
+            }
+            break;
+        case RS_SCN_EXPECT_OPS_OK:
+            out_printf(&o, "expect ops_ok >= %" PRIu64, e->ops_ok_min);
+            break;
+        case RS_SCN_EXPECT_AVAILABILITY:
+            out_printf(&o, "expect availability >= ");
+            out_scalar(&o, RS_SCN_PERCENT, e->availability_min_ppm);
+            break;
     }
     return o.len;
 }
 
 /* One or more "section key=value ..." lines with the settings that differ from the defaults,
  * wrapped so that lines stay readable (and far below the line limit). */
-static void write_section(const struct rs_scenario *s, const struct rs_scenario *defaults,
-                          const char *section, FILE *file)
+static void write_section(const struct rs_scenario *s,
+                          const struct rs_scenario *defaults,
+                          const char *section,
+                          FILE *file)
 {
     enum { WRAP_COLUMNS = 100 };
     char line[RS_SCN_LINE_SIZE_MAX + 1];

@@ -26,8 +26,8 @@
 /* Limits. Exceeding one is an error located at the first byte, word or line beyond it. */
 #define RS_SCN_LINE_SIZE_MAX     1024u /* bytes per line, not counting "\r\n" */
 #define RS_SCN_LINE_COUNT_MAX    4096u
-#define RS_SCN_WORD_COUNT_MAX    64u   /* words per line */
-#define RS_SCN_COMMAND_COUNT_MAX 256u  /* at and every lines */
+#define RS_SCN_WORD_COUNT_MAX    64u  /* words per line */
+#define RS_SCN_COMMAND_COUNT_MAX 256u /* at and every lines */
 #define RS_SCN_EXPECT_COUNT_MAX  64u
 #define RS_SCN_NAME_SIZE_MAX     64u  /* including the terminating NUL */
 #define RS_SCN_DESCRIBE_SIZE_MAX 512u /* including the terminating NUL */
@@ -72,79 +72,79 @@ enum rs_scn_type {
 #define RS_SCN_MS(n) ((int64_t)(n) * (int64_t)RS_NS_PER_MS)
 #define RS_SCN_US(n) ((int64_t)(n) * (int64_t)RS_NS_PER_US)
 #define RS_SCN_S(n)  ((int64_t)(n) * (int64_t)RS_NS_PER_S)
-#define RS_SCN_SETTINGS(X)                                                                       \
-    X(CLUSTER_NODES, "cluster", "nodes", RS_SCN_INT, "3", 1, 9, 0, NULL,                         \
-      "storage nodes (processes) in the cluster")                                              \
-    X(CLUSTER_REPLICAS, "cluster", "replicas", RS_SCN_INT, "3", 1, 9, 0, NULL,                   \
-      "replicas of each region; at most cluster.nodes")                                        \
-    X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 1, 0, NULL,                     \
-      "regions (raft groups) at the start")                                                    \
-    X(RAFT_ELECTION_TIMEOUT, "raft", "election_timeout", RS_SCN_DURATION, "1s", RS_SCN_MS(10),   \
-      RS_SCN_S(60), 0, NULL, "base election timeout (randomized up to twice this)")            \
-    X(RAFT_HEARTBEAT, "raft", "heartbeat", RS_SCN_DURATION, "100ms", RS_SCN_MS(1), RS_SCN_S(10), \
-      0, NULL, "leader heartbeat interval; less than raft.election_timeout")                   \
-    X(RAFT_PRE_VOTE, "raft", "pre_vote", RS_SCN_BOOL, "on", 0, 1, 0, NULL,                       \
-      "run a pre-vote round before a real election")                                           \
-    X(RAFT_READ, "raft", "read", RS_SCN_ENUM, "read_index", 0, 1, 0, "read_index|lease",         \
-      "how linearizable reads are served")                                                     \
-    X(RAFT_MAX_INFLIGHT, "raft", "max_inflight", RS_SCN_INT, "64", 1, 1024, 0, NULL,             \
-      "append requests in flight per follower")                                                \
-    X(RAFT_BATCH_ENTRIES, "raft", "batch_entries", RS_SCN_INT, "256", 1, 4096, 0, NULL,          \
-      "log entries per append request at most")                                                \
-    X(RAFT_BATCH_BYTES, "raft", "batch_bytes", RS_SCN_SIZE, "512KiB", 1024, 8 << 20, 0, NULL,    \
-      "bytes per append request at most")                                                      \
-    X(RAFT_APPLY_BATCH, "raft", "apply_batch", RS_SCN_INT, "32", 1, 4096, 0, NULL,               \
-      "committed entries applied per step at most")                                            \
-    X(RAFT_PROPOSAL_QUEUE, "raft", "proposal_queue", RS_SCN_INT, "4096", 1, 1000000, 0, NULL,    \
-      "proposals queued at the leader before it answers busy")                                 \
-    X(RAFT_MAX_DRIFT, "raft", "max_drift", RS_SCN_INT, "500", 0, 100000, 0, NULL,                \
-      "clock drift bound (ppm) that lease reads trust")                                        \
-    X(NET_LATENCY, "net", "latency", RS_SCN_RANGE, "1ms..5ms", 0, RS_SCN_S(60), RS_SCN_LIVE,     \
-      NULL, "one-way message latency, uniform in the range")                                   \
-    X(NET_TAIL, "net", "tail", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,              \
-      "share of messages that take net.tail_latency instead")                                  \
-    X(NET_TAIL_LATENCY, "net", "tail_latency", RS_SCN_DURATION, "50ms", 0, RS_SCN_S(60),         \
-      RS_SCN_LIVE, NULL, "latency of a tail message")                                          \
-    X(NET_LOSS, "net", "loss", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,              \
-      "share of messages dropped")                                                             \
-    X(NET_DUP, "net", "dup", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,                \
-      "share of messages delivered twice")                                                     \
-    X(NET_REORDER, "net", "reorder", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,        \
-      "share of messages delayed past later ones")                                             \
-    X(DISK_WRITE_LATENCY, "disk", "write_latency", RS_SCN_RANGE, "50us..500us", 0, RS_SCN_S(60), \
-      RS_SCN_LIVE, NULL, "latency of a block write")                                           \
-    X(DISK_SYNC_LATENCY, "disk", "sync_latency", RS_SCN_RANGE, "500us..3ms", 0, RS_SCN_S(60),    \
-      RS_SCN_LIVE, NULL, "latency of a sync")                                                  \
-    X(DISK_READ_LATENCY, "disk", "read_latency", RS_SCN_RANGE, "50us..200us", 0, RS_SCN_S(60),   \
-      RS_SCN_LIVE, NULL, "latency of a block read")                                            \
-    X(DISK_BLOCK, "disk", "block", RS_SCN_SIZE, "4096", 512, 65536, RS_SCN_POW2, NULL,           \
-      "block size: the unit of torn writes")                                                   \
-    X(DISK_TORN, "disk", "torn", RS_SCN_PERCENT, "50%", 0, 1000000, RS_SCN_LIVE, NULL,           \
-      "chance that an unsynced block survives a crash")                                        \
-    X(CLOCK_DRIFT, "clock", "drift", RS_SCN_INT, "0", -100000, 100000, 0, NULL,                  \
-      "node clock drift in ppm, usually drawn, e.g. -200..200")                                \
-    X(CLOCK_OFFSET, "clock", "offset", RS_SCN_DURATION, "0", 0, RS_SCN_S(3600), 0, NULL,         \
-      "node clock offset at the start")                                                        \
-    X(WORKLOAD_CLIENTS, "workload", "clients", RS_SCN_INT, "4", 1, 256, 0, NULL,                 \
-      "client processes")                                                                      \
-    X(WORKLOAD_KEYS, "workload", "keys", RS_SCN_INT, "10", 1, 1000000, 0, NULL,                  \
-      "distinct keys the clients use")                                                         \
-    X(WORKLOAD_MIX, "workload", "mix", RS_SCN_MIX,                                               \
-      "get:50,put:25,delete:5,cas:10,put_if_absent:5,get_and_put:5", 0, 1000000, 0, NULL,      \
-      "operation weights")                                                                     \
-    X(WORKLOAD_DIST, "workload", "dist", RS_SCN_DIST, "uniform", 0, 0, 0, NULL,                  \
-      "key distribution: uniform, zipf:S, hot:P%, sequential")                                 \
-    X(WORKLOAD_RATE, "workload", "rate", RS_SCN_RATE, "closed", 1, 1000000, 0, NULL,             \
-      "N/s open loop, or closed: each client waits for its previous operation")                \
-    X(WORKLOAD_TIMEOUT, "workload", "timeout", RS_SCN_DURATION, "500ms", RS_SCN_MS(1),           \
-      RS_SCN_S(600), 0, NULL, "per request attempt")                                           \
-    X(WORKLOAD_OP_TIMEOUT, "workload", "op_timeout", RS_SCN_DURATION, "5s", RS_SCN_MS(1),        \
-      RS_SCN_S(3600), 0, NULL, "give up on an operation; its outcome is unknown")              \
-    X(WORKLOAD_VALUE_SIZE, "workload", "value_size", RS_SCN_SIZE, "16", 1, 1 << 20, 0, NULL,     \
-      "bytes per written value")                                                               \
-    X(CHECK_LIVENESS, "check", "liveness", RS_SCN_DURATION, "10s", RS_SCN_MS(1), RS_SCN_S(3600), \
-      0, NULL, "after the faults heal: a leader, all ops done, replicas equal within this")    \
-    X(CHECK_LEADER_WITHIN, "check", "leader_within", RS_SCN_DURATION, "0", 0, RS_SCN_S(3600), 0, \
+#define RS_SCN_SETTINGS(X)                                                                         \
+    X(CLUSTER_NODES, "cluster", "nodes", RS_SCN_INT, "3", 1, 9, 0, NULL,                           \
+      "storage nodes (processes) in the cluster")                                                  \
+    X(CLUSTER_REPLICAS, "cluster", "replicas", RS_SCN_INT, "3", 1, 9, 0, NULL,                     \
+      "replicas of each region; at most cluster.nodes")                                            \
+    X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 1, 0, NULL,                       \
+      "regions (raft groups) at the start")                                                        \
+    X(RAFT_ELECTION_TIMEOUT, "raft", "election_timeout", RS_SCN_DURATION, "1s", RS_SCN_MS(10),     \
+      RS_SCN_S(60), 0, NULL, "base election timeout (randomized up to twice this)")                \
+    X(RAFT_HEARTBEAT, "raft", "heartbeat", RS_SCN_DURATION, "100ms", RS_SCN_MS(1), RS_SCN_S(10),   \
+      0, NULL, "leader heartbeat interval; less than raft.election_timeout")                       \
+    X(RAFT_PRE_VOTE, "raft", "pre_vote", RS_SCN_BOOL, "on", 0, 1, 0, NULL,                         \
+      "run a pre-vote round before a real election")                                               \
+    X(RAFT_READ, "raft", "read", RS_SCN_ENUM, "read_index", 0, 1, 0, "read_index|lease",           \
+      "how linearizable reads are served")                                                         \
+    X(RAFT_MAX_INFLIGHT, "raft", "max_inflight", RS_SCN_INT, "64", 1, 1024, 0, NULL,               \
+      "append requests in flight per follower")                                                    \
+    X(RAFT_BATCH_ENTRIES, "raft", "batch_entries", RS_SCN_INT, "256", 1, 4096, 0, NULL,            \
+      "log entries per append request at most")                                                    \
+    X(RAFT_BATCH_BYTES, "raft", "batch_bytes", RS_SCN_SIZE, "512KiB", 1024, 8 << 20, 0, NULL,      \
+      "bytes per append request at most")                                                          \
+    X(RAFT_APPLY_BATCH, "raft", "apply_batch", RS_SCN_INT, "32", 1, 4096, 0, NULL,                 \
+      "committed entries applied per step at most")                                                \
+    X(RAFT_PROPOSAL_QUEUE, "raft", "proposal_queue", RS_SCN_INT, "4096", 1, 1000000, 0, NULL,      \
+      "proposals queued at the leader before it answers busy")                                     \
+    X(RAFT_MAX_DRIFT, "raft", "max_drift", RS_SCN_INT, "500", 0, 100000, 0, NULL,                  \
+      "clock drift bound (ppm) that lease reads trust")                                            \
+    X(NET_LATENCY, "net", "latency", RS_SCN_RANGE, "1ms..5ms", 0, RS_SCN_S(60), RS_SCN_LIVE, NULL, \
+      "one-way message latency, uniform in the range")                                             \
+    X(NET_TAIL, "net", "tail", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,                \
+      "share of messages that take net.tail_latency instead")                                      \
+    X(NET_TAIL_LATENCY, "net", "tail_latency", RS_SCN_DURATION, "50ms", 0, RS_SCN_S(60),           \
+      RS_SCN_LIVE, NULL, "latency of a tail message")                                              \
+    X(NET_LOSS, "net", "loss", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,                \
+      "share of messages dropped")                                                                 \
+    X(NET_DUP, "net", "dup", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,                  \
+      "share of messages delivered twice")                                                         \
+    X(NET_REORDER, "net", "reorder", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,          \
+      "share of messages delayed past later ones")                                                 \
+    X(DISK_WRITE_LATENCY, "disk", "write_latency", RS_SCN_RANGE, "50us..500us", 0, RS_SCN_S(60),   \
+      RS_SCN_LIVE, NULL, "latency of a block write")                                               \
+    X(DISK_SYNC_LATENCY, "disk", "sync_latency", RS_SCN_RANGE, "500us..3ms", 0, RS_SCN_S(60),      \
+      RS_SCN_LIVE, NULL, "latency of a sync")                                                      \
+    X(DISK_READ_LATENCY, "disk", "read_latency", RS_SCN_RANGE, "50us..200us", 0, RS_SCN_S(60),     \
+      RS_SCN_LIVE, NULL, "latency of a block read")                                                \
+    X(DISK_BLOCK, "disk", "block", RS_SCN_SIZE, "4096", 512, 65536, RS_SCN_POW2, NULL,             \
+      "block size: the unit of torn writes")                                                       \
+    X(DISK_TORN, "disk", "torn", RS_SCN_PERCENT, "50%", 0, 1000000, RS_SCN_LIVE, NULL,             \
+      "chance that an unsynced block survives a crash")                                            \
+    X(CLOCK_DRIFT, "clock", "drift", RS_SCN_INT, "0", -100000, 100000, 0, NULL,                    \
+      "node clock drift in ppm, usually drawn, e.g. -200..200")                                    \
+    X(CLOCK_OFFSET, "clock", "offset", RS_SCN_DURATION, "0", 0, RS_SCN_S(3600), 0, NULL,           \
+      "node clock offset at the start")                                                            \
+    X(WORKLOAD_CLIENTS, "workload", "clients", RS_SCN_INT, "4", 1, 256, 0, NULL,                   \
+      "client processes")                                                                          \
+    X(WORKLOAD_KEYS, "workload", "keys", RS_SCN_INT, "10", 1, 1000000, 0, NULL,                    \
+      "distinct keys the clients use")                                                             \
+    X(WORKLOAD_MIX, "workload", "mix", RS_SCN_MIX,                                                 \
+      "get:50,put:25,delete:5,cas:10,put_if_absent:5,get_and_put:5", 0, 1000000, 0, NULL,          \
+      "operation weights")                                                                         \
+    X(WORKLOAD_DIST, "workload", "dist", RS_SCN_DIST, "uniform", 0, 0, 0, NULL,                    \
+      "key distribution: uniform, zipf:S, hot:P%, sequential")                                     \
+    X(WORKLOAD_RATE, "workload", "rate", RS_SCN_RATE, "closed", 1, 1000000, 0, NULL,               \
+      "N/s open loop, or closed: each client waits for its previous operation")                    \
+    X(WORKLOAD_TIMEOUT, "workload", "timeout", RS_SCN_DURATION, "500ms", RS_SCN_MS(1),             \
+      RS_SCN_S(600), 0, NULL, "per request attempt")                                               \
+    X(WORKLOAD_OP_TIMEOUT, "workload", "op_timeout", RS_SCN_DURATION, "5s", RS_SCN_MS(1),          \
+      RS_SCN_S(3600), 0, NULL, "give up on an operation; its outcome is unknown")                  \
+    X(WORKLOAD_VALUE_SIZE, "workload", "value_size", RS_SCN_SIZE, "16", 1, 1 << 20, 0, NULL,       \
+      "bytes per written value")                                                                   \
+    X(CHECK_LIVENESS, "check", "liveness", RS_SCN_DURATION, "10s", RS_SCN_MS(1), RS_SCN_S(3600),   \
+      0, NULL, "after the faults heal: a leader, all ops done, replicas equal within this")        \
+    X(CHECK_LEADER_WITHIN, "check", "leader_within", RS_SCN_DURATION, "0", 0, RS_SCN_S(3600), 0,   \
       NULL, "a leader must exist within this of any moment; 0 = off")
 
 enum rs_scn_setting_id {
@@ -172,12 +172,12 @@ struct rs_scn_setting {
 extern const struct rs_scn_setting rs_scn_schema[RS_SCN_SETTING_COUNT];
 
 /* The KV operations a workload mix can name, in canonical order. */
-#define RS_SCN_OPS(X)                                                                            \
-    X(GET, "get")                                                                                \
-    X(PUT, "put")                                                                                \
-    X(DELETE, "delete")                                                                          \
-    X(CAS, "cas")                                                                                \
-    X(PUT_IF_ABSENT, "put_if_absent")                                                            \
+#define RS_SCN_OPS(X)                 \
+    X(GET, "get")                     \
+    X(PUT, "put")                     \
+    X(DELETE, "delete")               \
+    X(CAS, "cas")                     \
+    X(PUT_IF_ABSENT, "put_if_absent") \
     X(GET_AND_PUT, "get_and_put")
 
 enum rs_scn_op {
@@ -187,14 +187,14 @@ enum rs_scn_op {
         RS_SCN_OP_COUNT
 };
 
-#define RS_SCN_WEIGHT_MAX   1000000u
-#define RS_SCN_ZIPF_MAX     5000u /* zipf exponent x1000 */
-#define RS_SCN_PPM_MAX      1000000u
+#define RS_SCN_WEIGHT_MAX 1000000u
+#define RS_SCN_ZIPF_MAX   5000u /* zipf exponent x1000 */
+#define RS_SCN_PPM_MAX    1000000u
 
 enum rs_scn_dist {
     RS_SCN_DIST_UNIFORM,
-    RS_SCN_DIST_ZIPF,       /* dist_param = exponent x 1000, 0..RS_SCN_ZIPF_MAX */
-    RS_SCN_DIST_HOT,        /* dist_param = share of traffic to the hot key, ppm 1..1000000 */
+    RS_SCN_DIST_ZIPF, /* dist_param = exponent x 1000, 0..RS_SCN_ZIPF_MAX */
+    RS_SCN_DIST_HOT,  /* dist_param = share of traffic to the hot key, ppm 1..1000000 */
     RS_SCN_DIST_SEQUENTIAL,
 };
 
@@ -224,11 +224,11 @@ struct rs_scn_value {
 
 /* Timeline commands. */
 enum rs_scn_verb {
-    RS_SCN_PARTITION_ISOLATE,          /* target cut from everyone */
-    RS_SCN_PARTITION_MINORITY,         /* target plus the fewest others needed: the minority */
+    RS_SCN_PARTITION_ISOLATE,           /* target cut from everyone */
+    RS_SCN_PARTITION_MINORITY,          /* target plus the fewest others needed: the minority */
     RS_SCN_PARTITION_MAJORITY_MINORITY, /* random split into a majority and a minority */
-    RS_SCN_PARTITION_ONE_WAY,          /* messages source -> target dropped, reverse works */
-    RS_SCN_HEAL,                       /* remove every partition */
+    RS_SCN_PARTITION_ONE_WAY,           /* messages source -> target dropped, reverse works */
+    RS_SCN_HEAL,                        /* remove every partition */
     RS_SCN_CRASH,
     RS_SCN_RESTART,
     RS_SCN_CRASH_RESTART, /* crash, restart after down_lo_ns..down_hi_ns */
@@ -246,8 +246,8 @@ enum rs_scn_target_kind {
 
 struct rs_scn_target {
     enum rs_scn_target_kind kind;
-    rs_node_id node;  /* RS_SCN_TARGET_NODE: 1..cluster.nodes */
-    uint32_t column;  /* where it was written (0 when built in code) */
+    rs_node_id node; /* RS_SCN_TARGET_NODE: 1..cluster.nodes */
+    uint32_t column; /* where it was written (0 when built in code) */
 };
 
 struct rs_scn_command {
@@ -257,7 +257,7 @@ struct rs_scn_command {
     uint64_t until_ns;  /* every: fires at times < until_ns; RS_SCN_TIME_END = end of run */
     enum rs_scn_verb verb;
     struct rs_scn_target source; /* ONE_WAY: from= */
-    struct rs_scn_target target; /* ISOLATE, MINORITY, CRASH, RESTART, CRASH_RESTART; ONE_WAY: to= */
+    struct rs_scn_target target; /* ONE_WAY: to=; every other verb with a TARGET: it */
     uint64_t down_lo_ns;         /* CRASH_RESTART: downtime, drawn per firing when lo < hi */
     uint64_t down_hi_ns;
     enum rs_scn_setting_id setting; /* SET */
@@ -289,8 +289,8 @@ struct rs_scenario {
     char name[RS_SCN_NAME_SIZE_MAX];
     char describe[RS_SCN_DESCRIBE_SIZE_MAX];
     struct rs_scn_value settings[RS_SCN_SETTING_COUNT]; /* indexed by enum rs_scn_setting_id */
-    uint64_t run_ns; /* 0 until a run line is read */
-    struct rs_scn_command *commands; /* file order */
+    uint64_t run_ns;                                    /* 0 until a run line is read */
+    struct rs_scn_command *commands;                    /* file order */
     uint32_t command_count;
     uint32_t command_cap;
     struct rs_scn_expect *expects; /* file order */
@@ -318,15 +318,20 @@ void rs_scenario_free(struct rs_scenario *s);
 /* Read and check a scenario. On success *out owns its arrays (free with rs_scenario_free).
  * On error *out owns nothing, err is filled, and the result is RS_EINVAL (bad content),
  * RS_EIO (file unreadable) or RS_ENOMEM. `out` needs no initialisation. */
-enum rs_err rs_scenario_load_file(const char *path, struct rs_scenario *out,
+enum rs_err rs_scenario_load_file(const char *path,
+                                  struct rs_scenario *out,
                                   struct rs_scn_error *err);
-enum rs_err rs_scenario_load_text(const char *label, const char *text, size_t size,
-                                  struct rs_scenario *out, struct rs_scn_error *err);
+enum rs_err rs_scenario_load_text(const char *label,
+                                  const char *text,
+                                  size_t size,
+                                  struct rs_scenario *out,
+                                  struct rs_scn_error *err);
 
 /* Override one setting, "raft.election_timeout=500ms" (the text of a --set flag). Checks the
  * value alone; call rs_scenario_validate after the last override for cross-field rules and
  * node targets. On error the scenario is unchanged. */
-enum rs_err rs_scenario_apply_set(struct rs_scenario *s, const char *assignment,
+enum rs_err rs_scenario_apply_set(struct rs_scenario *s,
+                                  const char *assignment,
                                   struct rs_scn_error *err);
 
 /* The checks that span settings and timeline (replicas <= nodes, heartbeat < election_timeout,
@@ -349,8 +354,10 @@ bool rs_scenario_equal(const struct rs_scenario *a, const struct rs_scenario *b)
 /* "file:line:column: message", or just the message for a flag error. Returns strlen. */
 size_t rs_scn_error_format(const struct rs_scn_error *err, char *buf, size_t size);
 /* A setting's value in canonical syntax ("1ms..5ms", "0.1%", "zipf:0.99", "-200..200"). */
-size_t rs_scn_value_format(enum rs_scn_setting_id id, const struct rs_scn_value *value,
-                           char *buf, size_t size);
+size_t rs_scn_value_format(enum rs_scn_setting_id id,
+                           const struct rs_scn_value *value,
+                           char *buf,
+                           size_t size);
 /* One scalar in a type's canonical syntax ("1500ms", "64KiB", "0.1%"): for schema bounds. */
 size_t rs_scn_scalar_format(enum rs_scn_type type, int64_t scalar, char *buf, size_t size);
 /* A duration in canonical syntax ("0", "90s", "1500ms"). */
