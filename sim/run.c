@@ -477,9 +477,10 @@ static void on_op(void *ctx, const struct rs_op_event *ev)
         }
         break;
     case RS_KV_GET_AND_PUT:
-        in.value_kind = RS_HIST_VALUE_STRING;
-        in.value = value;
-        if (ok) { /* the ok carries the previous value */
+        if (ev->phase == RS_OP_INVOKE) {
+            in.value_kind = RS_HIST_VALUE_STRING;
+            in.value = value;
+        } else if (ok) { /* the ok carries the previous value */
             in.value_kind = ev->result_found ? RS_HIST_VALUE_STRING : RS_HIST_VALUE_NULL;
             in.value.data = (const char *)ev->result_value.data;
             in.value.size = ev->result_value.size;

@@ -140,6 +140,16 @@ static void drain_node(struct rs_world *w, struct rs_world_node *wn)
             memcpy(op.data, out->bytes + op.op.data_offset, op.op.data_size);
         }
         disk_ops_push(wn, &op);
+        if (rs_trace_on(w->trace)) {
+            static const char *const kinds[] = {"?", "write", "sync", "truncate", "remove",
+                                                "rename"};
+            struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "disk");
+            rs_buf_printf(b, ",\"node\":%u,\"op\":\"%s\",\"file\":\"%s\",\"offset\":%llu,"
+                          "\"size\":%zu",
+                          wn->id, kinds[op.op.kind <= RS_DISK_RENAME ? op.op.kind : 0],
+                          op.op.name, (unsigned long long)op.op.offset, op.op.data_size);
+            rs_trace_end(w->trace);
+        }
         uint64_t done = rs_disk_schedule(&wn->disk, w->now_ns, disk_kind(op.op.kind),
                                          op.op.data_size);
         rs_evq_push(&w->evq, done, EV_DISK_DONE, wn->id, wn->incarnation, NULL);
@@ -651,6 +661,29 @@ static const char *convergence_gap(const struct rs_world *w)
     return NULL;
 }
 
+/* One line of every node's raft state, for liveness reports. */
+static void describe_nodes(const struct rs_world *w, char *out, size_t size)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (uint32_t id = 1; id <= w->cfg.node_count && at < size; id++) {
+        const struct rs_world_node *wn = &w->nodes[id];
+        if (!wn->up) {
+            at += (size_t)snprintf(out + at, size - at, "%sn%u down", id > 1 ? ", " : "", id);
+            continue;
+        }
+        const struct rs_raft *r = &wn->node->raft;
+        at += (size_t)snprintf(out + at, size - at,
+                               "%sn%u %s term %llu last %llu durable %llu commit %llu applied %llu",
+                               id > 1 ? ", " : "", id, rs_role_name(r->role),
+                               (unsigned long long)r->term,
+                               (unsigned long long)rs_log_last_index(&r->log),
+                               (unsigned long long)r->durable_index,
+                               (unsigned long long)r->commit_index,
+                               (unsigned long long)r->applied_index);
+    }
+}
+
 /* ---- the loop ---- */
 
 static void dispatch(struct rs_world *w, const struct rs_event *ev)
@@ -674,9 +707,11 @@ static void dispatch(struct rs_world *w, const struct rs_event *ev)
     case EV_LIVENESS_DEADLINE: {
         const char *gap = convergence_gap(w);
         if (gap != NULL) {
+            char state[320];
+            describe_nodes(w, state, sizeof state);
             rs_checks_fail(&w->checks, w->now_ns, RS_CHECK_LIVENESS,
-                           "not converged %llu ms after the faults healed: %s",
-                           (unsigned long long)(w->cfg.liveness_ns / RS_NS_PER_MS), gap);
+                           "not converged %llu ms after the faults healed: %s; %s",
+                           (unsigned long long)(w->cfg.liveness_ns / RS_NS_PER_MS), gap, state);
         }
         w->stopped = true;
         return;
