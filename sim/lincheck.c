@@ -1,0 +1,1820 @@
+/* The linearizability checker: per-key sweep with unique-value rules, witness windows, reference. */
+#include "sim/lincheck.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * How the fast search works (one key at a time).
+ *
+ * The register's state is which write is current: absent (0), DEAD (1: any value nobody ever
+ * observes; no operation can tell those apart, so they are one state) or an observed value.
+ * The sweep visits invoke and completion events in time order (invokes first at equal times).
+ * A configuration is (which operations of the window are linearized, state, info deletes
+ * used); the window is the operations invoked and not yet completed, because every completed
+ * one is linearized in every surviving configuration and drops out. Before a completion, the
+ * frontier is closed under "linearize one more pending operation"; at the completion, only
+ * configurations that linearized that operation survive. An empty frontier is a violation.
+ *
+ * Rules that keep the frontier small, each sound and complete (never OK for a bad history,
+ * never VIOLATION for a good one):
+ * - A read changes nothing, so linearizing it as soon as the state matches is never worse:
+ *   reads are applied eagerly and never branched on.
+ * - A put whose value nobody observes (no read, cas or get_and_put sees it) leaves a state in
+ *   which only blind writes can follow. In any linearization it is directly followed by a
+ *   blind write or by nothing up to its completion, so it is absorbed (marked done without a
+ *   state change) by any blind write applied while it is pending, and otherwise applied at its
+ *   completion. No branching.
+ * - With unique values the write a state came from is known, so leaving state v is allowed
+ *   only when every read of v has been invoked (reads are eager, so they are then done) and
+ *   only by v's cas/get_and_put consumer if it has one (any other write makes it impossible).
+ * - An info write whose value is observed by an ok operation must have happened before that
+ *   observer completed: it becomes mandatory with that completion as its deadline (chains of
+ *   info cas propagate deadlines). An info write with no such observer is dropped: removing it
+ *   from a linearization leaves a linearization, since whatever followed it was a blind write.
+ * - Info deletes all write "absent" and stay available forever once invoked, so they are
+ *   interchangeable: a configuration counts how many it used (fewer dominates).
+ * Without unique values (a key whose written values repeat) only the rules that do not depend
+ * on it stay: eager reads, absorption of never-observed puts, dropping never-observed info
+ * writes, counted info deletes; other info writes stay pending (optional) in the window.
+ */
+
+#define ABSENT 0u
+#define DEAD 1u
+#define NONE RS_HIST_NONE
+#define NEVER INT64_MAX
+/* The window (operations pending at once on one key) is at most this many words of bits. */
+#define WINDOW_WORDS_MAX 64u
+
+/* One operation (invoke plus completion) as extracted from the history. */
+struct lc_op {
+    int64_t invoke_ns;
+    int64_t return_ns; /* NEVER when the outcome is unknown */
+    uint32_t invoke_event;
+    uint32_t complete_event; /* NONE when there is none */
+    uint32_t key;
+    uint32_t pre_value; /* string id the state must equal, NONE for absent (when !pre_any) */
+    uint32_t eff_value; /* string id written, NONE for absent (delete) (when writes) */
+    uint8_t f;
+    bool ok;
+    bool pre_any;
+    bool writes;
+};
+
+/* How the sweep treats an operation of one key. */
+enum op_class {
+    CLS_DROP,
+    CLS_READ,
+    CLS_WRITE,           /* mandatory, branched on */
+    CLS_UNOBSERVED_PUT,  /* mandatory blind put nobody observes: absorbed, never branched on */
+    CLS_INFO_DELETE,     /* counted, not in the window */
+    CLS_OPTIONAL         /* general search only: an info write that may or may not happen */
+};
+
+/* One key's operations and what the preparation decided about them. */
+struct key_ctx {
+    const struct lc_op *ops;
+    uint32_t n;
+    uint32_t value_count; /* local raw value ids 1..value_count; 0 is absent */
+    uint32_t *pre;        /* local raw id per op */
+    uint32_t *eff;
+    uint8_t *cls;
+    int64_t *ret;  /* completion or deadline the sweep uses */
+    uint32_t *spre; /* sweep state ids */
+    uint32_t *seff;
+    uint32_t state_count;
+    bool unique;
+    uint32_t dup_first; /* two ops writing the same value, when !unique */
+    uint32_t dup_second;
+    uint32_t *readers_uninvoked; /* per sweep state */
+    uint32_t *consumer;          /* per sweep state: op index or NONE */
+};
+
+/* What one key's sweep concluded. */
+struct key_outcome {
+    enum rs_lincheck_verdict verdict;
+    uint32_t fail_op;   /* op index whose completion could not be met */
+    int64_t fail_ns;
+    uint32_t *pending;  /* ops in the window at the failure */
+    uint32_t pending_count;
+    char reason[200];
+    uint64_t steps;
+    uint64_t configs_max;
+    uint64_t bytes_max;
+};
+
+static void outcome_reason(struct key_outcome *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void outcome_reason(struct key_outcome *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->reason, sizeof out->reason, fmt, ap);
+    va_end(ap);
+}
+
+const char *rs_lincheck_verdict_name(enum rs_lincheck_verdict verdict)
+{
+    switch (verdict) {
+    case RS_LINCHECK_OK:
+        return "ok";
+    case RS_LINCHECK_VIOLATION:
+        return "violation";
+    case RS_LINCHECK_UNKNOWN:
+        return "unknown";
+    default:
+        return "?";
+    }
+}
+
+void rs_lincheck_options_default(struct rs_lincheck_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->steps_max = RS_LINCHECK_STEPS_DEFAULT;
+    options->bytes_max = RS_LINCHECK_BYTES_DEFAULT;
+}
+
+/* ---- Extraction: operations from events ---- */
+
+/* Fills *op from an invoke and its completion; false when the operation is dropped. */
+static bool extract_op(const struct rs_history *h, uint32_t index, struct lc_op *op)
+{
+    const struct rs_hist_event *inv = rs_history_event(h, index);
+    RS_ASSERT(inv->type == RS_HIST_INVOKE);
+    const struct rs_hist_event *done =
+        inv->partner != NONE ? rs_history_event(h, inv->partner) : NULL;
+    uint8_t outcome = done ? done->type : RS_HIST_INFO;
+    if (outcome == RS_HIST_FAIL || (inv->f == RS_HIST_GET && outcome != RS_HIST_OK)) {
+        return false; /* did not happen, or a read whose result nobody knows */
+    }
+    memset(op, 0, sizeof *op);
+    op->invoke_ns = inv->time_ns;
+    op->return_ns = outcome == RS_HIST_OK ? done->time_ns : NEVER;
+    op->invoke_event = index;
+    op->complete_event = inv->partner;
+    op->key = inv->key;
+    op->f = inv->f;
+    op->ok = outcome == RS_HIST_OK;
+    op->pre_any = true;
+    op->writes = inv->f != RS_HIST_GET;
+    op->pre_value = NONE;
+    op->eff_value = inv->f == RS_HIST_DELETE ? NONE : inv->value;
+    bool has_result = op->ok && (inv->f == RS_HIST_GET || inv->f == RS_HIST_GET_AND_PUT);
+    if (has_result) {
+        op->pre_any = false;
+        op->pre_value = done->value_kind == RS_HIST_VALUE_STRING ? done->value : NONE;
+    } else if (inv->f == RS_HIST_CAS) {
+        op->pre_any = false;
+        op->pre_value = inv->expected;
+    } else if (inv->f == RS_HIST_PUT_IF_ABSENT) {
+        op->pre_any = false;
+    }
+    RS_ASSERT(!op->writes || inv->f == RS_HIST_DELETE || op->eff_value != NONE);
+    return true;
+}
+
+/* All operations, grouped by key (keys in order of first invoke, ops in invoke order). */
+struct op_table {
+    struct lc_op *ops;
+    uint32_t op_count;
+    uint32_t *key_start; /* per key rank: first op; key_start[key_count] = op_count */
+    uint32_t key_count;
+};
+
+static void op_table_free(struct op_table *t)
+{
+    free(t->ops);
+    free(t->key_start);
+    memset(t, 0, sizeof *t);
+}
+
+static enum rs_err op_table_build(const struct rs_history *h, struct op_table *t)
+{
+    size_t events = rs_history_event_count(h);
+    uint32_t strings = rs_history_string_count(h);
+    struct lc_op *all = calloc(events + 1, sizeof *all);
+    uint32_t *rank = malloc(((size_t)strings + 1) * sizeof *rank);
+    uint32_t *count = calloc((size_t)strings + 1, sizeof *count);
+    memset(t, 0, sizeof *t);
+    enum rs_err rc = RS_ENOMEM;
+    if (all == NULL || rank == NULL || count == NULL) {
+        goto done;
+    }
+    for (uint32_t s = 0; s < strings; s++) {
+        rank[s] = NONE;
+    }
+    uint32_t n = 0;
+    for (size_t i = 0; i < events; i++) {
+        if (rs_history_event(h, i)->type == RS_HIST_INVOKE && extract_op(h, (uint32_t)i, &all[n])) {
+            if (rank[all[n].key] == NONE) {
+                rank[all[n].key] = t->key_count++;
+            }
+            count[rank[all[n].key]]++;
+            n++;
+        }
+    }
+    t->ops = malloc(((size_t)n + 1) * sizeof *t->ops);
+    t->key_start = calloc((size_t)t->key_count + 1, sizeof *t->key_start);
+    if (t->ops == NULL || t->key_start == NULL) {
+        op_table_free(t);
+        goto done;
+    }
+    for (uint32_t k = 0; k < t->key_count; k++) {
+        t->key_start[k + 1] = t->key_start[k] + count[k];
+        count[k] = t->key_start[k];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        t->ops[count[rank[all[i].key]]++] = all[i];
+    }
+    t->op_count = n;
+    RS_ASSERT(t->key_start[t->key_count] == n);
+    rc = RS_OK;
+done:
+    free(all);
+    free(rank);
+    free(count);
+    return rc;
+}
+
+/* ---- Preparation of one key: local value ids, uniqueness, classes, deadlines ---- */
+
+static void key_ctx_free(struct key_ctx *k)
+{
+    free(k->pre);
+    free(k->eff);
+    free(k->cls);
+    free(k->ret);
+    free(k->spre);
+    free(k->seff);
+    free(k->readers_uninvoked);
+    free(k->consumer);
+}
+
+/* Local value ids (0 absent, then 1.. by first mention) through a string-id-indexed map. */
+static enum rs_err key_local_ids(struct key_ctx *k, uint32_t *map, uint32_t *touched)
+{
+    uint32_t count = 0;
+    k->pre = malloc(((size_t)k->n + 1) * sizeof *k->pre);
+    k->eff = malloc(((size_t)k->n + 1) * sizeof *k->eff);
+    if (k->pre == NULL || k->eff == NULL) {
+        return RS_ENOMEM;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint32_t values[2] = {k->ops[i].pre_value, k->ops[i].eff_value};
+        uint32_t ids[2] = {ABSENT, ABSENT};
+        for (int j = 0; j < 2; j++) {
+            if (values[j] == NONE) {
+                continue;
+            }
+            if (map[values[j]] == NONE) {
+                map[values[j]] = ++count;
+                touched[count - 1] = values[j];
+            }
+            ids[j] = map[values[j]];
+        }
+        k->pre[i] = ids[0];
+        k->eff[i] = ids[1];
+    }
+    for (uint32_t j = 0; j < count; j++) {
+        map[touched[j]] = NONE;
+    }
+    k->value_count = count;
+    RS_ASSERT(count <= 2 * k->n);
+    return RS_OK;
+}
+
+static bool writes_value(const struct key_ctx *k, uint32_t i)
+{
+    return k->ops[i].writes && k->ops[i].f != RS_HIST_DELETE;
+}
+
+/* The writer of each value; notes the first value written twice (then the key is general). */
+static void key_writers(struct key_ctx *k, uint32_t *writer)
+{
+    k->unique = true;
+    for (uint32_t v = 0; v <= k->value_count; v++) {
+        writer[v] = NONE;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!writes_value(k, i)) {
+            continue;
+        }
+        RS_ASSERT(k->eff[i] != ABSENT);
+        if (writer[k->eff[i]] != NONE && k->unique) {
+            k->unique = false;
+            k->dup_first = writer[k->eff[i]];
+            k->dup_second = i;
+        }
+        writer[k->eff[i]] = i;
+    }
+}
+
+static bool observes_value(const struct key_ctx *k, uint32_t i)
+{
+    return !k->ops[i].pre_any && k->pre[i] != ABSENT;
+}
+
+/*
+ * Unique values: an info write observed by an ok operation must precede it, so it gets the
+ * observer's completion as a deadline; an info cas with a deadline passes it to the writer of
+ * the value it expects. Deadlines only decrease, so the worklist ends.
+ */
+static void key_deadlines(struct key_ctx *k, const uint32_t *writer, uint32_t *stack,
+                          bool *queued)
+{
+    uint32_t depth = 0;
+    for (uint32_t i = 0; i < k->n; i++) {
+        k->ret[i] = k->ops[i].return_ns;
+        queued[i] = false;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint32_t w = observes_value(k, i) && k->ops[i].ok ? writer[k->pre[i]] : NONE;
+        if (w != NONE && !k->ops[w].ok && k->ops[i].return_ns < k->ret[w]) {
+            k->ret[w] = k->ops[i].return_ns;
+            if (!queued[w]) {
+                queued[w] = true;
+                stack[depth++] = w;
+            }
+        }
+    }
+    uint64_t guard = (uint64_t)k->n * k->n + 1;
+    while (depth > 0 && guard-- > 0) {
+        uint32_t c = stack[--depth];
+        queued[c] = false;
+        uint32_t w = observes_value(k, c) ? writer[k->pre[c]] : NONE;
+        if (w != NONE && !k->ops[w].ok && k->ret[c] < k->ret[w]) {
+            k->ret[w] = k->ret[c];
+            if (!queued[w]) {
+                queued[w] = true;
+                stack[depth++] = w;
+            }
+        }
+    }
+    RS_ASSERT(depth == 0);
+}
+
+/*
+ * General search: drop info writes of values nobody (still kept) observes, until none is left.
+ * obs counts the kept observers of each value.
+ */
+static void key_drop_unobserved_info(struct key_ctx *k, uint32_t *obs, uint32_t *stack)
+{
+    uint32_t depth = 0;
+    for (uint32_t v = 0; v <= k->value_count; v++) {
+        obs[v] = 0;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        obs[k->pre[i]] += observes_value(k, i);
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (writes_value(k, i) && !k->ops[i].ok && obs[k->eff[i]] == 0) {
+            k->cls[i] = CLS_DROP;
+            stack[depth++] = i;
+        }
+    }
+    uint64_t guard = (uint64_t)k->n + 1;
+    while (depth > 0 && guard-- > 0) {
+        uint32_t d = stack[--depth];
+        if (!observes_value(k, d) || --obs[k->pre[d]] != 0) {
+            continue;
+        }
+        for (uint32_t i = 0; i < k->n; i++) { /* rare: a dropped info cas was the last observer */
+            if (writes_value(k, i) && !k->ops[i].ok && k->cls[i] != CLS_DROP &&
+                k->eff[i] == k->pre[d]) {
+                k->cls[i] = CLS_DROP;
+                stack[depth++] = i;
+            }
+        }
+    }
+    RS_ASSERT(depth == 0);
+}
+
+/* Sweep state ids: absent, DEAD for every never-observed value, then observed values. */
+static enum rs_err key_states(struct key_ctx *k, const bool *observed)
+{
+    uint32_t *sid = malloc(((size_t)k->value_count + 1) * sizeof *sid);
+    if (sid == NULL) {
+        return RS_ENOMEM;
+    }
+    sid[ABSENT] = ABSENT;
+    k->state_count = 2;
+    for (uint32_t v = 1; v <= k->value_count; v++) {
+        sid[v] = observed[v] ? k->state_count++ : DEAD;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        k->spre[i] = k->ops[i].pre_any ? NONE : sid[k->pre[i]];
+        k->seff[i] = k->ops[i].writes ? sid[k->eff[i]] : NONE;
+        RS_ASSERT(k->ops[i].pre_any || k->pre[i] == ABSENT || k->spre[i] >= 2 ||
+                  k->cls[i] == CLS_DROP);
+    }
+    free(sid);
+    k->readers_uninvoked = calloc(k->state_count, sizeof *k->readers_uninvoked);
+    k->consumer = malloc(k->state_count * sizeof *k->consumer);
+    if (k->readers_uninvoked == NULL || k->consumer == NULL) {
+        return RS_ENOMEM;
+    }
+    for (uint32_t s = 0; s < k->state_count; s++) {
+        k->consumer[s] = NONE;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (k->cls[i] == CLS_READ && k->spre[i] >= 2) {
+            k->readers_uninvoked[k->spre[i]]++;
+        }
+        if (k->cls[i] == CLS_WRITE && k->spre[i] != NONE && k->spre[i] >= 2 &&
+            k->consumer[k->spre[i]] == NONE) {
+            k->consumer[k->spre[i]] = i;
+        }
+    }
+    return RS_OK;
+}
+
+/* Classes: what the sweep does with each operation (see the comment at the top). */
+static void key_classes(struct key_ctx *k, const uint32_t *writer, uint32_t *stack, bool *flags,
+                        uint32_t *obs)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        const struct lc_op *op = &k->ops[i];
+        k->cls[i] = op->ok ? (op->writes ? CLS_WRITE : CLS_READ)
+                           : (op->f == RS_HIST_DELETE ? CLS_INFO_DELETE : CLS_OPTIONAL);
+    }
+    if (k->unique) {
+        key_deadlines(k, writer, stack, flags);
+        for (uint32_t i = 0; i < k->n; i++) {
+            if (k->cls[i] == CLS_OPTIONAL) {
+                bool forced = k->ret[i] != NEVER;
+                k->cls[i] = forced ? CLS_WRITE : CLS_DROP;
+                k->ret[i] = forced && k->ret[i] < k->ops[i].invoke_ns ? k->ops[i].invoke_ns
+                                                                       : k->ret[i];
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < k->n; i++) {
+            k->ret[i] = k->ops[i].return_ns;
+        }
+        key_drop_unobserved_info(k, obs, stack);
+    }
+    /* flags now holds "observed" per value, counting only the operations kept. */
+    for (uint32_t v = 0; v <= k->value_count; v++) {
+        flags[v] = false;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (k->cls[i] != CLS_DROP && observes_value(k, i)) {
+            flags[k->pre[i]] = true;
+        }
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (k->cls[i] == CLS_WRITE && k->ops[i].ok && k->ops[i].f == RS_HIST_PUT &&
+            !flags[k->eff[i]]) {
+            k->cls[i] = CLS_UNOBSERVED_PUT;
+        }
+    }
+}
+
+static enum rs_err key_prepare(struct key_ctx *k, uint32_t *map, uint32_t *touched)
+{
+    enum rs_err rc = key_local_ids(k, map, touched);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    size_t n = (size_t)k->n + 1;
+    size_t values = (size_t)k->value_count + 1;
+    size_t flag_count = n > values ? n : values;
+    k->cls = malloc(n);
+    k->ret = malloc(n * sizeof *k->ret);
+    k->spre = malloc(n * sizeof *k->spre);
+    k->seff = malloc(n * sizeof *k->seff);
+    uint32_t *writer = malloc(values * sizeof *writer);
+    uint32_t *obs = malloc(values * sizeof *obs);
+    uint32_t *stack = malloc(n * sizeof *stack);
+    bool *flags = malloc(flag_count * sizeof *flags);
+    rc = RS_ENOMEM;
+    if (k->cls && k->ret && k->spre && k->seff && writer && obs && stack && flags) {
+        key_writers(k, writer);
+        key_classes(k, writer, stack, flags, obs);
+        rc = key_states(k, flags);
+    }
+    free(writer);
+    free(obs);
+    free(stack);
+    free(flags);
+    return rc;
+}
+
+/* ---- The sweep ---- */
+
+/* A set of configurations: [state | used info deletes << 32, window bits...] each. */
+struct frontier {
+    uint64_t *data;
+    size_t count;
+    size_t cap;
+    uint32_t *table; /* open addressing: index + 1, 0 empty */
+    size_t table_cap;
+};
+
+struct sweep {
+    struct key_ctx *k;
+    size_t words;
+    size_t stride;
+    uint32_t slot_count;
+    struct frontier f[2];
+    int cur;
+    uint32_t *slot_op;
+    uint32_t *op_slot;
+    uint32_t *slot_pre; /* state the op needs, NONE for any */
+    uint32_t *slot_eff;
+    uint32_t *free_slots;
+    uint32_t free_count;
+    uint64_t *masks; /* the six masks below, words each */
+    uint64_t *read_mask;
+    uint64_t *branch_mask;
+    uint64_t *unobserved_mask;
+    uint64_t *optional_mask;
+    uint64_t *blind_mask;
+    uint64_t *occupied_mask;
+    uint32_t info_deletes_invoked;
+    uint64_t *scratch; /* three configurations */
+    uint32_t *redo;
+    size_t redo_count;
+    size_t redo_cap;
+    uint64_t steps;
+    uint64_t steps_max;
+    uint64_t bytes;
+    uint64_t bytes_max;
+    uint64_t bytes_peak;
+    uint64_t configs_max;
+    bool out_of_memory_budget;
+    bool out_of_host_memory;
+};
+
+static uint32_t cfg_state(const uint64_t *cfg)
+{
+    return (uint32_t)cfg[0];
+}
+
+static uint32_t cfg_used(const uint64_t *cfg)
+{
+    return (uint32_t)(cfg[0] >> 32);
+}
+
+static bool cfg_done(const uint64_t *cfg, uint32_t slot)
+{
+    return (cfg[1 + slot / 64] >> (slot % 64)) & 1u;
+}
+
+static uint64_t cfg_hash(const struct sweep *s, const uint64_t *cfg)
+{
+    uint64_t h = (cfg[0] & 0xffffffffu) * 0x9e3779b97f4a7c15ull;
+    for (size_t w = 0; w < s->words; w++) {
+        h = (h ^ cfg[1 + w]) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    return h ^ (h >> 29);
+}
+
+static bool cfg_same_key(const struct sweep *s, const uint64_t *a, const uint64_t *b)
+{
+    return cfg_state(a) == cfg_state(b) && memcmp(a + 1, b + 1, s->words * 8) == 0;
+}
+
+/* Accounts for a change of allocated bytes; false when the memory budget would be passed. */
+static bool sweep_charge(struct sweep *s, uint64_t add, uint64_t release)
+{
+    if (s->bytes - release + add > s->bytes_max) {
+        s->out_of_memory_budget = true;
+        return false;
+    }
+    s->bytes = s->bytes - release + add;
+    s->bytes_peak = s->bytes > s->bytes_peak ? s->bytes : s->bytes_peak;
+    return true;
+}
+
+static bool frontier_rehash(struct sweep *s, struct frontier *f)
+{
+    size_t cap = f->table_cap ? f->table_cap * 2 : 64;
+    if (!sweep_charge(s, cap * sizeof(uint32_t), f->table_cap * sizeof(uint32_t))) {
+        return false;
+    }
+    uint32_t *table = calloc(cap, sizeof *table);
+    if (table == NULL) {
+        s->out_of_host_memory = true;
+        return false;
+    }
+    for (size_t i = 0; i < f->count; i++) {
+        size_t j = cfg_hash(s, f->data + i * s->stride) & (cap - 1);
+        while (table[j] != 0) {
+            j = (j + 1) & (cap - 1);
+        }
+        table[j] = (uint32_t)i + 1;
+    }
+    free(f->table);
+    f->table = table;
+    f->table_cap = cap;
+    return true;
+}
+
+static bool frontier_reserve(struct sweep *s, struct frontier *f)
+{
+    if ((f->count + 1) * 2 > f->table_cap && !frontier_rehash(s, f)) {
+        return false;
+    }
+    if (f->count < f->cap) {
+        return true;
+    }
+    size_t cap = f->cap ? f->cap * 2 : 64;
+    size_t row = s->stride * sizeof(uint64_t);
+    if (cap >= UINT32_MAX || !sweep_charge(s, cap * row, f->cap * row)) {
+        s->out_of_memory_budget = true;
+        return false;
+    }
+    uint64_t *data = realloc(f->data, cap * row);
+    if (data == NULL) {
+        s->out_of_host_memory = true;
+        return false;
+    }
+    f->data = data;
+    f->cap = cap;
+    return true;
+}
+
+static void frontier_clear(struct frontier *f)
+{
+    f->count = 0;
+    if (f->table != NULL) {
+        memset(f->table, 0, f->table_cap * sizeof *f->table);
+    }
+}
+
+/*
+ * Adds cfg unless an equal one with no more info deletes used is there. Returns the index
+ * added or improved, NONE when dominated; sets *failed when a budget ran out.
+ */
+static uint32_t frontier_insert(struct sweep *s, struct frontier *f, const uint64_t *cfg,
+                                bool *failed)
+{
+    if (!frontier_reserve(s, f)) {
+        *failed = true;
+        return NONE;
+    }
+    size_t mask = f->table_cap - 1;
+    size_t j = cfg_hash(s, cfg) & mask;
+    while (f->table[j] != 0) {
+        uint64_t *other = f->data + (size_t)(f->table[j] - 1) * s->stride;
+        if (cfg_same_key(s, other, cfg)) {
+            if (cfg_used(cfg) >= cfg_used(other)) {
+                return NONE;
+            }
+            other[0] = cfg[0];
+            return f->table[j] - 1;
+        }
+        j = (j + 1) & mask;
+    }
+    RS_ASSERT(f->count < f->cap);
+    memcpy(f->data + f->count * s->stride, cfg, s->stride * sizeof(uint64_t));
+    f->table[j] = (uint32_t)f->count + 1;
+    return (uint32_t)f->count++;
+}
+
+/* Reads are linearized eagerly: every pending read of the current state is marked done. */
+static void sweep_normalize(const struct sweep *s, uint64_t *cfg)
+{
+    uint32_t state = cfg_state(cfg);
+    for (size_t w = 0; w < s->words; w++) {
+        uint64_t m = s->read_mask[w] & ~cfg[1 + w];
+        while (m != 0) {
+            uint32_t bit = (uint32_t)__builtin_ctzll(m);
+            m &= m - 1;
+            if (s->slot_pre[w * 64 + bit] == state) {
+                cfg[1 + w] |= 1ull << bit;
+            }
+        }
+    }
+}
+
+/* With unique values, whether state may be overwritten by op (NONE for an info delete). */
+static bool sweep_may_leave(const struct sweep *s, uint32_t state, uint32_t op)
+{
+    const struct key_ctx *k = s->k;
+    if (!k->unique || state < 2) {
+        return true;
+    }
+    RS_ASSERT(state < k->state_count);
+    if (k->readers_uninvoked[state] > 0) {
+        return false; /* a read of this value comes later: it could never see it again */
+    }
+    return k->consumer[state] == NONE || k->consumer[state] == op;
+}
+
+/* A write leaves state for eff: blind writes absorb pending unobserved puts. */
+static void sweep_set_state(const struct sweep *s, uint64_t *cfg, uint32_t eff, bool blind)
+{
+    if (blind) {
+        for (size_t w = 0; w < s->words; w++) {
+            cfg[1 + w] |= s->unobserved_mask[w];
+        }
+    }
+    cfg[0] = (cfg[0] & ~0xffffffffull) | eff;
+    sweep_normalize(s, cfg);
+}
+
+/* Linearizes the op in slot (or an info delete when slot is NONE) from src into dst. */
+static bool sweep_apply(const struct sweep *s, const uint64_t *src, uint32_t slot, uint64_t *dst)
+{
+    uint32_t op = slot == NONE ? NONE : s->slot_op[slot];
+    if (!sweep_may_leave(s, cfg_state(src), op)) {
+        return false;
+    }
+    memcpy(dst, src, s->stride * sizeof(uint64_t));
+    if (slot == NONE) {
+        RS_ASSERT(cfg_used(src) < s->info_deletes_invoked);
+        dst[0] += 1ull << 32;
+        sweep_set_state(s, dst, ABSENT, true);
+        return true;
+    }
+    RS_ASSERT(!cfg_done(src, slot));
+    dst[1 + slot / 64] |= 1ull << (slot % 64);
+    sweep_set_state(s, dst, s->slot_eff[slot], (s->blind_mask[slot / 64] >> (slot % 64)) & 1u);
+    return true;
+}
+
+static bool sweep_redo_push(struct sweep *s, uint32_t index)
+{
+    if (s->redo_count == s->redo_cap) {
+        size_t cap = s->redo_cap ? s->redo_cap * 2 : 64;
+        uint32_t *redo = realloc(s->redo, cap * sizeof *redo);
+        if (redo == NULL) {
+            s->out_of_host_memory = true;
+            return false;
+        }
+        s->redo = redo;
+        s->redo_cap = cap;
+    }
+    s->redo[s->redo_count++] = index;
+    return true;
+}
+
+static bool sweep_add(struct sweep *s, struct frontier *f, const uint64_t *cfg, size_t expanded)
+{
+    bool failed = false;
+    uint32_t at = frontier_insert(s, f, cfg, &failed);
+    if (at != NONE && at < expanded) {
+        return sweep_redo_push(s, at); /* fewer info deletes used: expand it again */
+    }
+    return !failed;
+}
+
+/* Adds every successor of configuration `at` to f; false when a budget ran out. */
+static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t expanded)
+{
+    uint64_t *src = s->scratch;
+    uint64_t *dst = s->scratch + s->stride;
+    memcpy(src, f->data + at * s->stride, s->stride * sizeof(uint64_t));
+    uint32_t state = cfg_state(src);
+    for (size_t w = 0; w < s->words; w++) {
+        uint64_t m = s->branch_mask[w] & ~src[1 + w];
+        while (m != 0) {
+            uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
+            m &= m - 1;
+            if (s->slot_pre[slot] != NONE && s->slot_pre[slot] != state) {
+                continue;
+            }
+            if (++s->steps > s->steps_max) {
+                return false;
+            }
+            if (sweep_apply(s, src, slot, dst) && !sweep_add(s, f, dst, expanded)) {
+                return false;
+            }
+        }
+    }
+    if (cfg_used(src) < s->info_deletes_invoked) {
+        if (++s->steps > s->steps_max) {
+            return false;
+        }
+        if (sweep_apply(s, src, NONE, dst) && !sweep_add(s, f, dst, expanded)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Closes the frontier under "linearize one more pending operation". */
+static bool sweep_closure(struct sweep *s)
+{
+    struct frontier *src = &s->f[s->cur];
+    struct frontier *dst = &s->f[!s->cur];
+    uint64_t *cfg = s->scratch + 2 * s->stride;
+    frontier_clear(dst);
+    for (size_t i = 0; i < src->count; i++) {
+        memcpy(cfg, src->data + i * s->stride, s->stride * sizeof(uint64_t));
+        sweep_normalize(s, cfg); /* reads invoked since the last closure */
+        if (!sweep_add(s, dst, cfg, 0)) {
+            return false;
+        }
+    }
+    s->cur = !s->cur;
+    size_t next = 0;
+    s->redo_count = 0;
+    for (;;) {
+        size_t at;
+        if (next < dst->count) {
+            at = next++;
+        } else if (s->redo_count > 0) {
+            at = s->redo[--s->redo_count];
+        } else {
+            break;
+        }
+        if (!sweep_expand(s, dst, at, next)) {
+            return false;
+        }
+    }
+    s->configs_max = dst->count > s->configs_max ? dst->count : s->configs_max;
+    return true;
+}
+
+static void mask_set(uint64_t *mask, uint32_t slot, bool on)
+{
+    if (on) {
+        mask[slot / 64] |= 1ull << (slot % 64);
+    } else {
+        mask[slot / 64] &= ~(1ull << (slot % 64));
+    }
+}
+
+static void sweep_invoke(struct sweep *s, uint32_t op)
+{
+    struct key_ctx *k = s->k;
+    uint8_t cls = k->cls[op];
+    if (cls == CLS_INFO_DELETE) {
+        s->info_deletes_invoked++;
+        return;
+    }
+    RS_ASSERT(s->free_count > 0);
+    uint32_t slot = s->free_slots[--s->free_count];
+    RS_ASSERT(s->slot_op[slot] == NONE);
+    s->slot_op[slot] = op;
+    s->op_slot[op] = slot;
+    s->slot_pre[slot] = k->spre[op];
+    s->slot_eff[slot] = k->seff[op];
+    mask_set(s->read_mask, slot, cls == CLS_READ);
+    mask_set(s->branch_mask, slot, cls == CLS_WRITE || cls == CLS_OPTIONAL);
+    mask_set(s->unobserved_mask, slot, cls == CLS_UNOBSERVED_PUT);
+    mask_set(s->optional_mask, slot, cls == CLS_OPTIONAL);
+    mask_set(s->blind_mask, slot, k->ops[op].writes && k->ops[op].pre_any);
+    mask_set(s->occupied_mask, slot, true);
+    if (cls == CLS_READ && k->unique && k->spre[op] >= 2) {
+        RS_ASSERT(k->readers_uninvoked[k->spre[op]] > 0);
+        k->readers_uninvoked[k->spre[op]]--;
+    }
+}
+
+static void sweep_free_slot(struct sweep *s, uint32_t slot)
+{
+    RS_ASSERT(s->slot_op[slot] != NONE);
+    s->slot_op[slot] = NONE;
+    s->slot_pre[slot] = NONE;
+    for (size_t m = 0; m < 6; m++) {
+        mask_set(s->masks + m * s->words, slot, false);
+    }
+    s->free_slots[s->free_count++] = slot;
+    RS_ASSERT(s->free_count <= s->slot_count);
+}
+
+/*
+ * Rebuilds the current frontier with the bits in clear[] cleared. At a completion the
+ * completed op is done in every survivor, and an unobserved put not yet done is applied now,
+ * as the last thing before its completion (see the top of the file).
+ */
+static bool sweep_filter(struct sweep *s, uint32_t slot, const uint64_t *clear)
+{
+    struct frontier *src = &s->f[s->cur];
+    struct frontier *dst = &s->f[!s->cur];
+    uint64_t *cfg = s->scratch;
+    bool unobserved = slot != NONE && ((s->unobserved_mask[slot / 64] >> (slot % 64)) & 1u);
+    frontier_clear(dst);
+    for (size_t i = 0; i < src->count; i++) {
+        memcpy(cfg, src->data + i * s->stride, s->stride * sizeof(uint64_t));
+        if (slot != NONE && !cfg_done(cfg, slot)) {
+            if (!unobserved || !sweep_may_leave(s, cfg_state(cfg), s->slot_op[slot])) {
+                continue;
+            }
+            sweep_set_state(s, cfg, DEAD, true);
+        }
+        for (size_t w = 0; w < s->words; w++) {
+            cfg[1 + w] &= ~clear[w];
+        }
+        if (!sweep_add(s, dst, cfg, 0)) {
+            return false;
+        }
+    }
+    s->cur = !s->cur;
+    return true;
+}
+
+/* General search: info writes done in every configuration leave the window. */
+static bool sweep_retire_optional(struct sweep *s)
+{
+    struct frontier *f = &s->f[s->cur];
+    uint64_t *all = s->scratch + 2 * s->stride;
+    bool any = false;
+    for (size_t w = 0; w < s->words; w++) {
+        all[w] = s->optional_mask[w];
+        for (size_t i = 0; i < f->count && all[w] != 0; i++) {
+            all[w] &= f->data[i * s->stride + 1 + w];
+        }
+        any = any || all[w] != 0;
+    }
+    if (!any) {
+        return true;
+    }
+    uint64_t clear[WINDOW_WORDS_MAX];
+    RS_ASSERT(s->words <= WINDOW_WORDS_MAX);
+    memcpy(clear, all, s->words * sizeof(uint64_t));
+    for (uint32_t slot = 0; slot < s->slot_count; slot++) {
+        if ((clear[slot / 64] >> (slot % 64)) & 1u) {
+            sweep_free_slot(s, slot);
+        }
+    }
+    return sweep_filter(s, NONE, clear);
+}
+
+/* The completion (or deadline) of op: 0 fine, 1 violation, 2 budget ran out. */
+static int sweep_return(struct sweep *s, uint32_t op, uint32_t *slot_out)
+{
+    uint32_t slot = s->op_slot[op];
+    RS_ASSERT(slot != NONE && s->slot_op[slot] == op);
+    *slot_out = slot;
+    if (!sweep_closure(s)) {
+        return 2;
+    }
+    uint64_t clear[WINDOW_WORDS_MAX] = {0};
+    RS_ASSERT(s->words <= WINDOW_WORDS_MAX);
+    mask_set(clear, slot, true);
+    if (!sweep_filter(s, slot, clear)) {
+        return 2;
+    }
+    if (s->f[s->cur].count == 0) {
+        return 1;
+    }
+    sweep_free_slot(s, slot);
+    if (!s->k->unique && !sweep_retire_optional(s)) {
+        return 2;
+    }
+    return 0;
+}
+
+/* An invoke (kind 0) or a completion or deadline (kind 1) of one op of the key. */
+struct sweep_event {
+    int64_t time_ns;
+    uint32_t op;
+    uint32_t kind;
+};
+
+static int compare_sweep_event(const void *a, const void *b)
+{
+    const struct sweep_event *x = a;
+    const struct sweep_event *y = b;
+    if (x->time_ns != y->time_ns) {
+        return x->time_ns < y->time_ns ? -1 : 1;
+    }
+    if (x->kind != y->kind) {
+        return x->kind < y->kind ? -1 : 1; /* invokes first: equal times are concurrent */
+    }
+    return x->op < y->op ? -1 : x->op > y->op;
+}
+
+static bool has_window_slot(uint8_t cls)
+{
+    return cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT ||
+           cls == CLS_OPTIONAL;
+}
+
+/* The key's events in sweep order; *slots gets the widest window (optional ops never leave). */
+static struct sweep_event *sweep_events(const struct key_ctx *k, size_t *count, uint32_t *slots)
+{
+    struct sweep_event *ev = malloc(((size_t)k->n * 2 + 1) * sizeof *ev);
+    if (ev == NULL) {
+        return NULL;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint8_t cls = k->cls[i];
+        if (cls == CLS_DROP) {
+            continue;
+        }
+        ev[n++] = (struct sweep_event){k->ops[i].invoke_ns, i, 0};
+        if (cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT) {
+            RS_ASSERT(k->ret[i] != NEVER);
+            ev[n++] = (struct sweep_event){k->ret[i], i, 1};
+        }
+    }
+    qsort(ev, n, sizeof *ev, compare_sweep_event);
+    uint32_t open = 0;
+    *slots = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].kind == 0 && has_window_slot(k->cls[ev[i].op])) {
+            open++;
+            *slots = open > *slots ? open : *slots;
+        } else if (ev[i].kind == 1) {
+            open--;
+        }
+    }
+    *count = n;
+    return ev;
+}
+
+static void sweep_free(struct sweep *s)
+{
+    for (int i = 0; i < 2; i++) {
+        free(s->f[i].data);
+        free(s->f[i].table);
+    }
+    free(s->slot_op);
+    free(s->op_slot);
+    free(s->slot_pre);
+    free(s->slot_eff);
+    free(s->free_slots);
+    free(s->masks);
+    free(s->scratch);
+    free(s->redo);
+}
+
+static enum rs_err sweep_init(struct sweep *s, struct key_ctx *k, uint32_t slots,
+                              const struct rs_lincheck_options *opt)
+{
+    memset(s, 0, sizeof *s);
+    s->k = k;
+    s->slot_count = slots > 0 ? slots : 1;
+    s->words = (s->slot_count + 63) / 64;
+    s->stride = s->words + 1;
+    s->steps_max = opt->steps_max;
+    s->bytes_max = opt->bytes_max;
+    s->slot_op = malloc(s->slot_count * sizeof *s->slot_op);
+    s->op_slot = malloc(((size_t)k->n + 1) * sizeof *s->op_slot);
+    s->slot_pre = malloc(s->slot_count * sizeof *s->slot_pre);
+    s->slot_eff = malloc(s->slot_count * sizeof *s->slot_eff);
+    s->free_slots = malloc(s->slot_count * sizeof *s->free_slots);
+    s->masks = calloc(6 * s->words, sizeof *s->masks);
+    s->scratch = calloc(3 * s->stride, sizeof *s->scratch);
+    if (!s->slot_op || !s->op_slot || !s->slot_pre || !s->slot_eff || !s->free_slots ||
+        !s->masks || !s->scratch) {
+        return RS_ENOMEM;
+    }
+    uint64_t **masks[6] = {&s->read_mask,     &s->branch_mask, &s->unobserved_mask,
+                           &s->optional_mask, &s->blind_mask,  &s->occupied_mask};
+    for (size_t m = 0; m < 6; m++) {
+        *masks[m] = s->masks + m * s->words;
+    }
+    for (uint32_t i = 0; i < s->slot_count; i++) {
+        s->slot_op[i] = NONE;
+        s->slot_pre[i] = NONE;
+        s->slot_eff[i] = NONE;
+        s->free_slots[i] = s->slot_count - 1 - i; /* lowest slot first */
+    }
+    s->free_count = s->slot_count;
+    for (uint32_t i = 0; i < k->n; i++) {
+        s->op_slot[i] = NONE;
+    }
+    bool failed = false;
+    memset(s->scratch, 0, s->stride * sizeof(uint64_t)); /* absent, nothing done */
+    frontier_insert(s, &s->f[0], s->scratch, &failed);
+    return failed && s->out_of_host_memory ? RS_ENOMEM : RS_OK;
+}
+
+static void outcome_pending(struct key_outcome *out, const struct sweep *s)
+{
+    out->pending = malloc(((size_t)s->slot_count + 1) * sizeof *out->pending);
+    out->pending_count = 0;
+    for (uint32_t i = 0; out->pending != NULL && i < s->slot_count; i++) {
+        if (s->slot_op[i] != NONE) {
+            out->pending[out->pending_count++] = s->slot_op[i];
+        }
+    }
+}
+
+static void outcome_budget(struct key_outcome *out, const struct sweep *s, int64_t time_ns)
+{
+    out->verdict = RS_LINCHECK_UNKNOWN;
+    out->fail_ns = time_ns;
+    if (s->out_of_memory_budget) {
+        outcome_reason(out, "search memory budget of %llu bytes exhausted at time %lld "
+                            "(%zu configurations)",
+                       (unsigned long long)s->bytes_max, (long long)time_ns,
+                       s->f[s->cur].count);
+    } else {
+        outcome_reason(out, "search budget of %llu steps exhausted at time %lld "
+                            "(%zu configurations)",
+                       (unsigned long long)s->steps_max, (long long)time_ns,
+                       s->f[s->cur].count);
+    }
+}
+
+/* Runs the sweep over one prepared key. RS_ENOMEM only when the host is out of memory. */
+static enum rs_err key_sweep(struct key_ctx *k, const struct rs_lincheck_options *opt,
+                             struct key_outcome *out)
+{
+    size_t count = 0;
+    uint32_t slots = 0;
+    struct sweep_event *ev = sweep_events(k, &count, &slots);
+    if (ev == NULL) {
+        return RS_ENOMEM;
+    }
+    out->verdict = RS_LINCHECK_OK;
+    if (slots > WINDOW_WORDS_MAX * 64) {
+        out->verdict = RS_LINCHECK_UNKNOWN;
+        outcome_reason(out, "more than %u operations pending at once", WINDOW_WORDS_MAX * 64);
+        free(ev);
+        return RS_OK;
+    }
+    struct sweep s;
+    enum rs_err rc = sweep_init(&s, k, slots, opt);
+    if (rc == RS_OK && s.out_of_memory_budget) {
+        outcome_budget(out, &s, count > 0 ? ev[0].time_ns : 0);
+        count = 0;
+    }
+    for (size_t i = 0; i < count && rc == RS_OK; i++) {
+        if (ev[i].kind == 0) {
+            sweep_invoke(&s, ev[i].op);
+            continue;
+        }
+        uint32_t slot = NONE;
+        int r = sweep_return(&s, ev[i].op, &slot);
+        if (r == 1) {
+            out->verdict = RS_LINCHECK_VIOLATION;
+            out->fail_op = ev[i].op;
+            out->fail_ns = ev[i].time_ns;
+            outcome_pending(out, &s);
+            break;
+        }
+        if (r == 2) {
+            rc = s.out_of_host_memory ? RS_ENOMEM : RS_OK;
+            outcome_budget(out, &s, ev[i].time_ns);
+            break;
+        }
+    }
+    out->steps = s.steps;
+    out->configs_max = s.configs_max;
+    out->bytes_max = s.bytes_peak;
+    sweep_free(&s);
+    free(ev);
+    return rc;
+}
+
+/* ---- The reference search: exhaustive over orders, at most 64 operations ---- */
+
+struct ref_op {
+    int64_t invoke_ns;
+    int64_t return_ns; /* NEVER for an operation that may take effect any time after invoke */
+    bool mandatory;    /* must take effect; otherwise it may or may not */
+    bool pre_any;
+    bool writes;
+    uint32_t pre;
+    uint32_t eff;
+    uint32_t tag; /* the caller's index */
+};
+
+/* Visited (done mask, state) pairs. */
+struct ref_seen {
+    uint64_t *mask;
+    uint32_t *state;
+    size_t count;
+    size_t cap; /* power of two; entries with state NONE are empty */
+};
+
+static uint64_t ref_hash(uint64_t mask, uint32_t state)
+{
+    uint64_t h = (mask ^ ((uint64_t)state << 40)) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 31);
+}
+
+static bool ref_seen_grow(struct ref_seen *seen)
+{
+    size_t cap = seen->cap ? seen->cap * 2 : 1024;
+    uint64_t *mask = malloc(cap * sizeof *mask);
+    uint32_t *state = malloc(cap * sizeof *state);
+    if (mask == NULL || state == NULL) {
+        free(mask);
+        free(state);
+        return false;
+    }
+    for (size_t i = 0; i < cap; i++) {
+        state[i] = NONE;
+    }
+    for (size_t i = 0; i < seen->cap; i++) {
+        if (seen->state[i] == NONE) {
+            continue;
+        }
+        size_t j = ref_hash(seen->mask[i], seen->state[i]) & (cap - 1);
+        while (state[j] != NONE) {
+            j = (j + 1) & (cap - 1);
+        }
+        mask[j] = seen->mask[i];
+        state[j] = seen->state[i];
+    }
+    free(seen->mask);
+    free(seen->state);
+    seen->mask = mask;
+    seen->state = state;
+    seen->cap = cap;
+    return true;
+}
+
+/* Marks (mask, state) seen; returns 1 if it was new, 0 if seen before, -1 out of memory. */
+static int ref_seen_add(struct ref_seen *seen, uint64_t mask, uint32_t state)
+{
+    if ((seen->count + 1) * 2 > seen->cap && !ref_seen_grow(seen)) {
+        return -1;
+    }
+    size_t j = ref_hash(mask, state) & (seen->cap - 1);
+    while (seen->state[j] != NONE) {
+        if (seen->mask[j] == mask && seen->state[j] == state) {
+            return 0;
+        }
+        j = (j + 1) & (seen->cap - 1);
+    }
+    seen->mask[j] = mask;
+    seen->state[j] = state;
+    seen->count++;
+    return 1;
+}
+
+struct ref_frame {
+    uint64_t mask;
+    uint32_t state;
+    uint32_t next;
+};
+
+/* The precedence masks: before[i] must be done before i; skip[i] can never follow i. */
+static uint64_t ref_precedence(const struct ref_op *ops, uint32_t n, uint64_t *before,
+                               uint64_t *skip)
+{
+    uint64_t mandatory = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        mandatory |= (uint64_t)ops[i].mandatory << i;
+        before[i] = 0;
+        skip[i] = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            if (j != i && ops[j].return_ns < ops[i].invoke_ns) {
+                before[i] |= (uint64_t)ops[j].mandatory << j;
+                skip[i] |= (uint64_t)!ops[j].mandatory << j;
+            }
+        }
+    }
+    return mandatory;
+}
+
+/* The next op (from frame->next on) that may be linearized in the frame's configuration. */
+static uint32_t ref_next(const struct ref_op *ops, uint32_t n, const uint64_t *before,
+                         const struct ref_frame *frame)
+{
+    for (uint32_t i = frame->next; i < n; i++) {
+        if (((frame->mask >> i) & 1u) || (before[i] & ~frame->mask) != 0) {
+            continue;
+        }
+        if (ops[i].pre_any || ops[i].pre == frame->state) {
+            return i;
+        }
+    }
+    return NONE;
+}
+
+/*
+ * Depth-first search over linearization orders with a visited set: OK when some order takes
+ * every mandatory op (from one of the initial states), VIOLATION when none does, UNKNOWN when
+ * steps_max ran out (or memory).
+ */
+static enum rs_lincheck_verdict ref_search(const struct ref_op *ops, uint32_t n,
+                                           const uint32_t *initial, uint32_t initial_count,
+                                           uint64_t steps_max, uint64_t *steps)
+{
+    RS_ASSERT(n <= RS_LINCHECK_REFERENCE_OPS_MAX);
+    uint64_t before[RS_LINCHECK_REFERENCE_OPS_MAX];
+    uint64_t skip[RS_LINCHECK_REFERENCE_OPS_MAX];
+    uint64_t mandatory = ref_precedence(ops, n, before, skip);
+    struct ref_frame stack[RS_LINCHECK_REFERENCE_OPS_MAX + 1];
+    struct ref_seen seen = {0};
+    enum rs_lincheck_verdict verdict = RS_LINCHECK_VIOLATION;
+    for (uint32_t r = 0; r < initial_count && verdict == RS_LINCHECK_VIOLATION; r++) {
+        int fresh = ref_seen_add(&seen, 0, initial[r]);
+        verdict = fresh < 0 ? RS_LINCHECK_UNKNOWN : verdict;
+        uint32_t depth = fresh > 0 ? 1 : 0;
+        stack[0] = (struct ref_frame){0, initial[r], 0};
+        while (depth > 0 && verdict == RS_LINCHECK_VIOLATION) {
+            struct ref_frame *top = &stack[depth - 1];
+            if ((top->mask & mandatory) == mandatory) {
+                verdict = RS_LINCHECK_OK;
+                break;
+            }
+            uint32_t i = ref_next(ops, n, before, top);
+            if (i == NONE) {
+                depth--;
+                continue;
+            }
+            top->next = i + 1;
+            struct ref_frame child = {top->mask | (1ull << i) | skip[i],
+                                      ops[i].writes ? ops[i].eff : top->state, 0};
+            int added = ref_seen_add(&seen, child.mask, child.state);
+            if (++*steps > steps_max || added < 0) {
+                verdict = RS_LINCHECK_UNKNOWN;
+            } else if (added > 0) {
+                RS_ASSERT(depth <= n);
+                stack[depth++] = child;
+            }
+        }
+    }
+    free(seen.mask);
+    free(seen.state);
+    return verdict;
+}
+
+/* Reference ops for a key's operations: ok ones mandatory, info ones free. */
+static uint32_t ref_ops_of_key(const struct key_ctx *k, struct ref_op *ref)
+{
+    RS_ASSERT(k->n <= RS_LINCHECK_REFERENCE_OPS_MAX);
+    for (uint32_t i = 0; i < k->n; i++) {
+        const struct lc_op *op = &k->ops[i];
+        ref[i] = (struct ref_op){op->invoke_ns, op->return_ns, op->ok, op->pre_any, op->writes,
+                                 k->pre[i], k->eff[i], i};
+    }
+    return k->n;
+}
+
+enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
+                                               uint64_t steps_max)
+{
+    struct op_table t;
+    uint32_t strings = rs_history_string_count(history);
+    uint32_t *map = malloc(((size_t)strings + 1) * sizeof *map);
+    uint32_t *touched = NULL;
+    if (map == NULL || op_table_build(history, &t) != RS_OK) {
+        free(map);
+        return RS_LINCHECK_UNKNOWN;
+    }
+    touched = malloc(((size_t)t.op_count * 2 + 1) * sizeof *touched);
+    for (uint32_t s = 0; s < strings; s++) {
+        map[s] = NONE;
+    }
+    bool unknown = touched == NULL;
+    bool violation = false;
+    for (uint32_t key = 0; key < t.key_count && touched != NULL; key++) {
+        struct key_ctx k = {.ops = t.ops + t.key_start[key],
+                            .n = t.key_start[key + 1] - t.key_start[key]};
+        struct ref_op ref[RS_LINCHECK_REFERENCE_OPS_MAX];
+        uint32_t absent = ABSENT;
+        uint64_t steps = 0;
+        if (k.n > RS_LINCHECK_REFERENCE_OPS_MAX || key_local_ids(&k, map, touched) != RS_OK) {
+            unknown = true;
+        } else {
+            uint32_t n = ref_ops_of_key(&k, ref);
+            enum rs_lincheck_verdict v = ref_search(ref, n, &absent, 1, steps_max, &steps);
+            violation = violation || v == RS_LINCHECK_VIOLATION;
+            unknown = unknown || v == RS_LINCHECK_UNKNOWN;
+        }
+        key_ctx_free(&k);
+    }
+    free(map);
+    free(touched);
+    op_table_free(&t);
+    return violation ? RS_LINCHECK_VIOLATION
+                     : (unknown ? RS_LINCHECK_UNKNOWN : RS_LINCHECK_OK);
+}
+
+/* ---- Witness: a small window of the failing key that alone cannot be linearized ---- */
+
+#define WITNESS_STEPS_MAX 20000000ull /* over the whole witness search of one key */
+#define WITNESS_ATTEMPT_STEPS_MAX 2000000ull
+#define WITNESS_ENDS_MAX 64u
+#define WITNESS_ATTEMPTS_MAX 4096u
+
+struct witness {
+    uint32_t ops[RS_LINCHECK_REFERENCE_OPS_MAX]; /* key-local op indices */
+    uint32_t count;
+    int64_t start_ns;
+    int64_t end_ns;
+    bool found;
+};
+
+/* A window [start, end] of the key, as reference ops; see key_witness. */
+struct window {
+    struct ref_op ops[RS_LINCHECK_REFERENCE_OPS_MAX];
+    uint32_t n;
+    uint32_t initial[RS_LINCHECK_REFERENCE_OPS_MAX * 2 + 2];
+    uint32_t initial_count;
+};
+
+/* Whether op i belongs in the window, and how: -1 no, 0 optional, 1 mandatory. */
+static int window_role(const struct key_ctx *k, uint32_t i, int64_t start_ns, int64_t end_ns)
+{
+    const struct lc_op *op = &k->ops[i];
+    bool completed = op->ok && op->return_ns <= end_ns;
+    if (op->invoke_ns > end_ns || (completed && op->return_ns < start_ns)) {
+        return -1; /* after the window, or over before it */
+    }
+    bool mandatory = completed && op->invoke_ns >= start_ns;
+    if (!op->writes && !mandatory) {
+        return -1; /* a read that need not happen constrains nothing */
+    }
+    return mandatory;
+}
+
+/*
+ * Builds the window. Operations straddling its start may have taken effect before it, so
+ * they are optional from the start on; operations not completed by its end are optional;
+ * optional writes of values no window op observes are left out (they cannot matter). The
+ * state at the start is absent at the very beginning, else absent or any value written by an
+ * op invoked before the start (values the window never observes collapse into one).
+ * Returns false when more than RS_LINCHECK_REFERENCE_OPS_MAX operations remain.
+ */
+static bool window_build(const struct key_ctx *k, int64_t start_ns, int64_t end_ns,
+                         bool beginning, bool *observed, struct window *win)
+{
+    memset(observed, 0, ((size_t)k->value_count + 1) * sizeof *observed);
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (window_role(k, i, start_ns, end_ns) >= 0 && !k->ops[i].pre_any) {
+            observed[k->pre[i]] = true;
+        }
+    }
+    win->n = 0;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int role = window_role(k, i, start_ns, end_ns);
+        const struct lc_op *op = &k->ops[i];
+        if (role < 0 || (role == 0 && !observed[k->eff[i]])) {
+            continue;
+        }
+        if (win->n == RS_LINCHECK_REFERENCE_OPS_MAX) {
+            return false;
+        }
+        bool completed = op->ok && op->return_ns <= end_ns;
+        win->ops[win->n++] = (struct ref_op){
+            op->invoke_ns < start_ns ? start_ns : op->invoke_ns, completed ? op->return_ns : NEVER,
+            role == 1, op->pre_any, op->writes, k->pre[i], k->eff[i], i};
+    }
+    win->initial_count = 0;
+    win->initial[win->initial_count++] = ABSENT;
+    bool other = false;
+    for (uint32_t i = 0; i < k->n && !beginning; i++) {
+        uint32_t v = k->eff[i];
+        if (!writes_value(k, i) || k->ops[i].invoke_ns >= start_ns) {
+            continue;
+        }
+        if (!observed[v]) {
+            other = true;
+            continue;
+        }
+        observed[v] = false; /* listed once */
+        win->initial[win->initial_count++] = v;
+    }
+    if (other) {
+        win->initial[win->initial_count++] = k->value_count + 1; /* a value nobody observes */
+    }
+    RS_ASSERT(win->initial_count <= RS_LINCHECK_REFERENCE_OPS_MAX * 2 + 2);
+    return true;
+}
+
+static int compare_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a;
+    int64_t y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts and removes repeats; returns the new count. */
+static size_t sort_unique(int64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, compare_i64);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m == 0 || v[m - 1] != v[i]) {
+            v[m++] = v[i];
+        }
+    }
+    return m;
+}
+
+/* Relaxes each mandatory op of a failing window in turn, keeping the relaxations that still fail. */
+static void window_minimize(struct window *win, uint64_t *steps)
+{
+    for (uint32_t j = 0; j < win->n; j++) {
+        if (!win->ops[j].mandatory || *steps >= WITNESS_STEPS_MAX) {
+            continue;
+        }
+        win->ops[j].mandatory = false;
+        uint64_t used = 0;
+        uint64_t budget = WITNESS_STEPS_MAX - *steps;
+        budget = budget < WITNESS_ATTEMPT_STEPS_MAX ? budget : WITNESS_ATTEMPT_STEPS_MAX;
+        enum rs_lincheck_verdict v =
+            ref_search(win->ops, win->n, win->initial, win->initial_count, budget, &used);
+        *steps += used;
+        win->ops[j].mandatory = v != RS_LINCHECK_VIOLATION;
+    }
+}
+
+static void witness_take(struct witness *w, const struct window *win, int64_t start_ns,
+                         int64_t end_ns)
+{
+    w->found = true;
+    w->start_ns = start_ns;
+    w->end_ns = end_ns;
+    w->count = 0;
+    for (uint32_t j = 0; j < win->n; j++) {
+        if (win->ops[j].mandatory) {
+            w->ops[w->count++] = win->ops[j].tag;
+        }
+    }
+}
+
+/* Tries windows ending at `end_ns`, latest start first; true once one fails (w is filled). */
+static bool witness_for_end(const struct key_ctx *k, int64_t end_ns, const int64_t *starts,
+                            size_t start_count, bool *observed, struct window *win,
+                            uint64_t *steps, uint32_t *attempts, struct witness *w)
+{
+    for (size_t s = start_count; s-- > 0;) {
+        if (starts[s] > end_ns) {
+            continue;
+        }
+        bool beginning = s == 0;
+        if (!window_build(k, starts[s], end_ns, beginning, observed, win) ||
+            ++*attempts > WITNESS_ATTEMPTS_MAX || *steps >= WITNESS_STEPS_MAX) {
+            return false;
+        }
+        uint64_t used = 0;
+        uint64_t budget = WITNESS_STEPS_MAX - *steps;
+        budget = budget < WITNESS_ATTEMPT_STEPS_MAX ? budget : WITNESS_ATTEMPT_STEPS_MAX;
+        enum rs_lincheck_verdict v =
+            ref_search(win->ops, win->n, win->initial, win->initial_count, budget, &used);
+        *steps += used;
+        if (v == RS_LINCHECK_VIOLATION) {
+            window_minimize(win, steps);
+            witness_take(w, win, starts[s], end_ns);
+            return true;
+        }
+        if (v == RS_LINCHECK_UNKNOWN) {
+            return false;
+        }
+    }
+    return false;
+}
+
+/*
+ * The sweep may fail before the end of a failing prefix (it uses what it knows of later
+ * operations), so windows end at the failure time or at one of the next completions.
+ */
+static void key_witness(const struct key_ctx *k, int64_t fail_ns, struct witness *w)
+{
+    memset(w, 0, sizeof *w);
+    int64_t *starts = malloc(((size_t)k->n + 1) * sizeof *starts);
+    int64_t *ends = malloc(((size_t)k->n + 2) * sizeof *ends);
+    bool *observed = malloc(((size_t)k->value_count + 2) * sizeof *observed);
+    struct window *win = malloc(sizeof *win);
+    if (starts && ends && observed && win) {
+        size_t start_count = 0;
+        size_t end_count = 0;
+        ends[end_count++] = fail_ns;
+        for (uint32_t i = 0; i < k->n; i++) {
+            starts[start_count++] = k->ops[i].invoke_ns;
+            if (k->ops[i].ok && k->ops[i].return_ns > fail_ns) {
+                ends[end_count++] = k->ops[i].return_ns;
+            }
+        }
+        start_count = sort_unique(starts, start_count);
+        end_count = sort_unique(ends, end_count);
+        uint64_t steps = 0;
+        uint32_t attempts = 0;
+        for (size_t e = 0; e < end_count && e < WITNESS_ENDS_MAX && !w->found; e++) {
+            witness_for_end(k, ends[e], starts, start_count, observed, win, &steps, &attempts,
+                            w);
+        }
+    }
+    free(starts);
+    free(ends);
+    free(observed);
+    free(win);
+}
+
+/* ---- The whole history ---- */
+
+static void result_reason(struct rs_lincheck_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void result_reason(struct rs_lincheck_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
+}
+
+/* "line 12" for a loaded event, "event #12" for a recorded one. */
+static void event_place(const struct rs_history *h, uint32_t index, char *out, size_t size)
+{
+    const struct rs_hist_event *ev = rs_history_event(h, index);
+    if (ev->line != 0) {
+        snprintf(out, size, "line %u", ev->line);
+    } else {
+        snprintf(out, size, "event #%u", index);
+    }
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void record_violation(const struct rs_history *h, const struct key_ctx *k,
+                             const struct key_outcome *out, const struct rs_lincheck_options *opt,
+                             struct rs_lincheck_result *r)
+{
+    const struct lc_op *op = &k->ops[out->fail_op];
+    char at[32];
+    event_place(h, op->invoke_event, at, sizeof at);
+    if (op->ok) {
+        result_reason(r, "no linearization lets the %s invoked on %s take effect by its "
+                         "completion at time %lld (later reads and cas taken into account)",
+                      rs_hist_f_name(op->f), at, (long long)out->fail_ns);
+    } else {
+        result_reason(r, "the %s of unknown outcome invoked on %s is observed, so it must take "
+                         "effect by time %lld, and it cannot",
+                      rs_hist_f_name(op->f), at, (long long)out->fail_ns);
+    }
+    struct witness w = {0};
+    if (!opt->no_witness) {
+        key_witness(k, out->fail_ns, &w);
+    }
+    const uint32_t *list = w.found ? w.ops : out->pending;
+    uint32_t count = w.found ? w.count : out->pending_count;
+    r->witness = malloc(((size_t)count + 1) * sizeof *r->witness);
+    r->witness_count = 0;
+    for (uint32_t i = 0; r->witness != NULL && i < count; i++) {
+        r->witness[r->witness_count++] = k->ops[list[i]].invoke_event;
+    }
+    qsort(r->witness, r->witness_count, sizeof *r->witness, compare_u32);
+    r->witness_is_window = w.found;
+    r->window_start_ns = w.found ? w.start_ns : out->fail_ns;
+    r->window_end_ns = w.found ? w.end_ns : out->fail_ns;
+}
+
+static void record_general_note(const struct rs_history *h, const struct key_ctx *k,
+                                struct rs_lincheck_result *r)
+{
+    if (r->keys_general++ > 0) {
+        return;
+    }
+    char first[32];
+    char second[32];
+    event_place(h, k->ops[k->dup_first].invoke_event, first, sizeof first);
+    event_place(h, k->ops[k->dup_second].invoke_event, second, sizeof second);
+    struct rs_hist_str key = rs_history_string(h, k->ops[0].key);
+    snprintf(r->note, sizeof r->note,
+             "written values repeat (%s and %s write the same value of key \"%.*s\"); such keys "
+             "were checked by the general search",
+             first, second, key.size > 40 ? 40 : (int)key.size, key.data);
+}
+
+/* Prepares, sweeps and records one key. */
+static enum rs_err check_key(const struct rs_history *h, struct key_ctx *k, uint32_t *map,
+                             uint32_t *touched, const struct rs_lincheck_options *opt,
+                             struct rs_lincheck_result *r)
+{
+    struct key_outcome out;
+    memset(&out, 0, sizeof out);
+    enum rs_err rc = key_prepare(k, map, touched);
+    if (rc == RS_OK) {
+        rc = key_sweep(k, opt, &out);
+    }
+    if (rc != RS_OK) {
+        free(out.pending);
+        return rc;
+    }
+    r->steps += out.steps;
+    r->configs_max = out.configs_max > r->configs_max ? out.configs_max : r->configs_max;
+    r->bytes_max = out.bytes_max > r->bytes_max ? out.bytes_max : r->bytes_max;
+    if (!k->unique) {
+        record_general_note(h, k, r);
+    }
+    if (out.verdict == RS_LINCHECK_VIOLATION && r->keys_violating++ == 0) {
+        r->key = k->ops[0].key;
+        record_violation(h, k, &out, opt, r);
+    }
+    if (out.verdict == RS_LINCHECK_UNKNOWN && r->keys_unknown++ == 0 && r->keys_violating == 0) {
+        r->key = k->ops[0].key;
+        snprintf(r->reason, sizeof r->reason, "%s", out.reason);
+    }
+    free(out.pending);
+    return RS_OK;
+}
+
+enum rs_err rs_lincheck_check(const struct rs_history *history,
+                              const struct rs_lincheck_options *options,
+                              struct rs_lincheck_result *result)
+{
+    struct rs_lincheck_options opt;
+    rs_lincheck_options_default(&opt);
+    if (options != NULL) {
+        opt.steps_max = options->steps_max ? options->steps_max : opt.steps_max;
+        opt.bytes_max = options->bytes_max ? options->bytes_max : opt.bytes_max;
+        opt.no_witness = options->no_witness;
+    }
+    memset(result, 0, sizeof *result);
+    result->key = NONE;
+    struct op_table t;
+    uint32_t strings = rs_history_string_count(history);
+    enum rs_err rc = op_table_build(history, &t);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    uint32_t *map = malloc(((size_t)strings + 1) * sizeof *map);
+    uint32_t *touched = malloc(((size_t)t.op_count * 2 + 1) * sizeof *touched);
+    rc = map && touched ? RS_OK : RS_ENOMEM;
+    for (uint32_t s = 0; map != NULL && s < strings; s++) {
+        map[s] = NONE;
+    }
+    result->key_count = t.key_count;
+    result->op_count = t.op_count;
+    for (uint32_t key = 0; key < t.key_count && rc == RS_OK; key++) {
+        struct key_ctx k = {.ops = t.ops + t.key_start[key],
+                            .n = t.key_start[key + 1] - t.key_start[key]};
+        rc = check_key(history, &k, map, touched, &opt, result);
+        key_ctx_free(&k);
+    }
+    free(map);
+    free(touched);
+    op_table_free(&t);
+    result->verdict = result->keys_violating   ? RS_LINCHECK_VIOLATION
+                      : result->keys_unknown ? RS_LINCHECK_UNKNOWN
+                                             : RS_LINCHECK_OK;
+    return rc;
+}
+
+void rs_lincheck_result_free(struct rs_lincheck_result *result)
+{
+    free(result->witness);
+    result->witness = NULL;
+    result->witness_count = 0;
+}
+
+static void format_event_line(const struct rs_history *h, uint32_t index, struct rs_buf *out)
+{
+    char at[32];
+    event_place(h, index, at, sizeof at);
+    rs_buf_printf(out, "  %s: ", at);
+    rs_history_format_event(h, index, out);
+    rs_buf_putc(out, '\n');
+}
+
+static void format_violation(const struct rs_history *h, const struct rs_lincheck_result *r,
+                             struct rs_buf *out)
+{
+    struct rs_hist_str key = rs_history_string(h, r->key);
+    rs_buf_puts(out, "violation: key ");
+    rs_buf_json_str(out, key.data, key.size);
+    rs_buf_printf(out, " is not linearizable (%u of %u keys)\n  %s\n", r->keys_violating,
+                  r->key_count, r->reason);
+    if (r->witness_is_window) {
+        rs_buf_printf(out,
+                      "  these %u operations cannot all take effect within their intervals, "
+                      "whatever the state at time %lld and whichever other operations of the "
+                      "window up to time %lld take effect:\n",
+                      r->witness_count, (long long)r->window_start_ns,
+                      (long long)r->window_end_ns);
+    } else {
+        rs_buf_printf(out, "  no small failing window was found; the operations pending when "
+                           "the check failed:\n");
+    }
+    for (uint32_t i = 0; i < r->witness_count; i++) {
+        format_event_line(h, r->witness[i], out);
+        uint32_t done = rs_history_event(h, r->witness[i])->partner;
+        if (done != NONE) {
+            format_event_line(h, done, out);
+        }
+    }
+}
+
+void rs_lincheck_format(const struct rs_history *history, const struct rs_lincheck_result *result,
+                        struct rs_buf *out)
+{
+    const struct rs_lincheck_result *r = result;
+    switch (r->verdict) {
+    case RS_LINCHECK_OK:
+        rs_buf_printf(out, "ok: %llu operations on %u keys are linearizable\n",
+                      (unsigned long long)r->op_count, r->key_count);
+        break;
+    case RS_LINCHECK_VIOLATION:
+        format_violation(history, r, out);
+        break;
+    case RS_LINCHECK_UNKNOWN: {
+        struct rs_hist_str key = rs_history_string(history, r->key);
+        rs_buf_puts(out, "unknown: key ");
+        rs_buf_json_str(out, key.data, key.size);
+        rs_buf_printf(out, ": %s (%u of %u keys undecided)\n", r->reason, r->keys_unknown,
+                      r->key_count);
+        break;
+    }
+    default:
+        RS_UNREACHABLE();
+    }
+    if (r->note[0] != '\0') {
+        rs_buf_printf(out, "note: %s\n", r->note);
+    }
+}

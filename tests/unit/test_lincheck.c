@@ -1,0 +1,587 @@
+/* Tests of the linearizability checker: hand-made histories, random cross-checks, the command. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sim/cmd_check_history.h"
+#include "sim/history.h"
+#include "sim/lincheck.h"
+
+/* ---- Helpers ---- */
+
+static struct rs_history *parse_text(const char *text)
+{
+    struct rs_history *h = rs_history_new();
+    struct rs_history_error err;
+    enum rs_err rc = rs_history_parse(h, text, strlen(text), &err);
+    if (rc != RS_OK) {
+        fprintf(stderr, "parse error %u:%u: %s\n", err.line, err.column, err.message);
+    }
+    assert_int_equal(rc, RS_OK);
+    return h;
+}
+
+/* Checks with the fast checker and the reference; both must give `want`. */
+static void expect_verdict_result(const char *text, enum rs_lincheck_verdict want,
+                                  struct rs_lincheck_result *result)
+{
+    struct rs_history *h = parse_text(text);
+    assert_int_equal(rs_lincheck_check(h, NULL, result), RS_OK);
+    if (result->verdict != want) {
+        struct rs_buf out;
+        rs_buf_init(&out);
+        rs_lincheck_format(h, result, &out);
+        fprintf(stderr, "%s---\n%s", text, out.data);
+        rs_buf_free(&out);
+    }
+    assert_int_equal(result->verdict, want);
+    assert_int_equal(rs_lincheck_reference(h, 10000000), want);
+    rs_history_free(h);
+}
+
+static void expect_verdict(const char *text, enum rs_lincheck_verdict want)
+{
+    struct rs_lincheck_result result;
+    expect_verdict_result(text, want, &result);
+    rs_lincheck_result_free(&result);
+}
+
+/* Builds JSONL from a compact script: "P invoke|ok|fail|info F KEY [VALUE|-|EXP>NEW] TIME". */
+static char *script(const char *lines)
+{
+    static char out[16384];
+    size_t used = 0;
+    const char *p = lines;
+    while (*p != '\0') {
+        unsigned process = 0;
+        char type[16], f[16], key[32], value[64];
+        long long time = 0;
+        int n = 0;
+        int fields = sscanf(p, "%u %15s %15s %31s %63s %lld%n", &process, type, f, key, value,
+                            &time, &n);
+        assert_int_equal(fields, 6);
+        char json_value[160] = "";
+        char *arrow = strchr(value, '>');
+        if (strcmp(value, "-") == 0) {
+            json_value[0] = '\0';
+        } else if (strcmp(value, "null") == 0) {
+            snprintf(json_value, sizeof json_value, ",\"value\":null");
+        } else if (arrow != NULL) {
+            *arrow = '\0';
+            snprintf(json_value, sizeof json_value, ",\"value\":[\"%s\",\"%s\"]", value,
+                     arrow + 1);
+        } else {
+            snprintf(json_value, sizeof json_value, ",\"value\":\"%s\"", value);
+        }
+        used += (size_t)snprintf(out + used, sizeof out - used,
+                                 "{\"process\":%u,\"type\":\"%s\",\"f\":\"%s\",\"key\":\"%s\"%s,"
+                                 "\"time\":%lld}\n",
+                                 process, type, f, key, json_value, time);
+        assert_true(used < sizeof out);
+        p += n;
+        while (*p == '\n' || *p == ' ' || *p == ';') {
+            p++;
+        }
+    }
+    return out;
+}
+
+/* ---- Hand-written histories ---- */
+
+static void test_empty_and_sequential(void **state)
+{
+    (void)state;
+    expect_verdict("", RS_LINCHECK_OK);
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "0 invoke get k - 20; 0 ok get k a 30;"
+                          "0 invoke delete k - 40; 0 ok delete k - 50;"
+                          "0 invoke get k - 60; 0 ok get k null 70"),
+                   RS_LINCHECK_OK);
+    /* A read of a value nobody wrote. */
+    expect_verdict(script("0 invoke get k - 0; 0 ok get k zz 10"), RS_LINCHECK_VIOLATION);
+}
+
+static void test_stale_read(void **state)
+{
+    (void)state;
+    const char *text = script("0 invoke put k a 0; 0 ok put k - 10;"
+                              "1 invoke put k b 20; 1 ok put k - 30;"
+                              "2 invoke get k - 40; 2 ok get k a 50");
+    struct rs_lincheck_result r;
+    expect_verdict_result(text, RS_LINCHECK_VIOLATION, &r);
+    /* The smallest window: put b, then the read of a after it completed. */
+    assert_true(r.witness_is_window);
+    assert_int_equal(r.witness_count, 2);
+    assert_int_equal(r.witness[0], 2); /* the invoke of put b is event 2 */
+    assert_int_equal(r.witness[1], 4); /* the invoke of the get */
+    assert_int_equal(r.keys_violating, 1);
+    rs_lincheck_result_free(&r);
+}
+
+static void test_lost_write_and_concurrency(void **state)
+{
+    (void)state;
+    /* The put completed, then a read finds nothing. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke get k - 20; 1 ok get k null 30"),
+                   RS_LINCHECK_VIOLATION);
+    /* Overlapping: the read may come before or after the put. */
+    expect_verdict(script("0 invoke put k a 0; 1 invoke get k - 5; 1 ok get k null 8;"
+                          "2 invoke get k - 9; 2 ok get k a 12; 0 ok put k - 100"),
+                   RS_LINCHECK_OK);
+    /* Once a read saw the put's value, a later read cannot miss it. */
+    expect_verdict(script("0 invoke put k a 0; 1 invoke get k - 10; 1 ok get k a 20;"
+                          "1 invoke get k - 30; 1 ok get k null 40; 0 ok put k - 100"),
+                   RS_LINCHECK_VIOLATION);
+    /* Equal times are concurrent: a completion at 10 and an invoke at 10 overlap. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke get k - 10; 1 ok get k null 20"),
+                   RS_LINCHECK_OK);
+}
+
+static void test_cas_chains(void **state)
+{
+    (void)state;
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke cas k a>b 20; 1 ok cas k a>b 30;"
+                          "2 invoke cas k b>c 25; 2 ok cas k b>c 40;"
+                          "3 invoke get k - 50; 3 ok get k c 60"),
+                   RS_LINCHECK_OK);
+    /* Two cas succeeding from the same value. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke cas k a>b 20; 1 ok cas k a>b 30;"
+                          "2 invoke cas k a>c 40; 2 ok cas k a>c 50"),
+                   RS_LINCHECK_VIOLATION);
+    /* A concurrent put cannot come between put a and the cas that consumes a, nor after. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 5;"
+                          "1 invoke cas k a>b 10; 2 invoke put k c 12; 2 ok put k - 18;"
+                          "1 ok cas k a>b 20; 3 invoke get k - 30; 3 ok get k b 40"),
+                   RS_LINCHECK_VIOLATION);
+    /* A failed cas is dropped. */
+    expect_verdict(script("0 invoke cas k x>y 0; 0 fail cas k x>y 10;"
+                          "1 invoke get k - 20; 1 ok get k null 30"),
+                   RS_LINCHECK_OK);
+}
+
+static void test_delete_put_if_absent_get_and_put(void **state)
+{
+    (void)state;
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "0 invoke delete k - 20; 0 ok delete k - 30;"
+                          "0 invoke put_if_absent k b 40; 0 ok put_if_absent k - 50;"
+                          "0 invoke get_and_put k c 60; 0 ok get_and_put k b 70;"
+                          "0 invoke get k - 80; 0 ok get k c 90"),
+                   RS_LINCHECK_OK);
+    /* put_if_absent succeeded although a was there. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke put_if_absent k b 20; 1 ok put_if_absent k - 30"),
+                   RS_LINCHECK_VIOLATION);
+    /* get_and_put returned nothing although a was there. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke get_and_put k b 20; 1 ok get_and_put k null 30"),
+                   RS_LINCHECK_VIOLATION);
+    /* A put_if_absent that found the key present is a fail: dropped. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke put_if_absent k b 20; 1 fail put_if_absent k - 30;"
+                          "1 invoke get k - 40; 1 ok get k a 50"),
+                   RS_LINCHECK_OK);
+}
+
+static void test_info_operations(void **state)
+{
+    (void)state;
+    /* Observed later: it must have happened, and can. */
+    expect_verdict(script("0 invoke put k a 0; 0 info put k - 10;"
+                          "1 invoke get k - 20; 1 ok get k a 30"),
+                   RS_LINCHECK_OK);
+    /* An invoke never completed counts as info; it may take effect long after. */
+    expect_verdict(script("0 invoke put k a 0; 1 invoke get k - 1000; 1 ok get k a 1010"),
+                   RS_LINCHECK_OK);
+    /* Observed before it was invoked: it cannot be placed. */
+    expect_verdict(script("1 invoke get k - 0; 1 ok get k a 10; 0 invoke put k a 20"),
+                   RS_LINCHECK_VIOLATION);
+    /* An info cas from a value that never was there, yet its new value is read. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke cas k b>c 20; 1 info cas k - 30;"
+                          "2 invoke get k - 40; 2 ok get k c 50"),
+                   RS_LINCHECK_VIOLATION);
+    /* A chain of info cas forced by the last read. */
+    expect_verdict(script("0 invoke put k a 0; 0 info put k - 5;"
+                          "1 invoke cas k a>b 10; 1 info cas k - 15;"
+                          "2 invoke cas k b>c 20; 2 info cas k - 25;"
+                          "3 invoke get k - 100; 3 ok get k c 110"),
+                   RS_LINCHECK_OK);
+    /* An unobserved info put may never have happened. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke put k x 20; 1 info put k - 25;"
+                          "2 invoke get k - 30; 2 ok get k a 40;"
+                          "2 invoke put_if_absent k y 50; 2 fail put_if_absent k - 60"),
+                   RS_LINCHECK_OK);
+    /* Unknown delete explains a missing value; without it the read is a violation. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke delete k - 20; 1 info delete k - 25;"
+                          "2 invoke get k - 30; 2 ok get k null 40;"
+                          "2 invoke put_if_absent k b 50; 2 ok put_if_absent k - 60;"
+                          "2 invoke get k - 70; 2 ok get k b 80"),
+                   RS_LINCHECK_OK);
+    /* One unknown delete can explain one disappearance, not two. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke delete k - 20; 1 info delete k - 25;"
+                          "2 invoke get k - 30; 2 ok get k null 40;"
+                          "2 invoke put k b 50; 2 ok put k - 60;"
+                          "2 invoke get k - 70; 2 ok get k null 80"),
+                   RS_LINCHECK_VIOLATION);
+    /* A failed read carries no information. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke get k - 20; 1 info get k - 30"),
+                   RS_LINCHECK_OK);
+}
+
+static void test_unobserved_puts(void **state)
+{
+    (void)state;
+    /* x is never read; it must be placed before a to let both reads of a succeed. */
+    expect_verdict(script("0 invoke put k x 0; 1 invoke put k a 10; 1 ok put k - 20;"
+                          "1 invoke get k - 30; 1 ok get k a 40; 0 ok put k - 100;"
+                          "1 invoke get k - 110; 1 ok get k a 120"),
+                   RS_LINCHECK_OK);
+    /* x completed after a and before the read of a: it hides a. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke put k x 20; 1 ok put k - 30;"
+                          "2 invoke get k - 40; 2 ok get k a 50"),
+                   RS_LINCHECK_VIOLATION);
+    /* Many concurrent unobserved puts and a delete: fine, absent last. */
+    expect_verdict(script("0 invoke put k x0 0; 1 invoke put k x1 0; 2 invoke put k x2 0;"
+                          "3 invoke delete k - 0; 0 ok put k - 10; 1 ok put k - 10;"
+                          "2 ok put k - 10; 3 ok delete k - 10;"
+                          "4 invoke get k - 20; 4 ok get k null 30"),
+                   RS_LINCHECK_OK);
+}
+
+static void test_repeated_values_use_general_search(void **state)
+{
+    (void)state;
+    struct rs_lincheck_result r;
+    expect_verdict_result(script("0 invoke put k a 0; 0 ok put k - 10;"
+                                 "1 invoke put k b 20; 1 ok put k - 30;"
+                                 "3 invoke put k a 25; 3 ok put k - 45;"
+                                 "2 invoke get k - 50; 2 ok get k a 60"),
+                          RS_LINCHECK_OK, &r);
+    assert_int_equal(r.keys_general, 1);
+    assert_non_null(strstr(r.note, "repeat"));
+    rs_lincheck_result_free(&r);
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 10;"
+                          "1 invoke put k b 20; 1 ok put k - 30;"
+                          "2 invoke get k - 40; 2 ok get k a 50;"
+                          "1 invoke put k a 60; 1 ok put k - 70"),
+                   RS_LINCHECK_VIOLATION);
+    /* Repeated values with info writes that stay pending in the general search. */
+    expect_verdict(script("0 invoke put k a 0; 0 info put k - 5;"
+                          "1 invoke put k a 10; 1 info put k - 15;"
+                          "2 invoke delete k - 20; 2 ok delete k - 30;"
+                          "3 invoke get k - 40; 3 ok get k a 50;"
+                          "3 invoke delete k - 60; 3 ok delete k - 70;"
+                          "3 invoke get k - 80; 3 ok get k a 90"),
+                   RS_LINCHECK_OK);
+    expect_verdict(script("0 invoke put k a 0; 0 info put k - 5;"
+                          "1 invoke put k a 10; 1 info put k - 15;"
+                          "2 invoke delete k - 20; 2 ok delete k - 30;"
+                          "3 invoke get k - 40; 3 ok get k a 50;"
+                          "3 invoke delete k - 60; 3 ok delete k - 70;"
+                          "3 invoke get k - 80; 3 ok get k a 90;"
+                          "3 invoke delete k - 100; 3 ok delete k - 110;"
+                          "3 invoke get k - 120; 3 ok get k a 130"),
+                   RS_LINCHECK_VIOLATION);
+}
+
+static void test_keys_are_independent(void **state)
+{
+    (void)state;
+    struct rs_lincheck_result r;
+    expect_verdict_result(script("0 invoke put a v1 0; 0 ok put a - 10;"
+                                 "1 invoke put b v2 0; 1 ok put b - 10;"
+                                 "2 invoke get b - 20; 2 ok get b null 30;"
+                                 "2 invoke get a - 40; 2 ok get a v1 50"),
+                          RS_LINCHECK_VIOLATION, &r);
+    assert_int_equal(r.key_count, 2);
+    assert_int_equal(r.keys_violating, 1);
+    rs_lincheck_result_free(&r);
+}
+
+/* ---- Random histories: fast checker against the reference ---- */
+
+/* An event of h as recorder input (strings point into h). */
+static struct rs_hist_event_in event_in(const struct rs_history *h, size_t i)
+{
+    const struct rs_hist_event *ev = rs_history_event(h, i);
+    struct rs_hist_event_in in = {.process = ev->process,
+                                  .type = (enum rs_hist_type)ev->type,
+                                  .f = (enum rs_hist_f)ev->f,
+                                  .key = rs_history_string(h, ev->key),
+                                  .value_kind = (enum rs_hist_value_kind)ev->value_kind,
+                                  .time_ns = ev->time_ns};
+    if (ev->value != RS_HIST_NONE) {
+        in.value = rs_history_string(h, ev->value);
+    }
+    if (ev->expected != RS_HIST_NONE) {
+        in.expected = rs_history_string(h, ev->expected);
+    }
+    return in;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/*
+ * A mutated copy: one ok read gets another value (or null), or one completed operation moves
+ * to another time (on a fresh process, so per-process order still holds).
+ */
+static struct rs_history *mutate(const struct rs_history *h, uint64_t *rng)
+{
+    size_t n = rs_history_event_count(h);
+    size_t target = n;
+    bool move = rng_next(rng) % 2 == 0;
+    for (size_t tries = 0; tries < 4 * n && target == n; tries++) {
+        size_t i = rng_next(rng) % n;
+        const struct rs_hist_event *ev = rs_history_event(h, i);
+        bool read_ok = ev->type == RS_HIST_OK &&
+                       (ev->f == RS_HIST_GET || ev->f == RS_HIST_GET_AND_PUT);
+        bool completed = ev->type == RS_HIST_INVOKE && ev->partner != RS_HIST_NONE;
+        target = (move ? completed : read_ok) ? i : n;
+    }
+    if (target == n) {
+        return NULL;
+    }
+    struct rs_history *m = rs_history_new();
+    uint32_t other = (uint32_t)(rng_next(rng) % rs_history_string_count(h));
+    int64_t shift = (int64_t)(rng_next(rng) % 4000000) - 2000000;
+    uint32_t partner = rs_history_event(h, target)->partner;
+    for (size_t i = 0; i < n; i++) {
+        struct rs_hist_event_in in = event_in(h, i);
+        if (i == target && !move) {
+            bool null = rng_next(rng) % 4 == 0;
+            in.value_kind = null ? RS_HIST_VALUE_NULL : RS_HIST_VALUE_STRING;
+            in.value = rs_history_string(h, other);
+        }
+        if (move && (i == target || i == partner)) {
+            in.process = 1000000;
+            in.time_ns += shift;
+        }
+        assert_int_equal(rs_history_add(m, &in, NULL), RS_OK);
+    }
+    return m;
+}
+
+struct tally {
+    unsigned checked;
+    unsigned violations;
+    unsigned unknown;
+};
+
+/* The fast checker and the reference must agree; a violation must come with a witness. */
+static void cross_check(const struct rs_history *h, struct tally *t)
+{
+    enum rs_lincheck_verdict want = rs_lincheck_reference(h, 20000000);
+    struct rs_lincheck_result r;
+    assert_int_equal(rs_lincheck_check(h, NULL, &r), RS_OK);
+    if (want == RS_LINCHECK_UNKNOWN) {
+        t->unknown++;
+    } else {
+        if (r.verdict != want) {
+            rs_history_write(h, stderr);
+            fprintf(stderr, "fast %d reference %d\n", r.verdict, want);
+        }
+        assert_int_equal(r.verdict, want);
+        t->checked++;
+        t->violations += want == RS_LINCHECK_VIOLATION;
+    }
+    if (r.verdict == RS_LINCHECK_VIOLATION) {
+        assert_true(r.witness_count > 0);
+    }
+    rs_lincheck_result_free(&r);
+}
+
+static void random_options(struct rs_history_gen_options *o, uint64_t *rng, unsigned round)
+{
+    rs_history_gen_defaults(o);
+    o->seed = 1000 + round;
+    o->op_count = 3 + (uint32_t)(rng_next(rng) % 14);
+    o->key_count = 1 + (uint32_t)(rng_next(rng) % 2);
+    o->client_count = 2 + (uint32_t)(rng_next(rng) % 4);
+    o->info_ppm = (uint32_t)(rng_next(rng) % 300000);
+    o->fail_ppm = (uint32_t)(rng_next(rng) % 100000);
+    o->value_alphabet = rng_next(rng) % 4 == 0 ? 2 + (uint32_t)(rng_next(rng) % 3) : 0;
+    o->latency_ns_max = 1000000;
+    o->think_ns_max = (int64_t)(rng_next(rng) % 1000000);
+}
+
+static void test_random_cross_check(void **state)
+{
+    (void)state;
+    uint64_t rng = 42;
+    struct tally good = {0};
+    struct tally bad = {0};
+    for (unsigned round = 0; round < 3000; round++) {
+        struct rs_history_gen_options o;
+        random_options(&o, &rng, round);
+        struct rs_history *h = rs_history_new();
+        assert_int_equal(rs_history_generate(h, &o), RS_OK);
+        cross_check(h, &good);
+        for (int j = 0; j < 2; j++) {
+            struct rs_history *m = mutate(h, &rng);
+            if (m != NULL) {
+                cross_check(m, &bad);
+                rs_history_free(m);
+            }
+        }
+        rs_history_free(h);
+    }
+    /* Generated histories are correct; a good share of the mutants are not. */
+    assert_int_equal(good.violations, 0);
+    assert_true(good.checked > 2900);
+    assert_true(bad.checked > 5000);
+    assert_true(bad.violations > bad.checked / 5);
+    fprintf(stderr, "cross-check: %u good, %u mutants (%u violations), %u undecided\n",
+            good.checked, bad.checked, bad.violations, good.unknown + bad.unknown);
+}
+
+/* ---- Larger histories ---- */
+
+static void test_hot_key_with_info(void **state)
+{
+    (void)state;
+    struct rs_history_gen_options o;
+    rs_history_gen_defaults(&o);
+    o.seed = 7;
+    o.op_count = 4000;
+    o.key_count = 1;
+    o.client_count = 16;
+    o.info_ppm = 50000;
+    struct rs_history *h = rs_history_new();
+    assert_int_equal(rs_history_generate(h, &o), RS_OK);
+    struct rs_lincheck_result r;
+    assert_int_equal(rs_lincheck_check(h, NULL, &r), RS_OK);
+    assert_int_equal(r.verdict, RS_LINCHECK_OK);
+    assert_int_equal(r.keys_general, 0);
+    rs_lincheck_result_free(&r);
+    /* A read that returns a value overwritten long before is caught in a long history. */
+    struct rs_history *m = rs_history_new();
+    size_t n = rs_history_event_count(h);
+    bool mutated = false;
+    for (size_t i = 0; i < n; i++) {
+        struct rs_hist_event_in in = event_in(h, i);
+        if (!mutated && i > n / 2 && in.type == RS_HIST_OK && in.f == RS_HIST_GET &&
+            in.value_kind == RS_HIST_VALUE_STRING) {
+            in.value.data = "v3";
+            in.value.size = 2;
+            mutated = true;
+        }
+        assert_int_equal(rs_history_add(m, &in, NULL), RS_OK);
+    }
+    assert_true(mutated);
+    assert_int_equal(rs_lincheck_check(m, NULL, &r), RS_OK);
+    assert_int_equal(r.verdict, RS_LINCHECK_VIOLATION);
+    assert_true(r.witness_is_window);
+    assert_true(r.witness_count >= 1 && r.witness_count <= 8);
+    rs_lincheck_result_free(&r);
+    rs_history_free(m);
+    rs_history_free(h);
+}
+
+static void test_budget_gives_unknown(void **state)
+{
+    (void)state;
+    struct rs_history_gen_options o;
+    rs_history_gen_defaults(&o);
+    o.op_count = 500;
+    o.key_count = 1;
+    o.client_count = 16;
+    struct rs_history *h = rs_history_new();
+    assert_int_equal(rs_history_generate(h, &o), RS_OK);
+    struct rs_lincheck_options opt;
+    rs_lincheck_options_default(&opt);
+    opt.steps_max = 5;
+    struct rs_lincheck_result r;
+    assert_int_equal(rs_lincheck_check(h, &opt, &r), RS_OK);
+    assert_int_equal(r.verdict, RS_LINCHECK_UNKNOWN);
+    assert_non_null(strstr(r.reason, "steps"));
+    rs_lincheck_result_free(&r);
+    opt.steps_max = 0;
+    opt.bytes_max = 100;
+    assert_int_equal(rs_lincheck_check(h, &opt, &r), RS_OK);
+    assert_int_equal(r.verdict, RS_LINCHECK_UNKNOWN);
+    assert_non_null(strstr(r.reason, "memory"));
+    rs_lincheck_result_free(&r);
+    rs_history_free(h);
+}
+
+/* ---- The command ---- */
+
+static int run_cmd(const char *file, const char *extra)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/data/histories/%s", RS_SOURCE_DIR, file);
+    char name[] = "check-history";
+    char flag[64];
+    snprintf(flag, sizeof flag, "%s", extra ? extra : "");
+    char *argv[4] = {name, path, flag, NULL};
+    return rs_cmd_check_history(extra ? 3 : 2, argv);
+}
+
+static void test_command_exit_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(run_cmd("ok_register.jsonl", NULL), 0);
+    assert_int_equal(run_cmd("ok_info.jsonl", NULL), 0);
+    assert_int_equal(run_cmd("bad_stale_read.jsonl", NULL), 1);
+    assert_int_equal(run_cmd("bad_lost_write.jsonl", NULL), 1);
+    assert_int_equal(run_cmd("bad_cas_twice.jsonl", NULL), 1);
+    assert_int_equal(run_cmd("malformed_time_backwards.jsonl", NULL), 65);
+    assert_int_equal(run_cmd("malformed_json.jsonl", NULL), 65);
+    assert_int_equal(run_cmd("no_such_file.jsonl", NULL), 66);
+    assert_int_equal(run_cmd("ok_register.jsonl", "--bogus"), 64);
+    char name[] = "check-history";
+    char budget[] = "--budget";
+    char one[] = "1";
+    char bad[] = "x";
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/data/histories/ok_concurrent.jsonl", RS_SOURCE_DIR);
+    char *argv1[1] = {name};
+    assert_int_equal(rs_cmd_check_history(1, argv1), 64);
+    char *argv2[4] = {name, path, budget, one};
+    assert_int_equal(rs_cmd_check_history(4, argv2), 2);
+    char *argv3[4] = {name, path, budget, bad};
+    assert_int_equal(rs_cmd_check_history(4, argv3), 64);
+    assert_int_equal(rs_cmd_check_history(2, argv2), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty_and_sequential),
+        cmocka_unit_test(test_stale_read),
+        cmocka_unit_test(test_lost_write_and_concurrency),
+        cmocka_unit_test(test_cas_chains),
+        cmocka_unit_test(test_delete_put_if_absent_get_and_put),
+        cmocka_unit_test(test_info_operations),
+        cmocka_unit_test(test_unobserved_puts),
+        cmocka_unit_test(test_repeated_values_use_general_search),
+        cmocka_unit_test(test_keys_are_independent),
+        cmocka_unit_test(test_random_cross_check),
+        cmocka_unit_test(test_hot_key_with_info),
+        cmocka_unit_test(test_budget_gives_unknown),
+        cmocka_unit_test(test_command_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
