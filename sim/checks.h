@@ -41,7 +41,7 @@ struct rs_applied_digest {
 
 struct rs_checks {
     enum rs_check_kind failed;
-    char message[512];
+    char message[2048];
     uint64_t failed_at_ns;
     rs_node_id *leader_of_term; /* index = term */
     size_t leader_of_term_cap;

@@ -1,5 +1,5 @@
 /* The rheasim command line: run, check-history, list. */
-/* check-history arrives with the lincheck branch */
+#include "sim/cmd_check_history.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         return rs_cmd_run(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "check-history") == 0) {
-        return 64;
+        return rs_cmd_check_history(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "list") == 0) {
         return cmd_list(argc - 1, argv + 1);

@@ -167,6 +167,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->offset_ns_max = (uint64_t)s->settings[RS_SCN_CLOCK_OFFSET].hi;
     struct rs_workload_config *wl = &c->workload;
     wl->client_count = (uint32_t)VAL(WORKLOAD_CLIENTS);
+    wl->reader_count = (uint32_t)VAL(WORKLOAD_READERS);
     wl->key_count = (uint32_t)VAL(WORKLOAD_KEYS);
     for (int op = 0; op < RS_SCN_OP_COUNT; op++) {
         wl->mix[op + 1] = s->settings[RS_SCN_WORKLOAD_MIX].mix_weight[op]; /* same order */

@@ -27,7 +27,7 @@ struct rs_run_result {
     uint64_t trace_digest;
     uint64_t events;
     char check[64];    /* the check that failed, "" when all held */
-    char message[512]; /* its message */
+    char message[2048]; /* its message */
     char dir[512];     /* the run directory */
 };
 

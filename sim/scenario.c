@@ -34,6 +34,7 @@ struct rule {
 static const struct rule rules[] = {
     {RS_SCN_CLUSTER_REPLICAS, RULE_AT_MOST, RS_SCN_CLUSTER_NODES},
     {RS_SCN_RAFT_HEARTBEAT, RULE_LESS, RS_SCN_RAFT_ELECTION_TIMEOUT},
+    {RS_SCN_WORKLOAD_READERS, RULE_AT_MOST, RS_SCN_WORKLOAD_CLIENTS},
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -93,8 +93,6 @@ enum rs_scn_type {
       "log entries per append request at most")                                                    \
     X(RAFT_BATCH_BYTES, "raft", "batch_bytes", RS_SCN_SIZE, "512KiB", 1024, 8 << 20, 0, NULL,      \
       "bytes per append request at most")                                                          \
-    X(RAFT_APPLY_BATCH, "raft", "apply_batch", RS_SCN_INT, "32", 1, 4096, 0, NULL,                 \
-      "committed entries applied per step at most")                                                \
     X(RAFT_PROPOSAL_QUEUE, "raft", "proposal_queue", RS_SCN_INT, "4096", 1, 1000000, 0, NULL,      \
       "proposals queued at the leader before it answers busy")                                     \
     X(RAFT_MAX_DRIFT, "raft", "max_drift", RS_SCN_INT, "500", 0, 100000, 0, NULL,                  \
@@ -127,6 +125,8 @@ enum rs_scn_type {
       "node clock offset at the start")                                                            \
     X(WORKLOAD_CLIENTS, "workload", "clients", RS_SCN_INT, "4", 1, 256, 0, NULL,                   \
       "client processes")                                                                          \
+    X(WORKLOAD_READERS, "workload", "readers", RS_SCN_INT, "0", 0, 256, 0, NULL,                 \
+      "clients that only read (get); the others follow the mix")                               \
     X(WORKLOAD_KEYS, "workload", "keys", RS_SCN_INT, "10", 1, 1000000, 0, NULL,                    \
       "distinct keys the clients use")                                                             \
     X(WORKLOAD_MIX, "workload", "mix", RS_SCN_MIX,                                                 \

@@ -81,10 +81,10 @@ static size_t format_value(const struct rs_workload *wl, uint64_t counter, char 
     return size;
 }
 
-void rs_workload_next(struct rs_workload *wl, struct rs_workload_op *op)
+void rs_workload_next(struct rs_workload *wl, bool reader, struct rs_workload_op *op)
 {
     memset(op, 0, offsetof(struct rs_workload_op, key));
-    op->opcode = pick_opcode(wl);
+    op->opcode = reader ? (uint8_t)RS_KV_GET : pick_opcode(wl);
     op->key_index = pick_key(wl);
     int n = snprintf(op->key, sizeof op->key, "k%u", op->key_index);
     op->key_size = (size_t)n;

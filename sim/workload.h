@@ -14,6 +14,7 @@ enum rs_dist_kind { RS_DIST_UNIFORM = 0, RS_DIST_ZIPF, RS_DIST_HOT, RS_DIST_SEQU
 
 struct rs_workload_config {
     uint32_t client_count;
+    uint32_t reader_count; /* the first reader_count clients only read */
     uint32_t key_count;
     uint32_t mix[RS_KV_OPCODE_MAX + 1]; /* weight per opcode */
     enum rs_dist_kind dist;
@@ -50,7 +51,8 @@ struct rs_workload {
 enum rs_err rs_workload_init(struct rs_workload *wl, const struct rs_workload_config *cfg,
                              uint64_t seed);
 void rs_workload_free(struct rs_workload *wl);
-void rs_workload_next(struct rs_workload *wl, struct rs_workload_op *op);
+/* The next operation; a reader only reads. */
+void rs_workload_next(struct rs_workload *wl, bool reader, struct rs_workload_op *op);
 /* A value was seen for the key (read or written): cas will expect it next. */
 void rs_workload_observe(struct rs_workload *wl, uint32_t key_index, const uint8_t *value,
                          size_t value_size);

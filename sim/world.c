@@ -473,7 +473,8 @@ static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
     if (wc->busy) {
         return;
     }
-    rs_workload_next(&w->workload, &wc->op);
+    bool reader = (uint32_t)(wc - w->clients) < w->cfg.workload.reader_count;
+    rs_workload_next(&w->workload, reader, &wc->op);
     struct rs_kv_op op = {
         .opcode = wc->op.opcode,
         .key = {(const uint8_t *)wc->op.key, wc->op.key_size},

@@ -424,6 +424,7 @@ static void test_full_file_settings(void **state)
     assert_true(s.settings[RS_SCN_CLOCK_DRIFT].drawn);
     assert_int_equal(s.settings[RS_SCN_WORKLOAD_RATE].lo, 2000);
     assert_int_equal(s.settings[RS_SCN_WORKLOAD_VALUE_SIZE].lo, 1024);
+    assert_int_equal(s.settings[RS_SCN_WORKLOAD_READERS].lo, 4);
     assert_int_equal(s.settings[RS_SCN_CHECK_LEADER_WITHIN].lo, 5 * S);
     /* full.scn is the sample of every setting: a new schema row belongs in it too. */
     for (size_t i = 0; i < RS_SCN_SETTING_COUNT; i++) {

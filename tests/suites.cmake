@@ -1,0 +1,31 @@
+# Suites beyond the unit tests: scenario sweeps, planted bugs, determinism, checkers.
+
+set(RS_SUITES ${CMAKE_CURRENT_SOURCE_DIR}/suites)
+
+# Every shipped scenario passes every check for seeds 1..100.
+set(RS_SCENARIO_FILES leader-isolation minority-partition crash-restart-loop lossy-network
+    one-way-partition leader-churn stale-leader-reads)
+foreach(s ${RS_SCENARIO_FILES})
+  rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+    LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 100 TIMEOUT 1800)
+endforeach()
+
+# Each planted bug is caught within 200 seeds, by the check that should catch it.
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX commit-old-term
+  ARGS commit-old-term scenarios/leader-churn.scn 200
+  "state-machine-safety|committed-entry-conflict|linearizability" TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX vote-no-log-check
+  ARGS vote-no-log-check scenarios/crash-restart-loop.scn 200
+  "state-machine-safety|committed-entry-conflict|linearizability|election-safety" TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX ack-before-sync
+  ARGS ack-before-sync scenarios/crash-restart-loop.scn 200
+  "durability|state-machine-safety|committed-entry-conflict|linearizability|liveness"
+  TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX read-without-quorum
+  ARGS read-without-quorum scenarios/stale-leader-reads.scn 200 linearizability TIMEOUT 1800)
+
+# Same seed, same bytes, for a run with crashes and one with a lossy network.
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism SUFFIX crash-restart-loop
+  ARGS scenarios/crash-restart-loop.scn 7 TIMEOUT 600)
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism SUFFIX lossy-network
+  ARGS scenarios/lossy-network.scn 3 TIMEOUT 600)
