@@ -217,6 +217,9 @@ static void after_node_event(struct rs_world *w, struct rs_world_node *wn, int r
     if ((int)wn->node->raft.role != role_before || wn->node->raft.term != term_before) {
         note_leader(w);
     }
+    if (w->on_node != NULL) {
+        w->on_node(w->on_node_ctx, w, wn->id);
+    }
     drain_node(w, wn);
     if (!rs_checks_node(&w->checks, w->now_ns, wn->id, wn->node)) {
         w->stopped = true;

@@ -48,6 +48,9 @@ struct rs_op_event {
 struct rs_world;
 typedef void (*rs_op_observer)(void *ctx, const struct rs_op_event *ev);
 typedef void (*rs_nemesis_fn)(void *ctx, struct rs_world *w, uint64_t arg);
+/* Called after every event that touched a node, before its effects go out (benchmarks and
+ * tests use it to drive the node directly). */
+typedef void (*rs_node_hook)(void *ctx, struct rs_world *w, uint32_t node);
 
 struct rs_world_node {
     uint32_t id;
@@ -113,6 +116,8 @@ struct rs_world {
     void *on_op_ctx;
     rs_nemesis_fn on_nemesis;
     void *on_nemesis_ctx;
+    rs_node_hook on_node;
+    void *on_node_ctx;
     bool healed;
     uint64_t heal_ns;
     uint64_t converged_ns;
