@@ -29,3 +29,8 @@ rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS dete
   ARGS scenarios/crash-restart-loop.scn 7 TIMEOUT 600)
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism SUFFIX lossy-network
   ARGS scenarios/lossy-network.scn 3 TIMEOUT 600)
+
+# The checkers: check-history on sample files and on a run's own history.
+rs_add_test(test_check_history SOURCES ${RS_SUITES}/test_check_history.c LABELS check
+  TIMEOUT 600)
+set_property(TEST test_lincheck APPEND PROPERTY LABELS check)
