@@ -3,7 +3,7 @@
  *
  * Not part of the CMake build. From the repository root:
  *   clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -I. tests/fuzz/fuzz_scenario.c sim/scenario.c sim/assert.c core/base.c \
+ *     -I. tests/fuzz/fuzz_scenario.c sim/scenario.c sim/assert.c sim/context.c core/base.c \
  *     -o build/fuzz_scenario
  *   mkdir -p build/fuzz-corpus
  *   build/fuzz_scenario -dict=tests/data/scenarios/scenario.dict -max_total_time=300 \
