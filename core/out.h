@@ -12,7 +12,7 @@ enum rs_disk_kind {
     RS_DISK_RENAME = 5,   /* rename name to name2, replacing name2 */
 };
 
-#define RS_FILE_NAME_MAX 40
+#define RS_FILE_NAME_MAX 64
 
 struct rs_out_msg {
     rs_node_id to;

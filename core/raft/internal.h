@@ -22,6 +22,18 @@ void rs_raft__enter_error(struct rs_raft *r, enum rs_err err);
 void rs_raft__truncate(struct rs_raft *r, rs_index index);
 void rs_raft__write_log(struct rs_raft *r);
 void rs_raft__log_synced(struct rs_raft *r, rs_index index);
+uint32_t rs_raft__segment_slot(const struct rs_raft *r, rs_index segment_first);
+
+void rs_raft__track(struct rs_raft *r, uint64_t id);
+void rs_raft__track_purpose(struct rs_raft *r, uint64_t id, enum rs_disk_purpose purpose,
+                            uint64_t value);
+
+/* snapshot.c */
+void rs_raft__snapshot_recover(struct rs_raft *r, const struct rs_file_view *files, size_t count);
+void rs_raft__snapshot_disk_done(struct rs_raft *r, enum rs_disk_purpose purpose);
+void rs_raft__send_snapshot(struct rs_raft *r, struct rs_progress *p);
+void rs_raft__recv_snapshot_request(struct rs_raft *r, const struct rs_snapshot_request *m);
+void rs_raft__recv_snapshot_response(struct rs_raft *r, const struct rs_snapshot_response *m);
 
 /* election.c */
 void rs_raft__election_timeout(struct rs_raft *r);
@@ -29,6 +41,7 @@ void rs_raft__recv_vote_request(struct rs_raft *r, const struct rs_vote_request 
 void rs_raft__recv_vote_response(struct rs_raft *r, const struct rs_vote_response *m);
 
 /* replication.c */
+void rs_raft__replicate(struct rs_raft *r, struct rs_progress *p);
 void rs_raft__replicate_all(struct rs_raft *r);
 void rs_raft__heartbeat_all(struct rs_raft *r);
 void rs_raft__leader_tick(struct rs_raft *r);

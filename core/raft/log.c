@@ -35,7 +35,7 @@ rs_index rs_log_last_index(const struct rs_log *log)
 
 rs_term rs_log_last_term(const struct rs_log *log)
 {
-    return log->count == 0 ? 0 : log->entries[log->count - 1].term;
+    return log->count == 0 ? log->prev_term : log->entries[log->count - 1].term;
 }
 
 bool rs_log_has(const struct rs_log *log, rs_index index)
@@ -45,8 +45,8 @@ bool rs_log_has(const struct rs_log *log, rs_index index)
 
 rs_term rs_log_term_at(const struct rs_log *log, rs_index index)
 {
-    if (index == 0) {
-        return 0;
+    if (index + 1 == log->first_index) {
+        return log->prev_term;
     }
     RS_ASSERT(rs_log_has(log, index));
     return log->entries[index - log->first_index].term;
@@ -91,6 +91,32 @@ void rs_log_truncate_suffix(struct rs_log *log, rs_index index)
         free(log->entries[i].data);
     }
     log->count = keep;
+}
+
+void rs_log_compact(struct rs_log *log, rs_index index)
+{
+    if (index <= log->first_index) {
+        return;
+    }
+    RS_ASSERT(index <= rs_log_last_index(log) + 1);
+    size_t drop = (size_t)(index - log->first_index);
+    log->prev_term = rs_log_term_at(log, index - 1);
+    for (size_t i = 0; i < drop; i++) {
+        free(log->entries[i].data);
+    }
+    memmove(log->entries, log->entries + drop, (log->count - drop) * sizeof *log->entries);
+    log->count -= drop;
+    log->first_index = index;
+}
+
+void rs_log_reset(struct rs_log *log, rs_index index, rs_term term)
+{
+    for (size_t i = 0; i < log->count; i++) {
+        free(log->entries[i].data);
+    }
+    log->count = 0;
+    log->first_index = index + 1;
+    log->prev_term = term;
 }
 
 void rs_log_segment_name(rs_index first_index, char name[RS_FILE_NAME_MAX])
@@ -298,7 +324,7 @@ enum rs_err rs_log_recover(struct rs_log *log, struct rs_log_store *store,
             }
             struct rs_entry *e = rs_log_append(log, rs_get_u64(h + 16), h[24],
                                                h + RS_LOG_RECORD_HEADER, rs_get_u32(h + 4));
-            e->segment = (uint32_t)s;
+            e->segment_first = firsts[s];
             e->offset = pos;
             pos += total;
             expect++;

@@ -16,23 +16,25 @@ struct rs_entry {
     uint8_t type;
     uint32_t size;
     uint8_t *data;    /* owned */
-    uint32_t segment; /* which segment file holds it (slot in rs_log_store) */
+    rs_index segment_first; /* first index of the segment file that holds it */
     uint64_t offset;  /* byte offset of its record in that file */
 };
 
-/* Entries [first_index, first_index + count) in a growable array. */
+/* Entries [first_index, first_index + count) in a growable array. prev_term is the term of
+ * entry first_index - 1 (the last entry a snapshot covers), 0 when first_index is 1. */
 struct rs_log {
     struct rs_entry *entries;
     size_t count;
     size_t cap;
     rs_index first_index;
+    rs_term prev_term;
 };
 
 void rs_log_init(struct rs_log *log);
 void rs_log_free(struct rs_log *log);
 rs_index rs_log_last_index(const struct rs_log *log);
 rs_term rs_log_last_term(const struct rs_log *log);
-/* Term of the entry at index, 0 for index 0; the index must be in the log. */
+/* Term of the entry at index; index may also be first_index - 1 (the snapshot boundary). */
 rs_term rs_log_term_at(const struct rs_log *log, rs_index index);
 bool rs_log_has(const struct rs_log *log, rs_index index);
 const struct rs_entry *rs_log_get(const struct rs_log *log, rs_index index);
@@ -41,6 +43,10 @@ struct rs_entry *rs_log_append(struct rs_log *log, rs_term term, uint8_t type, c
                                uint32_t size);
 /* Removes entries from index on. */
 void rs_log_truncate_suffix(struct rs_log *log, rs_index index);
+/* Removes entries before index (they are covered by a snapshot); index <= last + 1. */
+void rs_log_compact(struct rs_log *log, rs_index index);
+/* Drops every entry: the log continues after a snapshot ending at (index, term). */
+void rs_log_reset(struct rs_log *log, rs_index index, rs_term term);
 
 /*
  * On disk: segment files "log-<first index as 16 hex digits>", each a sequence of records

@@ -196,3 +196,69 @@ enum rs_err rs_msg_decode_append_response(struct rs_bytes body, struct rs_append
     m->read_seq = rs_r_u64(&r);
     return r.error || r.pos != r.size || ok > 1 ? RS_ECORRUPT : RS_OK;
 }
+
+#define SNAPSHOT_REQUEST_HEADER (4 + 8 + 8 + 8 + 8 + 8 + 4)
+#define SNAPSHOT_RESPONSE_SIZE (4 + 8 + 8 + 1 + 1 + 8)
+
+void rs_msg_send_snapshot_request(struct rs_out *out, rs_node_id to,
+                                  const struct rs_snapshot_request *m)
+{
+    struct rs_writer w;
+    size_t at = frame_begin(out, SNAPSHOT_REQUEST_HEADER + m->chunk.size, &w);
+    rs_w_u32(&w, m->from);
+    rs_w_u64(&w, m->term);
+    rs_w_u64(&w, m->last_index);
+    rs_w_u64(&w, m->last_term);
+    rs_w_u64(&w, m->total_size);
+    rs_w_u64(&w, m->offset);
+    rs_w_blob(&w, m->chunk.data, m->chunk.size);
+    frame_finish(out, at, &w, to, RS_MSG_SNAPSHOT_REQUEST);
+}
+
+void rs_msg_send_snapshot_response(struct rs_out *out, rs_node_id to,
+                                   const struct rs_snapshot_response *m)
+{
+    struct rs_writer w;
+    size_t at = frame_begin(out, SNAPSHOT_RESPONSE_SIZE, &w);
+    rs_w_u32(&w, m->from);
+    rs_w_u64(&w, m->term);
+    rs_w_u64(&w, m->last_index);
+    rs_w_u8(&w, m->success ? 1 : 0);
+    rs_w_u8(&w, m->done ? 1 : 0);
+    rs_w_u64(&w, m->next_offset);
+    frame_finish(out, at, &w, to, RS_MSG_SNAPSHOT_RESPONSE);
+}
+
+enum rs_err rs_msg_decode_snapshot_request(struct rs_bytes body, struct rs_snapshot_request *m)
+{
+    struct rs_reader r;
+    rs_reader_init(&r, body.data, body.size);
+    m->from = rs_r_u32(&r);
+    m->term = rs_r_u64(&r);
+    m->last_index = rs_r_u64(&r);
+    m->last_term = rs_r_u64(&r);
+    m->total_size = rs_r_u64(&r);
+    m->offset = rs_r_u64(&r);
+    m->chunk = rs_r_blob(&r);
+    if (r.error || r.pos != r.size || m->offset > m->total_size ||
+        m->chunk.size > m->total_size - m->offset) {
+        return RS_ECORRUPT;
+    }
+    return RS_OK;
+}
+
+enum rs_err rs_msg_decode_snapshot_response(struct rs_bytes body,
+                                            struct rs_snapshot_response *m)
+{
+    struct rs_reader r;
+    rs_reader_init(&r, body.data, body.size);
+    m->from = rs_r_u32(&r);
+    m->term = rs_r_u64(&r);
+    m->last_index = rs_r_u64(&r);
+    uint8_t success = rs_r_u8(&r);
+    uint8_t done = rs_r_u8(&r);
+    m->success = success != 0;
+    m->done = done != 0;
+    m->next_offset = rs_r_u64(&r);
+    return r.error || r.pos != r.size || success > 1 || done > 1 ? RS_ECORRUPT : RS_OK;
+}

@@ -51,6 +51,28 @@ struct rs_append_response {
     uint64_t read_seq;
 };
 
+/* One chunk of a snapshot file, at offset, of a file of total_size bytes. */
+struct rs_snapshot_request {
+    rs_node_id from;
+    rs_term term;
+    rs_index last_index;
+    rs_term last_term;
+    uint64_t total_size;
+    uint64_t offset;
+    struct rs_bytes chunk;
+};
+
+/* done: the follower has the snapshot (installed now or earlier). Otherwise next_offset is
+ * the offset it expects next (a resend point after a lost chunk or a crash). */
+struct rs_snapshot_response {
+    rs_node_id from;
+    rs_term term;
+    rs_index last_index;
+    bool success; /* false: refused (stale term or an older snapshot than one in progress) */
+    bool done;
+    uint64_t next_offset;
+};
+
 /* Each encoder appends a sealed frame to out and queues it for `to`. */
 void rs_msg_send_vote_request(struct rs_out *out, rs_node_id to, const struct rs_vote_request *m);
 void rs_msg_send_vote_response(struct rs_out *out, rs_node_id to,
@@ -72,6 +94,14 @@ void rs_msg_append_begin(struct rs_out *out, struct rs_append_builder *b,
 void rs_msg_append_add_entry(struct rs_out *out, struct rs_append_builder *b, rs_term term,
                              uint8_t type, const uint8_t *data, uint32_t size);
 void rs_msg_append_finish(struct rs_out *out, struct rs_append_builder *b, rs_node_id to);
+
+void rs_msg_send_snapshot_request(struct rs_out *out, rs_node_id to,
+                                  const struct rs_snapshot_request *m);
+void rs_msg_send_snapshot_response(struct rs_out *out, rs_node_id to,
+                                   const struct rs_snapshot_response *m);
+enum rs_err rs_msg_decode_snapshot_request(struct rs_bytes body, struct rs_snapshot_request *m);
+enum rs_err rs_msg_decode_snapshot_response(struct rs_bytes body,
+                                            struct rs_snapshot_response *m);
 
 enum rs_err rs_msg_decode_vote_request(struct rs_bytes body, struct rs_vote_request *m);
 enum rs_err rs_msg_decode_vote_response(struct rs_bytes body, struct rs_vote_response *m);

@@ -89,6 +89,9 @@ void rs_raft_free(struct rs_raft *r)
     free(r->reads);
     free(r->reads_done);
     free(r->acks);
+    rs_snapshot_free(&r->snap);
+    rs_snapshot_free(&r->snap_saving);
+    free(r->install.buf);
     memset(r, 0, sizeof *r);
 }
 
@@ -119,6 +122,17 @@ uint64_t rs_raft__disk(struct rs_raft *r, enum rs_disk_kind kind, const char *na
     uint64_t id = rs_out_disk_op(r->out, kind, name, NULL, 0, NULL, 0);
     wait_push(r, id, purpose, value);
     return id;
+}
+
+void rs_raft__track(struct rs_raft *r, uint64_t id)
+{
+    wait_push(r, id, RS_PURPOSE_NONE, 0);
+}
+
+void rs_raft__track_purpose(struct rs_raft *r, uint64_t id, enum rs_disk_purpose purpose,
+                            uint64_t value)
+{
+    wait_push(r, id, purpose, value);
 }
 
 /* Registers every disk operation the outbox gained since mark (writes carry no purpose). */
@@ -205,6 +219,7 @@ enum rs_err rs_raft_recover(struct rs_raft *r, uint64_t now_ns, const struct rs_
     }
     /* what survived the crash is what the disk holds durably */
     r->durable_index = r->written_index = rs_log_last_index(&r->log);
+    rs_raft__snapshot_recover(r, files, file_count);
     /* A crash can keep a torn log block while losing the unsynced meta write that preceded
      * it. The term then comes from the log; no vote was sent in it (votes wait for the meta
      * sync), so forgetting the vote is safe. */
@@ -316,6 +331,20 @@ void rs_raft_recv(struct rs_raft *r, uint64_t now_ns, rs_node_id from, unsigned 
         }
         break;
     }
+    case RS_MSG_SNAPSHOT_REQUEST: {
+        struct rs_snapshot_request m;
+        if ((err = rs_msg_decode_snapshot_request(body, &m)) == RS_OK && m.from == from) {
+            rs_raft__recv_snapshot_request(r, &m);
+        }
+        break;
+    }
+    case RS_MSG_SNAPSHOT_RESPONSE: {
+        struct rs_snapshot_response m;
+        if ((err = rs_msg_decode_snapshot_response(body, &m)) == RS_OK && m.from == from) {
+            rs_raft__recv_snapshot_response(r, &m);
+        }
+        break;
+    }
     default: err = RS_ECORRUPT; break;
     }
     if (err != RS_OK) {
@@ -348,6 +377,16 @@ uint64_t rs_raft_deadline(const struct rs_raft *r)
     return r->election_deadline_ns;
 }
 
+uint32_t rs_raft__segment_slot(const struct rs_raft *r, rs_index segment_first)
+{
+    for (uint32_t s = 0; s < r->store.segment_count; s++) {
+        if (r->store.segments[s].first_index == segment_first) {
+            return s;
+        }
+    }
+    RS_UNREACHABLE();
+}
+
 /* Entries from index on are removed, in memory and on disk (a conflicting suffix). */
 void rs_raft__truncate(struct rs_raft *r, rs_index index)
 {
@@ -355,7 +394,7 @@ void rs_raft__truncate(struct rs_raft *r, rs_index index)
     RS_ASSERT(rs_log_has(&r->log, index));
     if (index <= r->written_index) {
         const struct rs_entry *e = rs_log_get(&r->log, index);
-        uint32_t seg = e->segment;
+        uint32_t seg = rs_raft__segment_slot(r, e->segment_first);
         char name[RS_FILE_NAME_MAX];
         size_t mark = r->out->disk_count;
         rs_log_segment_name(r->store.segments[seg].first_index, name);
@@ -408,6 +447,8 @@ void rs_raft_disk_done(struct rs_raft *r, uint64_t now_ns, uint64_t id, enum rs_
     } else if (w.purpose == RS_PURPOSE_LOG_SYNC) {
         r->sync_in_flight = false;
         rs_raft__log_synced(r, w.value);
+    } else if (w.purpose != RS_PURPOSE_NONE) {
+        rs_raft__snapshot_disk_done(r, w.purpose);
     }
 }
 
@@ -446,7 +487,7 @@ void rs_raft__write_log(struct rs_raft *r)
              i++) {
             struct rs_entry *e = (struct rs_entry *)rs_log_get(&r->log, i);
             size_t at = rs_out_reserve(r->out, rs_log_record_size(e->size));
-            e->segment = seg;
+            e->segment_first = s->first_index;
             e->offset = s->size_bytes + (at - start);
             rs_log_record_encode(rs_out_at(r->out, at), i, e->term, e->type, e->data, e->size);
         }

@@ -5,6 +5,7 @@
 #include "core/base.h"
 #include "core/out.h"
 #include "core/raft/log.h"
+#include "core/raft/snapshot.h"
 
 /* Named limits (STYLE.md: limits have names). */
 #define RS_RAFT_VOTERS_MAX    9u
@@ -39,12 +40,16 @@ struct rs_raft_config {
     uint64_t batch_bytes;       /* payload bytes per append message */
     uint64_t proposal_queue;    /* uncommitted entries before proposals get BUSY */
     uint64_t segment_bytes_max; /* log segment rollover size */
+    uint64_t snapshot_chunk_bytes; /* snapshot install chunk size */
+    uint64_t snapshot_margin;      /* log entries kept behind a snapshot for slow followers */
+    uint64_t snapshot_interval_ns; /* the host snapshots this often (0: never by time) */
+    uint64_t snapshot_log_entries; /* ... and when this many entries were applied since */
     uint64_t random_seed;       /* from the host: the engine's only randomness */
     uint32_t bugs;
 };
 
 /* The replication state of one follower, seen from the leader. */
-enum rs_progress_state { RS_PROBE = 0, RS_REPLICATE = 1 };
+enum rs_progress_state { RS_PROBE = 0, RS_REPLICATE = 1, RS_SNAPSHOT = 2 };
 
 struct rs_progress {
     rs_node_id id;
@@ -60,6 +65,10 @@ struct rs_progress {
     uint64_t probe_sent_ns;  /* when the outstanding probe went out (0 = none) */
     uint64_t last_ack_ns;    /* last response in the current term, for step-down checks */
     uint64_t read_seq_acked;
+    /* installing a snapshot on this follower */
+    rs_index snap_index;   /* the snapshot being sent */
+    uint64_t snap_offset;  /* the chunk in flight starts here */
+    uint64_t snap_sent_ns; /* when it went out */
 };
 
 /* A pending read: confirmed once a quorum has acknowledged read_seq. */
@@ -86,7 +95,27 @@ struct rs_pending_ack {
 };
 
 /* Why a disk operation was submitted, so its completion can be acted on. */
-enum rs_disk_purpose { RS_PURPOSE_NONE = 0, RS_PURPOSE_LOG_SYNC, RS_PURPOSE_META_SYNC };
+enum rs_disk_purpose {
+    RS_PURPOSE_NONE = 0,
+    RS_PURPOSE_LOG_SYNC,
+    RS_PURPOSE_META_SYNC,
+    RS_PURPOSE_SNAP_SAVED,     /* a snapshot this replica took is durable */
+    RS_PURPOSE_SNAP_INSTALLED, /* a snapshot received from the leader is durable */
+};
+
+/* A snapshot arriving from the leader, chunk by chunk. */
+struct rs_install {
+    bool active;
+    bool finishing; /* complete, waiting for its sync and rename */
+    rs_node_id leader;
+    rs_term leader_term;
+    rs_index last_index;
+    rs_term last_term;
+    uint64_t total_size; /* 0 until known (a download resumed after a crash) */
+    uint64_t received;
+    uint8_t *buf;
+    uint64_t cap;
+};
 
 struct rs_disk_wait {
     uint64_t id;
@@ -101,6 +130,9 @@ struct rs_raft_stats {
     uint64_t entries_sent;
     uint64_t corrupt_messages;
     uint64_t proposals_busy;
+    uint64_t snapshots_saved;
+    uint64_t snapshots_installed;
+    uint64_t snapshot_chunks_sent;
 };
 
 struct rs_raft {
@@ -160,6 +192,12 @@ struct rs_raft {
     struct rs_pending_ack *acks;
     size_t ack_count, ack_cap;
 
+    /* snapshots */
+    struct rs_snapshot snap;        /* the latest durable snapshot, file bytes in memory */
+    struct rs_snapshot snap_saving; /* being saved: durable once its rename completes */
+    struct rs_install install;
+    bool snapshot_to_load; /* the host must load snap into its state machine */
+
     struct rs_raft_stats stats;
     enum rs_err error; /* set when role == RS_ERROR_STATE */
     rs_index conflict_index; /* non-zero: a leader contradicted a committed entry here */
@@ -195,6 +233,20 @@ enum rs_err rs_raft_read_index(struct rs_raft *r, uint64_t now_ns, uint64_t cook
 void rs_raft_flush(struct rs_raft *r);
 /* The host applied entries up to index. */
 void rs_raft_set_applied(struct rs_raft *r, rs_index index);
+
+/*
+ * Snapshots. The host serializes its state machine at its applied index and hands the bytes
+ * over; the engine writes the file (durably, never half) and then compacts the log.
+ * RS_EBUSY while another save or an install is under way; RS_EINVAL for an index that is not
+ * newer than the last snapshot or not applied.
+ */
+enum rs_err rs_raft_snapshot_save(struct rs_raft *r, rs_index index, const uint8_t *data,
+                                  size_t size);
+/* After recovery or an install, snapshot_to_load is set: the host loads the data of
+ * rs_raft_snapshot_data and then calls rs_raft_snapshot_loaded. */
+struct rs_bytes rs_raft_snapshot_data(const struct rs_raft *r);
+void rs_raft_snapshot_loaded(struct rs_raft *r);
+rs_index rs_raft_snapshot_index(const struct rs_raft *r);
 
 /* Puts the replica into the error state (it stops serving and never acknowledges). */
 void rs_raft_enter_error(struct rs_raft *r, enum rs_err err);

@@ -65,6 +65,9 @@ static void append_entries(struct rs_raft *r, const struct rs_append_request *m)
         enum rs_err err = rs_append_next_entry(m, &pos, &e);
         RS_ASSERT(err == RS_OK); /* framing was validated by the decoder */
         index++;
+        if (index < r->log.first_index) {
+            continue; /* inside our snapshot: committed, so it matches */
+        }
         if (rs_log_has(&r->log, index)) {
             if (rs_log_term_at(&r->log, index) == e.term) {
                 continue; /* already have it */
@@ -105,7 +108,8 @@ void rs_raft__recv_append_request(struct rs_raft *r, const struct rs_append_requ
         respond(r, m, false, last);
         return;
     }
-    if (m->prev_index < r->log.first_index - 1 ||
+    /* a prev_index inside our snapshot is committed and therefore matches */
+    if (m->prev_index + 1 >= r->log.first_index &&
         rs_log_term_at(&r->log, m->prev_index) != m->prev_term) {
         respond(r, m, false, m->prev_index - 1);
         return;

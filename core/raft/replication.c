@@ -71,9 +71,16 @@ static void reset_to_probe(struct rs_progress *p, rs_index next)
     p->probe_sent_ns = 0;
 }
 
-static void replicate(struct rs_raft *r, struct rs_progress *p)
+void rs_raft__replicate(struct rs_raft *r, struct rs_progress *p)
 {
     rs_index last = rs_log_last_index(&r->log);
+    if (p->state == RS_SNAPSHOT) {
+        return; /* chunks go out as the follower answers (and on the retry timer) */
+    }
+    if (p->next_index < r->log.first_index) {
+        rs_raft__send_snapshot(r, p); /* what it needs was compacted away */
+        return;
+    }
     if (p->state == RS_PROBE) {
         if (p->probe_sent_ns == 0) {
             send_batch(r, p);
@@ -94,7 +101,7 @@ void rs_raft__replicate_all(struct rs_raft *r)
     for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
         struct rs_progress *p = &r->progress[i];
         if (p->id != r->cfg.id) {
-            replicate(r, p);
+            rs_raft__replicate(r, p);
         }
     }
     if (r->read_broadcast_needed) {
@@ -163,6 +170,12 @@ void rs_raft__leader_tick(struct rs_raft *r)
         if (p->id == r->cfg.id) {
             continue;
         }
+        if (p->state == RS_SNAPSHOT) {
+            if (r->now_ns - p->snap_sent_ns >= r->cfg.election_timeout_ns / 2) {
+                rs_raft__send_snapshot(r, p); /* the chunk or its answer was lost */
+            }
+            continue;
+        }
         bool stuck = p->state == RS_REPLICATE && p->inflight_count > 0 &&
                      r->now_ns - p->inflight_sent_ns[p->inflight_head] >=
                          r->cfg.election_timeout_ns / 2;
@@ -219,6 +232,9 @@ void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_res
         p->read_seq_acked = m->read_seq;
         rs_raft__reads_confirm(r);
     }
+    if (p->state == RS_SNAPSHOT) {
+        return; /* a heartbeat answer; the snapshot answers move this follower on */
+    }
     if (m->success) {
         if (m->match_index > p->match_index && m->match_index <= rs_log_last_index(&r->log)) {
             p->match_index = m->match_index;
@@ -236,7 +252,7 @@ void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_res
             p->inflight_head = 0;
             p->next_index = p->match_index + 1;
         }
-        replicate(r, p);
+        rs_raft__replicate(r, p);
         return;
     }
     if (m->seq < p->valid_seq) {
@@ -248,5 +264,5 @@ void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_res
         next = m->match_index + 1;
     }
     reset_to_probe(p, next);
-    replicate(r, p);
+    rs_raft__replicate(r, p);
 }

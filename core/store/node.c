@@ -30,10 +30,23 @@ void rs_node_free(struct rs_node *n)
     memset(n, 0, sizeof *n);
 }
 
+static void after_event(struct rs_node *n);
+
 enum rs_err rs_node_recover(struct rs_node *n, uint64_t now_ns, const struct rs_file_view *files,
                             size_t file_count)
 {
-    return rs_raft_recover(&n->raft, now_ns, files, file_count);
+    enum rs_err err = rs_raft_recover(&n->raft, now_ns, files, file_count);
+    if (n->raft.cfg.snapshot_interval_ns > 0) {
+        n->next_snapshot_ns = now_ns + n->raft.cfg.snapshot_interval_ns;
+    }
+    after_event(n); /* loads a recovered snapshot into the state machine */
+    return err;
+}
+
+void rs_node_request_snapshot(struct rs_node *n)
+{
+    n->snapshot_requested = true;
+    after_event(n);
 }
 
 static void respond(struct rs_node *n, rs_node_id to, uint64_t request_id, uint64_t client_id,
@@ -63,6 +76,15 @@ static void respond(struct rs_node *n, rs_node_id to, uint64_t request_id, uint6
     }
 }
 
+static void ensure_scratch(struct rs_node *n, size_t size)
+{
+    if (size > n->scratch_cap) {
+        n->scratch = realloc(n->scratch, size);
+        RS_ASSERT(n->scratch != NULL);
+        n->scratch_cap = size;
+    }
+}
+
 static void writes_push(struct rs_node *n, const struct rs_pending_write *w)
 {
     if (n->write_count == n->write_cap) {
@@ -84,11 +106,7 @@ static void handle_write(struct rs_node *n, rs_node_id from, const struct rs_kv_
 {
     struct rs_kv_cmd cmd = {.client_id = req->client_id, .seq = req->seq, .op = req->op};
     size_t size = rs_kv_cmd_size(&cmd);
-    if (size > n->scratch_cap) {
-        n->scratch = realloc(n->scratch, size);
-        RS_ASSERT(n->scratch != NULL);
-        n->scratch_cap = size;
-    }
+    ensure_scratch(n, size);
     size_t written;
     if (rs_kv_cmd_encode(&cmd, n->scratch, n->scratch_cap, &written) != RS_OK) {
         respond(n, from, req->request_id, req->client_id, req->seq, RS_EINVAL, NULL);
@@ -235,12 +253,54 @@ static void apply_committed(struct rs_node *n)
     }
 }
 
+/* A snapshot replaced the state (recovery or an install from the leader). */
+static void load_snapshot(struct rs_node *n)
+{
+    struct rs_raft *r = &n->raft;
+    if (rs_kv_snapshot_load(&n->kv, rs_raft_snapshot_data(r)) != RS_OK) {
+        rs_raft_enter_error(r, RS_ECORRUPT); /* a snapshot we cannot load halts the replica */
+        return;
+    }
+    rs_raft_snapshot_loaded(r);
+    n->stats.snapshots_loaded++;
+    /* our proposals up to here were decided elsewhere; the clients retry (dedup is safe) */
+    struct rs_kv_result none = {0};
+    answer_writes(n, r->applied_index, 0, &none, RS_ENOTLEADER);
+}
+
+/* Takes a snapshot when one is due: by entries applied, by time, or on request. */
+static void maybe_snapshot(struct rs_node *n)
+{
+    struct rs_raft *r = &n->raft;
+    rs_index since = r->applied_index - rs_raft_snapshot_index(r);
+    bool due = n->snapshot_requested ||
+               (r->cfg.snapshot_log_entries > 0 && since >= r->cfg.snapshot_log_entries) ||
+               (n->next_snapshot_ns > 0 && r->now_ns >= n->next_snapshot_ns);
+    if (!due || since == 0 || r->role == RS_ERROR_STATE) {
+        return;
+    }
+    size_t size = rs_kv_snapshot_size(&n->kv);
+    ensure_scratch(n, size);
+    size_t written = rs_kv_snapshot_write(&n->kv, n->scratch, n->scratch_cap);
+    RS_ASSERT(written == size);
+    if (rs_raft_snapshot_save(r, r->applied_index, n->scratch, size) == RS_OK) {
+        n->snapshot_requested = false;
+        if (r->cfg.snapshot_interval_ns > 0) {
+            n->next_snapshot_ns = r->now_ns + r->cfg.snapshot_interval_ns;
+        }
+    }
+}
+
 /* The work every event ends with. */
 static void after_event(struct rs_node *n)
 {
     rs_raft_flush(&n->raft);
+    if (n->raft.snapshot_to_load) {
+        load_snapshot(n);
+    }
     apply_committed(n);
     serve_reads(n);
+    maybe_snapshot(n);
 }
 
 void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
@@ -275,5 +335,6 @@ void rs_node_disk_done(struct rs_node *n, uint64_t now_ns, uint64_t id, enum rs_
 
 uint64_t rs_node_deadline(const struct rs_node *n)
 {
-    return rs_raft_deadline(&n->raft);
+    uint64_t d = rs_raft_deadline(&n->raft);
+    return n->next_snapshot_ns > 0 && n->next_snapshot_ns < d ? n->next_snapshot_ns : d;
 }

@@ -39,6 +39,7 @@ struct rs_node_stats {
     uint64_t reads_answered;
     uint64_t not_leader;
     uint64_t busy;
+    uint64_t snapshots_loaded;
 };
 
 struct rs_node {
@@ -51,8 +52,10 @@ struct rs_node {
     struct rs_pending_read reads[RS_NODE_PENDING_READS_MAX];
     size_t read_count;
     uint64_t next_cookie;
-    uint8_t *scratch; /* encoding buffer for commands */
+    uint8_t *scratch; /* encoding buffer for commands and snapshots */
     size_t scratch_cap;
+    uint64_t next_snapshot_ns; /* node-local time of the next snapshot by interval */
+    bool snapshot_requested;
     struct rs_node_stats stats;
 };
 
@@ -65,6 +68,8 @@ void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uin
                   size_t size);
 void rs_node_tick(struct rs_node *n, uint64_t now_ns);
 void rs_node_disk_done(struct rs_node *n, uint64_t now_ns, uint64_t id, enum rs_err err);
+/* Takes a snapshot at the next opportunity (an administrative command). */
+void rs_node_request_snapshot(struct rs_node *n);
 /* Earliest node-local time at which rs_node_tick must run. */
 uint64_t rs_node_deadline(const struct rs_node *n);
 

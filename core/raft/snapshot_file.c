@@ -1,0 +1,114 @@
+/* The snapshot file format. */
+#include "core/raft/snapshot.h"
+
+#include "core/wire/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define SNAPSHOT_MAGIC   0x4e535352u /* "RSSN" */
+#define SNAPSHOT_VERSION 1u
+
+size_t rs_snapshot_file_size(size_t data_size)
+{
+    return RS_SNAPSHOT_HEADER_SIZE + data_size + RS_SNAPSHOT_TRAILER_SIZE;
+}
+
+uint8_t *rs_snapshot_encode(const struct rs_snapshot_meta *meta, const uint8_t *data, size_t size)
+{
+    RS_ASSERT(meta->voter_count <= RS_SNAPSHOT_VOTERS_MAX);
+    size_t total = rs_snapshot_file_size(size);
+    uint8_t *file = calloc(1, total);
+    RS_ASSERT(file != NULL);
+    struct rs_writer w;
+    rs_writer_init(&w, file, total);
+    rs_w_u32(&w, SNAPSHOT_MAGIC);
+    rs_w_u32(&w, SNAPSHOT_VERSION);
+    rs_w_u64(&w, meta->last_index);
+    rs_w_u64(&w, meta->last_term);
+    rs_w_u32(&w, meta->voter_count);
+    for (uint32_t i = 0; i < RS_SNAPSHOT_VOTERS_MAX; i++) {
+        rs_w_u32(&w, i < meta->voter_count ? meta->voters[i] : 0);
+    }
+    rs_w_u64(&w, size);
+    rs_w_bytes(&w, data, size);
+    rs_w_u64(&w, XXH64(file, w.pos, 0));
+    RS_ASSERT(!w.overflow && w.pos == total);
+    return file;
+}
+
+enum rs_err rs_snapshot_decode(const uint8_t *file, size_t size, struct rs_snapshot_meta *meta,
+                               struct rs_bytes *data)
+{
+    if (size < rs_snapshot_file_size(0) || size > RS_SNAPSHOT_SIZE_MAX) {
+        return RS_ECORRUPT;
+    }
+    if (rs_get_u64(file + size - 8) != XXH64(file, size - 8, 0)) {
+        return RS_ECORRUPT;
+    }
+    struct rs_reader r;
+    rs_reader_init(&r, file, size - 8);
+    uint32_t magic = rs_r_u32(&r);
+    uint32_t version = rs_r_u32(&r);
+    meta->last_index = rs_r_u64(&r);
+    meta->last_term = rs_r_u64(&r);
+    meta->voter_count = rs_r_u32(&r);
+    for (uint32_t i = 0; i < RS_SNAPSHOT_VOTERS_MAX; i++) {
+        meta->voters[i] = rs_r_u32(&r);
+    }
+    uint64_t data_size = rs_r_u64(&r);
+    if (r.error || magic != SNAPSHOT_MAGIC || version != SNAPSHOT_VERSION ||
+        meta->voter_count > RS_SNAPSHOT_VOTERS_MAX || data_size != r.size - r.pos ||
+        meta->last_index == 0) {
+        return RS_ECORRUPT;
+    }
+    data->data = file + r.pos;
+    data->size = (size_t)data_size;
+    return RS_OK;
+}
+
+void rs_snapshot_name(rs_index index, rs_term term, bool part, char *name, size_t size)
+{
+    snprintf(name, size, "snap-%016llx-%016llx%s", (unsigned long long)index,
+             (unsigned long long)term, part ? ".part" : "");
+}
+
+static bool parse_hex16(const char *p, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = p[i];
+        unsigned d;
+        if (c >= '0' && c <= '9') {
+            d = (unsigned)(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            d = (unsigned)(c - 'a' + 10);
+        } else {
+            return false;
+        }
+        v = (v << 4) | d;
+    }
+    *out = v;
+    return true;
+}
+
+bool rs_snapshot_parse_name(const char *name, rs_index *index, rs_term *term, bool *part)
+{
+    size_t n = strlen(name);
+    if (strncmp(name, "snap-", 5) != 0 || (n != 38 && n != 43) || name[21] != '-') {
+        return false;
+    }
+    if (!parse_hex16(name + 5, index) || !parse_hex16(name + 22, term)) {
+        return false;
+    }
+    *part = n == 43;
+    return !*part || strcmp(name + 38, ".part") == 0;
+}
+
+void rs_snapshot_free(struct rs_snapshot *s)
+{
+    free(s->file);
+    memset(s, 0, sizeof *s);
+}
