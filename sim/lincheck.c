@@ -89,6 +89,9 @@ struct key_ctx {
     uint32_t dup_second;
     uint32_t *readers_uninvoked; /* per sweep state */
     uint32_t *consumer;          /* per sweep state: op index or NONE */
+    uint32_t *writer;            /* per sweep state: the op writing it (unique values) */
+    uint32_t *reader_start;      /* per sweep state: its reads are reader_ops[start..next) */
+    uint32_t *reader_ops;
 };
 
 /* What one key's sweep concluded. */
@@ -250,6 +253,9 @@ static void key_ctx_free(struct key_ctx *k)
     free(k->seff);
     free(k->readers_uninvoked);
     free(k->consumer);
+    free(k->writer);
+    free(k->reader_start);
+    free(k->reader_ops);
 }
 
 /* Local value ids (0 absent, then 1.. by first mention) through a string-id-indexed map. */
@@ -391,6 +397,39 @@ static void key_drop_unobserved_info(struct key_ctx *k, uint32_t *obs, uint32_t 
     RS_ASSERT(depth == 0);
 }
 
+/* Per observed state: the op that writes it (the last one, unless unique) and its reads. */
+static enum rs_err key_readers(struct key_ctx *k)
+{
+    k->writer = malloc(k->state_count * sizeof *k->writer);
+    k->reader_start = calloc((size_t)k->state_count + 1, sizeof *k->reader_start);
+    k->reader_ops = malloc(((size_t)k->n + 1) * sizeof *k->reader_ops);
+    uint32_t *placed = calloc(k->state_count, sizeof *placed);
+    if (!k->writer || !k->reader_start || !k->reader_ops || !placed) {
+        free(placed);
+        return RS_ENOMEM;
+    }
+    for (uint32_t st = 0; st < k->state_count; st++) {
+        k->writer[st] = NONE;
+        k->reader_start[st + 1] = k->reader_start[st] + k->readers_uninvoked[st];
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint32_t st = k->cls[i] == CLS_READ ? k->spre[i] : k->seff[i];
+        if (k->cls[i] == CLS_DROP || st == NONE || st < 2) {
+            continue;
+        }
+        if (k->cls[i] == CLS_READ) {
+            k->reader_ops[k->reader_start[st] + placed[st]++] = i;
+        } else {
+            k->writer[st] = i;
+        }
+    }
+    for (uint32_t st = 0; st < k->state_count; st++) {
+        RS_ASSERT(k->reader_start[st] + placed[st] == k->reader_start[st + 1]);
+    }
+    free(placed);
+    return RS_OK;
+}
+
 /* Sweep state ids: absent, DEAD for every never-observed value, then observed values. */
 static enum rs_err key_states(struct key_ctx *k, const bool *observed)
 {
@@ -427,7 +466,7 @@ static enum rs_err key_states(struct key_ctx *k, const bool *observed)
             k->consumer[k->spre[i]] = i;
         }
     }
-    return RS_OK;
+    return key_readers(k);
 }
 
 /* Classes: what the sweep does with each operation (see the comment at the top). */
@@ -504,6 +543,8 @@ static enum rs_err key_prepare(struct key_ctx *k, uint32_t *map, uint32_t *touch
 
 /* ---- The sweep ---- */
 
+#define MASK_COUNT 7
+
 /* A set of configurations: [state | used info deletes << 32, window bits...] each. */
 struct frontier {
     uint64_t *data;
@@ -526,13 +567,14 @@ struct sweep {
     uint32_t *slot_eff;
     uint32_t *free_slots;
     uint32_t free_count;
-    uint64_t *masks; /* the six masks below, words each */
+    uint64_t *masks; /* the seven masks below, words each */
     uint64_t *read_mask;
     uint64_t *branch_mask;
-    uint64_t *unobserved_mask;
+    uint64_t *absorb_mask;
     uint64_t *optional_mask;
     uint64_t *blind_mask;
     uint64_t *occupied_mask;
+    uint64_t *delete_mask; /* ok deletes: interchangeable but for their completion times */
     uint32_t info_deletes_invoked;
     uint64_t *scratch; /* three configurations */
     uint32_t *redo;
@@ -676,10 +718,8 @@ static uint32_t frontier_insert(struct sweep *s, struct frontier *f, const uint6
     return (uint32_t)f->count++;
 }
 
-/* Reads are linearized eagerly: every pending read of the current state is marked done. */
-static void sweep_normalize(const struct sweep *s, uint64_t *cfg)
+static void sweep_eager_reads(const struct sweep *s, uint64_t *cfg, uint32_t state)
 {
-    uint32_t state = cfg_state(cfg);
     for (size_t w = 0; w < s->words; w++) {
         uint64_t m = s->read_mask[w] & ~cfg[1 + w];
         while (m != 0) {
@@ -690,6 +730,39 @@ static void sweep_normalize(const struct sweep *s, uint64_t *cfg)
             }
         }
     }
+}
+
+/*
+ * Moves that lose nothing, made at once:
+ * - reads are linearized eagerly: every pending read of the current state is marked done;
+ * - with unique values, once every read of the current value v is invoked (hence done), the
+ *   cas or get_and_put that consumes v, if pending, is the only possible next write (any other
+ *   would make it impossible), so it is applied now; and a value whose reads are all done and
+ *   that nothing consumes can matter to nobody any more: the state becomes DEAD.
+ */
+static void sweep_normalize(const struct sweep *s, uint64_t *cfg)
+{
+    const struct key_ctx *k = s->k;
+    uint32_t state = cfg_state(cfg);
+    for (uint32_t guard = 0; guard <= s->slot_count; guard++) {
+        sweep_eager_reads(s, cfg, state);
+        if (!k->unique || state < 2 || k->readers_uninvoked[state] != 0) {
+            break;
+        }
+        uint32_t c = k->consumer[state];
+        if (c == NONE) {
+            state = DEAD;
+            break;
+        }
+        uint32_t slot = s->op_slot[c];
+        if (slot == NONE || cfg_done(cfg, slot)) {
+            break; /* not invoked yet: the state waits for it */
+        }
+        RS_ASSERT(s->slot_pre[slot] == state);
+        cfg[1 + slot / 64] |= 1ull << (slot % 64);
+        state = s->slot_eff[slot];
+    }
+    cfg[0] = (cfg[0] & ~0xffffffffull) | state;
 }
 
 /* With unique values, whether state may be overwritten by op (NONE for an info delete). */
@@ -711,7 +784,7 @@ static void sweep_set_state(const struct sweep *s, uint64_t *cfg, uint32_t eff, 
 {
     if (blind) {
         for (size_t w = 0; w < s->words; w++) {
-            cfg[1 + w] |= s->unobserved_mask[w];
+            cfg[1 + w] |= s->absorb_mask[w];
         }
     }
     cfg[0] = (cfg[0] & ~0xffffffffull) | eff;
@@ -764,6 +837,30 @@ static bool sweep_add(struct sweep *s, struct frontier *f, const uint64_t *cfg, 
     return !failed;
 }
 
+/*
+ * Deletes all write absent and need nothing, so of the pending ones only the one that must
+ * complete first is branched on: a linearization that applies another one now can swap the
+ * two. For the same reason an info delete is used only when no ok delete is pending.
+ */
+static uint32_t sweep_first_delete(const struct sweep *s, const uint64_t *cfg)
+{
+    uint32_t best = NONE;
+    for (size_t w = 0; w < s->words; w++) {
+        uint64_t m = s->delete_mask[w] & ~cfg[1 + w];
+        while (m != 0) {
+            uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
+            m &= m - 1;
+            uint32_t op = s->slot_op[slot];
+            uint32_t other = best == NONE ? NONE : s->slot_op[best];
+            if (best == NONE || s->k->ret[op] < s->k->ret[other] ||
+                (s->k->ret[op] == s->k->ret[other] && op < other)) {
+                best = slot;
+            }
+        }
+    }
+    return best;
+}
+
 /* Adds every successor of configuration `at` to f; false when a budget ran out. */
 static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t expanded)
 {
@@ -771,8 +868,12 @@ static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t 
     uint64_t *dst = s->scratch + s->stride;
     memcpy(src, f->data + at * s->stride, s->stride * sizeof(uint64_t));
     uint32_t state = cfg_state(src);
+    uint32_t first_delete = sweep_first_delete(s, src);
     for (size_t w = 0; w < s->words; w++) {
-        uint64_t m = s->branch_mask[w] & ~src[1 + w];
+        uint64_t m = s->branch_mask[w] & ~src[1 + w] & ~s->delete_mask[w];
+        if (first_delete != NONE && first_delete / 64 == w) {
+            m |= 1ull << (first_delete % 64);
+        }
         while (m != 0) {
             uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
             m &= m - 1;
@@ -787,7 +888,7 @@ static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t 
             }
         }
     }
-    if (cfg_used(src) < s->info_deletes_invoked) {
+    if (first_delete == NONE && cfg_used(src) < s->info_deletes_invoked) {
         if (++s->steps > s->steps_max) {
             return false;
         }
@@ -841,6 +942,86 @@ static void mask_set(uint64_t *mask, uint32_t slot, bool on)
     }
 }
 
+/* The value written by the blind write that starts v's chain of consumers, or NONE. */
+static uint32_t chain_head(const struct key_ctx *k, uint32_t v)
+{
+    for (uint32_t guard = 0; guard <= k->n; guard++) {
+        uint32_t op = k->writer[v];
+        if (op == NONE || k->cls[op] != CLS_WRITE) {
+            return NONE;
+        }
+        if (k->ops[op].pre_any) {
+            return v;
+        }
+        uint32_t u = k->spre[op];
+        if (u < 2 || k->consumer[u] != op) {
+            return NONE; /* starts from absent, or a second consumer: no unit */
+        }
+        v = u;
+    }
+    return NONE;
+}
+
+/* Whether every op of the chain written from value `head` on is pending, every read invoked. */
+static bool chain_ready(const struct sweep *s, uint32_t head)
+{
+    const struct key_ctx *k = s->k;
+    uint32_t op = k->writer[head];
+    for (uint32_t guard = 0; guard <= k->n; guard++) {
+        uint32_t v = k->seff[op];
+        if (s->op_slot[op] == NONE) {
+            return false;
+        }
+        if (v < 2) {
+            return true; /* the chain ends with a value nobody observes */
+        }
+        if (k->readers_uninvoked[v] != 0) {
+            return false;
+        }
+        op = k->consumer[v];
+        if (op == NONE) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Unique values: a blind write of v, the consumer of v (cas or get_and_put), the consumer of
+ * what that wrote and so on, with all their reads, are contiguous in any linearization: while
+ * a value of the chain is current, only its reads and its consumer can run. Once all of them
+ * are invoked the chain behaves as one unobserved put: absorbed whole by a blind write applied
+ * while it is pending, or applied whole at the first completion among its ops. Before that,
+ * its writes are branched on as usual. Eager consumers (sweep_normalize) keep the invariant
+ * that makes this a mask: in every configuration the chain is all done or not started.
+ */
+static void sweep_try_unit(struct sweep *s, uint32_t value)
+{
+    const struct key_ctx *k = s->k;
+    uint32_t head = chain_head(k, value);
+    if (head == NONE || !chain_ready(s, head)) {
+        return;
+    }
+    uint32_t op = k->writer[head];
+    for (uint32_t guard = 0; guard <= k->n && op != NONE; guard++) {
+        uint32_t slot = s->op_slot[op];
+        uint32_t v = k->seff[op];
+        RS_ASSERT(slot != NONE);
+        mask_set(s->branch_mask, slot, false);
+        mask_set(s->absorb_mask, slot, true);
+        if (v < 2) {
+            break;
+        }
+        for (uint32_t j = k->reader_start[v]; j < k->reader_start[v + 1]; j++) {
+            uint32_t r = k->reader_ops[j];
+            if (s->op_slot[r] != NONE) {
+                mask_set(s->absorb_mask, s->op_slot[r], true);
+            }
+        }
+        op = k->consumer[v];
+    }
+}
+
 static void sweep_invoke(struct sweep *s, uint32_t op)
 {
     struct key_ctx *k = s->k;
@@ -858,24 +1039,34 @@ static void sweep_invoke(struct sweep *s, uint32_t op)
     s->slot_eff[slot] = k->seff[op];
     mask_set(s->read_mask, slot, cls == CLS_READ);
     mask_set(s->branch_mask, slot, cls == CLS_WRITE || cls == CLS_OPTIONAL);
-    mask_set(s->unobserved_mask, slot, cls == CLS_UNOBSERVED_PUT);
+    mask_set(s->absorb_mask, slot, cls == CLS_UNOBSERVED_PUT);
     mask_set(s->optional_mask, slot, cls == CLS_OPTIONAL);
     mask_set(s->blind_mask, slot, k->ops[op].writes && k->ops[op].pre_any);
     mask_set(s->occupied_mask, slot, true);
+    mask_set(s->delete_mask, slot, cls == CLS_WRITE && k->ops[op].ok &&
+                                       k->ops[op].f == RS_HIST_DELETE);
     if (cls == CLS_READ && k->unique && k->spre[op] >= 2) {
         RS_ASSERT(k->readers_uninvoked[k->spre[op]] > 0);
         k->readers_uninvoked[k->spre[op]]--;
+        sweep_try_unit(s, k->spre[op]);
+    }
+    if (cls == CLS_WRITE && k->unique && k->seff[op] >= 2) {
+        sweep_try_unit(s, k->seff[op]);
+    }
+    if (cls == CLS_WRITE && k->unique && k->spre[op] != NONE && k->spre[op] >= 2) {
+        sweep_try_unit(s, k->spre[op]);
     }
 }
 
 static void sweep_free_slot(struct sweep *s, uint32_t slot)
 {
     RS_ASSERT(s->slot_op[slot] != NONE);
-    s->slot_op[slot] = NONE;
     s->slot_pre[slot] = NONE;
-    for (size_t m = 0; m < 6; m++) {
+    for (size_t m = 0; m < MASK_COUNT; m++) {
         mask_set(s->masks + m * s->words, slot, false);
     }
+    s->op_slot[s->slot_op[slot]] = NONE;
+    s->slot_op[slot] = NONE;
     s->free_slots[s->free_count++] = slot;
     RS_ASSERT(s->free_count <= s->slot_count);
 }
@@ -890,7 +1081,7 @@ static bool sweep_filter(struct sweep *s, uint32_t slot, const uint64_t *clear)
     struct frontier *src = &s->f[s->cur];
     struct frontier *dst = &s->f[!s->cur];
     uint64_t *cfg = s->scratch;
-    bool unobserved = slot != NONE && ((s->unobserved_mask[slot / 64] >> (slot % 64)) & 1u);
+    bool unobserved = slot != NONE && ((s->absorb_mask[slot / 64] >> (slot % 64)) & 1u);
     frontier_clear(dst);
     for (size_t i = 0; i < src->count; i++) {
         memcpy(cfg, src->data + i * s->stride, s->stride * sizeof(uint64_t));
@@ -1054,15 +1245,16 @@ static enum rs_err sweep_init(struct sweep *s, struct key_ctx *k, uint32_t slots
     s->slot_pre = malloc(s->slot_count * sizeof *s->slot_pre);
     s->slot_eff = malloc(s->slot_count * sizeof *s->slot_eff);
     s->free_slots = malloc(s->slot_count * sizeof *s->free_slots);
-    s->masks = calloc(6 * s->words, sizeof *s->masks);
+    s->masks = calloc(MASK_COUNT * s->words, sizeof *s->masks);
     s->scratch = calloc(3 * s->stride, sizeof *s->scratch);
     if (!s->slot_op || !s->op_slot || !s->slot_pre || !s->slot_eff || !s->free_slots ||
         !s->masks || !s->scratch) {
         return RS_ENOMEM;
     }
-    uint64_t **masks[6] = {&s->read_mask,     &s->branch_mask, &s->unobserved_mask,
-                           &s->optional_mask, &s->blind_mask,  &s->occupied_mask};
-    for (size_t m = 0; m < 6; m++) {
+    uint64_t **masks[MASK_COUNT] = {&s->read_mask,    &s->branch_mask, &s->absorb_mask,
+                                    &s->optional_mask, &s->blind_mask, &s->occupied_mask,
+                                    &s->delete_mask};
+    for (size_t m = 0; m < MASK_COUNT; m++) {
         *masks[m] = s->masks + m * s->words;
     }
     for (uint32_t i = 0; i < s->slot_count; i++) {
