@@ -264,6 +264,27 @@ static void test_unobserved_puts(void **state)
                    RS_LINCHECK_OK);
 }
 
+static void test_overlapping_deletes(void **state)
+{
+    (void)state;
+    /* The delete that must complete first has to be the one used first. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 3;"
+                          "1 invoke delete k - 1; 2 invoke delete k - 1;"
+                          "3 invoke get k - 4; 3 ok get k null 6; 1 ok delete k - 10;"
+                          "3 invoke put k b 20; 3 ok put k - 30;"
+                          "4 invoke get k - 40; 4 ok get k null 50; 2 ok delete k - 100"),
+                   RS_LINCHECK_OK);
+    /* Two deletes cannot explain three disappearances. */
+    expect_verdict(script("0 invoke put k a 0; 0 ok put k - 3;"
+                          "1 invoke delete k - 1; 2 invoke delete k - 1;"
+                          "3 invoke get k - 4; 3 ok get k null 6; 1 ok delete k - 10;"
+                          "3 invoke put k b 20; 3 ok put k - 30;"
+                          "4 invoke get k - 40; 4 ok get k null 50;"
+                          "4 invoke put k c 60; 4 ok put k - 70;"
+                          "4 invoke get k - 80; 4 ok get k null 90; 2 ok delete k - 100"),
+                   RS_LINCHECK_VIOLATION);
+}
+
 static void test_repeated_values_use_general_search(void **state)
 {
     (void)state;
@@ -456,6 +477,9 @@ static void random_options(struct rs_history_gen_options *o, uint64_t *rng, unsi
     o->info_ppm = (uint32_t)(rng_next(rng) % 300000);
     o->fail_ppm = (uint32_t)(rng_next(rng) % 100000);
     o->value_alphabet = rng_next(rng) % 4 == 0 ? 2 + (uint32_t)(rng_next(rng) % 3) : 0;
+    if (rng_next(rng) % 3 == 0) {
+        o->mix_ppm[RS_HIST_DELETE] = 300000; /* deletes overlap often */
+    }
     o->latency_ns_max = 1000000;
     o->think_ns_max = (int64_t)(rng_next(rng) % 1000000);
 }
@@ -651,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_delete_put_if_absent_get_and_put),
         cmocka_unit_test(test_info_operations),
         cmocka_unit_test(test_unobserved_puts),
+        cmocka_unit_test(test_overlapping_deletes),
         cmocka_unit_test(test_repeated_values_use_general_search),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_random_cross_check),
