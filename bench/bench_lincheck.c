@@ -19,7 +19,7 @@ struct workload {
     uint32_t client_count;
     uint32_t info_ppm;
     uint32_t value_alphabet;
-    uint64_t steps_max; /* 0: the checker's default */
+    uint64_t steps_max;                /* 0: the checker's default */
     uint32_t mix_ppm[RS_HIST_F_COUNT]; /* get, put, delete, cas, put_if_absent, get_and_put */
 };
 
@@ -29,7 +29,13 @@ static const struct workload workloads[] = {
     {"many-keys", 100000, 1000, 16, 10000, 0, 0, {400000, 250000, 50000, 200000, 50000, 50000}},
     {"hot-key-info5%", 20000, 1, 16, 50000, 0, 0, {400000, 300000, 100000, 200000, 0, 0}},
     {"hot-key-64-clients", 20000, 1, 64, 20000, 0, 0, {400000, 300000, 100000, 200000, 0, 0}},
-    {"hot-key-all-ops", 20000, 1, 16, 20000, 0, 0,
+    {"hot-key-all-ops",
+     20000,
+     1,
+     16,
+     20000,
+     0,
+     0,
      {300000, 200000, 100000, 200000, 100000, 100000}},
     {"general-search", 2000, 1, 8, 20000, 16, 100000000, {400000, 300000, 100000, 200000, 0, 0}},
 };
@@ -38,7 +44,8 @@ static double ms_since(const struct timespec *start)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 /* Generates the workload, writes it as JSONL, parses it back, checks it; prints one row. */
@@ -82,11 +89,10 @@ static int run_workload(const struct workload *w)
     double check_ms = ms_since(&start);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%-19s %7u %6u %8u %6.1f%% %-10s %9.1f %9.1f %9.1f %12llu %9llu\n", w->name,
-           w->op_count, w->key_count, w->client_count, w->info_ppm / 10000.0,
+    printf("%-19s %7u %6u %8u %6.1f%% %-10s %9.1f %9.1f %9.1f %12llu %9llu\n", w->name, w->op_count,
+           w->key_count, w->client_count, w->info_ppm / 10000.0,
            rc == RS_OK ? rs_lincheck_verdict_name(r.verdict) : "error", load_ms, check_ms,
-           ru.ru_maxrss / 1024.0, (unsigned long long)r.steps,
-           (unsigned long long)r.configs_max);
+           ru.ru_maxrss / 1024.0, (unsigned long long)r.steps, (unsigned long long)r.configs_max);
     fflush(stdout);
     rs_lincheck_result_free(&r);
     rs_history_free(h);
@@ -113,7 +119,8 @@ int main(int argc, char **argv)
             failures++;
         }
     }
-    printf("ops: operations generated (fail ones included); load: JSONL parse; check: the "
-           "checker; RSS: peak of the process\n");
+    printf(
+        "ops: operations generated (fail ones included); load: JSONL parse; check: the "
+        "checker; RSS: peak of the process\n");
     return failures ? 1 : 0;
 }

@@ -10,12 +10,12 @@
 #include <string.h>
 
 #define EXIT_LINEARIZABLE 0
-#define EXIT_VIOLATION 1
-#define EXIT_UNKNOWN 2
-#define EXIT_USAGE 64
-#define EXIT_DATAERR 65
-#define EXIT_NOINPUT 66
-#define EXIT_SOFTWARE 70
+#define EXIT_VIOLATION    1
+#define EXIT_UNKNOWN      2
+#define EXIT_USAGE        64
+#define EXIT_DATAERR      65
+#define EXIT_NOINPUT      66
+#define EXIT_SOFTWARE     70
 
 static const char usage[] =
     "usage: rheasim check-history FILE [--budget STEPS] [--memory-mb MB] [--no-witness] "
@@ -93,11 +93,11 @@ static int check_loaded(const struct rs_history *history, const struct cmd_args 
     rs_buf_init(&out);
     rs_lincheck_format(history, &result, &out);
     if (args->stats) {
-        rs_buf_printf(&out, "stats: %llu operations, %u keys (%u by the general search), "
-                            "%llu steps, largest frontier %llu, peak search memory %llu bytes\n",
-                      (unsigned long long)result.op_count, result.key_count,
-                      result.keys_general, (unsigned long long)result.steps,
-                      (unsigned long long)result.configs_max,
+        rs_buf_printf(&out,
+                      "stats: %llu operations, %u keys (%u by the general search), "
+                      "%llu steps, largest frontier %llu, peak search memory %llu bytes\n",
+                      (unsigned long long)result.op_count, result.key_count, result.keys_general,
+                      (unsigned long long)result.steps, (unsigned long long)result.configs_max,
                       (unsigned long long)result.bytes_max);
     }
     fputs(out.data ? out.data : "", stdout);
@@ -118,8 +118,7 @@ int rs_cmd_check_history(int argc, char **argv)
     }
     FILE *file = strcmp(args.path, "-") == 0 ? stdin : fopen(args.path, "rb");
     if (file == NULL) {
-        fprintf(stderr, "rheasim: check-history: cannot open %s: %s\n", args.path,
-                strerror(errno));
+        fprintf(stderr, "rheasim: check-history: cannot open %s: %s\n", args.path, strerror(errno));
         return EXIT_NOINPUT;
     }
     struct rs_history *history = rs_history_new();

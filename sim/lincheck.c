@@ -1,4 +1,5 @@
-/* The linearizability checker: per-key sweep with unique-value rules, witness windows, reference. */
+/* The linearizability checker: per-key sweep with unique-value rules, witness windows, reference.
+ */
 #include "sim/lincheck.h"
 
 #include <stdarg.h>
@@ -41,9 +42,9 @@
  */
 
 #define ABSENT 0u
-#define DEAD 1u
-#define NONE RS_HIST_NONE
-#define NEVER INT64_MAX
+#define DEAD   1u
+#define NONE   RS_HIST_NONE
+#define NEVER  INT64_MAX
 /* The window (operations pending at once on one key) is at most this many words of bits. */
 #define WINDOW_WORDS_MAX 64u
 
@@ -66,10 +67,10 @@ struct lc_op {
 enum op_class {
     CLS_DROP,
     CLS_READ,
-    CLS_WRITE,           /* mandatory, branched on */
-    CLS_UNOBSERVED_PUT,  /* mandatory blind put nobody observes: absorbed, never branched on */
-    CLS_INFO_DELETE,     /* counted, not in the window */
-    CLS_OPTIONAL         /* general search only: an info write that may or may not happen */
+    CLS_WRITE,          /* mandatory, branched on */
+    CLS_UNOBSERVED_PUT, /* mandatory blind put nobody observes: absorbed, never branched on */
+    CLS_INFO_DELETE,    /* counted, not in the window */
+    CLS_OPTIONAL        /* general search only: an info write that may or may not happen */
 };
 
 /* One key's operations and what the preparation decided about them. */
@@ -80,7 +81,7 @@ struct key_ctx {
     uint32_t *pre;        /* local raw id per op */
     uint32_t *eff;
     uint8_t *cls;
-    int64_t *ret;  /* completion or deadline the sweep uses */
+    int64_t *ret;   /* completion or deadline the sweep uses */
     uint32_t *spre; /* sweep state ids */
     uint32_t *seff;
     uint32_t state_count;
@@ -97,9 +98,9 @@ struct key_ctx {
 /* What one key's sweep concluded. */
 struct key_outcome {
     enum rs_lincheck_verdict verdict;
-    uint32_t fail_op;   /* op index whose completion could not be met */
+    uint32_t fail_op; /* op index whose completion could not be met */
     int64_t fail_ns;
-    uint32_t *pending;  /* ops in the window at the failure */
+    uint32_t *pending; /* ops in the window at the failure */
     uint32_t pending_count;
     char reason[200];
     uint64_t steps;
@@ -121,14 +122,14 @@ static void outcome_reason(struct key_outcome *out, const char *fmt, ...)
 const char *rs_lincheck_verdict_name(enum rs_lincheck_verdict verdict)
 {
     switch (verdict) {
-    case RS_LINCHECK_OK:
-        return "ok";
-    case RS_LINCHECK_VIOLATION:
-        return "violation";
-    case RS_LINCHECK_UNKNOWN:
-        return "unknown";
-    default:
-        return "?";
+        case RS_LINCHECK_OK:
+            return "ok";
+        case RS_LINCHECK_VIOLATION:
+            return "violation";
+        case RS_LINCHECK_UNKNOWN:
+            return "unknown";
+        default:
+            return "?";
     }
 }
 
@@ -327,8 +328,7 @@ static bool observes_value(const struct key_ctx *k, uint32_t i)
  * observer's completion as a deadline; an info cas with a deadline passes it to the writer of
  * the value it expects. Deadlines only decrease, so the worklist ends.
  */
-static void key_deadlines(struct key_ctx *k, const uint32_t *writer, uint32_t *stack,
-                          bool *queued)
+static void key_deadlines(struct key_ctx *k, const uint32_t *writer, uint32_t *stack, bool *queued)
 {
     uint32_t depth = 0;
     for (uint32_t i = 0; i < k->n; i++) {
@@ -470,7 +470,10 @@ static enum rs_err key_states(struct key_ctx *k, const bool *observed)
 }
 
 /* Classes: what the sweep does with each operation (see the comment at the top). */
-static void key_classes(struct key_ctx *k, const uint32_t *writer, uint32_t *stack, bool *flags,
+static void key_classes(struct key_ctx *k,
+                        const uint32_t *writer,
+                        uint32_t *stack,
+                        bool *flags,
                         uint32_t *obs)
 {
     for (uint32_t i = 0; i < k->n; i++) {
@@ -484,8 +487,8 @@ static void key_classes(struct key_ctx *k, const uint32_t *writer, uint32_t *sta
             if (k->cls[i] == CLS_OPTIONAL) {
                 bool forced = k->ret[i] != NEVER;
                 k->cls[i] = forced ? CLS_WRITE : CLS_DROP;
-                k->ret[i] = forced && k->ret[i] < k->ops[i].invoke_ns ? k->ops[i].invoke_ns
-                                                                       : k->ret[i];
+                k->ret[i] =
+                    forced && k->ret[i] < k->ops[i].invoke_ns ? k->ops[i].invoke_ns : k->ret[i];
             }
         }
     } else {
@@ -692,7 +695,9 @@ static void frontier_clear(struct frontier *f)
  * Adds cfg unless an equal one with no more info deletes used is there. Returns the index
  * added or improved, NONE when dominated; sets *failed when a budget ran out.
  */
-static uint32_t frontier_insert(struct sweep *s, struct frontier *f, const uint64_t *cfg,
+static uint32_t frontier_insert(struct sweep *s,
+                                struct frontier *f,
+                                const uint64_t *cfg,
                                 bool *failed)
 {
     if (!frontier_reserve(s, f)) {
@@ -1043,8 +1048,8 @@ static void sweep_invoke(struct sweep *s, uint32_t op)
     mask_set(s->optional_mask, slot, cls == CLS_OPTIONAL);
     mask_set(s->blind_mask, slot, k->ops[op].writes && k->ops[op].pre_any);
     mask_set(s->occupied_mask, slot, true);
-    mask_set(s->delete_mask, slot, cls == CLS_WRITE && k->ops[op].ok &&
-                                       k->ops[op].f == RS_HIST_DELETE);
+    mask_set(s->delete_mask, slot,
+             cls == CLS_WRITE && k->ops[op].ok && k->ops[op].f == RS_HIST_DELETE);
     if (cls == CLS_READ && k->unique && k->spre[op] >= 2) {
         RS_ASSERT(k->readers_uninvoked[k->spre[op]] > 0);
         k->readers_uninvoked[k->spre[op]]--;
@@ -1176,8 +1181,7 @@ static int compare_sweep_event(const void *a, const void *b)
 
 static bool has_window_slot(uint8_t cls)
 {
-    return cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT ||
-           cls == CLS_OPTIONAL;
+    return cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT || cls == CLS_OPTIONAL;
 }
 
 /* The key's events in sweep order; *slots gets the widest window (optional ops never leave). */
@@ -1230,7 +1234,9 @@ static void sweep_free(struct sweep *s)
     free(s->redo);
 }
 
-static enum rs_err sweep_init(struct sweep *s, struct key_ctx *k, uint32_t slots,
+static enum rs_err sweep_init(struct sweep *s,
+                              struct key_ctx *k,
+                              uint32_t slots,
                               const struct rs_lincheck_options *opt)
 {
     memset(s, 0, sizeof *s);
@@ -1247,12 +1253,12 @@ static enum rs_err sweep_init(struct sweep *s, struct key_ctx *k, uint32_t slots
     s->free_slots = malloc(s->slot_count * sizeof *s->free_slots);
     s->masks = calloc(MASK_COUNT * s->words, sizeof *s->masks);
     s->scratch = calloc(3 * s->stride, sizeof *s->scratch);
-    if (!s->slot_op || !s->op_slot || !s->slot_pre || !s->slot_eff || !s->free_slots ||
-        !s->masks || !s->scratch) {
+    if (!s->slot_op || !s->op_slot || !s->slot_pre || !s->slot_eff || !s->free_slots || !s->masks ||
+        !s->scratch) {
         return RS_ENOMEM;
     }
-    uint64_t **masks[MASK_COUNT] = {&s->read_mask,    &s->branch_mask, &s->absorb_mask,
-                                    &s->optional_mask, &s->blind_mask, &s->occupied_mask,
+    uint64_t **masks[MASK_COUNT] = {&s->read_mask,     &s->branch_mask, &s->absorb_mask,
+                                    &s->optional_mask, &s->blind_mask,  &s->occupied_mask,
                                     &s->delete_mask};
     for (size_t m = 0; m < MASK_COUNT; m++) {
         *masks[m] = s->masks + m * s->words;
@@ -1289,20 +1295,21 @@ static void outcome_budget(struct key_outcome *out, const struct sweep *s, int64
     out->verdict = RS_LINCHECK_UNKNOWN;
     out->fail_ns = time_ns;
     if (s->out_of_memory_budget) {
-        outcome_reason(out, "search memory budget of %llu bytes exhausted at time %lld "
-                            "(%zu configurations)",
-                       (unsigned long long)s->bytes_max, (long long)time_ns,
-                       s->f[s->cur].count);
+        outcome_reason(out,
+                       "search memory budget of %llu bytes exhausted at time %lld "
+                       "(%zu configurations)",
+                       (unsigned long long)s->bytes_max, (long long)time_ns, s->f[s->cur].count);
     } else {
-        outcome_reason(out, "search budget of %llu steps exhausted at time %lld "
-                            "(%zu configurations)",
-                       (unsigned long long)s->steps_max, (long long)time_ns,
-                       s->f[s->cur].count);
+        outcome_reason(out,
+                       "search budget of %llu steps exhausted at time %lld "
+                       "(%zu configurations)",
+                       (unsigned long long)s->steps_max, (long long)time_ns, s->f[s->cur].count);
     }
 }
 
 /* Runs the sweep over one prepared key. RS_ENOMEM only when the host is out of memory. */
-static enum rs_err key_sweep(struct key_ctx *k, const struct rs_lincheck_options *opt,
+static enum rs_err key_sweep(struct key_ctx *k,
+                             const struct rs_lincheck_options *opt,
                              struct key_outcome *out)
 {
     size_t count = 0;
@@ -1437,7 +1444,9 @@ struct ref_frame {
 };
 
 /* The precedence masks: before[i] must be done before i; skip[i] can never follow i. */
-static uint64_t ref_precedence(const struct ref_op *ops, uint32_t n, uint64_t *before,
+static uint64_t ref_precedence(const struct ref_op *ops,
+                               uint32_t n,
+                               uint64_t *before,
                                uint64_t *skip)
 {
     uint64_t mandatory = 0;
@@ -1456,7 +1465,9 @@ static uint64_t ref_precedence(const struct ref_op *ops, uint32_t n, uint64_t *b
 }
 
 /* The next op (from frame->next on) that may be linearized in the frame's configuration. */
-static uint32_t ref_next(const struct ref_op *ops, uint32_t n, const uint64_t *before,
+static uint32_t ref_next(const struct ref_op *ops,
+                         uint32_t n,
+                         const uint64_t *before,
                          const struct ref_frame *frame)
 {
     for (uint32_t i = frame->next; i < n; i++) {
@@ -1475,9 +1486,12 @@ static uint32_t ref_next(const struct ref_op *ops, uint32_t n, const uint64_t *b
  * every mandatory op (from one of the initial states), VIOLATION when none does, UNKNOWN when
  * steps_max ran out (or memory).
  */
-static enum rs_lincheck_verdict ref_search(const struct ref_op *ops, uint32_t n,
-                                           const uint32_t *initial, uint32_t initial_count,
-                                           uint64_t steps_max, uint64_t *steps)
+static enum rs_lincheck_verdict ref_search(const struct ref_op *ops,
+                                           uint32_t n,
+                                           const uint32_t *initial,
+                                           uint32_t initial_count,
+                                           uint64_t steps_max,
+                                           uint64_t *steps)
 {
     RS_ASSERT(n <= RS_LINCHECK_REFERENCE_OPS_MAX);
     uint64_t before[RS_LINCHECK_REFERENCE_OPS_MAX];
@@ -1525,14 +1539,13 @@ static uint32_t ref_ops_of_key(const struct key_ctx *k, struct ref_op *ref)
     RS_ASSERT(k->n <= RS_LINCHECK_REFERENCE_OPS_MAX);
     for (uint32_t i = 0; i < k->n; i++) {
         const struct lc_op *op = &k->ops[i];
-        ref[i] = (struct ref_op){op->invoke_ns, op->return_ns, op->ok, op->pre_any, op->writes,
-                                 k->pre[i], k->eff[i], i};
+        ref[i] = (struct ref_op){op->invoke_ns, op->return_ns, op->ok,    op->pre_any,
+                                 op->writes,    k->pre[i],     k->eff[i], i};
     }
     return k->n;
 }
 
-enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
-                                               uint64_t steps_max)
+enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history, uint64_t steps_max)
 {
     struct op_table t;
     uint32_t strings = rs_history_string_count(history);
@@ -1567,16 +1580,15 @@ enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
     free(map);
     free(touched);
     op_table_free(&t);
-    return violation ? RS_LINCHECK_VIOLATION
-                     : (unknown ? RS_LINCHECK_UNKNOWN : RS_LINCHECK_OK);
+    return violation ? RS_LINCHECK_VIOLATION : (unknown ? RS_LINCHECK_UNKNOWN : RS_LINCHECK_OK);
 }
 
 /* ---- Witness: a small window of the failing key that alone cannot be linearized ---- */
 
-#define WITNESS_STEPS_MAX 20000000ull /* over the whole witness search of one key */
+#define WITNESS_STEPS_MAX         20000000ull /* over the whole witness search of one key */
 #define WITNESS_ATTEMPT_STEPS_MAX 2000000ull
-#define WITNESS_ENDS_MAX 64u
-#define WITNESS_ATTEMPTS_MAX 4096u
+#define WITNESS_ENDS_MAX          64u
+#define WITNESS_ATTEMPTS_MAX      4096u
 
 struct witness {
     uint32_t ops[RS_LINCHECK_REFERENCE_OPS_MAX]; /* key-local op indices */
@@ -1617,8 +1629,12 @@ static int window_role(const struct key_ctx *k, uint32_t i, int64_t start_ns, in
  * op invoked before the start (values the window never observes collapse into one).
  * Returns false when more than RS_LINCHECK_REFERENCE_OPS_MAX operations remain.
  */
-static bool window_build(const struct key_ctx *k, int64_t start_ns, int64_t end_ns,
-                         bool beginning, bool *observed, struct window *win)
+static bool window_build(const struct key_ctx *k,
+                         int64_t start_ns,
+                         int64_t end_ns,
+                         bool beginning,
+                         bool *observed,
+                         struct window *win)
 {
     memset(observed, 0, ((size_t)k->value_count + 1) * sizeof *observed);
     for (uint32_t i = 0; i < k->n; i++) {
@@ -1637,9 +1653,14 @@ static bool window_build(const struct key_ctx *k, int64_t start_ns, int64_t end_
             return false;
         }
         bool completed = op->ok && op->return_ns <= end_ns;
-        win->ops[win->n++] = (struct ref_op){
-            op->invoke_ns < start_ns ? start_ns : op->invoke_ns, completed ? op->return_ns : NEVER,
-            role == 1, op->pre_any, op->writes, k->pre[i], k->eff[i], i};
+        win->ops[win->n++] = (struct ref_op){op->invoke_ns < start_ns ? start_ns : op->invoke_ns,
+                                             completed ? op->return_ns : NEVER,
+                                             role == 1,
+                                             op->pre_any,
+                                             op->writes,
+                                             k->pre[i],
+                                             k->eff[i],
+                                             i};
     }
     win->initial_count = 0;
     win->initial[win->initial_count++] = ABSENT;
@@ -1683,7 +1704,8 @@ static size_t sort_unique(int64_t *v, size_t n)
     return m;
 }
 
-/* Relaxes each mandatory op of a failing window in turn, keeping the relaxations that still fail. */
+/* Relaxes each mandatory op of a failing window in turn, keeping the relaxations that still fail.
+ */
 static void window_minimize(struct window *win, uint64_t *steps)
 {
     for (uint32_t j = 0; j < win->n; j++) {
@@ -1701,7 +1723,9 @@ static void window_minimize(struct window *win, uint64_t *steps)
     }
 }
 
-static void witness_take(struct witness *w, const struct window *win, int64_t start_ns,
+static void witness_take(struct witness *w,
+                         const struct window *win,
+                         int64_t start_ns,
                          int64_t end_ns)
 {
     w->found = true;
@@ -1716,9 +1740,15 @@ static void witness_take(struct witness *w, const struct window *win, int64_t st
 }
 
 /* Tries windows ending at `end_ns`, latest start first; true once one fails (w is filled). */
-static bool witness_for_end(const struct key_ctx *k, int64_t end_ns, const int64_t *starts,
-                            size_t start_count, bool *observed, struct window *win,
-                            uint64_t *steps, uint32_t *attempts, struct witness *w)
+static bool witness_for_end(const struct key_ctx *k,
+                            int64_t end_ns,
+                            const int64_t *starts,
+                            size_t start_count,
+                            bool *observed,
+                            struct window *win,
+                            uint64_t *steps,
+                            uint32_t *attempts,
+                            struct witness *w)
 {
     for (size_t s = start_count; s-- > 0;) {
         if (starts[s] > end_ns) {
@@ -1773,8 +1803,7 @@ static void key_witness(const struct key_ctx *k, int64_t fail_ns, struct witness
         uint64_t steps = 0;
         uint32_t attempts = 0;
         for (size_t e = 0; e < end_count && e < WITNESS_ENDS_MAX && !w->found; e++) {
-            witness_for_end(k, ends[e], starts, start_count, observed, win, &steps, &attempts,
-                            w);
+            witness_for_end(k, ends[e], starts, start_count, observed, win, &steps, &attempts, w);
         }
     }
     free(starts);
@@ -1814,20 +1843,24 @@ static int compare_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void record_violation(const struct rs_history *h, const struct key_ctx *k,
-                             const struct key_outcome *out, const struct rs_lincheck_options *opt,
+static void record_violation(const struct rs_history *h,
+                             const struct key_ctx *k,
+                             const struct key_outcome *out,
+                             const struct rs_lincheck_options *opt,
                              struct rs_lincheck_result *r)
 {
     const struct lc_op *op = &k->ops[out->fail_op];
     char at[32];
     event_place(h, op->invoke_event, at, sizeof at);
     if (op->ok) {
-        result_reason(r, "no linearization lets the %s invoked on %s take effect by its "
-                         "completion at time %lld (later reads and cas taken into account)",
+        result_reason(r,
+                      "no linearization lets the %s invoked on %s take effect by its "
+                      "completion at time %lld (later reads and cas taken into account)",
                       rs_hist_f_name(op->f), at, (long long)out->fail_ns);
     } else {
-        result_reason(r, "the %s of unknown outcome invoked on %s is observed, so it must take "
-                         "effect by time %lld, and it cannot",
+        result_reason(r,
+                      "the %s of unknown outcome invoked on %s is observed, so it must take "
+                      "effect by time %lld, and it cannot",
                       rs_hist_f_name(op->f), at, (long long)out->fail_ns);
     }
     struct witness w = {0};
@@ -1847,7 +1880,8 @@ static void record_violation(const struct rs_history *h, const struct key_ctx *k
     r->window_end_ns = w.found ? w.end_ns : out->fail_ns;
 }
 
-static void record_general_note(const struct rs_history *h, const struct key_ctx *k,
+static void record_general_note(const struct rs_history *h,
+                                const struct key_ctx *k,
                                 struct rs_lincheck_result *r)
 {
     if (r->keys_general++ > 0) {
@@ -1865,8 +1899,11 @@ static void record_general_note(const struct rs_history *h, const struct key_ctx
 }
 
 /* Prepares, sweeps and records one key. */
-static enum rs_err check_key(const struct rs_history *h, struct key_ctx *k, uint32_t *map,
-                             uint32_t *touched, const struct rs_lincheck_options *opt,
+static enum rs_err check_key(const struct rs_history *h,
+                             struct key_ctx *k,
+                             uint32_t *map,
+                             uint32_t *touched,
+                             const struct rs_lincheck_options *opt,
                              struct rs_lincheck_result *r)
 {
     struct key_outcome out;
@@ -1933,7 +1970,7 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
     free(map);
     free(touched);
     op_table_free(&t);
-    result->verdict = result->keys_violating   ? RS_LINCHECK_VIOLATION
+    result->verdict = result->keys_violating ? RS_LINCHECK_VIOLATION
                       : result->keys_unknown ? RS_LINCHECK_UNKNOWN
                                              : RS_LINCHECK_OK;
     return rc;
@@ -1955,7 +1992,8 @@ static void format_event_line(const struct rs_history *h, uint32_t index, struct
     rs_buf_putc(out, '\n');
 }
 
-static void format_violation(const struct rs_history *h, const struct rs_lincheck_result *r,
+static void format_violation(const struct rs_history *h,
+                             const struct rs_lincheck_result *r,
                              struct rs_buf *out)
 {
     struct rs_hist_str key = rs_history_string(h, r->key);
@@ -1968,11 +2006,11 @@ static void format_violation(const struct rs_history *h, const struct rs_linchec
                       "  these %u operations cannot all take effect within their intervals, "
                       "whatever the state at time %lld and whichever other operations of the "
                       "window up to time %lld take effect:\n",
-                      r->witness_count, (long long)r->window_start_ns,
-                      (long long)r->window_end_ns);
+                      r->witness_count, (long long)r->window_start_ns, (long long)r->window_end_ns);
     } else {
-        rs_buf_printf(out, "  no small failing window was found; the operations pending when "
-                           "the check failed:\n");
+        rs_buf_printf(out,
+                      "  no small failing window was found; the operations pending when "
+                      "the check failed:\n");
     }
     for (uint32_t i = 0; i < r->witness_count; i++) {
         format_event_line(h, r->witness[i], out);
@@ -1983,28 +2021,29 @@ static void format_violation(const struct rs_history *h, const struct rs_linchec
     }
 }
 
-void rs_lincheck_format(const struct rs_history *history, const struct rs_lincheck_result *result,
+void rs_lincheck_format(const struct rs_history *history,
+                        const struct rs_lincheck_result *result,
                         struct rs_buf *out)
 {
     const struct rs_lincheck_result *r = result;
     switch (r->verdict) {
-    case RS_LINCHECK_OK:
-        rs_buf_printf(out, "ok: %llu operations on %u keys are linearizable\n",
-                      (unsigned long long)r->op_count, r->key_count);
-        break;
-    case RS_LINCHECK_VIOLATION:
-        format_violation(history, r, out);
-        break;
-    case RS_LINCHECK_UNKNOWN: {
-        struct rs_hist_str key = rs_history_string(history, r->key);
-        rs_buf_puts(out, "unknown: key ");
-        rs_buf_json_str(out, key.data, key.size);
-        rs_buf_printf(out, ": %s (%u of %u keys undecided)\n", r->reason, r->keys_unknown,
-                      r->key_count);
-        break;
-    }
-    default:
-        RS_UNREACHABLE();
+        case RS_LINCHECK_OK:
+            rs_buf_printf(out, "ok: %llu operations on %u keys are linearizable\n",
+                          (unsigned long long)r->op_count, r->key_count);
+            break;
+        case RS_LINCHECK_VIOLATION:
+            format_violation(history, r, out);
+            break;
+        case RS_LINCHECK_UNKNOWN: {
+            struct rs_hist_str key = rs_history_string(history, r->key);
+            rs_buf_puts(out, "unknown: key ");
+            rs_buf_json_str(out, key.data, key.size);
+            rs_buf_printf(out, ": %s (%u of %u keys undecided)\n", r->reason, r->keys_unknown,
+                          r->key_count);
+            break;
+        }
+        default:
+            RS_UNREACHABLE();
     }
     if (r->note[0] != '\0') {
         rs_buf_printf(out, "note: %s\n", r->note);

@@ -72,7 +72,8 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
 void rs_lincheck_result_free(struct rs_lincheck_result *result);
 
 /* A short human-readable account: "ok: ...", "violation: ..." with the witness lines, etc. */
-void rs_lincheck_format(const struct rs_history *history, const struct rs_lincheck_result *result,
+void rs_lincheck_format(const struct rs_history *history,
+                        const struct rs_lincheck_result *result,
                         struct rs_buf *out);
 const char *rs_lincheck_verdict_name(enum rs_lincheck_verdict verdict);
 

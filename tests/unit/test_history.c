@@ -40,7 +40,8 @@ static void test_parse_fields(void **state)
         "\n"
         "  { \"process\" : 7 , \"type\":\"ok\",\"f\":\"cas\",\"key\":\"k\",\"value\":[\"a\",\"b\"],"
         "\"time\":130 }  \r\n"
-        "{\"process\":3,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k\",\"value\":null,\"time\":-4}\n"
+        "{\"process\":3,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k\",\"value\":null,\"time\":-4}"
+        "\n"
         "{\"process\":3,\"type\":\"ok\",\"f\":\"get\",\"key\":\"k\",\"value\":\"b\",\"time\":9}");
     assert_int_equal(rs_history_event_count(h), 4);
     const struct rs_hist_event *e0 = rs_history_event(h, 0);
@@ -71,7 +72,8 @@ static void test_parse_fields(void **state)
 static void test_unicode_escapes(void **state)
 {
     (void)state;
-    struct rs_history *h = parse_ok(LINE_PREFIX "\"time\":0}\n"
+    struct rs_history *h = parse_ok(LINE_PREFIX
+                                    "\"time\":0}\n"
                                     "{\"process\":0,\"type\":\"ok\",\"f\":\"get\",\"key\":\"k\","
                                     "\"value\":\"\\u00e9\\u20ac\\ud83d\\ude00\\/\\b\\f\\n\\r\\t"
                                     "\\\"\\\\\\u0000x\",\"time\":1}");
@@ -89,7 +91,8 @@ struct bad_case {
     const char *message;
 };
 
-#define INV_PUT "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k\",\"value\":\"a\",\"time\":5}\n"
+#define INV_PUT \
+    "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k\",\"value\":\"a\",\"time\":5}\n"
 
 static const struct bad_case bad_cases[] = {
     {"{\"process\":0}", 1, "}", "missing field \"type\""},
@@ -128,14 +131,15 @@ static const struct bad_case bad_cases[] = {
      "control byte"},
     {"{\"process\":0,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"abc", 1, "\"abc",
      "unterminated string"},
-    {"{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":\"a\",\"time\":1}", 1,
-     "\"a\"", "needs the value [\"expected\",\"new\"]"},
+    {"{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":\"a\",\"time\":1}",
+     1, "\"a\"", "needs the value [\"expected\",\"new\"]"},
     {"{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[\"a\"],\"time\":1}",
      1, "],", "','"},
     {"{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[\"a\",\"b\",\"c\"],"
      "\"time\":1}",
      1, ",\"c\"", "']'"},
-    {"{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[\"a\",2],\"time\":1}",
+    {"{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[\"a\",2],\"time\":"
+     "1}",
      1, "2]", "a string in"},
     {"{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k\",\"value\":null,\"time\":1}", 1,
      "null", "needs a string value"},
@@ -147,7 +151,8 @@ static const struct bad_case bad_cases[] = {
      "f differs from its invoke's (invoked on line 1)"},
     {INV_PUT "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"j\",\"time\":6}", 2, "\"j\"",
      "key differs"},
-    {INV_PUT "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"k\",\"value\":\"b\",\"time\":6}",
+    {INV_PUT
+     "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"k\",\"value\":\"b\",\"time\":6}",
      2, "\"b\"", "value differs"},
     {INV_PUT "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"k\",\"time\":4}", 2, "4}",
      "time goes backwards for process 0 (its event on line 1 has time 5)"},
@@ -236,8 +241,8 @@ static void test_recorder_checks(void **state)
     (void)state;
     struct rs_history *h = rs_history_new();
     struct rs_history_error err;
-    struct rs_hist_event_in ev = {.process = 1, .type = RS_HIST_OK, .f = RS_HIST_PUT,
-                                  .key = hs("k", 1), .time_ns = 10};
+    struct rs_hist_event_in ev = {
+        .process = 1, .type = RS_HIST_OK, .f = RS_HIST_PUT, .key = hs("k", 1), .time_ns = 10};
     assert_int_equal(rs_history_add(h, &ev, &err), RS_EINVAL);
     assert_non_null(strstr(err.message, "without an invoke"));
     assert_int_equal(rs_history_event_count(h), 0);
@@ -356,9 +361,11 @@ static void test_round_trip_strings(void **state)
     memset(big, 'z', RS_HISTORY_STRING_BYTES_MAX);
     struct rs_history *h = rs_history_new();
     struct rs_hist_event_in ev = {.process = UINT64_C(9000000000000000000),
-                                  .type = RS_HIST_INVOKE, .f = RS_HIST_CAS,
+                                  .type = RS_HIST_INVOKE,
+                                  .f = RS_HIST_CAS,
                                   .key = hs(weird, sizeof weird - 1),
-                                  .value_kind = RS_HIST_VALUE_PAIR, .value = hs("", 0),
+                                  .value_kind = RS_HIST_VALUE_PAIR,
+                                  .value = hs("", 0),
                                   .expected = hs(big, RS_HISTORY_STRING_BYTES_MAX),
                                   .time_ns = INT64_MIN};
     assert_int_equal(rs_history_add(h, &ev, NULL), RS_OK);
@@ -366,8 +373,11 @@ static void test_round_trip_strings(void **state)
     ev.value_kind = RS_HIST_VALUE_NONE;
     ev.time_ns = INT64_MAX;
     assert_int_equal(rs_history_add(h, &ev, NULL), RS_OK);
-    struct rs_hist_event_in get = {.process = 0, .type = RS_HIST_INVOKE, .f = RS_HIST_GET,
-                                   .key = hs("", 0), .value_kind = RS_HIST_VALUE_NULL};
+    struct rs_hist_event_in get = {.process = 0,
+                                   .type = RS_HIST_INVOKE,
+                                   .f = RS_HIST_GET,
+                                   .key = hs("", 0),
+                                   .value_kind = RS_HIST_VALUE_NULL};
     assert_int_equal(rs_history_add(h, &get, NULL), RS_OK);
     struct rs_history *back = write_and_load(h);
     expect_same_events(h, back);
@@ -380,7 +390,8 @@ static void test_writer_format(void **state)
 {
     (void)state;
     const char *text =
-        "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k\",\"value\":\"v\",\"time\":120}\n"
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k\",\"value\":\"v\",\"time\":"
+        "120}\n"
         "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"k\",\"time\":130}\n"
         "{\"process\":1,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[\"v\",\"w\"],"
         "\"time\":140}\n"
@@ -402,14 +413,10 @@ static void test_writer_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_fields),
-        cmocka_unit_test(test_unicode_escapes),
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_recorder_checks),
-        cmocka_unit_test(test_round_trip_generated),
-        cmocka_unit_test(test_round_trip_strings),
-        cmocka_unit_test(test_writer_format),
+        cmocka_unit_test(test_parse_fields),       cmocka_unit_test(test_unicode_escapes),
+        cmocka_unit_test(test_parse_errors),       cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_recorder_checks),    cmocka_unit_test(test_round_trip_generated),
+        cmocka_unit_test(test_round_trip_strings), cmocka_unit_test(test_writer_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,8 @@ static struct rs_history *parse_text(const char *text)
 }
 
 /* Checks with the fast checker and the reference; both must give `want`. */
-static void expect_verdict_result(const char *text, enum rs_lincheck_verdict want,
+static void expect_verdict_result(const char *text,
+                                  enum rs_lincheck_verdict want,
                                   struct rs_lincheck_result *result)
 {
     struct rs_history *h = parse_text(text);
@@ -63,8 +64,8 @@ static char *script(const char *lines)
         char type[16], f[16], key[32], value[64];
         long long time = 0;
         int n = 0;
-        int fields = sscanf(p, "%u %15s %15s %31s %63s %lld%n", &process, type, f, key, value,
-                            &time, &n);
+        int fields =
+            sscanf(p, "%u %15s %15s %31s %63s %lld%n", &process, type, f, key, value, &time, &n);
         assert_int_equal(fields, 6);
         char json_value[160] = "";
         char *arrow = strchr(value, '>');
@@ -74,8 +75,7 @@ static char *script(const char *lines)
             snprintf(json_value, sizeof json_value, ",\"value\":null");
         } else if (arrow != NULL) {
             *arrow = '\0';
-            snprintf(json_value, sizeof json_value, ",\"value\":[\"%s\",\"%s\"]", value,
-                     arrow + 1);
+            snprintf(json_value, sizeof json_value, ",\"value\":[\"%s\",\"%s\"]", value, arrow + 1);
         } else {
             snprintf(json_value, sizeof json_value, ",\"value\":\"%s\"", value);
         }
@@ -110,9 +110,10 @@ static void test_empty_and_sequential(void **state)
 static void test_stale_read(void **state)
 {
     (void)state;
-    const char *text = script("0 invoke put k a 0; 0 ok put k - 10;"
-                              "1 invoke put k b 20; 1 ok put k - 30;"
-                              "2 invoke get k - 40; 2 ok get k a 50");
+    const char *text = script(
+        "0 invoke put k a 0; 0 ok put k - 10;"
+        "1 invoke put k b 20; 1 ok put k - 30;"
+        "2 invoke get k - 40; 2 ok get k a 50");
     struct rs_lincheck_result r;
     expect_verdict_result(text, RS_LINCHECK_VIOLATION, &r);
     /* The smallest window: put b, then the read of a after it completed. */
@@ -373,17 +374,17 @@ static bool mutable_event(const struct rs_history *h, size_t i, enum mutation ki
     bool reads = ev->f == RS_HIST_GET || ev->f == RS_HIST_GET_AND_PUT;
     bool completed = ev->type == RS_HIST_INVOKE && ev->partner != RS_HIST_NONE;
     switch (kind) {
-    case MUT_READ:
-        return ev->type == RS_HIST_OK && reads;
-    case MUT_MOVE:
-        return completed;
-    case MUT_INFO_TO_OK:
-        return ev->type == RS_HIST_INFO && !reads;
-    case MUT_CAS_EXPECTED:
-        return completed && ev->f == RS_HIST_CAS &&
-               rs_history_event(h, ev->partner)->type != RS_HIST_INFO;
-    default:
-        return ev->type == RS_HIST_OK;
+        case MUT_READ:
+            return ev->type == RS_HIST_OK && reads;
+        case MUT_MOVE:
+            return completed;
+        case MUT_INFO_TO_OK:
+            return ev->type == RS_HIST_INFO && !reads;
+        case MUT_CAS_EXPECTED:
+            return completed && ev->f == RS_HIST_CAS &&
+                   rs_history_event(h, ev->partner)->type != RS_HIST_INFO;
+        default:
+            return ev->type == RS_HIST_OK;
     }
 }
 
@@ -405,8 +406,8 @@ static struct rs_history *mutate(const struct rs_history *h, uint64_t *rng)
         return NULL;
     }
     struct rs_history *m = rs_history_new();
-    struct rs_hist_str other = rs_history_string(h, (uint32_t)(rng_next(rng) %
-                                                               rs_history_string_count(h)));
+    struct rs_hist_str other =
+        rs_history_string(h, (uint32_t)(rng_next(rng) % rs_history_string_count(h)));
     int64_t shift = (int64_t)(rng_next(rng) % 4000000) - 2000000;
     bool null = rng_next(rng) % 4 == 0;
     uint32_t partner = rs_history_event(h, target)->partner;
