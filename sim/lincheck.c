@@ -93,6 +93,7 @@ struct key_ctx {
     uint32_t *writer;            /* per sweep state: the op writing it (unique values) */
     uint32_t *reader_start;      /* per sweep state: its reads are reader_ops[start..next) */
     uint32_t *reader_ops;
+    uint32_t *class_of; /* per op that is branched on: ops with equal (pre, eff) share it */
 };
 
 /* What one key's sweep concluded. */
@@ -257,6 +258,7 @@ static void key_ctx_free(struct key_ctx *k)
     free(k->writer);
     free(k->reader_start);
     free(k->reader_ops);
+    free(k->class_of);
 }
 
 /* Local value ids (0 absent, then 1.. by first mention) through a string-id-indexed map. */
@@ -397,6 +399,86 @@ static void key_drop_unobserved_info(struct key_ctx *k, uint32_t *obs, uint32_t 
     RS_ASSERT(depth == 0);
 }
 
+struct effect_entry {
+    uint32_t pre;
+    uint32_t eff;
+    uint32_t op;
+};
+
+static int compare_effect_entry(const void *a, const void *b)
+{
+    const struct effect_entry *x = a;
+    const struct effect_entry *y = b;
+    if (x->pre != y->pre) {
+        return x->pre < y->pre ? -1 : 1;
+    }
+    if (x->eff != y->eff) {
+        return x->eff < y->eff ? -1 : 1;
+    }
+    return x->op < y->op ? -1 : x->op > y->op;
+}
+
+/* Ids for the (precondition, effect) pairs of the writes branched on. */
+static enum rs_err key_classes_of_effect(struct key_ctx *k)
+{
+    k->class_of = malloc(((size_t)k->n + 1) * sizeof *k->class_of);
+    struct effect_entry *e = malloc(((size_t)k->n + 1) * sizeof *e);
+    if (k->class_of == NULL || e == NULL) {
+        free(e);
+        return RS_ENOMEM;
+    }
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < k->n; i++) {
+        k->class_of[i] = NONE;
+        if (k->cls[i] == CLS_WRITE || k->cls[i] == CLS_OPTIONAL) {
+            e[count++] = (struct effect_entry){k->spre[i], k->seff[i], i};
+        }
+    }
+    qsort(e, count, sizeof *e, compare_effect_entry);
+    uint32_t id = 0;
+    for (uint32_t j = 0; j < count; j++) {
+        bool same = j > 0 && e[j].pre == e[j - 1].pre && e[j].eff == e[j - 1].eff;
+        id += j > 0 && !same;
+        k->class_of[e[j].op] = id;
+    }
+    free(e);
+    return RS_OK;
+}
+
+/*
+ * General search: an info write of v not yet done when the last completed observer of v has
+ * returned can only produce a state nobody needs any more, so from then on it is dropped, as
+ * an unobserved one is. Observers of unknown outcome keep it forever. Sets the time in ret.
+ */
+static enum rs_err key_retire_times(struct key_ctx *k)
+{
+    int64_t *last = malloc(k->state_count * sizeof *last);
+    if (last == NULL) {
+        return RS_ENOMEM;
+    }
+    for (uint32_t st = 0; st < k->state_count; st++) {
+        last[st] = INT64_MIN;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint32_t st = k->spre[i];
+        if (k->cls[i] == CLS_DROP || st == NONE || st < 2) {
+            continue;
+        }
+        bool mandatory = k->cls[i] == CLS_READ || k->cls[i] == CLS_WRITE;
+        int64_t t = mandatory ? k->ret[i] : NEVER;
+        last[st] = t > last[st] ? t : last[st];
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (k->cls[i] == CLS_OPTIONAL) {
+            RS_ASSERT(k->seff[i] >= 2 && k->seff[i] < k->state_count);
+            int64_t t = last[k->seff[i]];
+            k->ret[i] = t < k->ops[i].invoke_ns ? k->ops[i].invoke_ns : t;
+        }
+    }
+    free(last);
+    return RS_OK;
+}
+
 /* Per observed state: the op that writes it (the last one, unless unique) and its reads. */
 static enum rs_err key_readers(struct key_ctx *k)
 {
@@ -466,7 +548,11 @@ static enum rs_err key_states(struct key_ctx *k, const bool *observed)
             k->consumer[k->spre[i]] = i;
         }
     }
-    return key_readers(k);
+    enum rs_err rc = key_classes_of_effect(k);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    return k->unique ? key_readers(k) : key_retire_times(k);
 }
 
 /* Classes: what the sweep does with each operation (see the comment at the top). */
@@ -577,7 +663,8 @@ struct sweep {
     uint64_t *optional_mask;
     uint64_t *blind_mask;
     uint64_t *occupied_mask;
-    uint64_t *delete_mask; /* ok deletes: interchangeable but for their completion times */
+    uint64_t *delete_mask; /* pending ok deletes: an info delete is used only without them */
+    uint64_t *class_masks; /* per slot: the pending slots whose op has the same class_of */
     uint32_t info_deletes_invoked;
     uint64_t *scratch; /* three configurations */
     uint32_t *redo;
@@ -683,12 +770,20 @@ static bool frontier_reserve(struct sweep *s, struct frontier *f)
     return true;
 }
 
-static void frontier_clear(struct frontier *f)
+/* Empties f. A table much larger than its content is dropped (it regrows on demand), so a
+ * passing peak of the frontier does not make every later clear expensive. */
+static void frontier_clear(struct sweep *s, struct frontier *f)
 {
-    f->count = 0;
-    if (f->table != NULL) {
+    if (f->table_cap > 1024 && f->count * 8 < f->table_cap) {
+        bool ok = sweep_charge(s, 0, f->table_cap * sizeof *f->table);
+        RS_ASSERT(ok);
+        free(f->table);
+        f->table = NULL;
+        f->table_cap = 0;
+    } else if (f->table != NULL) {
         memset(f->table, 0, f->table_cap * sizeof *f->table);
     }
+    f->count = 0;
 }
 
 /*
@@ -842,28 +937,53 @@ static bool sweep_add(struct sweep *s, struct frontier *f, const uint64_t *cfg, 
     return !failed;
 }
 
-/*
- * Deletes all write absent and need nothing, so of the pending ones only the one that must
- * complete first is branched on: a linearization that applies another one now can swap the
- * two. For the same reason an info delete is used only when no ok delete is pending.
- */
-static uint32_t sweep_first_delete(const struct sweep *s, const uint64_t *cfg)
+/* Whether op a is to be used before op b of the same class: mandatory first, then by time. */
+static bool class_before(const struct key_ctx *k, uint32_t a, uint32_t b)
 {
-    uint32_t best = NONE;
+    bool mandatory_a = k->cls[a] == CLS_WRITE;
+    bool mandatory_b = k->cls[b] == CLS_WRITE;
+    if (mandatory_a != mandatory_b) {
+        return mandatory_a;
+    }
+    if (k->ret[a] != k->ret[b]) {
+        return k->ret[a] < k->ret[b];
+    }
+    return a < b;
+}
+
+/*
+ * Pending writes with the same precondition and effect (deletes, say) are interchangeable
+ * but for when they must complete, so only the one that must complete first (mandatory ones
+ * before those of unknown outcome) is branched on: a linearization that applies another one
+ * now can swap the two. For the same reason an info delete is used only when no ok delete is
+ * pending.
+ */
+static bool sweep_is_representative(const struct sweep *s, const uint64_t *cfg, uint32_t slot)
+{
+    const uint64_t *mates = s->class_masks + (size_t)slot * s->words;
+    uint32_t op = s->slot_op[slot];
+    RS_ASSERT((mates[slot / 64] >> (slot % 64)) & 1u);
     for (size_t w = 0; w < s->words; w++) {
-        uint64_t m = s->delete_mask[w] & ~cfg[1 + w];
+        uint64_t m = mates[w] & ~cfg[1 + w] & s->branch_mask[w];
         while (m != 0) {
-            uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
+            uint32_t other = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
             m &= m - 1;
-            uint32_t op = s->slot_op[slot];
-            uint32_t other = best == NONE ? NONE : s->slot_op[best];
-            if (best == NONE || s->k->ret[op] < s->k->ret[other] ||
-                (s->k->ret[op] == s->k->ret[other] && op < other)) {
-                best = slot;
+            if (other != slot && class_before(s->k, s->slot_op[other], op)) {
+                return false;
             }
         }
     }
-    return best;
+    return true;
+}
+
+static bool pending_delete(const struct sweep *s, const uint64_t *cfg)
+{
+    for (size_t w = 0; w < s->words; w++) {
+        if ((s->delete_mask[w] & ~cfg[1 + w]) != 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Adds every successor of configuration `at` to f; false when a budget ran out. */
@@ -873,16 +993,13 @@ static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t 
     uint64_t *dst = s->scratch + s->stride;
     memcpy(src, f->data + at * s->stride, s->stride * sizeof(uint64_t));
     uint32_t state = cfg_state(src);
-    uint32_t first_delete = sweep_first_delete(s, src);
     for (size_t w = 0; w < s->words; w++) {
-        uint64_t m = s->branch_mask[w] & ~src[1 + w] & ~s->delete_mask[w];
-        if (first_delete != NONE && first_delete / 64 == w) {
-            m |= 1ull << (first_delete % 64);
-        }
+        uint64_t m = s->branch_mask[w] & ~src[1 + w];
         while (m != 0) {
             uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
             m &= m - 1;
-            if (s->slot_pre[slot] != NONE && s->slot_pre[slot] != state) {
+            if ((s->slot_pre[slot] != NONE && s->slot_pre[slot] != state) ||
+                !sweep_is_representative(s, src, slot)) {
                 continue;
             }
             if (++s->steps > s->steps_max) {
@@ -893,7 +1010,7 @@ static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t 
             }
         }
     }
-    if (first_delete == NONE && cfg_used(src) < s->info_deletes_invoked) {
+    if (cfg_used(src) < s->info_deletes_invoked && !pending_delete(s, src)) {
         if (++s->steps > s->steps_max) {
             return false;
         }
@@ -910,7 +1027,7 @@ static bool sweep_closure(struct sweep *s)
     struct frontier *src = &s->f[s->cur];
     struct frontier *dst = &s->f[!s->cur];
     uint64_t *cfg = s->scratch + 2 * s->stride;
-    frontier_clear(dst);
+    frontier_clear(s, dst);
     for (size_t i = 0; i < src->count; i++) {
         memcpy(cfg, src->data + i * s->stride, s->stride * sizeof(uint64_t));
         sweep_normalize(s, cfg); /* reads invoked since the last closure */
@@ -1027,6 +1144,32 @@ static void sweep_try_unit(struct sweep *s, uint32_t value)
     }
 }
 
+/* The slot joins the class masks of the pending ops with its class (and its own). */
+static void sweep_class_join(struct sweep *s, uint32_t slot)
+{
+    uint64_t *mine = s->class_masks + (size_t)slot * s->words;
+    uint32_t c = s->k->class_of[s->slot_op[slot]];
+    memset(mine, 0, s->words * sizeof *mine);
+    mask_set(mine, slot, true);
+    for (uint32_t t = 0; t < s->slot_count && c != NONE; t++) {
+        if (t != slot && s->slot_op[t] != NONE && s->k->class_of[s->slot_op[t]] == c) {
+            mask_set(mine, t, true);
+            mask_set(s->class_masks + (size_t)t * s->words, slot, true);
+        }
+    }
+}
+
+static void sweep_class_leave(struct sweep *s, uint32_t slot)
+{
+    uint64_t *mine = s->class_masks + (size_t)slot * s->words;
+    for (uint32_t t = 0; t < s->slot_count; t++) {
+        if (t != slot && ((mine[t / 64] >> (t % 64)) & 1u)) {
+            mask_set(s->class_masks + (size_t)t * s->words, slot, false);
+        }
+    }
+    memset(mine, 0, s->words * sizeof *mine);
+}
+
 static void sweep_invoke(struct sweep *s, uint32_t op)
 {
     struct key_ctx *k = s->k;
@@ -1050,6 +1193,7 @@ static void sweep_invoke(struct sweep *s, uint32_t op)
     mask_set(s->occupied_mask, slot, true);
     mask_set(s->delete_mask, slot,
              cls == CLS_WRITE && k->ops[op].ok && k->ops[op].f == RS_HIST_DELETE);
+    sweep_class_join(s, slot);
     if (cls == CLS_READ && k->unique && k->spre[op] >= 2) {
         RS_ASSERT(k->readers_uninvoked[k->spre[op]] > 0);
         k->readers_uninvoked[k->spre[op]]--;
@@ -1066,6 +1210,7 @@ static void sweep_invoke(struct sweep *s, uint32_t op)
 static void sweep_free_slot(struct sweep *s, uint32_t slot)
 {
     RS_ASSERT(s->slot_op[slot] != NONE);
+    sweep_class_leave(s, slot);
     s->slot_pre[slot] = NONE;
     for (size_t m = 0; m < MASK_COUNT; m++) {
         mask_set(s->masks + m * s->words, slot, false);
@@ -1087,7 +1232,7 @@ static bool sweep_filter(struct sweep *s, uint32_t slot, const uint64_t *clear)
     struct frontier *dst = &s->f[!s->cur];
     uint64_t *cfg = s->scratch;
     bool unobserved = slot != NONE && ((s->absorb_mask[slot / 64] >> (slot % 64)) & 1u);
-    frontier_clear(dst);
+    frontier_clear(s, dst);
     for (size_t i = 0; i < src->count; i++) {
         memcpy(cfg, src->data + i * s->stride, s->stride * sizeof(uint64_t));
         if (slot != NONE && !cfg_done(cfg, slot)) {
@@ -1131,6 +1276,20 @@ static bool sweep_retire_optional(struct sweep *s)
             sweep_free_slot(s, slot);
         }
     }
+    return sweep_filter(s, NONE, clear);
+}
+
+/* General search: an info write whose value nobody can observe any more leaves the window. */
+static bool sweep_retire(struct sweep *s, uint32_t op)
+{
+    uint32_t slot = s->op_slot[op];
+    if (slot == NONE) {
+        return true; /* done everywhere already, and retired */
+    }
+    RS_ASSERT(!s->k->unique && s->k->cls[op] == CLS_OPTIONAL);
+    uint64_t clear[WINDOW_WORDS_MAX] = {0};
+    mask_set(clear, slot, true);
+    sweep_free_slot(s, slot);
     return sweep_filter(s, NONE, clear);
 }
 
@@ -1201,6 +1360,8 @@ static struct sweep_event *sweep_events(const struct key_ctx *k, size_t *count, 
         if (cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT) {
             RS_ASSERT(k->ret[i] != NEVER);
             ev[n++] = (struct sweep_event){k->ret[i], i, 1};
+        } else if (cls == CLS_OPTIONAL && k->ret[i] != NEVER) {
+            ev[n++] = (struct sweep_event){k->ret[i], i, 2}; /* after completions at that time */
         }
     }
     qsort(ev, n, sizeof *ev, compare_sweep_event);
@@ -1210,7 +1371,7 @@ static struct sweep_event *sweep_events(const struct key_ctx *k, size_t *count, 
         if (ev[i].kind == 0 && has_window_slot(k->cls[ev[i].op])) {
             open++;
             *slots = open > *slots ? open : *slots;
-        } else if (ev[i].kind == 1) {
+        } else if (ev[i].kind != 0) {
             open--;
         }
     }
@@ -1230,6 +1391,7 @@ static void sweep_free(struct sweep *s)
     free(s->slot_eff);
     free(s->free_slots);
     free(s->masks);
+    free(s->class_masks);
     free(s->scratch);
     free(s->redo);
 }
@@ -1252,9 +1414,10 @@ static enum rs_err sweep_init(struct sweep *s,
     s->slot_eff = malloc(s->slot_count * sizeof *s->slot_eff);
     s->free_slots = malloc(s->slot_count * sizeof *s->free_slots);
     s->masks = calloc(MASK_COUNT * s->words, sizeof *s->masks);
+    s->class_masks = calloc((size_t)s->slot_count * s->words, sizeof *s->class_masks);
     s->scratch = calloc(3 * s->stride, sizeof *s->scratch);
     if (!s->slot_op || !s->op_slot || !s->slot_pre || !s->slot_eff || !s->free_slots || !s->masks ||
-        !s->scratch) {
+        !s->class_masks || !s->scratch) {
         return RS_ENOMEM;
     }
     uint64_t **masks[MASK_COUNT] = {&s->read_mask,     &s->branch_mask, &s->absorb_mask,
@@ -1334,6 +1497,14 @@ static enum rs_err key_sweep(struct key_ctx *k,
     for (size_t i = 0; i < count && rc == RS_OK; i++) {
         if (ev[i].kind == 0) {
             sweep_invoke(&s, ev[i].op);
+            continue;
+        }
+        if (ev[i].kind == 2) {
+            if (!sweep_retire(&s, ev[i].op)) {
+                rc = s.out_of_host_memory ? RS_ENOMEM : RS_OK;
+                outcome_budget(out, &s, ev[i].time_ns);
+                break;
+            }
             continue;
         }
         uint32_t slot = NONE;
