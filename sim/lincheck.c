@@ -1,5 +1,4 @@
-/* The linearizability checker: per-key sweep with unique-value rules, witness windows, reference.
- */
+/* The linearizability checker: a per-key sweep with exact pruning rules, witnesses, reference. */
 #include "sim/lincheck.h"
 
 #include <stdarg.h>
@@ -10,35 +9,39 @@
  * How the fast search works (one key at a time).
  *
  * The register's state is which write is current: absent (0), DEAD (1: any value nobody ever
- * observes; no operation can tell those apart, so they are one state) or an observed value.
- * The sweep visits invoke and completion events in time order (invokes first at equal times).
- * A configuration is (which operations of the window are linearized, state, info deletes
- * used); the window is the operations invoked and not yet completed, because every completed
- * one is linearized in every surviving configuration and drops out. Before a completion, the
- * frontier is closed under "linearize one more pending operation"; at the completion, only
- * configurations that linearized that operation survive. An empty frontier is a violation.
+ * observes, or no longer can; no operation can tell those apart, so they are one state) or an
+ * observed value. The sweep visits invoke and completion events in time order (invokes first
+ * at equal times). A configuration is (which operations of the window are linearized, state,
+ * info deletes used); the window is the operations invoked and not yet completed, because
+ * every completed one is linearized in every surviving configuration and drops out. Before a
+ * completion the frontier is closed under "linearize one more pending operation"; at the
+ * completion only configurations that linearized that operation survive. An empty frontier
+ * is a violation; budgets on steps and memory turn a runaway search into UNKNOWN.
  *
- * Rules that keep the frontier small, each sound and complete (never OK for a bad history,
- * never VIOLATION for a good one):
- * - A read changes nothing, so linearizing it as soon as the state matches is never worse:
+ * Rules that keep the frontier small. Each is exact: it never loses every linearization of a
+ * linearizable history and never invents one (each comment below says why), and the unit
+ * tests cross-check the whole against an exhaustive search on thousands of random histories.
+ * - Reads change nothing, so linearizing one as soon as the state matches is never worse:
  *   reads are applied eagerly and never branched on.
  * - A put whose value nobody observes (no read, cas or get_and_put sees it) leaves a state in
- *   which only blind writes can follow. In any linearization it is directly followed by a
- *   blind write or by nothing up to its completion, so it is absorbed (marked done without a
- *   state change) by any blind write applied while it is pending, and otherwise applied at its
- *   completion. No branching.
- * - With unique values the write a state came from is known, so leaving state v is allowed
- *   only when every read of v has been invoked (reads are eager, so they are then done) and
- *   only by v's cas/get_and_put consumer if it has one (any other write makes it impossible).
- * - An info write whose value is observed by an ok operation must have happened before that
- *   observer completed: it becomes mandatory with that completion as its deadline (chains of
- *   info cas propagate deadlines). An info write with no such observer is dropped: removing it
- *   from a linearization leaves a linearization, since whatever followed it was a blind write.
- * - Info deletes all write "absent" and stay available forever once invoked, so they are
- *   interchangeable: a configuration counts how many it used (fewer dominates).
- * Without unique values (a key whose written values repeat) only the rules that do not depend
- * on it stay: eager reads, absorption of never-observed puts, dropping never-observed info
- * writes, counted info deletes; other info writes stay pending (optional) in the window.
+ *   which only blind writes can follow, so it is absorbed by any blind write applied while it
+ *   is pending, or else applied last before its completion. No branching.
+ * - Pending writes with equal precondition and effect (deletes, say) are interchangeable: only
+ *   the one that must complete first is branched on.
+ * - Info (unknown outcome) writes whose value nobody observes are dropped: whatever followed
+ *   one in a linearization was a blind write, so removing it leaves a linearization. Info
+ *   deletes, all alike and never completing, are counted instead of tracked one by one.
+ * Rules that need unique written values (a key whose values repeat does without them):
+ * - The write a value came from is known, so state v may be left only once every read of v is
+ *   invoked (hence done) and only by v's cas/get_and_put consumer if v has one.
+ * - Then that consumer, once pending, is the only possible next write: it is applied at once.
+ * - A blind write, its consumer chain and all their reads are contiguous in any linearization;
+ *   once all are invoked the chain is absorbed or applied whole, like an unobserved put.
+ * - An info write whose value an ok operation observes must have happened before that
+ *   observer completed: it becomes mandatory with that deadline (info cas chains pass it on);
+ *   an info write with no such observer is dropped (as above).
+ * Without unique values, an info write whose value is still observed stays pending (it may or
+ * may not happen) until the last completed observer of its value returns, then leaves.
  */
 
 #define ABSENT 0u

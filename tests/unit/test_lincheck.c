@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "sim/cmd_check_history.h"
 #include "sim/history.h"
@@ -639,22 +640,46 @@ static int run_cmd(const char *file, const char *extra)
     return rs_cmd_check_history(extra ? 3 : 2, argv);
 }
 
-static void test_command_exit_codes(void **state)
+/* Every sample file: ok_* must exit 0, bad_* 1, malformed_* 65. */
+static void test_command_on_sample_files(void **state)
 {
     (void)state;
-    assert_int_equal(run_cmd("ok_register.jsonl", NULL), 0);
-    assert_int_equal(run_cmd("ok_info.jsonl", NULL), 0);
-    assert_int_equal(run_cmd("bad_stale_read.jsonl", NULL), 1);
-    assert_int_equal(run_cmd("bad_lost_write.jsonl", NULL), 1);
-    assert_int_equal(run_cmd("bad_cas_twice.jsonl", NULL), 1);
-    assert_int_equal(run_cmd("malformed_time_backwards.jsonl", NULL), 65);
-    assert_int_equal(run_cmd("malformed_json.jsonl", NULL), 65);
+    char dir_path[512];
+    snprintf(dir_path, sizeof dir_path, "%s/tests/data/histories", RS_SOURCE_DIR);
+    DIR *dir = opendir(dir_path);
+    assert_non_null(dir);
+    unsigned counts[3] = {0};
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        static const char *const prefixes[3] = {"ok_", "bad_", "malformed_"};
+        static const int codes[3] = {0, 1, 65};
+        for (int p = 0; p < 3; p++) {
+            if (strncmp(entry->d_name, prefixes[p], strlen(prefixes[p])) == 0) {
+                int code = run_cmd(entry->d_name, NULL);
+                if (code != codes[p]) {
+                    fprintf(stderr, "%s: exit %d\n", entry->d_name, code);
+                }
+                assert_int_equal(code, codes[p]);
+                counts[p]++;
+            }
+        }
+    }
+    closedir(dir);
+    assert_true(counts[0] >= 4 && counts[1] >= 5 && counts[2] >= 4);
+}
+
+static void test_command_usage_and_budget(void **state)
+{
+    (void)state;
     assert_int_equal(run_cmd("no_such_file.jsonl", NULL), 66);
     assert_int_equal(run_cmd("ok_register.jsonl", "--bogus"), 64);
+    assert_int_equal(run_cmd("bad_stale_read.jsonl", "--no-witness"), 1);
+    assert_int_equal(run_cmd("ok_register.jsonl", "--stats"), 0);
     char name[] = "check-history";
     char budget[] = "--budget";
     char one[] = "1";
     char bad[] = "x";
+    char memory[] = "--memory-mb";
     char path[512];
     snprintf(path, sizeof path, "%s/tests/data/histories/ok_concurrent.jsonl", RS_SOURCE_DIR);
     char *argv1[1] = {name};
@@ -663,6 +688,10 @@ static void test_command_exit_codes(void **state)
     assert_int_equal(rs_cmd_check_history(4, argv2), 2);
     char *argv3[4] = {name, path, budget, bad};
     assert_int_equal(rs_cmd_check_history(4, argv3), 64);
+    char *argv4[4] = {name, path, memory, one};
+    assert_int_equal(rs_cmd_check_history(4, argv4), 0);
+    char *argv5[3] = {name, path, budget};
+    assert_int_equal(rs_cmd_check_history(3, argv5), 64);
     assert_int_equal(rs_cmd_check_history(2, argv2), 0);
 }
 
@@ -683,7 +712,8 @@ int main(void)
         cmocka_unit_test(test_random_cross_check_concurrent),
         cmocka_unit_test(test_hot_key_with_info),
         cmocka_unit_test(test_budget_gives_unknown),
-        cmocka_unit_test(test_command_exit_codes),
+        cmocka_unit_test(test_command_on_sample_files),
+        cmocka_unit_test(test_command_usage_and_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
