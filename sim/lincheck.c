@@ -1765,10 +1765,13 @@ enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
 #define WITNESS_ATTEMPTS_MAX      4096u
 
 struct witness {
-    uint32_t ops[RS_LINCHECK_REFERENCE_OPS_MAX]; /* key-local op indices */
+    uint32_t ops[RS_LINCHECK_REFERENCE_OPS_MAX]; /* key-local op indices, mandatory */
     uint32_t count;
+    uint32_t context[RS_LINCHECK_REFERENCE_OPS_MAX]; /* the window's optional ops */
+    uint32_t context_count;
     int64_t start_ns;
     int64_t end_ns;
+    bool from_start;
     bool found;
 };
 
@@ -1906,9 +1909,12 @@ static void witness_take(struct witness *w,
     w->start_ns = start_ns;
     w->end_ns = end_ns;
     w->count = 0;
+    w->context_count = 0;
     for (uint32_t j = 0; j < win->n; j++) {
         if (win->ops[j].mandatory) {
             w->ops[w->count++] = win->ops[j].tag;
+        } else if (win->ops[j].writes) {
+            w->context[w->context_count++] = win->ops[j].tag;
         }
     }
 }
@@ -1942,6 +1948,7 @@ static bool witness_for_end(const struct key_ctx *k,
         if (v == RS_LINCHECK_VIOLATION) {
             window_minimize(win, steps);
             witness_take(w, win, starts[s], end_ns);
+            w->from_start = beginning;
             return true;
         }
         if (v == RS_LINCHECK_UNKNOWN) {
@@ -2017,6 +2024,24 @@ static int compare_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The invoke event indices of key ops, in file order; *count is 0 when memory runs out. */
+static uint32_t *events_of_ops(const struct key_ctx *k,
+                               const uint32_t *ops,
+                               uint32_t op_count,
+                               uint32_t *count)
+{
+    uint32_t *events = malloc(((size_t)op_count + 1) * sizeof *events);
+    *count = 0;
+    for (uint32_t i = 0; events != NULL && i < op_count; i++) {
+        RS_ASSERT(ops[i] < k->n);
+        events[(*count)++] = k->ops[ops[i]].invoke_event;
+    }
+    if (events != NULL) {
+        qsort(events, *count, sizeof *events, compare_u32);
+    }
+    return events;
+}
+
 static void record_violation(const struct rs_history *h,
                              const struct key_ctx *k,
                              const struct key_outcome *out,
@@ -2041,15 +2066,11 @@ static void record_violation(const struct rs_history *h,
     if (!opt->no_witness) {
         key_witness(k, out->fail_ns, &w);
     }
-    const uint32_t *list = w.found ? w.ops : out->pending;
-    uint32_t count = w.found ? w.count : out->pending_count;
-    r->witness = malloc(((size_t)count + 1) * sizeof *r->witness);
-    r->witness_count = 0;
-    for (uint32_t i = 0; r->witness != NULL && i < count; i++) {
-        r->witness[r->witness_count++] = k->ops[list[i]].invoke_event;
-    }
-    qsort(r->witness, r->witness_count, sizeof *r->witness, compare_u32);
+    r->witness = events_of_ops(k, w.found ? w.ops : out->pending,
+                               w.found ? w.count : out->pending_count, &r->witness_count);
+    r->context = events_of_ops(k, w.context, w.found ? w.context_count : 0, &r->context_count);
     r->witness_is_window = w.found;
+    r->window_from_start = w.from_start;
     r->window_start_ns = w.found ? w.start_ns : out->fail_ns;
     r->window_end_ns = w.found ? w.end_ns : out->fail_ns;
 }
@@ -2153,17 +2174,39 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
 void rs_lincheck_result_free(struct rs_lincheck_result *result)
 {
     free(result->witness);
+    free(result->context);
     result->witness = NULL;
+    result->context = NULL;
     result->witness_count = 0;
+    result->context_count = 0;
 }
 
 static void format_event_line(const struct rs_history *h, uint32_t index, struct rs_buf *out)
 {
     char at[32];
     event_place(h, index, at, sizeof at);
-    rs_buf_printf(out, "  %s: ", at);
+    rs_buf_printf(out, "    %s: ", at);
     rs_history_format_event(h, index, out);
     rs_buf_putc(out, '\n');
+}
+
+/* The lines of the given operations (invoke and completion), at most `limit` operations. */
+static void format_ops(const struct rs_history *h,
+                       const uint32_t *events,
+                       uint32_t count,
+                       uint32_t limit,
+                       struct rs_buf *out)
+{
+    for (uint32_t i = 0; i < count && i < limit; i++) {
+        format_event_line(h, events[i], out);
+        uint32_t done = rs_history_event(h, events[i])->partner;
+        if (done != NONE) {
+            format_event_line(h, done, out);
+        }
+    }
+    if (count > limit) {
+        rs_buf_printf(out, "    ... and %u more\n", count - limit);
+    }
 }
 
 static void format_violation(const struct rs_history *h,
@@ -2175,23 +2218,30 @@ static void format_violation(const struct rs_history *h,
     rs_buf_json_str(out, key.data, key.size);
     rs_buf_printf(out, " is not linearizable (%u of %u keys)\n  %s\n", r->keys_violating,
                   r->key_count, r->reason);
-    if (r->witness_is_window) {
-        rs_buf_printf(out,
-                      "  these %u operations cannot all take effect within their intervals, "
-                      "whatever the state at time %lld and whichever other operations of the "
-                      "window up to time %lld take effect:\n",
-                      r->witness_count, (long long)r->window_start_ns, (long long)r->window_end_ns);
-    } else {
-        rs_buf_printf(out,
-                      "  no small failing window was found; the operations pending when "
-                      "the check failed:\n");
+    if (!r->witness_is_window) {
+        rs_buf_puts(out,
+                    "  no small failing window was found; the operations pending when the "
+                    "check failed:\n");
+        format_ops(h, r->witness, r->witness_count, UINT32_MAX, out);
+        return;
     }
-    for (uint32_t i = 0; i < r->witness_count; i++) {
-        format_event_line(h, r->witness[i], out);
-        uint32_t done = rs_history_event(h, r->witness[i])->partner;
-        if (done != NONE) {
-            format_event_line(h, done, out);
-        }
+    rs_buf_printf(out, "  smallest failing window found: time %lld to %lld, ",
+                  (long long)r->window_start_ns, (long long)r->window_end_ns);
+    if (r->window_from_start) {
+        rs_buf_puts(out, "from the key's first operation (the key starts absent)\n");
+    } else {
+        rs_buf_printf(out, "from any state the operations invoked before time %lld could leave\n",
+                      (long long)r->window_start_ns);
+    }
+    rs_buf_puts(out, r->witness_count == 1
+                         ? "  this operation cannot take effect within its interval:\n"
+                         : "  these operations cannot all take effect within their intervals:\n");
+    format_ops(h, r->witness, r->witness_count, UINT32_MAX, out);
+    if (r->context_count > 0) {
+        rs_buf_puts(out,
+                    "  whichever of these writes (outcome unknown, or not decided inside "
+                    "the window) take effect:\n");
+        format_ops(h, r->context, r->context_count, 16, out);
     }
 }
 

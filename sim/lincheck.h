@@ -41,13 +41,19 @@ struct rs_lincheck_result {
     uint32_t key;
     /*
      * For a violation: invoke event indices (file order) of the operations shown. When
-     * witness_is_window, these operations cannot all take effect in their intervals even from
-     * any state at window_start_ns and with every other operation of the window free to take
-     * effect or not; otherwise they are the operations pending when the search failed.
+     * witness_is_window, the witness operations cannot all take effect within their intervals
+     * in the window [window_start_ns, window_end_ns], starting from absent if
+     * window_from_start (the window starts with the key's first operation) or else from any
+     * state the operations invoked before the window could have left, and whichever of the
+     * context operations (writes of the window whose outcome is unknown or undecided there)
+     * take effect. Otherwise witness lists the operations pending when the search failed.
      */
     uint32_t *witness;
     uint32_t witness_count;
+    uint32_t *context;
+    uint32_t context_count;
     bool witness_is_window;
+    bool window_from_start;
     int64_t window_start_ns;
     int64_t window_end_ns;
     char reason[256];
