@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "sim/history.h"
+#include "sim/lincheck.h"
 
 #define LINE_PREFIX "{\"process\":0,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k\","
 
@@ -410,13 +411,108 @@ static void test_writer_format(void **state)
     rs_history_free(h);
 }
 
+static uint64_t fuzz_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Where the error points must exist: a line of the text, a column of that line (or just past). */
+static void expect_error_in_bounds(const char *text, size_t size, const struct rs_history_error *e)
+{
+    assert_true(e->line >= 1);
+    size_t start = 0;
+    for (uint32_t l = 1; l < e->line; l++) {
+        const char *nl = memchr(text + start, '\n', size - start);
+        assert_non_null(nl);
+        start = (size_t)(nl - text) + 1;
+    }
+    const char *nl = start < size ? memchr(text + start, '\n', size - start) : NULL;
+    size_t line_size = nl ? (size_t)(nl - text) - start : size - start;
+    assert_true(e->column >= 1 && e->column <= line_size + 1);
+    assert_true(e->message[0] != '\0');
+}
+
+/* Random edits of valid text: every result parses or fails with an in-bounds error, and
+ * whatever parses can be checked (under the sanitizers this is the crash test). */
+static void test_parser_fuzz(void **state)
+{
+    (void)state;
+    struct rs_history_gen_options o;
+    rs_history_gen_defaults(&o);
+    o.op_count = 12;
+    o.key_count = 2;
+    o.client_count = 3;
+    o.info_ppm = 200000;
+    struct rs_history *g = rs_history_new();
+    assert_int_equal(rs_history_generate(g, &o), RS_OK);
+    char *base = NULL;
+    size_t base_size = 0;
+    FILE *f = open_memstream(&base, &base_size);
+    assert_int_equal(rs_history_write(g, f), RS_OK);
+    fclose(f);
+    rs_history_free(g);
+    static const char alphabet[] = "{}[]\":,\\u0123456789-.eEnul tfrxa\n\r\t\x01\xff";
+    char *text = malloc(base_size + 64);
+    uint64_t rng = 88172645463325252ull;
+    unsigned parsed = 0;
+    for (unsigned round = 0; round < 20000; round++) {
+        memcpy(text, base, base_size);
+        size_t size = base_size;
+        unsigned edits = 1 + (unsigned)(fuzz_next(&rng) % 3);
+        for (unsigned e = 0; e < edits; e++) {
+            size_t at = fuzz_next(&rng) % size;
+            char c = alphabet[fuzz_next(&rng) % (sizeof alphabet - 1)];
+            switch (fuzz_next(&rng) % 3) {
+                case 0:
+                    text[at] = c;
+                    break;
+                case 1:
+                    memmove(text + at + 1, text + at, size - at);
+                    text[at] = c;
+                    size++;
+                    break;
+                default:
+                    memmove(text + at, text + at + 1, size - at - 1);
+                    size--;
+                    break;
+            }
+        }
+        struct rs_history *h = rs_history_new();
+        struct rs_history_error err;
+        enum rs_err rc = rs_history_parse(h, text, size, &err);
+        if (rc == RS_OK) {
+            struct rs_lincheck_result r;
+            assert_int_equal(rs_lincheck_check(h, NULL, &r), RS_OK);
+            rs_lincheck_result_free(&r);
+            parsed++;
+        } else {
+            assert_int_equal(rc, RS_ECORRUPT);
+            expect_error_in_bounds(text, size, &err);
+        }
+        rs_history_free(h);
+    }
+    assert_true(parsed > 100); /* some edits keep the text valid (inside strings, say) */
+    free(text);
+    free(base);
+}
+
 int main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_fields),       cmocka_unit_test(test_unicode_escapes),
-        cmocka_unit_test(test_parse_errors),       cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_recorder_checks),    cmocka_unit_test(test_round_trip_generated),
-        cmocka_unit_test(test_round_trip_strings), cmocka_unit_test(test_writer_format),
+        cmocka_unit_test(test_parse_fields),
+        cmocka_unit_test(test_unicode_escapes),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_recorder_checks),
+        cmocka_unit_test(test_round_trip_generated),
+        cmocka_unit_test(test_round_trip_strings),
+        cmocka_unit_test(test_writer_format),
+        cmocka_unit_test(test_parser_fuzz),
     };
+    /* clang-format on */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

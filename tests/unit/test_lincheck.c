@@ -627,6 +627,38 @@ static void test_budget_gives_unknown(void **state)
     rs_history_free(h);
 }
 
+static void test_window_too_wide_gives_unknown(void **state)
+{
+    (void)state;
+    struct rs_history *h = rs_history_new();
+    char value[16];
+    for (uint32_t i = 0; i < 5000; i++) {
+        snprintf(value, sizeof value, "v%u", i);
+        struct rs_hist_event_in in = {.process = i,
+                                      .type = RS_HIST_INVOKE,
+                                      .f = RS_HIST_PUT,
+                                      .key = {"k", 1},
+                                      .value_kind = RS_HIST_VALUE_STRING,
+                                      .value = {value, strlen(value)},
+                                      .time_ns = i};
+        assert_int_equal(rs_history_add(h, &in, NULL), RS_OK);
+    }
+    for (uint32_t i = 0; i < 5000; i++) {
+        struct rs_hist_event_in in = {.process = i,
+                                      .type = RS_HIST_OK,
+                                      .f = RS_HIST_PUT,
+                                      .key = {"k", 1},
+                                      .time_ns = 10000 + i};
+        assert_int_equal(rs_history_add(h, &in, NULL), RS_OK);
+    }
+    struct rs_lincheck_result r;
+    assert_int_equal(rs_lincheck_check(h, NULL, &r), RS_OK);
+    assert_int_equal(r.verdict, RS_LINCHECK_UNKNOWN);
+    assert_non_null(strstr(r.reason, "pending at once"));
+    rs_lincheck_result_free(&r);
+    rs_history_free(h);
+}
+
 /* ---- The command ---- */
 
 static int run_cmd(const char *file, const char *extra)
@@ -712,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_random_cross_check_concurrent),
         cmocka_unit_test(test_hot_key_with_info),
         cmocka_unit_test(test_budget_gives_unknown),
+        cmocka_unit_test(test_window_too_wide_gives_unknown),
         cmocka_unit_test(test_command_on_sample_files),
         cmocka_unit_test(test_command_usage_and_budget),
     };
