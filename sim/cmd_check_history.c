@@ -19,10 +19,11 @@
 
 static const char usage[] =
     "usage: rheasim check-history FILE [--budget STEPS] [--memory-mb MB] [--no-witness] "
-    "[--stats]\n"
+    "[--general] [--stats]\n"
     "  --budget STEPS   search steps per key before answering unknown (default 2000000000)\n"
     "  --memory-mb MB   search memory per key before answering unknown (default 1024)\n"
     "  --no-witness     do not search for a small failing window\n"
+    "  --general        do not rely on unique written values (slower; a second opinion)\n"
     "  --stats          print search figures\n"
     "exit: 0 linearizable, 1 not, 2 unknown, 64 usage, 65 malformed file, 66 cannot open\n";
 
@@ -67,6 +68,8 @@ static bool parse_args(int argc, char **argv, struct cmd_args *args)
             args->options.bytes_max = v << 20;
         } else if (strcmp(a, "--no-witness") == 0) {
             args->options.no_witness = true;
+        } else if (strcmp(a, "--general") == 0) {
+            args->options.general = true;
         } else if (strcmp(a, "--stats") == 0) {
             args->stats = true;
         } else if (a[0] == '-' && a[1] != '\0') {

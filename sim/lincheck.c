@@ -88,8 +88,10 @@ struct key_ctx {
     uint32_t *spre; /* sweep state ids */
     uint32_t *seff;
     uint32_t state_count;
-    bool unique;
-    uint32_t dup_first; /* two ops writing the same value, when !unique */
+    bool unique;        /* the unique-value rules apply */
+    bool repeats;       /* written values repeat (then !unique) */
+    bool force_general; /* the caller asked for the general search */
+    uint32_t dup_first; /* two ops writing the same value, when values repeat */
     uint32_t dup_second;
     uint32_t *readers_uninvoked; /* per sweep state */
     uint32_t *consumer;          /* per sweep state: op index or NONE */
@@ -623,6 +625,8 @@ static enum rs_err key_prepare(struct key_ctx *k, uint32_t *map, uint32_t *touch
     rc = RS_ENOMEM;
     if (k->cls && k->ret && k->spre && k->seff && writer && obs && stack && flags) {
         key_writers(k, writer);
+        k->repeats = !k->unique;
+        k->unique = k->unique && !k->force_general;
         key_classes(k, writer, stack, flags, obs);
         rc = key_states(k, flags);
     }
@@ -2114,7 +2118,7 @@ static enum rs_err check_key(const struct rs_history *h,
     r->steps += out.steps;
     r->configs_max = out.configs_max > r->configs_max ? out.configs_max : r->configs_max;
     r->bytes_max = out.bytes_max > r->bytes_max ? out.bytes_max : r->bytes_max;
-    if (!k->unique) {
+    if (k->repeats) {
         record_general_note(h, k, r);
     }
     if (out.verdict == RS_LINCHECK_VIOLATION && r->keys_violating++ == 0) {
@@ -2139,6 +2143,7 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
         opt.steps_max = options->steps_max ? options->steps_max : opt.steps_max;
         opt.bytes_max = options->bytes_max ? options->bytes_max : opt.bytes_max;
         opt.no_witness = options->no_witness;
+        opt.general = options->general;
     }
     memset(result, 0, sizeof *result);
     result->key = NONE;
@@ -2158,7 +2163,8 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
     result->op_count = t.op_count;
     for (uint32_t key = 0; key < t.key_count && rc == RS_OK; key++) {
         struct key_ctx k = {.ops = t.ops + t.key_start[key],
-                            .n = t.key_start[key + 1] - t.key_start[key]};
+                            .n = t.key_start[key + 1] - t.key_start[key],
+                            .force_general = opt.general};
         rc = check_key(history, &k, map, touched, &opt, result);
         key_ctx_free(&k);
     }

@@ -28,6 +28,7 @@ struct rs_lincheck_options {
     uint64_t steps_max; /* successor configurations generated; default 2e9 */
     uint64_t bytes_max; /* memory for the search frontier; default 1 GiB */
     bool no_witness;    /* skip the search for a small failing window */
+    bool general;       /* check every key by the general search (a second opinion) */
 };
 
 #define RS_LINCHECK_STEPS_DEFAULT 2000000000ull
@@ -62,7 +63,7 @@ struct rs_lincheck_result {
     uint32_t key_count;
     uint32_t keys_violating;
     uint32_t keys_unknown;
-    uint32_t keys_general; /* keys checked without the unique-value rules */
+    uint32_t keys_general; /* keys whose written values repeat (general search) */
     uint64_t op_count;     /* operations checked (fail ones excluded) */
     uint64_t steps;        /* summed over keys */
     uint64_t configs_max;  /* largest frontier of one key */

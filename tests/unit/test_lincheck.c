@@ -559,6 +559,55 @@ static void test_random_cross_check(void **state)
 
 /* ---- Larger histories ---- */
 
+/* The unique-value rules against the general search, on histories too long for the reference. */
+static void test_rules_agree_with_general_search(void **state)
+{
+    (void)state;
+    uint64_t rng = 777;
+    struct rs_lincheck_options general;
+    rs_lincheck_options_default(&general);
+    general.general = true;
+    general.no_witness = true;
+    general.steps_max = 3000000;
+    unsigned compared = 0;
+    unsigned violations = 0;
+    for (unsigned round = 0; round < 80; round++) {
+        struct rs_history_gen_options o;
+        random_options(&o, &rng, round);
+        o.seed = 9000 + round;
+        o.op_count = 100 + (uint32_t)(rng_next(&rng) % 200);
+        o.client_count = 4 + (uint32_t)(rng_next(&rng) % 10);
+        o.info_ppm = (uint32_t)(rng_next(&rng) % 30000);
+        o.value_alphabet = 0;
+        struct rs_history *h = rs_history_new();
+        assert_int_equal(rs_history_generate(h, &o), RS_OK);
+        for (int j = 0; j < 4; j++) {
+            struct rs_history *m = j == 0 ? h : mutate(h, &rng);
+            if (m == NULL) {
+                continue;
+            }
+            struct rs_lincheck_result fast, slow;
+            assert_int_equal(rs_lincheck_check(m, NULL, &fast), RS_OK);
+            assert_int_equal(rs_lincheck_check(m, &general, &slow), RS_OK);
+            if (slow.verdict != RS_LINCHECK_UNKNOWN) {
+                assert_int_equal(fast.verdict, slow.verdict);
+                compared++;
+                violations += fast.verdict == RS_LINCHECK_VIOLATION;
+            }
+            rs_lincheck_result_free(&fast);
+            rs_lincheck_result_free(&slow);
+            if (m != h) {
+                rs_history_free(m);
+            }
+        }
+        rs_history_free(h);
+    }
+    fprintf(stderr, "rules against general search: %u compared, %u violations\n", compared,
+            violations);
+    assert_true(compared > 200);
+    assert_true(violations > compared / 10);
+}
+
 static void test_hot_key_with_info(void **state)
 {
     (void)state;
@@ -742,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_random_cross_check),
         cmocka_unit_test(test_random_cross_check_concurrent),
+        cmocka_unit_test(test_rules_agree_with_general_search),
         cmocka_unit_test(test_hot_key_with_info),
         cmocka_unit_test(test_budget_gives_unknown),
         cmocka_unit_test(test_window_too_wide_gives_unknown),
