@@ -419,6 +419,31 @@ static uint64_t fuzz_next(uint64_t *s)
     return *s;
 }
 
+/* One to three byte edits (replace, insert, delete) with bytes JSON cares about. */
+static void fuzz_edit(char *text, size_t *size, uint64_t *rng)
+{
+    static const char alphabet[] = "{}[]\":,\\u0123456789-.eEnul tfrxa\n\r\t\x01\xff";
+    unsigned edits = 1 + (unsigned)(fuzz_next(rng) % 3);
+    for (unsigned e = 0; e < edits; e++) {
+        size_t at = fuzz_next(rng) % *size;
+        char c = alphabet[fuzz_next(rng) % (sizeof alphabet - 1)];
+        switch (fuzz_next(rng) % 3) {
+            case 0:
+                text[at] = c;
+                break;
+            case 1:
+                memmove(text + at + 1, text + at, *size - at);
+                text[at] = c;
+                (*size)++;
+                break;
+            default:
+                memmove(text + at, text + at + 1, *size - at - 1);
+                (*size)--;
+                break;
+        }
+    }
+}
+
 /* Where the error points must exist: a line of the text, a column of that line (or just past). */
 static void expect_error_in_bounds(const char *text, size_t size, const struct rs_history_error *e)
 {
@@ -454,32 +479,13 @@ static void test_parser_fuzz(void **state)
     assert_int_equal(rs_history_write(g, f), RS_OK);
     fclose(f);
     rs_history_free(g);
-    static const char alphabet[] = "{}[]\":,\\u0123456789-.eEnul tfrxa\n\r\t\x01\xff";
     char *text = malloc(base_size + 64);
     uint64_t rng = 88172645463325252ull;
     unsigned parsed = 0;
     for (unsigned round = 0; round < 20000; round++) {
         memcpy(text, base, base_size);
         size_t size = base_size;
-        unsigned edits = 1 + (unsigned)(fuzz_next(&rng) % 3);
-        for (unsigned e = 0; e < edits; e++) {
-            size_t at = fuzz_next(&rng) % size;
-            char c = alphabet[fuzz_next(&rng) % (sizeof alphabet - 1)];
-            switch (fuzz_next(&rng) % 3) {
-                case 0:
-                    text[at] = c;
-                    break;
-                case 1:
-                    memmove(text + at + 1, text + at, size - at);
-                    text[at] = c;
-                    size++;
-                    break;
-                default:
-                    memmove(text + at, text + at + 1, size - at - 1);
-                    size--;
-                    break;
-            }
-        }
+        fuzz_edit(text, &size, &rng);
         struct rs_history *h = rs_history_new();
         struct rs_history_error err;
         enum rs_err rc = rs_history_parse(h, text, size, &err);
