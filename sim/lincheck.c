@@ -62,6 +62,7 @@ struct lc_op {
     uint32_t eff_value; /* string id written, NONE for absent (delete) (when writes) */
     uint8_t f;
     bool ok;
+    bool maybe; /* witness windows only: may have taken effect, by return_ns, or not at all */
     bool pre_any;
     bool writes;
 };
@@ -379,7 +380,7 @@ static void key_drop_unobserved_info(struct key_ctx *k, uint32_t *obs, uint32_t 
         obs[v] = 0;
     }
     for (uint32_t i = 0; i < k->n; i++) {
-        obs[k->pre[i]] += observes_value(k, i);
+        obs[k->pre[i]] += k->cls[i] != CLS_DROP && observes_value(k, i);
     }
     for (uint32_t i = 0; i < k->n; i++) {
         if (writes_value(k, i) && !k->ops[i].ok && obs[k->eff[i]] == 0) {
@@ -466,7 +467,7 @@ static enum rs_err key_retire_times(struct key_ctx *k)
     }
     for (uint32_t i = 0; i < k->n; i++) {
         uint32_t st = k->spre[i];
-        if (k->cls[i] == CLS_DROP || st == NONE || st < 2) {
+        if (k->cls[i] == CLS_DROP || st == NONE || st == DEAD) {
             continue;
         }
         bool mandatory = k->cls[i] == CLS_READ || k->cls[i] == CLS_WRITE;
@@ -475,9 +476,11 @@ static enum rs_err key_retire_times(struct key_ctx *k)
     }
     for (uint32_t i = 0; i < k->n; i++) {
         if (k->cls[i] == CLS_OPTIONAL) {
-            RS_ASSERT(k->seff[i] >= 2 && k->seff[i] < k->state_count);
+            RS_ASSERT(k->seff[i] != DEAD && k->seff[i] < k->state_count);
             int64_t t = last[k->seff[i]];
-            k->ret[i] = t < k->ops[i].invoke_ns ? k->ops[i].invoke_ns : t;
+            t = t < k->ops[i].invoke_ns ? k->ops[i].invoke_ns : t;
+            /* One that may have happened earlier does so by its completion, if at all. */
+            k->ret[i] = k->ops[i].maybe && k->ops[i].return_ns < t ? k->ops[i].return_ns : t;
         }
     }
     free(last);
@@ -569,8 +572,14 @@ static void key_classes(struct key_ctx *k,
 {
     for (uint32_t i = 0; i < k->n; i++) {
         const struct lc_op *op = &k->ops[i];
-        k->cls[i] = op->ok ? (op->writes ? CLS_WRITE : CLS_READ)
-                           : (op->f == RS_HIST_DELETE ? CLS_INFO_DELETE : CLS_OPTIONAL);
+        if (op->ok) {
+            k->cls[i] = op->writes ? CLS_WRITE : CLS_READ;
+        } else if (!op->writes) {
+            k->cls[i] = CLS_DROP; /* a read that need not happen */
+        } else {
+            bool counted = op->f == RS_HIST_DELETE && !op->maybe;
+            k->cls[i] = counted ? CLS_INFO_DELETE : CLS_OPTIONAL;
+        }
     }
     if (k->unique) {
         key_deadlines(k, writer, stack, flags);
@@ -1294,6 +1303,9 @@ static bool sweep_retire(struct sweep *s, uint32_t op)
         return true; /* done everywhere already, and retired */
     }
     RS_ASSERT(!s->k->unique && s->k->cls[op] == CLS_OPTIONAL);
+    if (!sweep_closure(s)) {
+        return false; /* first every chance to apply it, up to now */
+    }
     uint64_t clear[WINDOW_WORDS_MAX] = {0};
     mask_set(clear, slot, true);
     sweep_free_slot(s, slot);
@@ -1403,10 +1415,13 @@ static void sweep_free(struct sweep *s)
     free(s->redo);
 }
 
+/* The frontier starts with nothing done in each of the initial states (absent if none). */
 static enum rs_err sweep_init(struct sweep *s,
                               struct key_ctx *k,
                               uint32_t slots,
-                              const struct rs_lincheck_options *opt)
+                              const struct rs_lincheck_options *opt,
+                              const uint32_t *initial,
+                              uint32_t initial_count)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
@@ -1444,8 +1459,12 @@ static enum rs_err sweep_init(struct sweep *s,
         s->op_slot[i] = NONE;
     }
     bool failed = false;
-    memset(s->scratch, 0, s->stride * sizeof(uint64_t)); /* absent, nothing done */
-    frontier_insert(s, &s->f[0], s->scratch, &failed);
+    memset(s->scratch, 0, s->stride * sizeof(uint64_t));
+    for (uint32_t i = 0; i < (initial ? initial_count : 1) && !failed; i++) {
+        RS_ASSERT(initial == NULL || initial[i] < k->state_count);
+        s->scratch[0] = initial ? initial[i] : ABSENT;
+        frontier_insert(s, &s->f[0], s->scratch, &failed);
+    }
     return failed && s->out_of_host_memory ? RS_ENOMEM : RS_OK;
 }
 
@@ -1480,6 +1499,8 @@ static void outcome_budget(struct key_outcome *out, const struct sweep *s, int64
 /* Runs the sweep over one prepared key. RS_ENOMEM only when the host is out of memory. */
 static enum rs_err key_sweep(struct key_ctx *k,
                              const struct rs_lincheck_options *opt,
+                             const uint32_t *initial,
+                             uint32_t initial_count,
                              struct key_outcome *out)
 {
     size_t count = 0;
@@ -1496,7 +1517,7 @@ static enum rs_err key_sweep(struct key_ctx *k,
         return RS_OK;
     }
     struct sweep s;
-    enum rs_err rc = sweep_init(&s, k, slots, opt);
+    enum rs_err rc = sweep_init(&s, k, slots, opt, initial, initial_count);
     if (rc == RS_OK && s.out_of_memory_budget) {
         outcome_budget(out, &s, count > 0 ? ev[0].time_ns : 0);
         count = 0;
@@ -1765,26 +1786,44 @@ enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
 
 #define WITNESS_STEPS_MAX         20000000ull /* over the whole witness search of one key */
 #define WITNESS_ATTEMPT_STEPS_MAX 2000000ull
-#define WITNESS_ENDS_MAX          64u
-#define WITNESS_ATTEMPTS_MAX      4096u
+#define WITNESS_BYTES_MAX         (64ull << 20)
+#define WITNESS_ENDS_MAX          16u
+#define WITNESS_ATTEMPTS_MAX      512u
+#define WITNESS_OPS_MAX           128u       /* a window with more operations is no small witness */
+#define WITNESS_OTHER             (NONE - 1) /* an initial value no window op observes */
 
 struct witness {
-    uint32_t ops[RS_LINCHECK_REFERENCE_OPS_MAX]; /* key-local op indices, mandatory */
+    uint32_t ops[WITNESS_OPS_MAX]; /* key-local op indices that must take effect */
     uint32_t count;
-    uint32_t context[RS_LINCHECK_REFERENCE_OPS_MAX]; /* the window's optional ops */
+    uint32_t context[WITNESS_OPS_MAX]; /* the window's writes that may or may not */
     uint32_t context_count;
     int64_t start_ns;
     int64_t end_ns;
     bool from_start;
     bool found;
+    uint32_t disagreements; /* self-check: windows the reference judged otherwise */
 };
 
-/* A window [start, end] of the key, as reference ops; see key_witness. */
+/* A window [start, end] of the key as a small history of its own; see window_build. */
 struct window {
-    struct ref_op ops[RS_LINCHECK_REFERENCE_OPS_MAX];
+    struct lc_op ops[WITNESS_OPS_MAX];
+    uint32_t tag[WITNESS_OPS_MAX]; /* key-local op index */
     uint32_t n;
-    uint32_t initial[RS_LINCHECK_REFERENCE_OPS_MAX * 2 + 2];
+    uint32_t initial[WITNESS_OPS_MAX + 2]; /* string ids; NONE absent, WITNESS_OTHER */
     uint32_t initial_count;
+};
+
+/* Scratch shared by the windows of one key. */
+struct witness_search {
+    const struct key_ctx *k;
+    uint32_t *map;
+    uint32_t *touched;
+    bool *observed;
+    struct window *win;
+    uint64_t steps;
+    uint32_t attempts;
+    bool self_check;
+    uint32_t disagreements;
 };
 
 /* Whether op i belongs in the window, and how: -1 no, 0 optional, 1 mandatory. */
@@ -1802,67 +1841,240 @@ static int window_role(const struct key_ctx *k, uint32_t i, int64_t start_ns, in
     return mandatory;
 }
 
-/*
- * Builds the window. Operations straddling its start may have taken effect before it, so
- * they are optional from the start on; operations not completed by its end are optional;
- * optional writes of values no window op observes are left out (they cannot matter). The
- * state at the start is absent at the very beginning, else absent or any value written by an
- * op invoked before the start (values the window never observes collapse into one).
- * Returns false when more than RS_LINCHECK_REFERENCE_OPS_MAX operations remain.
- */
-static bool window_build(const struct key_ctx *k,
-                         int64_t start_ns,
-                         int64_t end_ns,
-                         bool beginning,
-                         bool *observed,
-                         struct window *win)
+/* The op as the window sees it: optional ones may take effect (by their completion) or not. */
+static struct lc_op window_op(const struct lc_op *op, int role, int64_t start_ns, int64_t end_ns)
 {
-    memset(observed, 0, ((size_t)k->value_count + 1) * sizeof *observed);
-    for (uint32_t i = 0; i < k->n; i++) {
-        if (window_role(k, i, start_ns, end_ns) >= 0 && !k->ops[i].pre_any) {
-            observed[k->pre[i]] = true;
-        }
-    }
-    win->n = 0;
-    for (uint32_t i = 0; i < k->n; i++) {
-        int role = window_role(k, i, start_ns, end_ns);
-        const struct lc_op *op = &k->ops[i];
-        if (role < 0 || (role == 0 && !observed[k->eff[i]])) {
-            continue;
-        }
-        if (win->n == RS_LINCHECK_REFERENCE_OPS_MAX) {
-            return false;
-        }
+    struct lc_op w = *op;
+    w.invoke_ns = op->invoke_ns < start_ns ? start_ns : op->invoke_ns;
+    if (role == 0) {
         bool completed = op->ok && op->return_ns <= end_ns;
-        win->ops[win->n++] = (struct ref_op){op->invoke_ns < start_ns ? start_ns : op->invoke_ns,
-                                             completed ? op->return_ns : NEVER,
-                                             role == 1,
-                                             op->pre_any,
-                                             op->writes,
-                                             k->pre[i],
-                                             k->eff[i],
-                                             i};
+        w.ok = false;
+        w.maybe = completed; /* straddles the start: maybe it happened before */
+        w.return_ns = completed ? op->return_ns : NEVER;
     }
-    win->initial_count = 0;
-    win->initial[win->initial_count++] = ABSENT;
+    return w;
+}
+
+/*
+ * The state at the start: absent at the very beginning, else absent or any value written by
+ * an op invoked before the start (values the window never observes collapse into one).
+ */
+static void window_initial(struct witness_search *ws, int64_t start_ns, bool beginning)
+{
+    const struct key_ctx *k = ws->k;
+    struct window *win = ws->win;
     bool other = false;
+    win->initial_count = 0;
+    win->initial[win->initial_count++] = NONE;
     for (uint32_t i = 0; i < k->n && !beginning; i++) {
-        uint32_t v = k->eff[i];
         if (!writes_value(k, i) || k->ops[i].invoke_ns >= start_ns) {
             continue;
         }
-        if (!observed[v]) {
+        if (!ws->observed[k->eff[i]]) {
             other = true;
             continue;
         }
-        observed[v] = false; /* listed once */
-        win->initial[win->initial_count++] = v;
+        ws->observed[k->eff[i]] = false; /* listed once */
+        RS_ASSERT(win->initial_count < WITNESS_OPS_MAX + 1);
+        win->initial[win->initial_count++] = k->ops[i].eff_value;
     }
     if (other) {
-        win->initial[win->initial_count++] = k->value_count + 1; /* a value nobody observes */
+        win->initial[win->initial_count++] = WITNESS_OTHER;
     }
-    RS_ASSERT(win->initial_count <= RS_LINCHECK_REFERENCE_OPS_MAX * 2 + 2);
+}
+
+/*
+ * Builds the window: the ops that overlap [start, end]. Those straddling the start may have
+ * taken effect before it, so they are optional; those not completed by the end are optional;
+ * optional writes of values no window op observes are left out (they cannot matter). False
+ * when more than WITNESS_OPS_MAX ops remain.
+ */
+static bool window_build(struct witness_search *ws,
+                         int64_t start_ns,
+                         int64_t end_ns,
+                         bool beginning)
+{
+    const struct key_ctx *k = ws->k;
+    struct window *win = ws->win;
+    memset(ws->observed, 0, ((size_t)k->value_count + 1) * sizeof *ws->observed);
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (window_role(k, i, start_ns, end_ns) >= 0 && !k->ops[i].pre_any) {
+            ws->observed[k->pre[i]] = true;
+        }
+    }
+    /*
+     * Info deletes invoked before the start are alike (optional, from the start on, for ever);
+     * with m other ops in the window at most m + 1 of them can matter (one per gap between
+     * consecutive ops: two deletes in a row do what one does), so only that many are kept.
+     */
+    uint32_t others = 0;
+    for (uint32_t pass = 0; pass < 2; pass++) {
+        uint32_t deletes = 0;
+        win->n = 0;
+        for (uint32_t i = 0; i < k->n; i++) {
+            int role = window_role(k, i, start_ns, end_ns);
+            if (role < 0 || (role == 0 && !ws->observed[k->eff[i]])) {
+                continue;
+            }
+            const struct lc_op *op = &k->ops[i];
+            bool early_info_delete = !op->ok && op->f == RS_HIST_DELETE && op->invoke_ns < start_ns;
+            if (early_info_delete && (pass == 0 || ++deletes > others + 1)) {
+                continue;
+            }
+            others += pass == 0;
+            if (pass == 1 && win->n == WITNESS_OPS_MAX) {
+                return false;
+            }
+            if (pass == 1) {
+                win->tag[win->n] = i;
+                win->ops[win->n++] = window_op(op, role, start_ns, end_ns);
+            }
+        }
+    }
+    window_initial(ws, start_ns, beginning);
     return true;
+}
+
+/* The sweep state of an initial value in the prepared window. */
+static uint32_t window_state(const struct key_ctx *w, uint32_t value)
+{
+    if (value == NONE) {
+        return ABSENT;
+    }
+    for (uint32_t i = 0; i < w->n && value != WITNESS_OTHER; i++) {
+        if (!w->ops[i].pre_any && w->ops[i].pre_value == value) {
+            return w->spre[i];
+        }
+    }
+    return DEAD;
+}
+
+/* The reference search's verdict on a prepared window (UNKNOWN beyond its size). */
+static enum rs_lincheck_verdict window_reference(const struct window *win, const struct key_ctx *w)
+{
+    struct ref_op ref[RS_LINCHECK_REFERENCE_OPS_MAX];
+    uint32_t initial[WITNESS_OPS_MAX + 2];
+    if (w->n > RS_LINCHECK_REFERENCE_OPS_MAX) {
+        return RS_LINCHECK_UNKNOWN;
+    }
+    for (uint32_t i = 0; i < w->n; i++) {
+        const struct lc_op *op = &w->ops[i];
+        int64_t ret = op->ok || op->maybe ? op->return_ns : NEVER;
+        bool pre_any = op->pre_any || (!op->writes && !op->ok); /* optional read: no matter */
+        ref[i] = (struct ref_op){op->invoke_ns, ret,       op->ok,    pre_any,
+                                 op->writes,    w->pre[i], w->eff[i], i};
+    }
+    for (uint32_t j = 0; j < win->initial_count; j++) {
+        uint32_t value = win->initial[j];
+        initial[j] = value == NONE ? ABSENT : w->value_count + 1;
+        for (uint32_t i = 0; i < w->n; i++) {
+            if (!w->ops[i].pre_any && w->ops[i].pre_value == value) {
+                initial[j] = w->pre[i];
+            }
+        }
+    }
+    uint64_t steps = 0;
+    return ref_search(ref, w->n, initial, win->initial_count, WITNESS_ATTEMPT_STEPS_MAX, &steps);
+}
+
+/* Checks the window by the general search (no unique-value rules: its start breaks them). */
+static enum rs_lincheck_verdict window_check(struct witness_search *ws)
+{
+    struct window *win = ws->win;
+    struct key_ctx w = {.ops = win->ops, .n = win->n, .force_general = true};
+    struct rs_lincheck_options opt = {.bytes_max = WITNESS_BYTES_MAX};
+    uint64_t left = WITNESS_STEPS_MAX - ws->steps;
+    opt.steps_max = left < WITNESS_ATTEMPT_STEPS_MAX ? left : WITNESS_ATTEMPT_STEPS_MAX;
+    struct key_outcome out;
+    memset(&out, 0, sizeof out);
+    out.verdict = RS_LINCHECK_UNKNOWN;
+    uint32_t initial[WITNESS_OPS_MAX + 2];
+    RS_ASSERT(ws->steps < WITNESS_STEPS_MAX);
+    if (key_prepare(&w, ws->map, ws->touched) == RS_OK) {
+        for (uint32_t i = 0; i < win->initial_count; i++) {
+            initial[i] = window_state(&w, win->initial[i]);
+        }
+        if (key_sweep(&w, &opt, initial, win->initial_count, &out) != RS_OK) {
+            out.verdict = RS_LINCHECK_UNKNOWN;
+        }
+    }
+    ws->steps += out.steps;
+    if (ws->self_check && w.pre != NULL && w.spre != NULL) {
+        enum rs_lincheck_verdict ref = window_reference(win, &w);
+        bool decided = ref != RS_LINCHECK_UNKNOWN && out.verdict != RS_LINCHECK_UNKNOWN;
+        ws->disagreements += decided && ref != out.verdict;
+    }
+    free(out.pending);
+    key_ctx_free(&w);
+    return out.verdict;
+}
+
+/* Relaxes each mandatory op of a failing window in turn, keeping the relaxations that still fail.
+ */
+static void window_minimize(struct witness_search *ws)
+{
+    struct window *win = ws->win;
+    for (uint32_t j = 0; j < win->n && ws->steps < WITNESS_STEPS_MAX; j++) {
+        struct lc_op saved = win->ops[j];
+        if (!saved.ok) {
+            continue;
+        }
+        win->ops[j].ok = false; /* a read is then dropped, a write may or may not happen */
+        win->ops[j].maybe = true;
+        if (window_check(ws) != RS_LINCHECK_VIOLATION) {
+            win->ops[j] = saved;
+        }
+    }
+}
+
+static void witness_take(struct witness *w,
+                         const struct window *win,
+                         int64_t start_ns,
+                         int64_t end_ns,
+                         bool beginning)
+{
+    w->found = true;
+    w->start_ns = start_ns;
+    w->end_ns = end_ns;
+    w->from_start = beginning;
+    w->count = 0;
+    w->context_count = 0;
+    for (uint32_t j = 0; j < win->n; j++) {
+        if (win->ops[j].ok) {
+            w->ops[w->count++] = win->tag[j];
+        } else if (win->ops[j].writes) {
+            w->context[w->context_count++] = win->tag[j];
+        }
+    }
+}
+
+/* Tries windows ending at `end_ns`, latest start first; true once one fails (w is filled). */
+static bool witness_for_end(struct witness_search *ws,
+                            int64_t end_ns,
+                            const int64_t *starts,
+                            size_t start_count,
+                            struct witness *w)
+{
+    for (size_t s = start_count; s-- > 0;) {
+        if (starts[s] > end_ns) {
+            continue;
+        }
+        bool beginning = s == 0;
+        if (!window_build(ws, starts[s], end_ns, beginning) ||
+            ++ws->attempts > WITNESS_ATTEMPTS_MAX || ws->steps >= WITNESS_STEPS_MAX) {
+            return false;
+        }
+        enum rs_lincheck_verdict v = window_check(ws);
+        if (v == RS_LINCHECK_VIOLATION) {
+            window_minimize(ws);
+            witness_take(w, ws->win, starts[s], end_ns, beginning);
+            return true;
+        }
+        if (v == RS_LINCHECK_UNKNOWN) {
+            return false;
+        }
+    }
+    return false;
 }
 
 static int compare_i64(const void *a, const void *b)
@@ -1885,95 +2097,24 @@ static size_t sort_unique(int64_t *v, size_t n)
     return m;
 }
 
-/* Relaxes each mandatory op of a failing window in turn, keeping the relaxations that still fail.
- */
-static void window_minimize(struct window *win, uint64_t *steps)
-{
-    for (uint32_t j = 0; j < win->n; j++) {
-        if (!win->ops[j].mandatory || *steps >= WITNESS_STEPS_MAX) {
-            continue;
-        }
-        win->ops[j].mandatory = false;
-        uint64_t used = 0;
-        uint64_t budget = WITNESS_STEPS_MAX - *steps;
-        budget = budget < WITNESS_ATTEMPT_STEPS_MAX ? budget : WITNESS_ATTEMPT_STEPS_MAX;
-        enum rs_lincheck_verdict v =
-            ref_search(win->ops, win->n, win->initial, win->initial_count, budget, &used);
-        *steps += used;
-        win->ops[j].mandatory = v != RS_LINCHECK_VIOLATION;
-    }
-}
-
-static void witness_take(struct witness *w,
-                         const struct window *win,
-                         int64_t start_ns,
-                         int64_t end_ns)
-{
-    w->found = true;
-    w->start_ns = start_ns;
-    w->end_ns = end_ns;
-    w->count = 0;
-    w->context_count = 0;
-    for (uint32_t j = 0; j < win->n; j++) {
-        if (win->ops[j].mandatory) {
-            w->ops[w->count++] = win->ops[j].tag;
-        } else if (win->ops[j].writes) {
-            w->context[w->context_count++] = win->ops[j].tag;
-        }
-    }
-}
-
-/* Tries windows ending at `end_ns`, latest start first; true once one fails (w is filled). */
-static bool witness_for_end(const struct key_ctx *k,
-                            int64_t end_ns,
-                            const int64_t *starts,
-                            size_t start_count,
-                            bool *observed,
-                            struct window *win,
-                            uint64_t *steps,
-                            uint32_t *attempts,
-                            struct witness *w)
-{
-    for (size_t s = start_count; s-- > 0;) {
-        if (starts[s] > end_ns) {
-            continue;
-        }
-        bool beginning = s == 0;
-        if (!window_build(k, starts[s], end_ns, beginning, observed, win) ||
-            ++*attempts > WITNESS_ATTEMPTS_MAX || *steps >= WITNESS_STEPS_MAX) {
-            return false;
-        }
-        uint64_t used = 0;
-        uint64_t budget = WITNESS_STEPS_MAX - *steps;
-        budget = budget < WITNESS_ATTEMPT_STEPS_MAX ? budget : WITNESS_ATTEMPT_STEPS_MAX;
-        enum rs_lincheck_verdict v =
-            ref_search(win->ops, win->n, win->initial, win->initial_count, budget, &used);
-        *steps += used;
-        if (v == RS_LINCHECK_VIOLATION) {
-            window_minimize(win, steps);
-            witness_take(w, win, starts[s], end_ns);
-            w->from_start = beginning;
-            return true;
-        }
-        if (v == RS_LINCHECK_UNKNOWN) {
-            return false;
-        }
-    }
-    return false;
-}
-
 /*
  * The sweep may fail before the end of a failing prefix (it uses what it knows of later
  * operations), so windows end at the failure time or at one of the next completions.
  */
-static void key_witness(const struct key_ctx *k, int64_t fail_ns, struct witness *w)
+static void key_witness(const struct key_ctx *k,
+                        int64_t fail_ns,
+                        uint32_t *map,
+                        uint32_t *touched,
+                        bool self_check,
+                        struct witness *w)
 {
     memset(w, 0, sizeof *w);
+    struct witness_search ws = {.k = k, .map = map, .touched = touched, .self_check = self_check};
     int64_t *starts = malloc(((size_t)k->n + 1) * sizeof *starts);
     int64_t *ends = malloc(((size_t)k->n + 2) * sizeof *ends);
-    bool *observed = malloc(((size_t)k->value_count + 2) * sizeof *observed);
-    struct window *win = malloc(sizeof *win);
-    if (starts && ends && observed && win) {
+    ws.observed = malloc(((size_t)k->value_count + 2) * sizeof *ws.observed);
+    ws.win = malloc(sizeof *ws.win);
+    if (starts && ends && ws.observed && ws.win) {
         size_t start_count = 0;
         size_t end_count = 0;
         ends[end_count++] = fail_ns;
@@ -1985,16 +2126,15 @@ static void key_witness(const struct key_ctx *k, int64_t fail_ns, struct witness
         }
         start_count = sort_unique(starts, start_count);
         end_count = sort_unique(ends, end_count);
-        uint64_t steps = 0;
-        uint32_t attempts = 0;
         for (size_t e = 0; e < end_count && e < WITNESS_ENDS_MAX && !w->found; e++) {
-            witness_for_end(k, ends[e], starts, start_count, observed, win, &steps, &attempts, w);
+            witness_for_end(&ws, ends[e], starts, start_count, w);
         }
     }
+    w->disagreements = ws.disagreements;
     free(starts);
     free(ends);
-    free(observed);
-    free(win);
+    free(ws.observed);
+    free(ws.win);
 }
 
 /* ---- The whole history ---- */
@@ -2046,29 +2186,107 @@ static uint32_t *events_of_ops(const struct key_ctx *k,
     return events;
 }
 
+/* Whether op i needs a value that no operation of its key writes. */
+static bool unwritten_value(const struct key_ctx *k, uint32_t i)
+{
+    if (!observes_value(k, i)) {
+        return false;
+    }
+    for (uint32_t j = 0; j < k->n; j++) {
+        if (writes_value(k, j) && k->eff[j] == k->pre[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The reason line of a violation found at the completion (or deadline) of op `fail`. */
+static void violation_reason(const struct rs_history *h,
+                             const struct key_ctx *k,
+                             uint32_t fail,
+                             int64_t fail_ns,
+                             bool exact_prefix,
+                             struct rs_lincheck_result *r)
+{
+    const struct lc_op *op = &k->ops[fail];
+    char at[32];
+    event_place(h, op->invoke_event, at, sizeof at);
+    if (unwritten_value(k, fail)) {
+        struct rs_hist_str v = rs_history_string(h, op->pre_value);
+        result_reason(r,
+                      "the %s invoked on %s needs the value \"%.*s\", which no operation "
+                      "on this key writes",
+                      rs_hist_f_name(op->f), at, v.size > 40 ? 40 : (int)v.size, v.data);
+    } else if (!op->ok) {
+        result_reason(r,
+                      "the %s of unknown outcome invoked on %s is observed, so it must take "
+                      "effect by time %lld, and it cannot",
+                      rs_hist_f_name(op->f), at, (long long)fail_ns);
+    } else if (exact_prefix) {
+        result_reason(r,
+                      "the %s invoked on %s cannot take effect by its completion at time %lld: "
+                      "the history up to then is not linearizable",
+                      rs_hist_f_name(op->f), at, (long long)fail_ns);
+    } else {
+        result_reason(r,
+                      "no linearization lets the %s invoked on %s take effect by its "
+                      "completion at time %lld (later reads and cas taken into account)",
+                      rs_hist_f_name(op->f), at, (long long)fail_ns);
+    }
+}
+
+#define PREFIX_STEPS_MAX 50000000ull
+
+/*
+ * The unique-value rules see the future (a value may not be left while a later read needs
+ * it), so the fast search can fail well before the end of the shortest failing prefix. The
+ * general search does not: where it fails is that end, a better place to explain and to end
+ * witness windows. Within a budget; UNKNOWN otherwise.
+ */
+static void key_prefix_failure(const struct key_ctx *k,
+                               const struct rs_lincheck_options *opt,
+                               uint32_t *map,
+                               uint32_t *touched,
+                               struct key_outcome *gen)
+{
+    struct key_ctx g = {.ops = k->ops, .n = k->n, .force_general = true};
+    struct rs_lincheck_options gopt = {.bytes_max = opt->bytes_max};
+    gopt.steps_max = opt->steps_max < PREFIX_STEPS_MAX ? opt->steps_max : PREFIX_STEPS_MAX;
+    memset(gen, 0, sizeof *gen);
+    gen->verdict = RS_LINCHECK_UNKNOWN;
+    if (key_prepare(&g, map, touched) != RS_OK || key_sweep(&g, &gopt, NULL, 0, gen) != RS_OK) {
+        gen->verdict = RS_LINCHECK_UNKNOWN;
+    }
+    free(gen->pending);
+    gen->pending = NULL;
+    key_ctx_free(&g);
+}
+
 static void record_violation(const struct rs_history *h,
                              const struct key_ctx *k,
                              const struct key_outcome *out,
                              const struct rs_lincheck_options *opt,
+                             uint32_t *map,
+                             uint32_t *touched,
                              struct rs_lincheck_result *r)
 {
-    const struct lc_op *op = &k->ops[out->fail_op];
-    char at[32];
-    event_place(h, op->invoke_event, at, sizeof at);
-    if (op->ok) {
-        result_reason(r,
-                      "no linearization lets the %s invoked on %s take effect by its "
-                      "completion at time %lld (later reads and cas taken into account)",
-                      rs_hist_f_name(op->f), at, (long long)out->fail_ns);
-    } else {
-        result_reason(r,
-                      "the %s of unknown outcome invoked on %s is observed, so it must take "
-                      "effect by time %lld, and it cannot",
-                      rs_hist_f_name(op->f), at, (long long)out->fail_ns);
+    struct key_outcome gen = {.verdict = RS_LINCHECK_UNKNOWN};
+    if (!opt->no_witness && k->unique) {
+        key_prefix_failure(k, opt, map, touched, &gen);
     }
+    if (gen.verdict == RS_LINCHECK_OK) {
+        r->self_check_disagreements++; /* both searches are exact: this is a bug */
+        snprintf(r->note, sizeof r->note,
+                 "internal error: the general search finds this key linearizable");
+    }
+    bool general = gen.verdict == RS_LINCHECK_VIOLATION;
+    uint32_t fail = general ? gen.fail_op : out->fail_op;
+    int64_t fail_ns = general ? gen.fail_ns : out->fail_ns;
+    violation_reason(h, k, fail, fail_ns, general || !k->unique, r);
     struct witness w = {0};
     if (!opt->no_witness) {
-        key_witness(k, out->fail_ns, &w);
+        key_witness(k, fail_ns, map, touched, opt->self_check, &w);
+        r->self_check_disagreements += w.disagreements;
     }
     r->witness = events_of_ops(k, w.found ? w.ops : out->pending,
                                w.found ? w.count : out->pending_count, &r->witness_count);
@@ -2109,7 +2327,7 @@ static enum rs_err check_key(const struct rs_history *h,
     memset(&out, 0, sizeof out);
     enum rs_err rc = key_prepare(k, map, touched);
     if (rc == RS_OK) {
-        rc = key_sweep(k, opt, &out);
+        rc = key_sweep(k, opt, NULL, 0, &out);
     }
     if (rc != RS_OK) {
         free(out.pending);
@@ -2123,7 +2341,7 @@ static enum rs_err check_key(const struct rs_history *h,
     }
     if (out.verdict == RS_LINCHECK_VIOLATION && r->keys_violating++ == 0) {
         r->key = k->ops[0].key;
-        record_violation(h, k, &out, opt, r);
+        record_violation(h, k, &out, opt, map, touched, r);
     }
     if (out.verdict == RS_LINCHECK_UNKNOWN && r->keys_unknown++ == 0 && r->keys_violating == 0) {
         r->key = k->ops[0].key;
@@ -2144,6 +2362,7 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
         opt.bytes_max = options->bytes_max ? options->bytes_max : opt.bytes_max;
         opt.no_witness = options->no_witness;
         opt.general = options->general;
+        opt.self_check = options->self_check;
     }
     memset(result, 0, sizeof *result);
     result->key = NONE;
@@ -2196,22 +2415,24 @@ static void format_event_line(const struct rs_history *h, uint32_t index, struct
     rs_buf_putc(out, '\n');
 }
 
-/* The lines of the given operations (invoke and completion), at most `limit` operations. */
+/* The lines of the given operations (invoke and completion); of more than `limit` operations
+ * only the last ones, those nearest the window. */
 static void format_ops(const struct rs_history *h,
                        const uint32_t *events,
                        uint32_t count,
                        uint32_t limit,
                        struct rs_buf *out)
 {
-    for (uint32_t i = 0; i < count && i < limit; i++) {
+    uint32_t first = count > limit ? count - limit : 0;
+    if (first > 0) {
+        rs_buf_printf(out, "    ... %u earlier ones, then\n", first);
+    }
+    for (uint32_t i = first; i < count; i++) {
         format_event_line(h, events[i], out);
         uint32_t done = rs_history_event(h, events[i])->partner;
         if (done != NONE) {
             format_event_line(h, done, out);
         }
-    }
-    if (count > limit) {
-        rs_buf_printf(out, "    ... and %u more\n", count - limit);
     }
 }
 
@@ -2247,7 +2468,7 @@ static void format_violation(const struct rs_history *h,
         rs_buf_puts(out,
                     "  whichever of these writes (outcome unknown, or not decided inside "
                     "the window) take effect:\n");
-        format_ops(h, r->context, r->context_count, 16, out);
+        format_ops(h, r->context, r->context_count, 8, out);
     }
 }
 

@@ -29,6 +29,7 @@ struct rs_lincheck_options {
     uint64_t bytes_max; /* memory for the search frontier; default 1 GiB */
     bool no_witness;    /* skip the search for a small failing window */
     bool general;       /* check every key by the general search (a second opinion) */
+    bool self_check;    /* also judge each witness window of <= 64 ops by the reference */
 };
 
 #define RS_LINCHECK_STEPS_DEFAULT 2000000000ull
@@ -63,11 +64,12 @@ struct rs_lincheck_result {
     uint32_t key_count;
     uint32_t keys_violating;
     uint32_t keys_unknown;
-    uint32_t keys_general; /* keys whose written values repeat (general search) */
-    uint64_t op_count;     /* operations checked (fail ones excluded) */
-    uint64_t steps;        /* summed over keys */
-    uint64_t configs_max;  /* largest frontier of one key */
-    uint64_t bytes_max;    /* largest search memory of one key */
+    uint32_t keys_general;             /* keys whose written values repeat (general search) */
+    uint64_t op_count;                 /* operations checked (fail ones excluded) */
+    uint64_t steps;                    /* summed over keys */
+    uint64_t configs_max;              /* largest frontier of one key */
+    uint64_t bytes_max;                /* largest search memory of one key */
+    uint32_t self_check_disagreements; /* with options.self_check: must stay 0 */
 };
 
 void rs_lincheck_options_default(struct rs_lincheck_options *options);

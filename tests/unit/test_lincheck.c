@@ -444,14 +444,19 @@ struct tally {
     unsigned checked;
     unsigned violations;
     unsigned unknown;
+    unsigned windows; /* violations shown with a failing window */
 };
 
 /* The fast checker and the reference must agree; a violation must come with a witness. */
 static void cross_check(const struct rs_history *h, struct tally *t)
 {
     enum rs_lincheck_verdict want = rs_lincheck_reference(h, 20000000);
+    struct rs_lincheck_options opt;
+    rs_lincheck_options_default(&opt);
+    opt.self_check = true; /* every witness window is judged by the reference too */
     struct rs_lincheck_result r;
-    assert_int_equal(rs_lincheck_check(h, NULL, &r), RS_OK);
+    assert_int_equal(rs_lincheck_check(h, &opt, &r), RS_OK);
+    assert_int_equal(r.self_check_disagreements, 0);
     if (want == RS_LINCHECK_UNKNOWN) {
         t->unknown++;
     } else {
@@ -465,6 +470,7 @@ static void cross_check(const struct rs_history *h, struct tally *t)
     }
     if (r.verdict == RS_LINCHECK_VIOLATION) {
         assert_true(r.witness_count > 0);
+        t->windows += r.witness_is_window;
     }
     rs_lincheck_result_free(&r);
 }
@@ -523,6 +529,7 @@ static void test_random_cross_check_concurrent(void **state)
     assert_true(good.checked > 350);
     assert_true(bad.checked > 700);
     assert_true(bad.violations > bad.checked / 5);
+    assert_true(bad.windows * 20 >= bad.violations * 19); /* a window nearly always */
     fprintf(stderr, "concurrent cross-check: %u good, %u mutants (%u violations), %u undecided\n",
             good.checked, bad.checked, bad.violations, good.unknown + bad.unknown);
 }
@@ -555,6 +562,7 @@ static void test_random_cross_check(void **state)
             good.checked, bad.checked, bad.violations, good.unknown + bad.unknown);
     assert_true(bad.checked > 3500);
     assert_true(bad.violations > bad.checked / 5);
+    assert_true(bad.windows * 20 >= bad.violations * 19); /* a window nearly always */
 }
 
 /* ---- Larger histories ---- */
@@ -571,6 +579,10 @@ static void test_rules_agree_with_general_search(void **state)
     general.steps_max = 3000000;
     unsigned compared = 0;
     unsigned violations = 0;
+    unsigned windows = 0;
+    struct rs_lincheck_options checked;
+    rs_lincheck_options_default(&checked);
+    checked.self_check = true;
     for (unsigned round = 0; round < 80; round++) {
         struct rs_history_gen_options o;
         random_options(&o, &rng, round);
@@ -587,13 +599,15 @@ static void test_rules_agree_with_general_search(void **state)
                 continue;
             }
             struct rs_lincheck_result fast, slow;
-            assert_int_equal(rs_lincheck_check(m, NULL, &fast), RS_OK);
+            assert_int_equal(rs_lincheck_check(m, &checked, &fast), RS_OK);
             assert_int_equal(rs_lincheck_check(m, &general, &slow), RS_OK);
             if (slow.verdict != RS_LINCHECK_UNKNOWN) {
                 assert_int_equal(fast.verdict, slow.verdict);
                 compared++;
                 violations += fast.verdict == RS_LINCHECK_VIOLATION;
             }
+            windows += fast.witness_is_window;
+            assert_int_equal(fast.self_check_disagreements, 0);
             rs_lincheck_result_free(&fast);
             rs_lincheck_result_free(&slow);
             if (m != h) {
@@ -602,8 +616,8 @@ static void test_rules_agree_with_general_search(void **state)
         }
         rs_history_free(h);
     }
-    fprintf(stderr, "rules against general search: %u compared, %u violations\n", compared,
-            violations);
+    fprintf(stderr, "rules against general search: %u compared, %u violations, %u windows\n",
+            compared, violations, windows);
     assert_true(compared > 200);
     assert_true(violations > compared / 10);
 }
