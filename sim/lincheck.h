@@ -19,6 +19,11 @@
  * either forced by an observer (and then get its completion as a deadline) or dropped. When a
  * key's written values repeat, that key is checked by the same search without those rules (the
  * general search: exact, but it may exhaust its budget sooner); the result says so in a note.
+ * options.general forces the general search everywhere, as a second opinion.
+ *
+ * A violation is explained by a window: a few operations that cannot all take effect within
+ * their intervals, found by shrinking time windows around the failure and then relaxing the
+ * operations of the failing window one by one (see rs_lincheck_result).
  */
 
 enum rs_lincheck_verdict { RS_LINCHECK_OK, RS_LINCHECK_VIOLATION, RS_LINCHECK_UNKNOWN };
