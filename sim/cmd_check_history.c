@@ -10,19 +10,20 @@
 #include <string.h>
 
 #define EXIT_LINEARIZABLE 0
-#define EXIT_VIOLATION 1
-#define EXIT_UNKNOWN 2
-#define EXIT_USAGE 64
-#define EXIT_DATAERR 65
-#define EXIT_NOINPUT 66
-#define EXIT_SOFTWARE 70
+#define EXIT_VIOLATION    1
+#define EXIT_UNKNOWN      2
+#define EXIT_USAGE        64
+#define EXIT_DATAERR      65
+#define EXIT_NOINPUT      66
+#define EXIT_SOFTWARE     70
 
 static const char usage[] =
     "usage: rheasim check-history FILE [--budget STEPS] [--memory-mb MB] [--no-witness] "
-    "[--stats]\n"
+    "[--general] [--stats]\n"
     "  --budget STEPS   search steps per key before answering unknown (default 2000000000)\n"
     "  --memory-mb MB   search memory per key before answering unknown (default 1024)\n"
     "  --no-witness     do not search for a small failing window\n"
+    "  --general        do not rely on unique written values (slower; a second opinion)\n"
     "  --stats          print search figures\n"
     "exit: 0 linearizable, 1 not, 2 unknown, 64 usage, 65 malformed file, 66 cannot open\n";
 
@@ -67,6 +68,8 @@ static bool parse_args(int argc, char **argv, struct cmd_args *args)
             args->options.bytes_max = v << 20;
         } else if (strcmp(a, "--no-witness") == 0) {
             args->options.no_witness = true;
+        } else if (strcmp(a, "--general") == 0) {
+            args->options.general = true;
         } else if (strcmp(a, "--stats") == 0) {
             args->stats = true;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -93,11 +96,11 @@ static int check_loaded(const struct rs_history *history, const struct cmd_args 
     rs_buf_init(&out);
     rs_lincheck_format(history, &result, &out);
     if (args->stats) {
-        rs_buf_printf(&out, "stats: %llu operations, %u keys (%u by the general search), "
-                            "%llu steps, largest frontier %llu, peak search memory %llu bytes\n",
-                      (unsigned long long)result.op_count, result.key_count,
-                      result.keys_general, (unsigned long long)result.steps,
-                      (unsigned long long)result.configs_max,
+        rs_buf_printf(&out,
+                      "stats: %llu operations, %u keys (%u by the general search), "
+                      "%llu steps, largest frontier %llu, peak search memory %llu bytes\n",
+                      (unsigned long long)result.op_count, result.key_count, result.keys_general,
+                      (unsigned long long)result.steps, (unsigned long long)result.configs_max,
                       (unsigned long long)result.bytes_max);
     }
     fputs(out.data ? out.data : "", stdout);
@@ -118,8 +121,7 @@ int rs_cmd_check_history(int argc, char **argv)
     }
     FILE *file = strcmp(args.path, "-") == 0 ? stdin : fopen(args.path, "rb");
     if (file == NULL) {
-        fprintf(stderr, "rheasim: check-history: cannot open %s: %s\n", args.path,
-                strerror(errno));
+        fprintf(stderr, "rheasim: check-history: cannot open %s: %s\n", args.path, strerror(errno));
         return EXIT_NOINPUT;
     }
     struct rs_history *history = rs_history_new();

@@ -16,12 +16,12 @@ enum hist_field {
     FIELD_COUNT
 };
 
-static const char *const field_names[FIELD_COUNT] = {"process", "type", "f",
+static const char *const field_names[FIELD_COUNT] = {"process", "type",  "f",
                                                      "key",     "value", "time"};
 
 static const char *const type_names[] = {"invoke", "ok", "fail", "info"};
-static const char *const f_names[] = {"get",    "put",           "delete",
-                                      "cas",    "put_if_absent", "get_and_put"};
+static const char *const f_names[] = {"get", "put",           "delete",
+                                      "cas", "put_if_absent", "get_and_put"};
 
 const char *rs_hist_type_name(enum rs_hist_type type)
 {
@@ -133,8 +133,7 @@ const struct rs_hist_event *rs_history_event(const struct rs_history *history, s
 struct rs_hist_str rs_history_string(const struct rs_history *history, uint32_t id)
 {
     RS_ASSERT(id < history->string_count);
-    struct rs_hist_str s = {history->chars + history->string_offset[id],
-                            history->string_size[id]};
+    struct rs_hist_str s = {history->chars + history->string_offset[id], history->string_size[id]};
     return s;
 }
 
@@ -266,20 +265,21 @@ static bool kind_in(uint8_t kind, bool none, bool null, bool string)
 static const char *check_invoke_value(const struct rs_hist_event *ev)
 {
     switch (ev->f) {
-    case RS_HIST_GET:
-    case RS_HIST_DELETE:
-        return kind_in(ev->value_kind, true, true, false) ? NULL : "this invoke carries no value";
-    case RS_HIST_PUT:
-    case RS_HIST_PUT_IF_ABSENT:
-    case RS_HIST_GET_AND_PUT:
-        return ev->value_kind == RS_HIST_VALUE_STRING ? NULL
-                                                      : "this invoke needs a string value";
-    case RS_HIST_CAS:
-        return ev->value_kind == RS_HIST_VALUE_PAIR
-                   ? NULL
-                   : "a cas invoke needs the value [\"expected\",\"new\"]";
-    default:
-        return "unknown f";
+        case RS_HIST_GET:
+        case RS_HIST_DELETE:
+            return kind_in(ev->value_kind, true, true, false) ? NULL
+                                                              : "this invoke carries no value";
+        case RS_HIST_PUT:
+        case RS_HIST_PUT_IF_ABSENT:
+        case RS_HIST_GET_AND_PUT:
+            return ev->value_kind == RS_HIST_VALUE_STRING ? NULL
+                                                          : "this invoke needs a string value";
+        case RS_HIST_CAS:
+            return ev->value_kind == RS_HIST_VALUE_PAIR
+                       ? NULL
+                       : "a cas invoke needs the value [\"expected\",\"new\"]";
+        default:
+            return "unknown f";
     }
 }
 
@@ -295,27 +295,28 @@ static const char *check_completion_value(const struct rs_hist_event *ev,
     bool ok = ev->type == RS_HIST_OK;
     bool none = ev->value_kind == RS_HIST_VALUE_NONE;
     switch (ev->f) {
-    case RS_HIST_GET:
-    case RS_HIST_GET_AND_PUT:
-        if (ok) {
-            return kind_in(ev->value_kind, false, true, true)
+        case RS_HIST_GET:
+        case RS_HIST_GET_AND_PUT:
+            if (ok) {
+                return kind_in(ev->value_kind, false, true, true)
+                           ? NULL
+                           : "an ok of this f needs the value read: a string or null";
+            }
+            return kind_in(ev->value_kind, true, true, false)
                        ? NULL
-                       : "an ok of this f needs the value read: a string or null";
-        }
-        return kind_in(ev->value_kind, true, true, false) ? NULL
-                                                          : "a fail or info carries no value here";
-    case RS_HIST_DELETE:
-        return kind_in(ev->value_kind, true, true, false) ? NULL : "a delete carries no value";
-    case RS_HIST_PUT:
-    case RS_HIST_PUT_IF_ABSENT:
-        return none || same_value(ev, inv) ? NULL : "the value differs from its invoke's";
-    case RS_HIST_CAS:
-        if (none && ev->type == RS_HIST_INFO) {
-            return NULL;
-        }
-        return same_value(ev, inv) ? NULL : "a cas completion repeats its invoke's value pair";
-    default:
-        return "unknown f";
+                       : "a fail or info carries no value here";
+        case RS_HIST_DELETE:
+            return kind_in(ev->value_kind, true, true, false) ? NULL : "a delete carries no value";
+        case RS_HIST_PUT:
+        case RS_HIST_PUT_IF_ABSENT:
+            return none || same_value(ev, inv) ? NULL : "the value differs from its invoke's";
+        case RS_HIST_CAS:
+            if (none && ev->type == RS_HIST_INFO) {
+                return NULL;
+            }
+            return same_value(ev, inv) ? NULL : "a cas completion repeats its invoke's value pair";
+        default:
+            return "unknown f";
     }
 }
 
@@ -330,8 +331,10 @@ static void where(const struct rs_hist_event *ev, uint32_t index, char *out, siz
 }
 
 /* Pairing: an invoke needs an idle process, a completion needs a matching outstanding invoke. */
-static enum rs_err check_pairing(const struct rs_history *h, const struct hist_proc *proc,
-                                 const struct rs_hist_event *ev, struct rs_history_error *error,
+static enum rs_err check_pairing(const struct rs_history *h,
+                                 const struct hist_proc *proc,
+                                 const struct rs_hist_event *ev,
+                                 struct rs_history_error *error,
                                  enum hist_field *bad_field)
 {
     char at[40];
@@ -378,15 +381,17 @@ static enum rs_err check_pairing(const struct rs_history *h, const struct hist_p
 }
 
 /* Range checks that a recorder (not the parser, which checks them first) could get wrong. */
-static enum rs_err check_ranges(const struct rs_history *h, const struct rs_hist_event *ev,
-                                struct rs_history_error *error, enum hist_field *bad_field)
+static enum rs_err check_ranges(const struct rs_history *h,
+                                const struct rs_hist_event *ev,
+                                struct rs_history_error *error,
+                                enum hist_field *bad_field)
 {
     if (ev->type > RS_HIST_INFO || ev->f >= RS_HIST_F_COUNT ||
         ev->process > RS_HISTORY_PROCESS_MAX || ev->value_kind > RS_HIST_VALUE_PAIR) {
-        *bad_field = ev->type > RS_HIST_INFO       ? FIELD_TYPE
-                     : ev->f >= RS_HIST_F_COUNT    ? FIELD_F
+        *bad_field = ev->type > RS_HIST_INFO               ? FIELD_TYPE
+                     : ev->f >= RS_HIST_F_COUNT            ? FIELD_F
                      : ev->value_kind > RS_HIST_VALUE_PAIR ? FIELD_VALUE
-                                                   : FIELD_PROCESS;
+                                                           : FIELD_PROCESS;
         set_message(error, "%s out of range", field_names[*bad_field]);
         return RS_EINVAL;
     }
@@ -402,8 +407,10 @@ static enum rs_err check_ranges(const struct rs_history *h, const struct rs_hist
  * The checks every event passes, loaded or recorded. On failure fills error->message, sets
  * *bad_field to the field to blame (for the column) and leaves the history's events unchanged.
  */
-static enum rs_err history_append(struct rs_history *h, struct rs_hist_event *ev,
-                                  struct rs_history_error *error, enum hist_field *bad_field)
+static enum rs_err history_append(struct rs_history *h,
+                                  struct rs_hist_event *ev,
+                                  struct rs_history_error *error,
+                                  enum hist_field *bad_field)
 {
     RS_ASSERT(error != NULL);
     RS_ASSERT(bad_field != NULL);
@@ -412,8 +419,8 @@ static enum rs_err history_append(struct rs_history *h, struct rs_hist_event *ev
         return rc;
     }
     struct hist_proc *proc = proc_find(h, ev->process);
-    if (proc == NULL || !grow((void **)&h->events, &h->event_cap, h->event_count + 1,
-                              sizeof *h->events)) {
+    if (proc == NULL ||
+        !grow((void **)&h->events, &h->event_cap, h->event_count + 1, sizeof *h->events)) {
         *bad_field = FIELD_PROCESS;
         set_message(error, "out of memory");
         return RS_ENOMEM;
@@ -458,15 +465,19 @@ static enum rs_err intern_str(struct rs_history *h, struct rs_hist_str s, uint32
     return history_intern(h, s.data, s.size, id);
 }
 
-enum rs_err rs_history_add(struct rs_history *history, const struct rs_hist_event_in *event,
+enum rs_err rs_history_add(struct rs_history *history,
+                           const struct rs_hist_event_in *event,
                            struct rs_history_error *error)
 {
     struct rs_history_error local;
     struct rs_history_error *err = error ? error : &local;
     memset(err, 0, sizeof *err);
-    struct rs_hist_event ev = {.process = event->process, .time_ns = event->time_ns,
-                               .value = RS_HIST_NONE, .expected = RS_HIST_NONE,
-                               .type = (uint8_t)event->type, .f = (uint8_t)event->f,
+    struct rs_hist_event ev = {.process = event->process,
+                               .time_ns = event->time_ns,
+                               .value = RS_HIST_NONE,
+                               .expected = RS_HIST_NONE,
+                               .type = (uint8_t)event->type,
+                               .f = (uint8_t)event->f,
                                .value_kind = (uint8_t)event->value_kind};
     enum rs_err rc = intern_str(history, event->key, &ev.key);
     if (rc == RS_OK && event->value_kind >= RS_HIST_VALUE_STRING) {
@@ -504,22 +515,22 @@ void rs_history_format_event(const struct rs_history *history, size_t index, str
     rs_buf_puts(out, "\",\"key\":");
     format_string(history, ev->key, out);
     switch (ev->value_kind) {
-    case RS_HIST_VALUE_NULL:
-        rs_buf_puts(out, ",\"value\":null");
-        break;
-    case RS_HIST_VALUE_STRING:
-        rs_buf_puts(out, ",\"value\":");
-        format_string(history, ev->value, out);
-        break;
-    case RS_HIST_VALUE_PAIR:
-        rs_buf_puts(out, ",\"value\":[");
-        format_string(history, ev->expected, out);
-        rs_buf_putc(out, ',');
-        format_string(history, ev->value, out);
-        rs_buf_putc(out, ']');
-        break;
-    default:
-        break;
+        case RS_HIST_VALUE_NULL:
+            rs_buf_puts(out, ",\"value\":null");
+            break;
+        case RS_HIST_VALUE_STRING:
+            rs_buf_puts(out, ",\"value\":");
+            format_string(history, ev->value, out);
+            break;
+        case RS_HIST_VALUE_PAIR:
+            rs_buf_puts(out, ",\"value\":[");
+            format_string(history, ev->expected, out);
+            rs_buf_putc(out, ',');
+            format_string(history, ev->value, out);
+            rs_buf_putc(out, ']');
+            break;
+        default:
+            break;
     }
     rs_buf_puts(out, ",\"time\":");
     rs_buf_i64(out, ev->time_ns);
@@ -889,10 +900,11 @@ static enum rs_err parse_name_field(struct parser *p, enum hist_field field, uin
     }
     int v = field == FIELD_TYPE ? type_parse(p->scratch, size) : f_parse(p->scratch, size);
     if (v < 0) {
-        return parse_error_at(p, start, field == FIELD_TYPE
-                                            ? "unknown type (invoke, ok, fail or info)"
-                                            : "unknown f (get, put, delete, cas, put_if_absent "
-                                              "or get_and_put)");
+        return parse_error_at(p, start,
+                              field == FIELD_TYPE
+                                  ? "unknown type (invoke, ok, fail or info)"
+                                  : "unknown f (get, put, delete, cas, put_if_absent "
+                                    "or get_and_put)");
     }
     *out = (uint8_t)v;
     return RS_OK;
@@ -904,33 +916,34 @@ static enum rs_err parse_field(struct parser *p, enum hist_field field, struct l
     int64_t number = 0;
     enum rs_err rc = RS_OK;
     switch (field) {
-    case FIELD_PROCESS:
-        rc = parse_int(p, "process", &number);
-        if (rc == RS_OK && number < 0) {
-            rc = parse_error_at(p, lf->pos[field], "process must not be negative");
-        }
-        ev->process = (uint64_t)number;
-        return rc;
-    case FIELD_TIME:
-        return parse_int(p, "time", &ev->time_ns);
-    case FIELD_TYPE:
-        return parse_name_field(p, field, &ev->type);
-    case FIELD_F:
-        return parse_name_field(p, field, &ev->f);
-    case FIELD_KEY:
-        if (p->pos >= p->size || p->line[p->pos] != '"') {
-            return unexpected(p, "a string for key");
-        }
-        return parse_interned(p, &ev->key);
-    case FIELD_VALUE:
-        return parse_value_field(p, ev);
-    default:
-        RS_UNREACHABLE();
+        case FIELD_PROCESS:
+            rc = parse_int(p, "process", &number);
+            if (rc == RS_OK && number < 0) {
+                rc = parse_error_at(p, lf->pos[field], "process must not be negative");
+            }
+            ev->process = (uint64_t)number;
+            return rc;
+        case FIELD_TIME:
+            return parse_int(p, "time", &ev->time_ns);
+        case FIELD_TYPE:
+            return parse_name_field(p, field, &ev->type);
+        case FIELD_F:
+            return parse_name_field(p, field, &ev->f);
+        case FIELD_KEY:
+            if (p->pos >= p->size || p->line[p->pos] != '"') {
+                return unexpected(p, "a string for key");
+            }
+            return parse_interned(p, &ev->key);
+        case FIELD_VALUE:
+            return parse_value_field(p, ev);
+        default:
+            RS_UNREACHABLE();
     }
 }
 
 /* `"name":` at pos; the field it names goes to *field. */
-static enum rs_err parse_field_name(struct parser *p, const struct line_fields *lf,
+static enum rs_err parse_field_name(struct parser *p,
+                                    const struct line_fields *lf,
                                     enum hist_field *field)
 {
     size_t start = p->pos;
@@ -949,8 +962,9 @@ static enum rs_err parse_field_name(struct parser *p, const struct line_fields *
         }
     }
     if (found < 0) {
-        return parse_error_at(p, start, "unknown field (expected process, type, f, key, value "
-                                        "or time)");
+        return parse_error_at(p, start,
+                              "unknown field (expected process, type, f, key, value "
+                              "or time)");
     }
     if (lf->seen[found]) {
         return parse_error_at(p, start, "field \"%s\" appears twice", field_names[found]);
@@ -1045,7 +1059,9 @@ static enum rs_err parse_line(struct parser *p)
     return RS_OK;
 }
 
-enum rs_err rs_history_parse(struct rs_history *history, const char *text, size_t size,
+enum rs_err rs_history_parse(struct rs_history *history,
+                             const char *text,
+                             size_t size,
                              struct rs_history_error *error)
 {
     struct rs_history_error local;
@@ -1084,8 +1100,7 @@ enum rs_err rs_history_parse(struct rs_history *history, const char *text, size_
     return rc;
 }
 
-enum rs_err rs_history_load(struct rs_history *history, FILE *file,
-                            struct rs_history_error *error)
+enum rs_err rs_history_load(struct rs_history *history, FILE *file, struct rs_history_error *error)
 {
     struct rs_history_error local;
     struct rs_history_error *err = error ? error : &local;
@@ -1192,8 +1207,11 @@ static uint8_t gen_pick_f(uint64_t *rng, const struct rs_history_gen_options *o)
 }
 
 /* Times, clients and kinds: everything that does not depend on the register's state. */
-static void gen_shape(struct gen_op *ops, const struct rs_history_gen_options *o, uint64_t *rng,
-                      int64_t *client_free_ns, uint64_t *client_process)
+static void gen_shape(struct gen_op *ops,
+                      const struct rs_history_gen_options *o,
+                      uint64_t *rng,
+                      int64_t *client_free_ns,
+                      uint64_t *client_process)
 {
     uint64_t next_process = o->client_count;
     int64_t lat = o->latency_ns_max > 0 ? o->latency_ns_max : 1;
@@ -1239,8 +1257,10 @@ static int compare_effect(const void *a, const void *b)
 }
 
 /* Runs the operations against one register per key in effect order and fills in results. */
-static void gen_apply(struct gen_op **order, const struct rs_history_gen_options *o,
-                      uint64_t *rng, int64_t *current)
+static void gen_apply(struct gen_op **order,
+                      const struct rs_history_gen_options *o,
+                      uint64_t *rng,
+                      int64_t *current)
 {
     for (uint32_t i = 0; i < o->op_count; i++) {
         struct gen_op *op = order[i];
@@ -1305,13 +1325,14 @@ static struct rs_hist_str gen_name(char *buf, size_t size, char prefix, int64_t 
 static enum rs_err gen_emit_one(struct rs_history *h, const struct gen_op *op, bool completion)
 {
     char kbuf[24], vbuf[24], ebuf[24];
-    struct rs_hist_event_in in = {.process = op->process, .f = (enum rs_hist_f)op->f,
+    struct rs_hist_event_in in = {.process = op->process,
+                                  .f = (enum rs_hist_f)op->f,
                                   .key = gen_name(kbuf, sizeof kbuf, 'k', op->key)};
     in.type = completion ? (enum rs_hist_type)op->outcome : RS_HIST_INVOKE;
     in.time_ns = completion ? op->return_ns : op->invoke_ns;
     in.value_kind = RS_HIST_VALUE_NONE;
-    bool writes = op->f == RS_HIST_PUT || op->f == RS_HIST_PUT_IF_ABSENT ||
-                  op->f == RS_HIST_GET_AND_PUT;
+    bool writes =
+        op->f == RS_HIST_PUT || op->f == RS_HIST_PUT_IF_ABSENT || op->f == RS_HIST_GET_AND_PUT;
     bool reads = op->f == RS_HIST_GET || op->f == RS_HIST_GET_AND_PUT;
     if (op->f == RS_HIST_CAS && (!completion || op->outcome != RS_HIST_INFO)) {
         in.value_kind = RS_HIST_VALUE_PAIR;
@@ -1354,8 +1375,7 @@ enum rs_err rs_history_generate(struct rs_history *history,
 {
     const struct rs_history_gen_options *o = options;
     if (o->op_count == 0 || o->key_count == 0 || o->client_count == 0 ||
-        o->op_count > RS_HISTORY_EVENTS_MAX / 2 || o->latency_ns_max < 0 ||
-        o->think_ns_max < 0) {
+        o->op_count > RS_HISTORY_EVENTS_MAX / 2 || o->latency_ns_max < 0 || o->think_ns_max < 0) {
         return RS_EINVAL;
     }
     struct gen_op *ops = calloc(o->op_count, sizeof *ops);

@@ -83,13 +83,13 @@ struct rs_hist_event_in {
 struct rs_hist_event {
     uint64_t process;
     int64_t time_ns;
-    uint32_t key;      /* string id */
-    uint32_t value;    /* string id for STRING, the new value for PAIR, else RS_HIST_NONE */
-    uint32_t expected; /* string id for PAIR, else RS_HIST_NONE */
-    uint32_t line;     /* 1-based line in the loaded text, 0 when recorded in memory */
-    uint32_t partner;  /* the invoke's completion or the completion's invoke, or RS_HIST_NONE */
-    uint8_t type;      /* enum rs_hist_type */
-    uint8_t f;         /* enum rs_hist_f */
+    uint32_t key;       /* string id */
+    uint32_t value;     /* string id for STRING, the new value for PAIR, else RS_HIST_NONE */
+    uint32_t expected;  /* string id for PAIR, else RS_HIST_NONE */
+    uint32_t line;      /* 1-based line in the loaded text, 0 when recorded in memory */
+    uint32_t partner;   /* the invoke's completion or the completion's invoke, or RS_HIST_NONE */
+    uint8_t type;       /* enum rs_hist_type */
+    uint8_t f;          /* enum rs_hist_f */
     uint8_t value_kind; /* enum rs_hist_value_kind */
 };
 
@@ -109,18 +109,20 @@ void rs_history_free(struct rs_history *history);
  * Appends one event after checking it like a loaded line. RS_EINVAL (with error filled in, if
  * given) when the event breaks a rule; the history is then unchanged. RS_ENOMEM, RS_ETOOBIG.
  */
-enum rs_err rs_history_add(struct rs_history *history, const struct rs_hist_event_in *event,
+enum rs_err rs_history_add(struct rs_history *history,
+                           const struct rs_hist_event_in *event,
                            struct rs_history_error *error);
 
 /*
  * Parses JSONL text and appends its events. RS_ECORRUPT with line, column and message on the
  * first bad line (the events before it stay appended); RS_ENOMEM; RS_ETOOBIG past a bound.
  */
-enum rs_err rs_history_parse(struct rs_history *history, const char *text, size_t size,
+enum rs_err rs_history_parse(struct rs_history *history,
+                             const char *text,
+                             size_t size,
                              struct rs_history_error *error);
 /* Reads the whole file and parses it; RS_EIO when it cannot be read. */
-enum rs_err rs_history_load(struct rs_history *history, FILE *file,
-                            struct rs_history_error *error);
+enum rs_err rs_history_load(struct rs_history *history, FILE *file, struct rs_history_error *error);
 
 size_t rs_history_event_count(const struct rs_history *history);
 const struct rs_hist_event *rs_history_event(const struct rs_history *history, size_t index);
@@ -128,8 +130,7 @@ struct rs_hist_str rs_history_string(const struct rs_history *history, uint32_t 
 uint32_t rs_history_string_count(const struct rs_history *history);
 
 /* One event as its JSON object, without the newline, appended to out. */
-void rs_history_format_event(const struct rs_history *history, size_t index,
-                             struct rs_buf *out);
+void rs_history_format_event(const struct rs_history *history, size_t index, struct rs_buf *out);
 /* Every event, one line each (this is history.jsonl). RS_EIO on a write error. */
 enum rs_err rs_history_write(const struct rs_history *history, FILE *file);
 
@@ -148,11 +149,11 @@ struct rs_history_gen_options {
     uint32_t client_count;
     /* Mix in parts per million, indexed by enum rs_hist_f; need not sum to a million. */
     uint32_t mix_ppm[RS_HIST_F_COUNT];
-    uint32_t info_ppm;        /* outcome unknown (recorded as info or left without completion) */
-    uint32_t fail_ppm;        /* a blind write that definitely failed */
-    uint32_t value_alphabet;  /* 0: every written value unique; n: values drawn from n names */
-    int64_t latency_ns_max;   /* invoke to effect and effect to completion, each at most */
-    int64_t think_ns_max;     /* pause between a client's operations */
+    uint32_t info_ppm;       /* outcome unknown (recorded as info or left without completion) */
+    uint32_t fail_ppm;       /* a blind write that definitely failed */
+    uint32_t value_alphabet; /* 0: every written value unique; n: values drawn from n names */
+    int64_t latency_ns_max;  /* invoke to effect and effect to completion, each at most */
+    int64_t think_ns_max;    /* pause between a client's operations */
 };
 
 void rs_history_gen_defaults(struct rs_history_gen_options *options);

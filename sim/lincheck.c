@@ -1,4 +1,4 @@
-/* The linearizability checker: per-key sweep with unique-value rules, witness windows, reference. */
+/* The linearizability checker: a per-key sweep with exact pruning rules, witnesses, reference. */
 #include "sim/lincheck.h"
 
 #include <stdarg.h>
@@ -9,41 +9,45 @@
  * How the fast search works (one key at a time).
  *
  * The register's state is which write is current: absent (0), DEAD (1: any value nobody ever
- * observes; no operation can tell those apart, so they are one state) or an observed value.
- * The sweep visits invoke and completion events in time order (invokes first at equal times).
- * A configuration is (which operations of the window are linearized, state, info deletes
- * used); the window is the operations invoked and not yet completed, because every completed
- * one is linearized in every surviving configuration and drops out. Before a completion, the
- * frontier is closed under "linearize one more pending operation"; at the completion, only
- * configurations that linearized that operation survive. An empty frontier is a violation.
+ * observes, or no longer can; no operation can tell those apart, so they are one state) or an
+ * observed value. The sweep visits invoke and completion events in time order (invokes first
+ * at equal times). A configuration is (which operations of the window are linearized, state,
+ * info deletes used); the window is the operations invoked and not yet completed, because
+ * every completed one is linearized in every surviving configuration and drops out. Before a
+ * completion the frontier is closed under "linearize one more pending operation"; at the
+ * completion only configurations that linearized that operation survive. An empty frontier
+ * is a violation; budgets on steps and memory turn a runaway search into UNKNOWN.
  *
- * Rules that keep the frontier small, each sound and complete (never OK for a bad history,
- * never VIOLATION for a good one):
- * - A read changes nothing, so linearizing it as soon as the state matches is never worse:
+ * Rules that keep the frontier small. Each is exact: it never loses every linearization of a
+ * linearizable history and never invents one (each comment below says why), and the unit
+ * tests cross-check the whole against an exhaustive search on thousands of random histories.
+ * - Reads change nothing, so linearizing one as soon as the state matches is never worse:
  *   reads are applied eagerly and never branched on.
  * - A put whose value nobody observes (no read, cas or get_and_put sees it) leaves a state in
- *   which only blind writes can follow. In any linearization it is directly followed by a
- *   blind write or by nothing up to its completion, so it is absorbed (marked done without a
- *   state change) by any blind write applied while it is pending, and otherwise applied at its
- *   completion. No branching.
- * - With unique values the write a state came from is known, so leaving state v is allowed
- *   only when every read of v has been invoked (reads are eager, so they are then done) and
- *   only by v's cas/get_and_put consumer if it has one (any other write makes it impossible).
- * - An info write whose value is observed by an ok operation must have happened before that
- *   observer completed: it becomes mandatory with that completion as its deadline (chains of
- *   info cas propagate deadlines). An info write with no such observer is dropped: removing it
- *   from a linearization leaves a linearization, since whatever followed it was a blind write.
- * - Info deletes all write "absent" and stay available forever once invoked, so they are
- *   interchangeable: a configuration counts how many it used (fewer dominates).
- * Without unique values (a key whose written values repeat) only the rules that do not depend
- * on it stay: eager reads, absorption of never-observed puts, dropping never-observed info
- * writes, counted info deletes; other info writes stay pending (optional) in the window.
+ *   which only blind writes can follow, so it is absorbed by any blind write applied while it
+ *   is pending, or else applied last before its completion. No branching.
+ * - Pending writes with equal precondition and effect (deletes, say) are interchangeable: only
+ *   the one that must complete first is branched on.
+ * - Info (unknown outcome) writes whose value nobody observes are dropped: whatever followed
+ *   one in a linearization was a blind write, so removing it leaves a linearization. Info
+ *   deletes, all alike and never completing, are counted instead of tracked one by one.
+ * Rules that need unique written values (a key whose values repeat does without them):
+ * - The write a value came from is known, so state v may be left only once every read of v is
+ *   invoked (hence done) and only by v's cas/get_and_put consumer if v has one.
+ * - Then that consumer, once pending, is the only possible next write: it is applied at once.
+ * - A blind write, its consumer chain and all their reads are contiguous in any linearization;
+ *   once all are invoked the chain is absorbed or applied whole, like an unobserved put.
+ * - An info write whose value an ok operation observes must have happened before that
+ *   observer completed: it becomes mandatory with that deadline (info cas chains pass it on);
+ *   an info write with no such observer is dropped (as above).
+ * Without unique values, an info write whose value is still observed stays pending (it may or
+ * may not happen) until the last completed observer of its value returns, then leaves.
  */
 
 #define ABSENT 0u
-#define DEAD 1u
-#define NONE RS_HIST_NONE
-#define NEVER INT64_MAX
+#define DEAD   1u
+#define NONE   RS_HIST_NONE
+#define NEVER  INT64_MAX
 /* The window (operations pending at once on one key) is at most this many words of bits. */
 #define WINDOW_WORDS_MAX 64u
 
@@ -58,6 +62,7 @@ struct lc_op {
     uint32_t eff_value; /* string id written, NONE for absent (delete) (when writes) */
     uint8_t f;
     bool ok;
+    bool maybe; /* witness windows only: may have taken effect, by return_ns, or not at all */
     bool pre_any;
     bool writes;
 };
@@ -66,10 +71,10 @@ struct lc_op {
 enum op_class {
     CLS_DROP,
     CLS_READ,
-    CLS_WRITE,           /* mandatory, branched on */
-    CLS_UNOBSERVED_PUT,  /* mandatory blind put nobody observes: absorbed, never branched on */
-    CLS_INFO_DELETE,     /* counted, not in the window */
-    CLS_OPTIONAL         /* general search only: an info write that may or may not happen */
+    CLS_WRITE,          /* mandatory, branched on */
+    CLS_UNOBSERVED_PUT, /* mandatory blind put nobody observes: absorbed, never branched on */
+    CLS_INFO_DELETE,    /* counted, not in the window */
+    CLS_OPTIONAL        /* general search only: an info write that may or may not happen */
 };
 
 /* One key's operations and what the preparation decided about them. */
@@ -80,23 +85,29 @@ struct key_ctx {
     uint32_t *pre;        /* local raw id per op */
     uint32_t *eff;
     uint8_t *cls;
-    int64_t *ret;  /* completion or deadline the sweep uses */
+    int64_t *ret;   /* completion or deadline the sweep uses */
     uint32_t *spre; /* sweep state ids */
     uint32_t *seff;
     uint32_t state_count;
-    bool unique;
-    uint32_t dup_first; /* two ops writing the same value, when !unique */
+    bool unique;        /* the unique-value rules apply */
+    bool repeats;       /* written values repeat (then !unique) */
+    bool force_general; /* the caller asked for the general search */
+    uint32_t dup_first; /* two ops writing the same value, when values repeat */
     uint32_t dup_second;
     uint32_t *readers_uninvoked; /* per sweep state */
     uint32_t *consumer;          /* per sweep state: op index or NONE */
+    uint32_t *writer;            /* per sweep state: the op writing it (unique values) */
+    uint32_t *reader_start;      /* per sweep state: its reads are reader_ops[start..next) */
+    uint32_t *reader_ops;
+    uint32_t *class_of; /* per op that is branched on: ops with equal (pre, eff) share it */
 };
 
 /* What one key's sweep concluded. */
 struct key_outcome {
     enum rs_lincheck_verdict verdict;
-    uint32_t fail_op;   /* op index whose completion could not be met */
+    uint32_t fail_op; /* op index whose completion could not be met */
     int64_t fail_ns;
-    uint32_t *pending;  /* ops in the window at the failure */
+    uint32_t *pending; /* ops in the window at the failure */
     uint32_t pending_count;
     char reason[200];
     uint64_t steps;
@@ -118,14 +129,14 @@ static void outcome_reason(struct key_outcome *out, const char *fmt, ...)
 const char *rs_lincheck_verdict_name(enum rs_lincheck_verdict verdict)
 {
     switch (verdict) {
-    case RS_LINCHECK_OK:
-        return "ok";
-    case RS_LINCHECK_VIOLATION:
-        return "violation";
-    case RS_LINCHECK_UNKNOWN:
-        return "unknown";
-    default:
-        return "?";
+        case RS_LINCHECK_OK:
+            return "ok";
+        case RS_LINCHECK_VIOLATION:
+            return "violation";
+        case RS_LINCHECK_UNKNOWN:
+            return "unknown";
+        default:
+            return "?";
     }
 }
 
@@ -250,6 +261,10 @@ static void key_ctx_free(struct key_ctx *k)
     free(k->seff);
     free(k->readers_uninvoked);
     free(k->consumer);
+    free(k->writer);
+    free(k->reader_start);
+    free(k->reader_ops);
+    free(k->class_of);
 }
 
 /* Local value ids (0 absent, then 1.. by first mention) through a string-id-indexed map. */
@@ -321,8 +336,7 @@ static bool observes_value(const struct key_ctx *k, uint32_t i)
  * observer's completion as a deadline; an info cas with a deadline passes it to the writer of
  * the value it expects. Deadlines only decrease, so the worklist ends.
  */
-static void key_deadlines(struct key_ctx *k, const uint32_t *writer, uint32_t *stack,
-                          bool *queued)
+static void key_deadlines(struct key_ctx *k, const uint32_t *writer, uint32_t *stack, bool *queued)
 {
     uint32_t depth = 0;
     for (uint32_t i = 0; i < k->n; i++) {
@@ -366,7 +380,7 @@ static void key_drop_unobserved_info(struct key_ctx *k, uint32_t *obs, uint32_t 
         obs[v] = 0;
     }
     for (uint32_t i = 0; i < k->n; i++) {
-        obs[k->pre[i]] += observes_value(k, i);
+        obs[k->pre[i]] += k->cls[i] != CLS_DROP && observes_value(k, i);
     }
     for (uint32_t i = 0; i < k->n; i++) {
         if (writes_value(k, i) && !k->ops[i].ok && obs[k->eff[i]] == 0) {
@@ -389,6 +403,121 @@ static void key_drop_unobserved_info(struct key_ctx *k, uint32_t *obs, uint32_t 
         }
     }
     RS_ASSERT(depth == 0);
+}
+
+struct effect_entry {
+    uint32_t pre;
+    uint32_t eff;
+    uint32_t op;
+};
+
+static int compare_effect_entry(const void *a, const void *b)
+{
+    const struct effect_entry *x = a;
+    const struct effect_entry *y = b;
+    if (x->pre != y->pre) {
+        return x->pre < y->pre ? -1 : 1;
+    }
+    if (x->eff != y->eff) {
+        return x->eff < y->eff ? -1 : 1;
+    }
+    return x->op < y->op ? -1 : x->op > y->op;
+}
+
+/* Ids for the (precondition, effect) pairs of the writes branched on. */
+static enum rs_err key_classes_of_effect(struct key_ctx *k)
+{
+    k->class_of = malloc(((size_t)k->n + 1) * sizeof *k->class_of);
+    struct effect_entry *e = malloc(((size_t)k->n + 1) * sizeof *e);
+    if (k->class_of == NULL || e == NULL) {
+        free(e);
+        return RS_ENOMEM;
+    }
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < k->n; i++) {
+        k->class_of[i] = NONE;
+        if (k->cls[i] == CLS_WRITE || k->cls[i] == CLS_OPTIONAL) {
+            e[count++] = (struct effect_entry){k->spre[i], k->seff[i], i};
+        }
+    }
+    qsort(e, count, sizeof *e, compare_effect_entry);
+    uint32_t id = 0;
+    for (uint32_t j = 0; j < count; j++) {
+        bool same = j > 0 && e[j].pre == e[j - 1].pre && e[j].eff == e[j - 1].eff;
+        id += j > 0 && !same;
+        k->class_of[e[j].op] = id;
+    }
+    free(e);
+    return RS_OK;
+}
+
+/*
+ * General search: an info write of v not yet done when the last completed observer of v has
+ * returned can only produce a state nobody needs any more, so from then on it is dropped, as
+ * an unobserved one is. Observers of unknown outcome keep it forever. Sets the time in ret.
+ */
+static enum rs_err key_retire_times(struct key_ctx *k)
+{
+    int64_t *last = malloc(k->state_count * sizeof *last);
+    if (last == NULL) {
+        return RS_ENOMEM;
+    }
+    for (uint32_t st = 0; st < k->state_count; st++) {
+        last[st] = INT64_MIN;
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint32_t st = k->spre[i];
+        if (k->cls[i] == CLS_DROP || st == NONE || st == DEAD) {
+            continue;
+        }
+        bool mandatory = k->cls[i] == CLS_READ || k->cls[i] == CLS_WRITE;
+        int64_t t = mandatory ? k->ret[i] : NEVER;
+        last[st] = t > last[st] ? t : last[st];
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (k->cls[i] == CLS_OPTIONAL) {
+            RS_ASSERT(k->seff[i] != DEAD && k->seff[i] < k->state_count);
+            int64_t t = last[k->seff[i]];
+            t = t < k->ops[i].invoke_ns ? k->ops[i].invoke_ns : t;
+            /* One that may have happened earlier does so by its completion, if at all. */
+            k->ret[i] = k->ops[i].maybe && k->ops[i].return_ns < t ? k->ops[i].return_ns : t;
+        }
+    }
+    free(last);
+    return RS_OK;
+}
+
+/* Per observed state: the op that writes it (the last one, unless unique) and its reads. */
+static enum rs_err key_readers(struct key_ctx *k)
+{
+    k->writer = malloc(k->state_count * sizeof *k->writer);
+    k->reader_start = calloc((size_t)k->state_count + 1, sizeof *k->reader_start);
+    k->reader_ops = malloc(((size_t)k->n + 1) * sizeof *k->reader_ops);
+    uint32_t *placed = calloc(k->state_count, sizeof *placed);
+    if (!k->writer || !k->reader_start || !k->reader_ops || !placed) {
+        free(placed);
+        return RS_ENOMEM;
+    }
+    for (uint32_t st = 0; st < k->state_count; st++) {
+        k->writer[st] = NONE;
+        k->reader_start[st + 1] = k->reader_start[st] + k->readers_uninvoked[st];
+    }
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint32_t st = k->cls[i] == CLS_READ ? k->spre[i] : k->seff[i];
+        if (k->cls[i] == CLS_DROP || st == NONE || st < 2) {
+            continue;
+        }
+        if (k->cls[i] == CLS_READ) {
+            k->reader_ops[k->reader_start[st] + placed[st]++] = i;
+        } else {
+            k->writer[st] = i;
+        }
+    }
+    for (uint32_t st = 0; st < k->state_count; st++) {
+        RS_ASSERT(k->reader_start[st] + placed[st] == k->reader_start[st + 1]);
+    }
+    free(placed);
+    return RS_OK;
 }
 
 /* Sweep state ids: absent, DEAD for every never-observed value, then observed values. */
@@ -427,17 +556,30 @@ static enum rs_err key_states(struct key_ctx *k, const bool *observed)
             k->consumer[k->spre[i]] = i;
         }
     }
-    return RS_OK;
+    enum rs_err rc = key_classes_of_effect(k);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    return k->unique ? key_readers(k) : key_retire_times(k);
 }
 
 /* Classes: what the sweep does with each operation (see the comment at the top). */
-static void key_classes(struct key_ctx *k, const uint32_t *writer, uint32_t *stack, bool *flags,
+static void key_classes(struct key_ctx *k,
+                        const uint32_t *writer,
+                        uint32_t *stack,
+                        bool *flags,
                         uint32_t *obs)
 {
     for (uint32_t i = 0; i < k->n; i++) {
         const struct lc_op *op = &k->ops[i];
-        k->cls[i] = op->ok ? (op->writes ? CLS_WRITE : CLS_READ)
-                           : (op->f == RS_HIST_DELETE ? CLS_INFO_DELETE : CLS_OPTIONAL);
+        if (op->ok) {
+            k->cls[i] = op->writes ? CLS_WRITE : CLS_READ;
+        } else if (!op->writes) {
+            k->cls[i] = CLS_DROP; /* a read that need not happen */
+        } else {
+            bool counted = op->f == RS_HIST_DELETE && !op->maybe;
+            k->cls[i] = counted ? CLS_INFO_DELETE : CLS_OPTIONAL;
+        }
     }
     if (k->unique) {
         key_deadlines(k, writer, stack, flags);
@@ -445,8 +587,8 @@ static void key_classes(struct key_ctx *k, const uint32_t *writer, uint32_t *sta
             if (k->cls[i] == CLS_OPTIONAL) {
                 bool forced = k->ret[i] != NEVER;
                 k->cls[i] = forced ? CLS_WRITE : CLS_DROP;
-                k->ret[i] = forced && k->ret[i] < k->ops[i].invoke_ns ? k->ops[i].invoke_ns
-                                                                       : k->ret[i];
+                k->ret[i] =
+                    forced && k->ret[i] < k->ops[i].invoke_ns ? k->ops[i].invoke_ns : k->ret[i];
             }
         }
     } else {
@@ -492,6 +634,8 @@ static enum rs_err key_prepare(struct key_ctx *k, uint32_t *map, uint32_t *touch
     rc = RS_ENOMEM;
     if (k->cls && k->ret && k->spre && k->seff && writer && obs && stack && flags) {
         key_writers(k, writer);
+        k->repeats = !k->unique;
+        k->unique = k->unique && !k->force_general;
         key_classes(k, writer, stack, flags, obs);
         rc = key_states(k, flags);
     }
@@ -503,6 +647,8 @@ static enum rs_err key_prepare(struct key_ctx *k, uint32_t *map, uint32_t *touch
 }
 
 /* ---- The sweep ---- */
+
+#define MASK_COUNT 7
 
 /* A set of configurations: [state | used info deletes << 32, window bits...] each. */
 struct frontier {
@@ -526,13 +672,15 @@ struct sweep {
     uint32_t *slot_eff;
     uint32_t *free_slots;
     uint32_t free_count;
-    uint64_t *masks; /* the six masks below, words each */
+    uint64_t *masks; /* the seven masks below, words each */
     uint64_t *read_mask;
     uint64_t *branch_mask;
-    uint64_t *unobserved_mask;
+    uint64_t *absorb_mask;
     uint64_t *optional_mask;
     uint64_t *blind_mask;
     uint64_t *occupied_mask;
+    uint64_t *delete_mask; /* pending ok deletes: an info delete is used only without them */
+    uint64_t *class_masks; /* per slot: the pending slots whose op has the same class_of */
     uint32_t info_deletes_invoked;
     uint64_t *scratch; /* three configurations */
     uint32_t *redo;
@@ -638,19 +786,29 @@ static bool frontier_reserve(struct sweep *s, struct frontier *f)
     return true;
 }
 
-static void frontier_clear(struct frontier *f)
+/* Empties f. A table much larger than its content is dropped (it regrows on demand), so a
+ * passing peak of the frontier does not make every later clear expensive. */
+static void frontier_clear(struct sweep *s, struct frontier *f)
 {
-    f->count = 0;
-    if (f->table != NULL) {
+    if (f->table_cap > 1024 && f->count * 8 < f->table_cap) {
+        bool ok = sweep_charge(s, 0, f->table_cap * sizeof *f->table);
+        RS_ASSERT(ok);
+        free(f->table);
+        f->table = NULL;
+        f->table_cap = 0;
+    } else if (f->table != NULL) {
         memset(f->table, 0, f->table_cap * sizeof *f->table);
     }
+    f->count = 0;
 }
 
 /*
  * Adds cfg unless an equal one with no more info deletes used is there. Returns the index
  * added or improved, NONE when dominated; sets *failed when a budget ran out.
  */
-static uint32_t frontier_insert(struct sweep *s, struct frontier *f, const uint64_t *cfg,
+static uint32_t frontier_insert(struct sweep *s,
+                                struct frontier *f,
+                                const uint64_t *cfg,
                                 bool *failed)
 {
     if (!frontier_reserve(s, f)) {
@@ -676,10 +834,8 @@ static uint32_t frontier_insert(struct sweep *s, struct frontier *f, const uint6
     return (uint32_t)f->count++;
 }
 
-/* Reads are linearized eagerly: every pending read of the current state is marked done. */
-static void sweep_normalize(const struct sweep *s, uint64_t *cfg)
+static void sweep_eager_reads(const struct sweep *s, uint64_t *cfg, uint32_t state)
 {
-    uint32_t state = cfg_state(cfg);
     for (size_t w = 0; w < s->words; w++) {
         uint64_t m = s->read_mask[w] & ~cfg[1 + w];
         while (m != 0) {
@@ -690,6 +846,39 @@ static void sweep_normalize(const struct sweep *s, uint64_t *cfg)
             }
         }
     }
+}
+
+/*
+ * Moves that lose nothing, made at once:
+ * - reads are linearized eagerly: every pending read of the current state is marked done;
+ * - with unique values, once every read of the current value v is invoked (hence done), the
+ *   cas or get_and_put that consumes v, if pending, is the only possible next write (any other
+ *   would make it impossible), so it is applied now; and a value whose reads are all done and
+ *   that nothing consumes can matter to nobody any more: the state becomes DEAD.
+ */
+static void sweep_normalize(const struct sweep *s, uint64_t *cfg)
+{
+    const struct key_ctx *k = s->k;
+    uint32_t state = cfg_state(cfg);
+    for (uint32_t guard = 0; guard <= s->slot_count; guard++) {
+        sweep_eager_reads(s, cfg, state);
+        if (!k->unique || state < 2 || k->readers_uninvoked[state] != 0) {
+            break;
+        }
+        uint32_t c = k->consumer[state];
+        if (c == NONE) {
+            state = DEAD;
+            break;
+        }
+        uint32_t slot = s->op_slot[c];
+        if (slot == NONE || cfg_done(cfg, slot)) {
+            break; /* not invoked yet: the state waits for it */
+        }
+        RS_ASSERT(s->slot_pre[slot] == state);
+        cfg[1 + slot / 64] |= 1ull << (slot % 64);
+        state = s->slot_eff[slot];
+    }
+    cfg[0] = (cfg[0] & ~0xffffffffull) | state;
 }
 
 /* With unique values, whether state may be overwritten by op (NONE for an info delete). */
@@ -711,7 +900,7 @@ static void sweep_set_state(const struct sweep *s, uint64_t *cfg, uint32_t eff, 
 {
     if (blind) {
         for (size_t w = 0; w < s->words; w++) {
-            cfg[1 + w] |= s->unobserved_mask[w];
+            cfg[1 + w] |= s->absorb_mask[w];
         }
     }
     cfg[0] = (cfg[0] & ~0xffffffffull) | eff;
@@ -764,6 +953,55 @@ static bool sweep_add(struct sweep *s, struct frontier *f, const uint64_t *cfg, 
     return !failed;
 }
 
+/* Whether op a is to be used before op b of the same class: mandatory first, then by time. */
+static bool class_before(const struct key_ctx *k, uint32_t a, uint32_t b)
+{
+    bool mandatory_a = k->cls[a] == CLS_WRITE;
+    bool mandatory_b = k->cls[b] == CLS_WRITE;
+    if (mandatory_a != mandatory_b) {
+        return mandatory_a;
+    }
+    if (k->ret[a] != k->ret[b]) {
+        return k->ret[a] < k->ret[b];
+    }
+    return a < b;
+}
+
+/*
+ * Pending writes with the same precondition and effect (deletes, say) are interchangeable
+ * but for when they must complete, so only the one that must complete first (mandatory ones
+ * before those of unknown outcome) is branched on: a linearization that applies another one
+ * now can swap the two. For the same reason an info delete is used only when no ok delete is
+ * pending.
+ */
+static bool sweep_is_representative(const struct sweep *s, const uint64_t *cfg, uint32_t slot)
+{
+    const uint64_t *mates = s->class_masks + (size_t)slot * s->words;
+    uint32_t op = s->slot_op[slot];
+    RS_ASSERT((mates[slot / 64] >> (slot % 64)) & 1u);
+    for (size_t w = 0; w < s->words; w++) {
+        uint64_t m = mates[w] & ~cfg[1 + w] & s->branch_mask[w];
+        while (m != 0) {
+            uint32_t other = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
+            m &= m - 1;
+            if (other != slot && class_before(s->k, s->slot_op[other], op)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool pending_delete(const struct sweep *s, const uint64_t *cfg)
+{
+    for (size_t w = 0; w < s->words; w++) {
+        if ((s->delete_mask[w] & ~cfg[1 + w]) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Adds every successor of configuration `at` to f; false when a budget ran out. */
 static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t expanded)
 {
@@ -776,7 +1014,8 @@ static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t 
         while (m != 0) {
             uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(m);
             m &= m - 1;
-            if (s->slot_pre[slot] != NONE && s->slot_pre[slot] != state) {
+            if ((s->slot_pre[slot] != NONE && s->slot_pre[slot] != state) ||
+                !sweep_is_representative(s, src, slot)) {
                 continue;
             }
             if (++s->steps > s->steps_max) {
@@ -787,7 +1026,7 @@ static bool sweep_expand(struct sweep *s, struct frontier *f, size_t at, size_t 
             }
         }
     }
-    if (cfg_used(src) < s->info_deletes_invoked) {
+    if (cfg_used(src) < s->info_deletes_invoked && !pending_delete(s, src)) {
         if (++s->steps > s->steps_max) {
             return false;
         }
@@ -804,7 +1043,7 @@ static bool sweep_closure(struct sweep *s)
     struct frontier *src = &s->f[s->cur];
     struct frontier *dst = &s->f[!s->cur];
     uint64_t *cfg = s->scratch + 2 * s->stride;
-    frontier_clear(dst);
+    frontier_clear(s, dst);
     for (size_t i = 0; i < src->count; i++) {
         memcpy(cfg, src->data + i * s->stride, s->stride * sizeof(uint64_t));
         sweep_normalize(s, cfg); /* reads invoked since the last closure */
@@ -841,6 +1080,112 @@ static void mask_set(uint64_t *mask, uint32_t slot, bool on)
     }
 }
 
+/* The value written by the blind write that starts v's chain of consumers, or NONE. */
+static uint32_t chain_head(const struct key_ctx *k, uint32_t v)
+{
+    for (uint32_t guard = 0; guard <= k->n; guard++) {
+        uint32_t op = k->writer[v];
+        if (op == NONE || k->cls[op] != CLS_WRITE) {
+            return NONE;
+        }
+        if (k->ops[op].pre_any) {
+            return v;
+        }
+        uint32_t u = k->spre[op];
+        if (u < 2 || k->consumer[u] != op) {
+            return NONE; /* starts from absent, or a second consumer: no unit */
+        }
+        v = u;
+    }
+    return NONE;
+}
+
+/* Whether every op of the chain written from value `head` on is pending, every read invoked. */
+static bool chain_ready(const struct sweep *s, uint32_t head)
+{
+    const struct key_ctx *k = s->k;
+    uint32_t op = k->writer[head];
+    for (uint32_t guard = 0; guard <= k->n; guard++) {
+        uint32_t v = k->seff[op];
+        if (s->op_slot[op] == NONE) {
+            return false;
+        }
+        if (v < 2) {
+            return true; /* the chain ends with a value nobody observes */
+        }
+        if (k->readers_uninvoked[v] != 0) {
+            return false;
+        }
+        op = k->consumer[v];
+        if (op == NONE) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Unique values: a blind write of v, the consumer of v (cas or get_and_put), the consumer of
+ * what that wrote and so on, with all their reads, are contiguous in any linearization: while
+ * a value of the chain is current, only its reads and its consumer can run. Once all of them
+ * are invoked the chain behaves as one unobserved put: absorbed whole by a blind write applied
+ * while it is pending, or applied whole at the first completion among its ops. Before that,
+ * its writes are branched on as usual. Eager consumers (sweep_normalize) keep the invariant
+ * that makes this a mask: in every configuration the chain is all done or not started.
+ */
+static void sweep_try_unit(struct sweep *s, uint32_t value)
+{
+    const struct key_ctx *k = s->k;
+    uint32_t head = chain_head(k, value);
+    if (head == NONE || !chain_ready(s, head)) {
+        return;
+    }
+    uint32_t op = k->writer[head];
+    for (uint32_t guard = 0; guard <= k->n && op != NONE; guard++) {
+        uint32_t slot = s->op_slot[op];
+        uint32_t v = k->seff[op];
+        RS_ASSERT(slot != NONE);
+        mask_set(s->branch_mask, slot, false);
+        mask_set(s->absorb_mask, slot, true);
+        if (v < 2) {
+            break;
+        }
+        for (uint32_t j = k->reader_start[v]; j < k->reader_start[v + 1]; j++) {
+            uint32_t r = k->reader_ops[j];
+            if (s->op_slot[r] != NONE) {
+                mask_set(s->absorb_mask, s->op_slot[r], true);
+            }
+        }
+        op = k->consumer[v];
+    }
+}
+
+/* The slot joins the class masks of the pending ops with its class (and its own). */
+static void sweep_class_join(struct sweep *s, uint32_t slot)
+{
+    uint64_t *mine = s->class_masks + (size_t)slot * s->words;
+    uint32_t c = s->k->class_of[s->slot_op[slot]];
+    memset(mine, 0, s->words * sizeof *mine);
+    mask_set(mine, slot, true);
+    for (uint32_t t = 0; t < s->slot_count && c != NONE; t++) {
+        if (t != slot && s->slot_op[t] != NONE && s->k->class_of[s->slot_op[t]] == c) {
+            mask_set(mine, t, true);
+            mask_set(s->class_masks + (size_t)t * s->words, slot, true);
+        }
+    }
+}
+
+static void sweep_class_leave(struct sweep *s, uint32_t slot)
+{
+    uint64_t *mine = s->class_masks + (size_t)slot * s->words;
+    for (uint32_t t = 0; t < s->slot_count; t++) {
+        if (t != slot && ((mine[t / 64] >> (t % 64)) & 1u)) {
+            mask_set(s->class_masks + (size_t)t * s->words, slot, false);
+        }
+    }
+    memset(mine, 0, s->words * sizeof *mine);
+}
+
 static void sweep_invoke(struct sweep *s, uint32_t op)
 {
     struct key_ctx *k = s->k;
@@ -858,24 +1203,36 @@ static void sweep_invoke(struct sweep *s, uint32_t op)
     s->slot_eff[slot] = k->seff[op];
     mask_set(s->read_mask, slot, cls == CLS_READ);
     mask_set(s->branch_mask, slot, cls == CLS_WRITE || cls == CLS_OPTIONAL);
-    mask_set(s->unobserved_mask, slot, cls == CLS_UNOBSERVED_PUT);
+    mask_set(s->absorb_mask, slot, cls == CLS_UNOBSERVED_PUT);
     mask_set(s->optional_mask, slot, cls == CLS_OPTIONAL);
     mask_set(s->blind_mask, slot, k->ops[op].writes && k->ops[op].pre_any);
     mask_set(s->occupied_mask, slot, true);
+    mask_set(s->delete_mask, slot,
+             cls == CLS_WRITE && k->ops[op].ok && k->ops[op].f == RS_HIST_DELETE);
+    sweep_class_join(s, slot);
     if (cls == CLS_READ && k->unique && k->spre[op] >= 2) {
         RS_ASSERT(k->readers_uninvoked[k->spre[op]] > 0);
         k->readers_uninvoked[k->spre[op]]--;
+        sweep_try_unit(s, k->spre[op]);
+    }
+    if (cls == CLS_WRITE && k->unique && k->seff[op] >= 2) {
+        sweep_try_unit(s, k->seff[op]);
+    }
+    if (cls == CLS_WRITE && k->unique && k->spre[op] != NONE && k->spre[op] >= 2) {
+        sweep_try_unit(s, k->spre[op]);
     }
 }
 
 static void sweep_free_slot(struct sweep *s, uint32_t slot)
 {
     RS_ASSERT(s->slot_op[slot] != NONE);
-    s->slot_op[slot] = NONE;
+    sweep_class_leave(s, slot);
     s->slot_pre[slot] = NONE;
-    for (size_t m = 0; m < 6; m++) {
+    for (size_t m = 0; m < MASK_COUNT; m++) {
         mask_set(s->masks + m * s->words, slot, false);
     }
+    s->op_slot[s->slot_op[slot]] = NONE;
+    s->slot_op[slot] = NONE;
     s->free_slots[s->free_count++] = slot;
     RS_ASSERT(s->free_count <= s->slot_count);
 }
@@ -890,8 +1247,8 @@ static bool sweep_filter(struct sweep *s, uint32_t slot, const uint64_t *clear)
     struct frontier *src = &s->f[s->cur];
     struct frontier *dst = &s->f[!s->cur];
     uint64_t *cfg = s->scratch;
-    bool unobserved = slot != NONE && ((s->unobserved_mask[slot / 64] >> (slot % 64)) & 1u);
-    frontier_clear(dst);
+    bool unobserved = slot != NONE && ((s->absorb_mask[slot / 64] >> (slot % 64)) & 1u);
+    frontier_clear(s, dst);
     for (size_t i = 0; i < src->count; i++) {
         memcpy(cfg, src->data + i * s->stride, s->stride * sizeof(uint64_t));
         if (slot != NONE && !cfg_done(cfg, slot)) {
@@ -935,6 +1292,23 @@ static bool sweep_retire_optional(struct sweep *s)
             sweep_free_slot(s, slot);
         }
     }
+    return sweep_filter(s, NONE, clear);
+}
+
+/* General search: an info write whose value nobody can observe any more leaves the window. */
+static bool sweep_retire(struct sweep *s, uint32_t op)
+{
+    uint32_t slot = s->op_slot[op];
+    if (slot == NONE) {
+        return true; /* done everywhere already, and retired */
+    }
+    RS_ASSERT(!s->k->unique && s->k->cls[op] == CLS_OPTIONAL);
+    if (!sweep_closure(s)) {
+        return false; /* first every chance to apply it, up to now */
+    }
+    uint64_t clear[WINDOW_WORDS_MAX] = {0};
+    mask_set(clear, slot, true);
+    sweep_free_slot(s, slot);
     return sweep_filter(s, NONE, clear);
 }
 
@@ -985,8 +1359,7 @@ static int compare_sweep_event(const void *a, const void *b)
 
 static bool has_window_slot(uint8_t cls)
 {
-    return cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT ||
-           cls == CLS_OPTIONAL;
+    return cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT || cls == CLS_OPTIONAL;
 }
 
 /* The key's events in sweep order; *slots gets the widest window (optional ops never leave). */
@@ -1006,6 +1379,8 @@ static struct sweep_event *sweep_events(const struct key_ctx *k, size_t *count, 
         if (cls == CLS_READ || cls == CLS_WRITE || cls == CLS_UNOBSERVED_PUT) {
             RS_ASSERT(k->ret[i] != NEVER);
             ev[n++] = (struct sweep_event){k->ret[i], i, 1};
+        } else if (cls == CLS_OPTIONAL && k->ret[i] != NEVER) {
+            ev[n++] = (struct sweep_event){k->ret[i], i, 2}; /* after completions at that time */
         }
     }
     qsort(ev, n, sizeof *ev, compare_sweep_event);
@@ -1015,7 +1390,7 @@ static struct sweep_event *sweep_events(const struct key_ctx *k, size_t *count, 
         if (ev[i].kind == 0 && has_window_slot(k->cls[ev[i].op])) {
             open++;
             *slots = open > *slots ? open : *slots;
-        } else if (ev[i].kind == 1) {
+        } else if (ev[i].kind != 0) {
             open--;
         }
     }
@@ -1035,12 +1410,18 @@ static void sweep_free(struct sweep *s)
     free(s->slot_eff);
     free(s->free_slots);
     free(s->masks);
+    free(s->class_masks);
     free(s->scratch);
     free(s->redo);
 }
 
-static enum rs_err sweep_init(struct sweep *s, struct key_ctx *k, uint32_t slots,
-                              const struct rs_lincheck_options *opt)
+/* The frontier starts with nothing done in each of the initial states (absent if none). */
+static enum rs_err sweep_init(struct sweep *s,
+                              struct key_ctx *k,
+                              uint32_t slots,
+                              const struct rs_lincheck_options *opt,
+                              const uint32_t *initial,
+                              uint32_t initial_count)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
@@ -1054,15 +1435,17 @@ static enum rs_err sweep_init(struct sweep *s, struct key_ctx *k, uint32_t slots
     s->slot_pre = malloc(s->slot_count * sizeof *s->slot_pre);
     s->slot_eff = malloc(s->slot_count * sizeof *s->slot_eff);
     s->free_slots = malloc(s->slot_count * sizeof *s->free_slots);
-    s->masks = calloc(6 * s->words, sizeof *s->masks);
+    s->masks = calloc(MASK_COUNT * s->words, sizeof *s->masks);
+    s->class_masks = calloc((size_t)s->slot_count * s->words, sizeof *s->class_masks);
     s->scratch = calloc(3 * s->stride, sizeof *s->scratch);
-    if (!s->slot_op || !s->op_slot || !s->slot_pre || !s->slot_eff || !s->free_slots ||
-        !s->masks || !s->scratch) {
+    if (!s->slot_op || !s->op_slot || !s->slot_pre || !s->slot_eff || !s->free_slots || !s->masks ||
+        !s->class_masks || !s->scratch) {
         return RS_ENOMEM;
     }
-    uint64_t **masks[6] = {&s->read_mask,     &s->branch_mask, &s->unobserved_mask,
-                           &s->optional_mask, &s->blind_mask,  &s->occupied_mask};
-    for (size_t m = 0; m < 6; m++) {
+    uint64_t **masks[MASK_COUNT] = {&s->read_mask,     &s->branch_mask, &s->absorb_mask,
+                                    &s->optional_mask, &s->blind_mask,  &s->occupied_mask,
+                                    &s->delete_mask};
+    for (size_t m = 0; m < MASK_COUNT; m++) {
         *masks[m] = s->masks + m * s->words;
     }
     for (uint32_t i = 0; i < s->slot_count; i++) {
@@ -1076,8 +1459,12 @@ static enum rs_err sweep_init(struct sweep *s, struct key_ctx *k, uint32_t slots
         s->op_slot[i] = NONE;
     }
     bool failed = false;
-    memset(s->scratch, 0, s->stride * sizeof(uint64_t)); /* absent, nothing done */
-    frontier_insert(s, &s->f[0], s->scratch, &failed);
+    memset(s->scratch, 0, s->stride * sizeof(uint64_t));
+    for (uint32_t i = 0; i < (initial ? initial_count : 1) && !failed; i++) {
+        RS_ASSERT(initial == NULL || initial[i] < k->state_count);
+        s->scratch[0] = initial ? initial[i] : ABSENT;
+        frontier_insert(s, &s->f[0], s->scratch, &failed);
+    }
     return failed && s->out_of_host_memory ? RS_ENOMEM : RS_OK;
 }
 
@@ -1097,20 +1484,23 @@ static void outcome_budget(struct key_outcome *out, const struct sweep *s, int64
     out->verdict = RS_LINCHECK_UNKNOWN;
     out->fail_ns = time_ns;
     if (s->out_of_memory_budget) {
-        outcome_reason(out, "search memory budget of %llu bytes exhausted at time %lld "
-                            "(%zu configurations)",
-                       (unsigned long long)s->bytes_max, (long long)time_ns,
-                       s->f[s->cur].count);
+        outcome_reason(out,
+                       "search memory budget of %llu bytes exhausted at time %lld "
+                       "(%zu configurations)",
+                       (unsigned long long)s->bytes_max, (long long)time_ns, s->f[s->cur].count);
     } else {
-        outcome_reason(out, "search budget of %llu steps exhausted at time %lld "
-                            "(%zu configurations)",
-                       (unsigned long long)s->steps_max, (long long)time_ns,
-                       s->f[s->cur].count);
+        outcome_reason(out,
+                       "search budget of %llu steps exhausted at time %lld "
+                       "(%zu configurations)",
+                       (unsigned long long)s->steps_max, (long long)time_ns, s->f[s->cur].count);
     }
 }
 
 /* Runs the sweep over one prepared key. RS_ENOMEM only when the host is out of memory. */
-static enum rs_err key_sweep(struct key_ctx *k, const struct rs_lincheck_options *opt,
+static enum rs_err key_sweep(struct key_ctx *k,
+                             const struct rs_lincheck_options *opt,
+                             const uint32_t *initial,
+                             uint32_t initial_count,
                              struct key_outcome *out)
 {
     size_t count = 0;
@@ -1127,7 +1517,7 @@ static enum rs_err key_sweep(struct key_ctx *k, const struct rs_lincheck_options
         return RS_OK;
     }
     struct sweep s;
-    enum rs_err rc = sweep_init(&s, k, slots, opt);
+    enum rs_err rc = sweep_init(&s, k, slots, opt, initial, initial_count);
     if (rc == RS_OK && s.out_of_memory_budget) {
         outcome_budget(out, &s, count > 0 ? ev[0].time_ns : 0);
         count = 0;
@@ -1135,6 +1525,14 @@ static enum rs_err key_sweep(struct key_ctx *k, const struct rs_lincheck_options
     for (size_t i = 0; i < count && rc == RS_OK; i++) {
         if (ev[i].kind == 0) {
             sweep_invoke(&s, ev[i].op);
+            continue;
+        }
+        if (ev[i].kind == 2) {
+            if (!sweep_retire(&s, ev[i].op)) {
+                rc = s.out_of_host_memory ? RS_ENOMEM : RS_OK;
+                outcome_budget(out, &s, ev[i].time_ns);
+                break;
+            }
             continue;
         }
         uint32_t slot = NONE;
@@ -1245,7 +1643,9 @@ struct ref_frame {
 };
 
 /* The precedence masks: before[i] must be done before i; skip[i] can never follow i. */
-static uint64_t ref_precedence(const struct ref_op *ops, uint32_t n, uint64_t *before,
+static uint64_t ref_precedence(const struct ref_op *ops,
+                               uint32_t n,
+                               uint64_t *before,
                                uint64_t *skip)
 {
     uint64_t mandatory = 0;
@@ -1264,7 +1664,9 @@ static uint64_t ref_precedence(const struct ref_op *ops, uint32_t n, uint64_t *b
 }
 
 /* The next op (from frame->next on) that may be linearized in the frame's configuration. */
-static uint32_t ref_next(const struct ref_op *ops, uint32_t n, const uint64_t *before,
+static uint32_t ref_next(const struct ref_op *ops,
+                         uint32_t n,
+                         const uint64_t *before,
                          const struct ref_frame *frame)
 {
     for (uint32_t i = frame->next; i < n; i++) {
@@ -1283,9 +1685,12 @@ static uint32_t ref_next(const struct ref_op *ops, uint32_t n, const uint64_t *b
  * every mandatory op (from one of the initial states), VIOLATION when none does, UNKNOWN when
  * steps_max ran out (or memory).
  */
-static enum rs_lincheck_verdict ref_search(const struct ref_op *ops, uint32_t n,
-                                           const uint32_t *initial, uint32_t initial_count,
-                                           uint64_t steps_max, uint64_t *steps)
+static enum rs_lincheck_verdict ref_search(const struct ref_op *ops,
+                                           uint32_t n,
+                                           const uint32_t *initial,
+                                           uint32_t initial_count,
+                                           uint64_t steps_max,
+                                           uint64_t *steps)
 {
     RS_ASSERT(n <= RS_LINCHECK_REFERENCE_OPS_MAX);
     uint64_t before[RS_LINCHECK_REFERENCE_OPS_MAX];
@@ -1333,14 +1738,13 @@ static uint32_t ref_ops_of_key(const struct key_ctx *k, struct ref_op *ref)
     RS_ASSERT(k->n <= RS_LINCHECK_REFERENCE_OPS_MAX);
     for (uint32_t i = 0; i < k->n; i++) {
         const struct lc_op *op = &k->ops[i];
-        ref[i] = (struct ref_op){op->invoke_ns, op->return_ns, op->ok, op->pre_any, op->writes,
-                                 k->pre[i], k->eff[i], i};
+        ref[i] = (struct ref_op){op->invoke_ns, op->return_ns, op->ok,    op->pre_any,
+                                 op->writes,    k->pre[i],     k->eff[i], i};
     }
     return k->n;
 }
 
-enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
-                                               uint64_t steps_max)
+enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history, uint64_t steps_max)
 {
     struct op_table t;
     uint32_t strings = rs_history_string_count(history);
@@ -1375,31 +1779,51 @@ enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
     free(map);
     free(touched);
     op_table_free(&t);
-    return violation ? RS_LINCHECK_VIOLATION
-                     : (unknown ? RS_LINCHECK_UNKNOWN : RS_LINCHECK_OK);
+    return violation ? RS_LINCHECK_VIOLATION : (unknown ? RS_LINCHECK_UNKNOWN : RS_LINCHECK_OK);
 }
 
 /* ---- Witness: a small window of the failing key that alone cannot be linearized ---- */
 
-#define WITNESS_STEPS_MAX 20000000ull /* over the whole witness search of one key */
+#define WITNESS_STEPS_MAX         20000000ull /* over the whole witness search of one key */
 #define WITNESS_ATTEMPT_STEPS_MAX 2000000ull
-#define WITNESS_ENDS_MAX 64u
-#define WITNESS_ATTEMPTS_MAX 4096u
+#define WITNESS_BYTES_MAX         (64ull << 20)
+#define WITNESS_ENDS_MAX          16u
+#define WITNESS_ATTEMPTS_MAX      512u
+#define WITNESS_OPS_MAX           128u       /* a window with more operations is no small witness */
+#define WITNESS_OTHER             (NONE - 1) /* an initial value no window op observes */
 
 struct witness {
-    uint32_t ops[RS_LINCHECK_REFERENCE_OPS_MAX]; /* key-local op indices */
+    uint32_t ops[WITNESS_OPS_MAX]; /* key-local op indices that must take effect */
     uint32_t count;
+    uint32_t context[WITNESS_OPS_MAX]; /* the window's writes that may or may not */
+    uint32_t context_count;
     int64_t start_ns;
     int64_t end_ns;
+    bool from_start;
     bool found;
+    uint32_t disagreements; /* self-check: windows the reference judged otherwise */
 };
 
-/* A window [start, end] of the key, as reference ops; see key_witness. */
+/* A window [start, end] of the key as a small history of its own; see window_build. */
 struct window {
-    struct ref_op ops[RS_LINCHECK_REFERENCE_OPS_MAX];
+    struct lc_op ops[WITNESS_OPS_MAX];
+    uint32_t tag[WITNESS_OPS_MAX]; /* key-local op index */
     uint32_t n;
-    uint32_t initial[RS_LINCHECK_REFERENCE_OPS_MAX * 2 + 2];
+    uint32_t initial[WITNESS_OPS_MAX + 2]; /* string ids; NONE absent, WITNESS_OTHER */
     uint32_t initial_count;
+};
+
+/* Scratch shared by the windows of one key. */
+struct witness_search {
+    const struct key_ctx *k;
+    uint32_t *map;
+    uint32_t *touched;
+    bool *observed;
+    struct window *win;
+    uint64_t steps;
+    uint32_t attempts;
+    bool self_check;
+    uint32_t disagreements;
 };
 
 /* Whether op i belongs in the window, and how: -1 no, 0 optional, 1 mandatory. */
@@ -1417,58 +1841,240 @@ static int window_role(const struct key_ctx *k, uint32_t i, int64_t start_ns, in
     return mandatory;
 }
 
-/*
- * Builds the window. Operations straddling its start may have taken effect before it, so
- * they are optional from the start on; operations not completed by its end are optional;
- * optional writes of values no window op observes are left out (they cannot matter). The
- * state at the start is absent at the very beginning, else absent or any value written by an
- * op invoked before the start (values the window never observes collapse into one).
- * Returns false when more than RS_LINCHECK_REFERENCE_OPS_MAX operations remain.
- */
-static bool window_build(const struct key_ctx *k, int64_t start_ns, int64_t end_ns,
-                         bool beginning, bool *observed, struct window *win)
+/* The op as the window sees it: optional ones may take effect (by their completion) or not. */
+static struct lc_op window_op(const struct lc_op *op, int role, int64_t start_ns, int64_t end_ns)
 {
-    memset(observed, 0, ((size_t)k->value_count + 1) * sizeof *observed);
-    for (uint32_t i = 0; i < k->n; i++) {
-        if (window_role(k, i, start_ns, end_ns) >= 0 && !k->ops[i].pre_any) {
-            observed[k->pre[i]] = true;
-        }
-    }
-    win->n = 0;
-    for (uint32_t i = 0; i < k->n; i++) {
-        int role = window_role(k, i, start_ns, end_ns);
-        const struct lc_op *op = &k->ops[i];
-        if (role < 0 || (role == 0 && !observed[k->eff[i]])) {
-            continue;
-        }
-        if (win->n == RS_LINCHECK_REFERENCE_OPS_MAX) {
-            return false;
-        }
+    struct lc_op w = *op;
+    w.invoke_ns = op->invoke_ns < start_ns ? start_ns : op->invoke_ns;
+    if (role == 0) {
         bool completed = op->ok && op->return_ns <= end_ns;
-        win->ops[win->n++] = (struct ref_op){
-            op->invoke_ns < start_ns ? start_ns : op->invoke_ns, completed ? op->return_ns : NEVER,
-            role == 1, op->pre_any, op->writes, k->pre[i], k->eff[i], i};
+        w.ok = false;
+        w.maybe = completed; /* straddles the start: maybe it happened before */
+        w.return_ns = completed ? op->return_ns : NEVER;
     }
-    win->initial_count = 0;
-    win->initial[win->initial_count++] = ABSENT;
+    return w;
+}
+
+/*
+ * The state at the start: absent at the very beginning, else absent or any value written by
+ * an op invoked before the start (values the window never observes collapse into one).
+ */
+static void window_initial(struct witness_search *ws, int64_t start_ns, bool beginning)
+{
+    const struct key_ctx *k = ws->k;
+    struct window *win = ws->win;
     bool other = false;
+    win->initial_count = 0;
+    win->initial[win->initial_count++] = NONE;
     for (uint32_t i = 0; i < k->n && !beginning; i++) {
-        uint32_t v = k->eff[i];
         if (!writes_value(k, i) || k->ops[i].invoke_ns >= start_ns) {
             continue;
         }
-        if (!observed[v]) {
+        if (!ws->observed[k->eff[i]]) {
             other = true;
             continue;
         }
-        observed[v] = false; /* listed once */
-        win->initial[win->initial_count++] = v;
+        ws->observed[k->eff[i]] = false; /* listed once */
+        RS_ASSERT(win->initial_count < WITNESS_OPS_MAX + 1);
+        win->initial[win->initial_count++] = k->ops[i].eff_value;
     }
     if (other) {
-        win->initial[win->initial_count++] = k->value_count + 1; /* a value nobody observes */
+        win->initial[win->initial_count++] = WITNESS_OTHER;
     }
-    RS_ASSERT(win->initial_count <= RS_LINCHECK_REFERENCE_OPS_MAX * 2 + 2);
+}
+
+/*
+ * Builds the window: the ops that overlap [start, end]. Those straddling the start may have
+ * taken effect before it, so they are optional; those not completed by the end are optional;
+ * optional writes of values no window op observes are left out (they cannot matter). False
+ * when more than WITNESS_OPS_MAX ops remain.
+ */
+static bool window_build(struct witness_search *ws,
+                         int64_t start_ns,
+                         int64_t end_ns,
+                         bool beginning)
+{
+    const struct key_ctx *k = ws->k;
+    struct window *win = ws->win;
+    memset(ws->observed, 0, ((size_t)k->value_count + 1) * sizeof *ws->observed);
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (window_role(k, i, start_ns, end_ns) >= 0 && !k->ops[i].pre_any) {
+            ws->observed[k->pre[i]] = true;
+        }
+    }
+    /*
+     * Info deletes invoked before the start are alike (optional, from the start on, for ever);
+     * with m other ops in the window at most m + 1 of them can matter (one per gap between
+     * consecutive ops: two deletes in a row do what one does), so only that many are kept.
+     */
+    uint32_t others = 0;
+    for (uint32_t pass = 0; pass < 2; pass++) {
+        uint32_t deletes = 0;
+        win->n = 0;
+        for (uint32_t i = 0; i < k->n; i++) {
+            int role = window_role(k, i, start_ns, end_ns);
+            if (role < 0 || (role == 0 && !ws->observed[k->eff[i]])) {
+                continue;
+            }
+            const struct lc_op *op = &k->ops[i];
+            bool early_info_delete = !op->ok && op->f == RS_HIST_DELETE && op->invoke_ns < start_ns;
+            if (early_info_delete && (pass == 0 || ++deletes > others + 1)) {
+                continue;
+            }
+            others += pass == 0;
+            if (pass == 1 && win->n == WITNESS_OPS_MAX) {
+                return false;
+            }
+            if (pass == 1) {
+                win->tag[win->n] = i;
+                win->ops[win->n++] = window_op(op, role, start_ns, end_ns);
+            }
+        }
+    }
+    window_initial(ws, start_ns, beginning);
     return true;
+}
+
+/* The sweep state of an initial value in the prepared window. */
+static uint32_t window_state(const struct key_ctx *w, uint32_t value)
+{
+    if (value == NONE) {
+        return ABSENT;
+    }
+    for (uint32_t i = 0; i < w->n && value != WITNESS_OTHER; i++) {
+        if (!w->ops[i].pre_any && w->ops[i].pre_value == value) {
+            return w->spre[i];
+        }
+    }
+    return DEAD;
+}
+
+/* The reference search's verdict on a prepared window (UNKNOWN beyond its size). */
+static enum rs_lincheck_verdict window_reference(const struct window *win, const struct key_ctx *w)
+{
+    struct ref_op ref[RS_LINCHECK_REFERENCE_OPS_MAX];
+    uint32_t initial[WITNESS_OPS_MAX + 2];
+    if (w->n > RS_LINCHECK_REFERENCE_OPS_MAX) {
+        return RS_LINCHECK_UNKNOWN;
+    }
+    for (uint32_t i = 0; i < w->n; i++) {
+        const struct lc_op *op = &w->ops[i];
+        int64_t ret = op->ok || op->maybe ? op->return_ns : NEVER;
+        bool pre_any = op->pre_any || (!op->writes && !op->ok); /* optional read: no matter */
+        ref[i] = (struct ref_op){op->invoke_ns, ret,       op->ok,    pre_any,
+                                 op->writes,    w->pre[i], w->eff[i], i};
+    }
+    for (uint32_t j = 0; j < win->initial_count; j++) {
+        uint32_t value = win->initial[j];
+        initial[j] = value == NONE ? ABSENT : w->value_count + 1;
+        for (uint32_t i = 0; i < w->n; i++) {
+            if (!w->ops[i].pre_any && w->ops[i].pre_value == value) {
+                initial[j] = w->pre[i];
+            }
+        }
+    }
+    uint64_t steps = 0;
+    return ref_search(ref, w->n, initial, win->initial_count, WITNESS_ATTEMPT_STEPS_MAX, &steps);
+}
+
+/* Checks the window by the general search (no unique-value rules: its start breaks them). */
+static enum rs_lincheck_verdict window_check(struct witness_search *ws)
+{
+    struct window *win = ws->win;
+    struct key_ctx w = {.ops = win->ops, .n = win->n, .force_general = true};
+    struct rs_lincheck_options opt = {.bytes_max = WITNESS_BYTES_MAX};
+    uint64_t left = WITNESS_STEPS_MAX - ws->steps;
+    opt.steps_max = left < WITNESS_ATTEMPT_STEPS_MAX ? left : WITNESS_ATTEMPT_STEPS_MAX;
+    struct key_outcome out;
+    memset(&out, 0, sizeof out);
+    out.verdict = RS_LINCHECK_UNKNOWN;
+    uint32_t initial[WITNESS_OPS_MAX + 2];
+    RS_ASSERT(ws->steps < WITNESS_STEPS_MAX);
+    if (key_prepare(&w, ws->map, ws->touched) == RS_OK) {
+        for (uint32_t i = 0; i < win->initial_count; i++) {
+            initial[i] = window_state(&w, win->initial[i]);
+        }
+        if (key_sweep(&w, &opt, initial, win->initial_count, &out) != RS_OK) {
+            out.verdict = RS_LINCHECK_UNKNOWN;
+        }
+    }
+    ws->steps += out.steps;
+    if (ws->self_check && w.pre != NULL && w.spre != NULL) {
+        enum rs_lincheck_verdict ref = window_reference(win, &w);
+        bool decided = ref != RS_LINCHECK_UNKNOWN && out.verdict != RS_LINCHECK_UNKNOWN;
+        ws->disagreements += decided && ref != out.verdict;
+    }
+    free(out.pending);
+    key_ctx_free(&w);
+    return out.verdict;
+}
+
+/* Relaxes each mandatory op of a failing window in turn, keeping the relaxations that still fail.
+ */
+static void window_minimize(struct witness_search *ws)
+{
+    struct window *win = ws->win;
+    for (uint32_t j = 0; j < win->n && ws->steps < WITNESS_STEPS_MAX; j++) {
+        struct lc_op saved = win->ops[j];
+        if (!saved.ok) {
+            continue;
+        }
+        win->ops[j].ok = false; /* a read is then dropped, a write may or may not happen */
+        win->ops[j].maybe = true;
+        if (window_check(ws) != RS_LINCHECK_VIOLATION) {
+            win->ops[j] = saved;
+        }
+    }
+}
+
+static void witness_take(struct witness *w,
+                         const struct window *win,
+                         int64_t start_ns,
+                         int64_t end_ns,
+                         bool beginning)
+{
+    w->found = true;
+    w->start_ns = start_ns;
+    w->end_ns = end_ns;
+    w->from_start = beginning;
+    w->count = 0;
+    w->context_count = 0;
+    for (uint32_t j = 0; j < win->n; j++) {
+        if (win->ops[j].ok) {
+            w->ops[w->count++] = win->tag[j];
+        } else if (win->ops[j].writes) {
+            w->context[w->context_count++] = win->tag[j];
+        }
+    }
+}
+
+/* Tries windows ending at `end_ns`, latest start first; true once one fails (w is filled). */
+static bool witness_for_end(struct witness_search *ws,
+                            int64_t end_ns,
+                            const int64_t *starts,
+                            size_t start_count,
+                            struct witness *w)
+{
+    for (size_t s = start_count; s-- > 0;) {
+        if (starts[s] > end_ns) {
+            continue;
+        }
+        bool beginning = s == 0;
+        if (!window_build(ws, starts[s], end_ns, beginning) ||
+            ++ws->attempts > WITNESS_ATTEMPTS_MAX || ws->steps >= WITNESS_STEPS_MAX) {
+            return false;
+        }
+        enum rs_lincheck_verdict v = window_check(ws);
+        if (v == RS_LINCHECK_VIOLATION) {
+            window_minimize(ws);
+            witness_take(w, ws->win, starts[s], end_ns, beginning);
+            return true;
+        }
+        if (v == RS_LINCHECK_UNKNOWN) {
+            return false;
+        }
+    }
+    return false;
 }
 
 static int compare_i64(const void *a, const void *b)
@@ -1491,82 +2097,24 @@ static size_t sort_unique(int64_t *v, size_t n)
     return m;
 }
 
-/* Relaxes each mandatory op of a failing window in turn, keeping the relaxations that still fail. */
-static void window_minimize(struct window *win, uint64_t *steps)
-{
-    for (uint32_t j = 0; j < win->n; j++) {
-        if (!win->ops[j].mandatory || *steps >= WITNESS_STEPS_MAX) {
-            continue;
-        }
-        win->ops[j].mandatory = false;
-        uint64_t used = 0;
-        uint64_t budget = WITNESS_STEPS_MAX - *steps;
-        budget = budget < WITNESS_ATTEMPT_STEPS_MAX ? budget : WITNESS_ATTEMPT_STEPS_MAX;
-        enum rs_lincheck_verdict v =
-            ref_search(win->ops, win->n, win->initial, win->initial_count, budget, &used);
-        *steps += used;
-        win->ops[j].mandatory = v != RS_LINCHECK_VIOLATION;
-    }
-}
-
-static void witness_take(struct witness *w, const struct window *win, int64_t start_ns,
-                         int64_t end_ns)
-{
-    w->found = true;
-    w->start_ns = start_ns;
-    w->end_ns = end_ns;
-    w->count = 0;
-    for (uint32_t j = 0; j < win->n; j++) {
-        if (win->ops[j].mandatory) {
-            w->ops[w->count++] = win->ops[j].tag;
-        }
-    }
-}
-
-/* Tries windows ending at `end_ns`, latest start first; true once one fails (w is filled). */
-static bool witness_for_end(const struct key_ctx *k, int64_t end_ns, const int64_t *starts,
-                            size_t start_count, bool *observed, struct window *win,
-                            uint64_t *steps, uint32_t *attempts, struct witness *w)
-{
-    for (size_t s = start_count; s-- > 0;) {
-        if (starts[s] > end_ns) {
-            continue;
-        }
-        bool beginning = s == 0;
-        if (!window_build(k, starts[s], end_ns, beginning, observed, win) ||
-            ++*attempts > WITNESS_ATTEMPTS_MAX || *steps >= WITNESS_STEPS_MAX) {
-            return false;
-        }
-        uint64_t used = 0;
-        uint64_t budget = WITNESS_STEPS_MAX - *steps;
-        budget = budget < WITNESS_ATTEMPT_STEPS_MAX ? budget : WITNESS_ATTEMPT_STEPS_MAX;
-        enum rs_lincheck_verdict v =
-            ref_search(win->ops, win->n, win->initial, win->initial_count, budget, &used);
-        *steps += used;
-        if (v == RS_LINCHECK_VIOLATION) {
-            window_minimize(win, steps);
-            witness_take(w, win, starts[s], end_ns);
-            return true;
-        }
-        if (v == RS_LINCHECK_UNKNOWN) {
-            return false;
-        }
-    }
-    return false;
-}
-
 /*
  * The sweep may fail before the end of a failing prefix (it uses what it knows of later
  * operations), so windows end at the failure time or at one of the next completions.
  */
-static void key_witness(const struct key_ctx *k, int64_t fail_ns, struct witness *w)
+static void key_witness(const struct key_ctx *k,
+                        int64_t fail_ns,
+                        uint32_t *map,
+                        uint32_t *touched,
+                        bool self_check,
+                        struct witness *w)
 {
     memset(w, 0, sizeof *w);
+    struct witness_search ws = {.k = k, .map = map, .touched = touched, .self_check = self_check};
     int64_t *starts = malloc(((size_t)k->n + 1) * sizeof *starts);
     int64_t *ends = malloc(((size_t)k->n + 2) * sizeof *ends);
-    bool *observed = malloc(((size_t)k->value_count + 2) * sizeof *observed);
-    struct window *win = malloc(sizeof *win);
-    if (starts && ends && observed && win) {
+    ws.observed = malloc(((size_t)k->value_count + 2) * sizeof *ws.observed);
+    ws.win = malloc(sizeof *ws.win);
+    if (starts && ends && ws.observed && ws.win) {
         size_t start_count = 0;
         size_t end_count = 0;
         ends[end_count++] = fail_ns;
@@ -1578,17 +2126,15 @@ static void key_witness(const struct key_ctx *k, int64_t fail_ns, struct witness
         }
         start_count = sort_unique(starts, start_count);
         end_count = sort_unique(ends, end_count);
-        uint64_t steps = 0;
-        uint32_t attempts = 0;
         for (size_t e = 0; e < end_count && e < WITNESS_ENDS_MAX && !w->found; e++) {
-            witness_for_end(k, ends[e], starts, start_count, observed, win, &steps, &attempts,
-                            w);
+            witness_for_end(&ws, ends[e], starts, start_count, w);
         }
     }
+    w->disagreements = ws.disagreements;
     free(starts);
     free(ends);
-    free(observed);
-    free(win);
+    free(ws.observed);
+    free(ws.win);
 }
 
 /* ---- The whole history ---- */
@@ -1622,40 +2168,137 @@ static int compare_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void record_violation(const struct rs_history *h, const struct key_ctx *k,
-                             const struct key_outcome *out, const struct rs_lincheck_options *opt,
+/* The invoke event indices of key ops, in file order; *count is 0 when memory runs out. */
+static uint32_t *events_of_ops(const struct key_ctx *k,
+                               const uint32_t *ops,
+                               uint32_t op_count,
+                               uint32_t *count)
+{
+    uint32_t *events = malloc(((size_t)op_count + 1) * sizeof *events);
+    *count = 0;
+    for (uint32_t i = 0; events != NULL && i < op_count; i++) {
+        RS_ASSERT(ops[i] < k->n);
+        events[(*count)++] = k->ops[ops[i]].invoke_event;
+    }
+    if (events != NULL) {
+        qsort(events, *count, sizeof *events, compare_u32);
+    }
+    return events;
+}
+
+/* Whether op i needs a value that no operation of its key writes. */
+static bool unwritten_value(const struct key_ctx *k, uint32_t i)
+{
+    if (!observes_value(k, i)) {
+        return false;
+    }
+    for (uint32_t j = 0; j < k->n; j++) {
+        if (writes_value(k, j) && k->eff[j] == k->pre[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The reason line of a violation found at the completion (or deadline) of op `fail`. */
+static void violation_reason(const struct rs_history *h,
+                             const struct key_ctx *k,
+                             uint32_t fail,
+                             int64_t fail_ns,
+                             bool exact_prefix,
                              struct rs_lincheck_result *r)
 {
-    const struct lc_op *op = &k->ops[out->fail_op];
+    const struct lc_op *op = &k->ops[fail];
     char at[32];
     event_place(h, op->invoke_event, at, sizeof at);
-    if (op->ok) {
-        result_reason(r, "no linearization lets the %s invoked on %s take effect by its "
-                         "completion at time %lld (later reads and cas taken into account)",
-                      rs_hist_f_name(op->f), at, (long long)out->fail_ns);
+    if (unwritten_value(k, fail)) {
+        struct rs_hist_str v = rs_history_string(h, op->pre_value);
+        result_reason(r,
+                      "the %s invoked on %s needs the value \"%.*s\", which no operation "
+                      "on this key writes",
+                      rs_hist_f_name(op->f), at, v.size > 40 ? 40 : (int)v.size, v.data);
+    } else if (!op->ok) {
+        result_reason(r,
+                      "the %s of unknown outcome invoked on %s is observed, so it must take "
+                      "effect by time %lld, and it cannot",
+                      rs_hist_f_name(op->f), at, (long long)fail_ns);
+    } else if (exact_prefix) {
+        result_reason(r,
+                      "the %s invoked on %s cannot take effect by its completion at time %lld: "
+                      "the history up to then is not linearizable",
+                      rs_hist_f_name(op->f), at, (long long)fail_ns);
     } else {
-        result_reason(r, "the %s of unknown outcome invoked on %s is observed, so it must take "
-                         "effect by time %lld, and it cannot",
-                      rs_hist_f_name(op->f), at, (long long)out->fail_ns);
+        result_reason(r,
+                      "no linearization lets the %s invoked on %s take effect by its "
+                      "completion at time %lld (later reads and cas taken into account)",
+                      rs_hist_f_name(op->f), at, (long long)fail_ns);
     }
+}
+
+#define PREFIX_STEPS_MAX 50000000ull
+
+/*
+ * The unique-value rules see the future (a value may not be left while a later read needs
+ * it), so the fast search can fail well before the end of the shortest failing prefix. The
+ * general search does not: where it fails is that end, a better place to explain and to end
+ * witness windows. Within a budget; UNKNOWN otherwise.
+ */
+static void key_prefix_failure(const struct key_ctx *k,
+                               const struct rs_lincheck_options *opt,
+                               uint32_t *map,
+                               uint32_t *touched,
+                               struct key_outcome *gen)
+{
+    struct key_ctx g = {.ops = k->ops, .n = k->n, .force_general = true};
+    struct rs_lincheck_options gopt = {.bytes_max = opt->bytes_max};
+    gopt.steps_max = opt->steps_max < PREFIX_STEPS_MAX ? opt->steps_max : PREFIX_STEPS_MAX;
+    memset(gen, 0, sizeof *gen);
+    gen->verdict = RS_LINCHECK_UNKNOWN;
+    if (key_prepare(&g, map, touched) != RS_OK || key_sweep(&g, &gopt, NULL, 0, gen) != RS_OK) {
+        gen->verdict = RS_LINCHECK_UNKNOWN;
+    }
+    free(gen->pending);
+    gen->pending = NULL;
+    key_ctx_free(&g);
+}
+
+static void record_violation(const struct rs_history *h,
+                             const struct key_ctx *k,
+                             const struct key_outcome *out,
+                             const struct rs_lincheck_options *opt,
+                             uint32_t *map,
+                             uint32_t *touched,
+                             struct rs_lincheck_result *r)
+{
+    struct key_outcome gen = {.verdict = RS_LINCHECK_UNKNOWN};
+    if (!opt->no_witness && k->unique) {
+        key_prefix_failure(k, opt, map, touched, &gen);
+    }
+    if (gen.verdict == RS_LINCHECK_OK) {
+        r->self_check_disagreements++; /* both searches are exact: this is a bug */
+        snprintf(r->note, sizeof r->note,
+                 "internal error: the general search finds this key linearizable");
+    }
+    bool general = gen.verdict == RS_LINCHECK_VIOLATION;
+    uint32_t fail = general ? gen.fail_op : out->fail_op;
+    int64_t fail_ns = general ? gen.fail_ns : out->fail_ns;
+    violation_reason(h, k, fail, fail_ns, general || !k->unique, r);
     struct witness w = {0};
     if (!opt->no_witness) {
-        key_witness(k, out->fail_ns, &w);
+        key_witness(k, fail_ns, map, touched, opt->self_check, &w);
+        r->self_check_disagreements += w.disagreements;
     }
-    const uint32_t *list = w.found ? w.ops : out->pending;
-    uint32_t count = w.found ? w.count : out->pending_count;
-    r->witness = malloc(((size_t)count + 1) * sizeof *r->witness);
-    r->witness_count = 0;
-    for (uint32_t i = 0; r->witness != NULL && i < count; i++) {
-        r->witness[r->witness_count++] = k->ops[list[i]].invoke_event;
-    }
-    qsort(r->witness, r->witness_count, sizeof *r->witness, compare_u32);
+    r->witness = events_of_ops(k, w.found ? w.ops : out->pending,
+                               w.found ? w.count : out->pending_count, &r->witness_count);
+    r->context = events_of_ops(k, w.context, w.found ? w.context_count : 0, &r->context_count);
     r->witness_is_window = w.found;
+    r->window_from_start = w.from_start;
     r->window_start_ns = w.found ? w.start_ns : out->fail_ns;
     r->window_end_ns = w.found ? w.end_ns : out->fail_ns;
 }
 
-static void record_general_note(const struct rs_history *h, const struct key_ctx *k,
+static void record_general_note(const struct rs_history *h,
+                                const struct key_ctx *k,
                                 struct rs_lincheck_result *r)
 {
     if (r->keys_general++ > 0) {
@@ -1673,15 +2316,18 @@ static void record_general_note(const struct rs_history *h, const struct key_ctx
 }
 
 /* Prepares, sweeps and records one key. */
-static enum rs_err check_key(const struct rs_history *h, struct key_ctx *k, uint32_t *map,
-                             uint32_t *touched, const struct rs_lincheck_options *opt,
+static enum rs_err check_key(const struct rs_history *h,
+                             struct key_ctx *k,
+                             uint32_t *map,
+                             uint32_t *touched,
+                             const struct rs_lincheck_options *opt,
                              struct rs_lincheck_result *r)
 {
     struct key_outcome out;
     memset(&out, 0, sizeof out);
     enum rs_err rc = key_prepare(k, map, touched);
     if (rc == RS_OK) {
-        rc = key_sweep(k, opt, &out);
+        rc = key_sweep(k, opt, NULL, 0, &out);
     }
     if (rc != RS_OK) {
         free(out.pending);
@@ -1690,12 +2336,12 @@ static enum rs_err check_key(const struct rs_history *h, struct key_ctx *k, uint
     r->steps += out.steps;
     r->configs_max = out.configs_max > r->configs_max ? out.configs_max : r->configs_max;
     r->bytes_max = out.bytes_max > r->bytes_max ? out.bytes_max : r->bytes_max;
-    if (!k->unique) {
+    if (k->repeats) {
         record_general_note(h, k, r);
     }
     if (out.verdict == RS_LINCHECK_VIOLATION && r->keys_violating++ == 0) {
         r->key = k->ops[0].key;
-        record_violation(h, k, &out, opt, r);
+        record_violation(h, k, &out, opt, map, touched, r);
     }
     if (out.verdict == RS_LINCHECK_UNKNOWN && r->keys_unknown++ == 0 && r->keys_violating == 0) {
         r->key = k->ops[0].key;
@@ -1715,6 +2361,8 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
         opt.steps_max = options->steps_max ? options->steps_max : opt.steps_max;
         opt.bytes_max = options->bytes_max ? options->bytes_max : opt.bytes_max;
         opt.no_witness = options->no_witness;
+        opt.general = options->general;
+        opt.self_check = options->self_check;
     }
     memset(result, 0, sizeof *result);
     result->key = NONE;
@@ -1734,14 +2382,15 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
     result->op_count = t.op_count;
     for (uint32_t key = 0; key < t.key_count && rc == RS_OK; key++) {
         struct key_ctx k = {.ops = t.ops + t.key_start[key],
-                            .n = t.key_start[key + 1] - t.key_start[key]};
+                            .n = t.key_start[key + 1] - t.key_start[key],
+                            .force_general = opt.general};
         rc = check_key(history, &k, map, touched, &opt, result);
         key_ctx_free(&k);
     }
     free(map);
     free(touched);
     op_table_free(&t);
-    result->verdict = result->keys_violating   ? RS_LINCHECK_VIOLATION
+    result->verdict = result->keys_violating ? RS_LINCHECK_VIOLATION
                       : result->keys_unknown ? RS_LINCHECK_UNKNOWN
                                              : RS_LINCHECK_OK;
     return rc;
@@ -1750,20 +2399,45 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
 void rs_lincheck_result_free(struct rs_lincheck_result *result)
 {
     free(result->witness);
+    free(result->context);
     result->witness = NULL;
+    result->context = NULL;
     result->witness_count = 0;
+    result->context_count = 0;
 }
 
 static void format_event_line(const struct rs_history *h, uint32_t index, struct rs_buf *out)
 {
     char at[32];
     event_place(h, index, at, sizeof at);
-    rs_buf_printf(out, "  %s: ", at);
+    rs_buf_printf(out, "    %s: ", at);
     rs_history_format_event(h, index, out);
     rs_buf_putc(out, '\n');
 }
 
-static void format_violation(const struct rs_history *h, const struct rs_lincheck_result *r,
+/* The lines of the given operations (invoke and completion); of more than `limit` operations
+ * only the last ones, those nearest the window. */
+static void format_ops(const struct rs_history *h,
+                       const uint32_t *events,
+                       uint32_t count,
+                       uint32_t limit,
+                       struct rs_buf *out)
+{
+    uint32_t first = count > limit ? count - limit : 0;
+    if (first > 0) {
+        rs_buf_printf(out, "    ... %u earlier ones, then\n", first);
+    }
+    for (uint32_t i = first; i < count; i++) {
+        format_event_line(h, events[i], out);
+        uint32_t done = rs_history_event(h, events[i])->partner;
+        if (done != NONE) {
+            format_event_line(h, done, out);
+        }
+    }
+}
+
+static void format_violation(const struct rs_history *h,
+                             const struct rs_lincheck_result *r,
                              struct rs_buf *out)
 {
     struct rs_hist_str key = rs_history_string(h, r->key);
@@ -1771,48 +2445,56 @@ static void format_violation(const struct rs_history *h, const struct rs_linchec
     rs_buf_json_str(out, key.data, key.size);
     rs_buf_printf(out, " is not linearizable (%u of %u keys)\n  %s\n", r->keys_violating,
                   r->key_count, r->reason);
-    if (r->witness_is_window) {
-        rs_buf_printf(out,
-                      "  these %u operations cannot all take effect within their intervals, "
-                      "whatever the state at time %lld and whichever other operations of the "
-                      "window up to time %lld take effect:\n",
-                      r->witness_count, (long long)r->window_start_ns,
-                      (long long)r->window_end_ns);
-    } else {
-        rs_buf_printf(out, "  no small failing window was found; the operations pending when "
-                           "the check failed:\n");
+    if (!r->witness_is_window) {
+        rs_buf_puts(out,
+                    "  no small failing window was found; the operations pending when the "
+                    "check failed:\n");
+        format_ops(h, r->witness, r->witness_count, UINT32_MAX, out);
+        return;
     }
-    for (uint32_t i = 0; i < r->witness_count; i++) {
-        format_event_line(h, r->witness[i], out);
-        uint32_t done = rs_history_event(h, r->witness[i])->partner;
-        if (done != NONE) {
-            format_event_line(h, done, out);
-        }
+    rs_buf_printf(out, "  smallest failing window found: time %lld to %lld, ",
+                  (long long)r->window_start_ns, (long long)r->window_end_ns);
+    if (r->window_from_start) {
+        rs_buf_puts(out, "from the key's first operation (the key starts absent)\n");
+    } else {
+        rs_buf_printf(out, "from any state the operations invoked before time %lld could leave\n",
+                      (long long)r->window_start_ns);
+    }
+    rs_buf_puts(out, r->witness_count == 1
+                         ? "  this operation cannot take effect within its interval:\n"
+                         : "  these operations cannot all take effect within their intervals:\n");
+    format_ops(h, r->witness, r->witness_count, UINT32_MAX, out);
+    if (r->context_count > 0) {
+        rs_buf_puts(out,
+                    "  whichever of these writes (outcome unknown, or not decided inside "
+                    "the window) take effect:\n");
+        format_ops(h, r->context, r->context_count, 8, out);
     }
 }
 
-void rs_lincheck_format(const struct rs_history *history, const struct rs_lincheck_result *result,
+void rs_lincheck_format(const struct rs_history *history,
+                        const struct rs_lincheck_result *result,
                         struct rs_buf *out)
 {
     const struct rs_lincheck_result *r = result;
     switch (r->verdict) {
-    case RS_LINCHECK_OK:
-        rs_buf_printf(out, "ok: %llu operations on %u keys are linearizable\n",
-                      (unsigned long long)r->op_count, r->key_count);
-        break;
-    case RS_LINCHECK_VIOLATION:
-        format_violation(history, r, out);
-        break;
-    case RS_LINCHECK_UNKNOWN: {
-        struct rs_hist_str key = rs_history_string(history, r->key);
-        rs_buf_puts(out, "unknown: key ");
-        rs_buf_json_str(out, key.data, key.size);
-        rs_buf_printf(out, ": %s (%u of %u keys undecided)\n", r->reason, r->keys_unknown,
-                      r->key_count);
-        break;
-    }
-    default:
-        RS_UNREACHABLE();
+        case RS_LINCHECK_OK:
+            rs_buf_printf(out, "ok: %llu operations on %u keys are linearizable\n",
+                          (unsigned long long)r->op_count, r->key_count);
+            break;
+        case RS_LINCHECK_VIOLATION:
+            format_violation(history, r, out);
+            break;
+        case RS_LINCHECK_UNKNOWN: {
+            struct rs_hist_str key = rs_history_string(history, r->key);
+            rs_buf_puts(out, "unknown: key ");
+            rs_buf_json_str(out, key.data, key.size);
+            rs_buf_printf(out, ": %s (%u of %u keys undecided)\n", r->reason, r->keys_unknown,
+                          r->key_count);
+            break;
+        }
+        default:
+            RS_UNREACHABLE();
     }
     if (r->note[0] != '\0') {
         rs_buf_printf(out, "note: %s\n", r->note);

@@ -19,6 +19,11 @@
  * either forced by an observer (and then get its completion as a deadline) or dropped. When a
  * key's written values repeat, that key is checked by the same search without those rules (the
  * general search: exact, but it may exhaust its budget sooner); the result says so in a note.
+ * options.general forces the general search everywhere, as a second opinion.
+ *
+ * A violation is explained by a window: a few operations that cannot all take effect within
+ * their intervals, found by shrinking time windows around the failure and then relaxing the
+ * operations of the failing window one by one (see rs_lincheck_result).
  */
 
 enum rs_lincheck_verdict { RS_LINCHECK_OK, RS_LINCHECK_VIOLATION, RS_LINCHECK_UNKNOWN };
@@ -28,6 +33,8 @@ struct rs_lincheck_options {
     uint64_t steps_max; /* successor configurations generated; default 2e9 */
     uint64_t bytes_max; /* memory for the search frontier; default 1 GiB */
     bool no_witness;    /* skip the search for a small failing window */
+    bool general;       /* check every key by the general search (a second opinion) */
+    bool self_check;    /* also judge each witness window of <= 64 ops by the reference */
 };
 
 #define RS_LINCHECK_STEPS_DEFAULT 2000000000ull
@@ -41,13 +48,19 @@ struct rs_lincheck_result {
     uint32_t key;
     /*
      * For a violation: invoke event indices (file order) of the operations shown. When
-     * witness_is_window, these operations cannot all take effect in their intervals even from
-     * any state at window_start_ns and with every other operation of the window free to take
-     * effect or not; otherwise they are the operations pending when the search failed.
+     * witness_is_window, the witness operations cannot all take effect within their intervals
+     * in the window [window_start_ns, window_end_ns], starting from absent if
+     * window_from_start (the window starts with the key's first operation) or else from any
+     * state the operations invoked before the window could have left, and whichever of the
+     * context operations (writes of the window whose outcome is unknown or undecided there)
+     * take effect. Otherwise witness lists the operations pending when the search failed.
      */
     uint32_t *witness;
     uint32_t witness_count;
+    uint32_t *context;
+    uint32_t context_count;
     bool witness_is_window;
+    bool window_from_start;
     int64_t window_start_ns;
     int64_t window_end_ns;
     char reason[256];
@@ -56,11 +69,12 @@ struct rs_lincheck_result {
     uint32_t key_count;
     uint32_t keys_violating;
     uint32_t keys_unknown;
-    uint32_t keys_general; /* keys checked without the unique-value rules */
-    uint64_t op_count;     /* operations checked (fail ones excluded) */
-    uint64_t steps;        /* summed over keys */
-    uint64_t configs_max;  /* largest frontier of one key */
-    uint64_t bytes_max;    /* largest search memory of one key */
+    uint32_t keys_general;             /* keys whose written values repeat (general search) */
+    uint64_t op_count;                 /* operations checked (fail ones excluded) */
+    uint64_t steps;                    /* summed over keys */
+    uint64_t configs_max;              /* largest frontier of one key */
+    uint64_t bytes_max;                /* largest search memory of one key */
+    uint32_t self_check_disagreements; /* with options.self_check: must stay 0 */
 };
 
 void rs_lincheck_options_default(struct rs_lincheck_options *options);
@@ -72,7 +86,8 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
 void rs_lincheck_result_free(struct rs_lincheck_result *result);
 
 /* A short human-readable account: "ok: ...", "violation: ..." with the witness lines, etc. */
-void rs_lincheck_format(const struct rs_history *history, const struct rs_lincheck_result *result,
+void rs_lincheck_format(const struct rs_history *history,
+                        const struct rs_lincheck_result *result,
                         struct rs_buf *out);
 const char *rs_lincheck_verdict_name(enum rs_lincheck_verdict verdict);
 
