@@ -33,4 +33,4 @@ rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS dete
 # The checkers: check-history on sample files and on a run's own history.
 rs_add_test(test_check_history SOURCES ${RS_SUITES}/test_check_history.c LABELS check
   TIMEOUT 600)
-set_property(TEST test_lincheck APPEND PROPERTY LABELS check)
+set_property(TEST test_lincheck test_history APPEND PROPERTY LABELS check)

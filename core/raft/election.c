@@ -11,33 +11,25 @@ static void send_vote_requests(struct rs_raft *r, bool pre_vote)
         .pre_vote = pre_vote,
     };
     size_t mark = r->out->msg_count;
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
-        if (r->cfg.voters[i] != r->cfg.id) {
-            rs_msg_send_vote_request(r->out, r->cfg.voters[i], &m);
+    for (uint32_t i = 0; i < r->peer_count; i++) {
+        rs_node_id id = r->progress[i].id;
+        if (rs_conf_is_voter(&r->conf, id)) {
+            rs_msg_send_vote_request(r->out, id, &m);
         }
     }
     rs_raft__sent(r, mark);
 }
 
-static uint32_t popcount64(uint64_t v)
-{
-    uint32_t n = 0;
-    for (; v != 0; v &= v - 1) {
-        n++;
-    }
-    return n;
-}
-
+/* Votes count only from voters, of both sides of a joint configuration. */
 static bool has_quorum(const struct rs_raft *r, uint64_t votes)
 {
-    return popcount64(votes) >= rs_raft__quorum(r);
+    return rs_conf_majority(&r->conf, votes);
 }
 
 static uint64_t self_bit(const struct rs_raft *r)
 {
-    int slot = rs_raft__voter_slot(r, r->cfg.id);
-    RS_ASSERT(slot >= 0);
-    return 1ull << slot;
+    RS_ASSERT(rs_conf_is_voter(&r->conf, r->cfg.id));
+    return 1ull << r->cfg.id;
 }
 
 static void become_candidate(struct rs_raft *r)
@@ -77,8 +69,8 @@ static void become_pre_candidate(struct rs_raft *r)
 void rs_raft__election_timeout(struct rs_raft *r)
 {
     RS_ASSERT(r->role != RS_LEADER);
-    if (rs_raft__voter_slot(r, r->cfg.id) < 0) {
-        rs_raft__reset_election_timer(r); /* not a voter: never campaigns */
+    if (!rs_conf_is_voter(&r->conf, r->cfg.id)) {
+        rs_raft__reset_election_timer(r); /* learners and removed nodes never campaign */
         return;
     }
     if (r->role == RS_FOLLOWER && r->leader_id != RS_NODE_NONE &&
@@ -126,7 +118,8 @@ void rs_raft__recv_vote_request(struct rs_raft *r, const struct rs_vote_request 
 {
     bool log_ok = (r->cfg.bugs & RS_BUG_VOTE_NO_LOG_CHECK) ||
                   log_up_to_date(r, m->last_log_term, m->last_log_index);
-    bool member = rs_raft__voter_slot(r, m->from) >= 0;
+    /* only voters grant votes, and only to voters (a learner's vote never counts) */
+    bool member = rs_conf_is_voter(&r->conf, m->from) && rs_conf_is_voter(&r->conf, r->cfg.id);
     if (m->pre_vote) {
         /* a pre-vote never changes our term; refused while a leader lease holds, so a node
          * coming back from a partition cannot disrupt a healthy leader (jraft #15) */
@@ -155,17 +148,17 @@ void rs_raft__recv_vote_request(struct rs_raft *r, const struct rs_vote_request 
 
 void rs_raft__recv_vote_response(struct rs_raft *r, const struct rs_vote_response *m)
 {
-    int slot = rs_raft__voter_slot(r, m->from);
-    if (slot < 0) {
+    if (m->from == 0 || m->from > RS_NODE_ID_MAX) {
         return;
     }
+    uint64_t bit = 1ull << m->from;
     if (m->term > r->term) {
         rs_raft__become_follower(r, m->term, RS_NODE_NONE);
         return;
     }
     if (m->pre_vote && r->role == RS_PRE_CANDIDATE) {
         if (m->granted) {
-            r->votes_granted |= 1ull << slot;
+            r->votes_granted |= bit;
             if (has_quorum(r, r->votes_granted)) {
                 become_candidate(r);
             }
@@ -174,12 +167,12 @@ void rs_raft__recv_vote_response(struct rs_raft *r, const struct rs_vote_respons
     }
     if (!m->pre_vote && r->role == RS_CANDIDATE && m->term == r->term) {
         if (m->granted) {
-            r->votes_granted |= 1ull << slot;
+            r->votes_granted |= bit;
             if (has_quorum(r, r->votes_granted)) {
                 rs_raft__become_leader(r);
             }
         } else {
-            r->votes_refused |= 1ull << slot;
+            r->votes_refused |= bit;
         }
     }
 }

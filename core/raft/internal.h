@@ -7,9 +7,16 @@
 
 /* raft.c */
 uint64_t rs_raft__random(struct rs_raft *r);
-uint32_t rs_raft__quorum(const struct rs_raft *r);
-int rs_raft__voter_slot(const struct rs_raft *r, rs_node_id id);
 struct rs_progress *rs_raft__progress(struct rs_raft *r, rs_node_id id);
+/* Configuration bookkeeping (conf.c holds the pure parts). */
+void rs_raft__conf_appended(struct rs_raft *r, rs_index index, const struct rs_entry *e);
+void rs_raft__conf_truncated(struct rs_raft *r, rs_index index);
+void rs_raft__conf_compacted(struct rs_raft *r);
+void rs_raft__conf_reset(struct rs_raft *r, const struct rs_conf *base);
+void rs_raft__peers_update(struct rs_raft *r);
+struct rs_conf rs_raft__conf_at(const struct rs_raft *r, rs_index index);
+/* The commit index moved: configuration changes take their next step. */
+void rs_raft__commit_advanced(struct rs_raft *r);
 void rs_raft__reset_election_timer(struct rs_raft *r);
 void rs_raft__persist_meta(struct rs_raft *r);
 /* Call after encoding messages: holds them back while a meta write is in flight. */

@@ -29,30 +29,6 @@ uint64_t rs_raft__random(struct rs_raft *r)
     return z ^ (z >> 31);
 }
 
-uint32_t rs_raft__quorum(const struct rs_raft *r)
-{
-    return r->cfg.voter_count / 2 + 1;
-}
-
-int rs_raft__voter_slot(const struct rs_raft *r, rs_node_id id)
-{
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
-        if (r->cfg.voters[i] == id) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-struct rs_progress *rs_raft__progress(struct rs_raft *r, rs_node_id id)
-{
-    int slot = rs_raft__voter_slot(r, id);
-    if (slot < 0 || id == r->cfg.id) {
-        return NULL;
-    }
-    return &r->progress[slot];
-}
-
 void rs_raft__reset_election_timer(struct rs_raft *r)
 {
     uint64_t t = r->cfg.election_timeout_ns;
@@ -74,9 +50,12 @@ void rs_raft_init(struct rs_raft *r, const struct rs_raft_config *cfg, struct rs
     r->rng_state = cfg->random_seed;
     rs_log_init(&r->log);
     r->store.segment_bytes_max = r->cfg.segment_bytes_max;
-    for (uint32_t i = 0; i < cfg->voter_count; i++) {
-        r->progress[i].id = cfg->voters[i];
-    }
+    struct rs_conf initial = {.voter_count = cfg->voter_count,
+                              .learner_count = cfg->learner_count};
+    memcpy(initial.voters, cfg->voters, cfg->voter_count * sizeof cfg->voters[0]);
+    memcpy(initial.learners, cfg->learners, cfg->learner_count * sizeof cfg->learners[0]);
+    RS_ASSERT(rs_conf_validate(&initial) == RS_OK);
+    rs_raft__conf_reset(r, &initial);
     r->role = RS_FOLLOWER;
 }
 
@@ -220,6 +199,12 @@ enum rs_err rs_raft_recover(struct rs_raft *r, uint64_t now_ns, const struct rs_
     /* what survived the crash is what the disk holds durably */
     r->durable_index = r->written_index = rs_log_last_index(&r->log);
     rs_raft__snapshot_recover(r, files, file_count);
+    for (rs_index i = r->log.first_index; i <= rs_log_last_index(&r->log); i++) {
+        const struct rs_entry *e = rs_log_get(&r->log, i);
+        if (e->type == RS_ENTRY_CONF) {
+            rs_raft__conf_appended(r, i, e);
+        }
+    }
     /* A crash can keep a torn log block while losing the unsynced meta write that preceded
      * it. The term then comes from the log; no vote was sent in it (votes wait for the meta
      * sync), so forgetting the vote is safe. */
@@ -267,7 +252,7 @@ void rs_raft__become_leader(struct rs_raft *r)
     r->leader_id = r->cfg.id;
     r->stats.leader_terms++;
     rs_index next = rs_log_last_index(&r->log) + 1;
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+    for (uint32_t i = 0; i < r->peer_count; i++) {
         struct rs_progress *p = &r->progress[i];
         rs_node_id id = p->id;
         memset(p, 0, sizeof *p);
@@ -278,14 +263,10 @@ void rs_raft__become_leader(struct rs_raft *r)
     }
     /* A new leader's first entry is a configuration entry (as in SOFAJRaft); earlier terms'
      * entries commit only together with it (Raft paper section 5.4.2). */
-    uint8_t conf[4 * RS_RAFT_VOTERS_MAX];
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
-        conf[4 * i] = (uint8_t)r->cfg.voters[i];
-        conf[4 * i + 1] = (uint8_t)(r->cfg.voters[i] >> 8);
-        conf[4 * i + 2] = (uint8_t)(r->cfg.voters[i] >> 16);
-        conf[4 * i + 3] = (uint8_t)(r->cfg.voters[i] >> 24);
-    }
-    rs_log_append(&r->log, r->term, RS_ENTRY_CONF, conf, 4 * r->cfg.voter_count);
+    uint8_t conf[RS_CONF_ENCODED_MAX];
+    size_t size = rs_conf_encode(&r->conf, conf);
+    struct rs_entry *e = rs_log_append(&r->log, r->term, RS_ENTRY_CONF, conf, (uint32_t)size);
+    rs_raft__conf_appended(r, next, e);
     r->term_start_index = next;
     r->read_seq = 0;
     r->read_count = 0;
@@ -420,6 +401,7 @@ void rs_raft__truncate(struct rs_raft *r, rs_index index)
         }
     }
     rs_log_truncate_suffix(&r->log, index);
+    rs_raft__conf_truncated(r, index);
 }
 
 void rs_raft_disk_done(struct rs_raft *r, uint64_t now_ns, uint64_t id, enum rs_err err)

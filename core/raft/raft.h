@@ -4,18 +4,22 @@
 
 #include "core/base.h"
 #include "core/out.h"
+#include "core/raft/conf.h"
 #include "core/raft/log.h"
 #include "core/raft/snapshot.h"
 
 /* Named limits (STYLE.md: limits have names). */
-#define RS_RAFT_VOTERS_MAX    9u
+#define RS_RAFT_VOTERS_MAX    RS_CONF_VOTERS_MAX
+/* peers a leader replicates to: both sides of a joint configuration and the learners */
+#define RS_RAFT_PEERS_MAX     (2u * RS_CONF_VOTERS_MAX + RS_CONF_LEARNERS_MAX)
+#define RS_RAFT_CONFS_MAX     64u
 #define RS_RAFT_INFLIGHT_MAX  1024u
 #define RS_RAFT_BATCH_MAX     4096u
 #define RS_RAFT_READS_MAX     65536u
 #define RS_RAFT_ACKS_MAX      4096u
 #define RS_RAFT_HELD_MAX      65536u
 
-_Static_assert(RS_RAFT_VOTERS_MAX * 2 < 64, "vote bitmaps are 64-bit");
+_Static_assert(RS_NODE_ID_MAX < 64, "vote and ack sets are 64-bit sets of node ids");
 
 enum rs_role { RS_FOLLOWER = 0, RS_PRE_CANDIDATE, RS_CANDIDATE, RS_LEADER, RS_ERROR_STATE };
 
@@ -29,8 +33,11 @@ enum rs_read_mode { RS_READ_SAFE = 0, RS_READ_LEASE = 1 };
 
 struct rs_raft_config {
     rs_node_id id;
+    /* the initial configuration, used until the log or a snapshot holds one */
     uint32_t voter_count;
     rs_node_id voters[RS_RAFT_VOTERS_MAX];
+    uint32_t learner_count;
+    rs_node_id learners[RS_CONF_LEARNERS_MAX];
     uint64_t election_timeout_ns; /* randomized in [T, 2T) */
     uint64_t heartbeat_ns;
     bool pre_vote;
@@ -172,12 +179,23 @@ struct rs_raft {
     uint64_t stepdown_deadline_ns;
     uint64_t last_leader_contact_ns;
 
+    /* configurations: the latest one in the log takes effect when appended (as in the Raft
+     * paper and SOFAJRaft); confs lists the configuration entries still in the log */
+    struct rs_conf conf;
+    struct rs_conf base_conf; /* from the snapshot, or the initial one */
+    struct {
+        rs_index index;
+        struct rs_conf conf;
+    } confs[RS_RAFT_CONFS_MAX];
+    uint32_t conf_count;
+
     /* elections */
-    uint64_t votes_granted; /* bitmap over voter slots */
+    uint64_t votes_granted; /* set of node ids */
     uint64_t votes_refused;
 
-    /* leader state */
-    struct rs_progress progress[RS_RAFT_VOTERS_MAX];
+    /* leader state: one progress per peer of the configuration */
+    struct rs_progress progress[RS_RAFT_PEERS_MAX];
+    uint32_t peer_count;
     rs_index term_start_index; /* index of this leader's first entry */
     uint64_t read_seq;
     bool read_broadcast_needed;
@@ -196,6 +214,7 @@ struct rs_raft {
     struct rs_snapshot snap;        /* the latest durable snapshot, file bytes in memory */
     struct rs_snapshot snap_saving; /* being saved: durable once its rename completes */
     struct rs_install install;
+    struct rs_conf install_conf; /* the configuration of a snapshot being adopted */
     bool snapshot_to_load; /* the host must load snap into its state machine */
 
     struct rs_raft_stats stats;

@@ -53,7 +53,8 @@ enum rs_err rs_raft_read_index(struct rs_raft *r, uint64_t now_ns, uint64_t cook
     if (r->read_count >= RS_RAFT_READS_MAX) {
         return RS_EBUSY;
     }
-    if (r->cfg.voter_count == 1 || (r->cfg.bugs & RS_BUG_READ_WITHOUT_QUORUM)) {
+    if (rs_conf_majority(&r->conf, 1ull << r->cfg.id) ||
+        (r->cfg.bugs & RS_BUG_READ_WITHOUT_QUORUM)) {
         done_push(r, cookie, r->commit_index, RS_OK);
         return RS_OK;
     }
@@ -62,26 +63,18 @@ enum rs_err rs_raft_read_index(struct rs_raft *r, uint64_t now_ns, uint64_t cook
     return RS_OK;
 }
 
-static int cmp_seq_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a;
-    uint64_t y = *(const uint64_t *)b;
-    return x < y ? 1 : (x > y ? -1 : 0);
-}
-
 /* Reads whose round a quorum has acknowledged in this term are confirmed, oldest first. */
 void rs_raft__reads_confirm(struct rs_raft *r)
 {
     if (r->read_count == 0) {
         return;
     }
-    uint64_t acked[RS_RAFT_VOTERS_MAX];
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
-        const struct rs_progress *p = &r->progress[i];
-        acked[i] = p->id == r->cfg.id ? r->read_seq : p->read_seq_acked;
+    uint64_t acked[RS_NODE_ID_MAX + 1] = {0};
+    acked[r->cfg.id] = r->read_seq;
+    for (uint32_t i = 0; i < r->peer_count; i++) {
+        acked[r->progress[i].id] = r->progress[i].read_seq_acked;
     }
-    qsort(acked, r->cfg.voter_count, sizeof acked[0], cmp_seq_desc);
-    uint64_t confirmed = acked[rs_raft__quorum(r) - 1];
+    uint64_t confirmed = rs_conf_quorum_value(&r->conf, acked);
     while (r->read_count > 0 && r->reads[r->read_head].read_seq <= confirmed) {
         struct rs_read *rd = &r->reads[r->read_head];
         done_push(r, rd->cookie, rd->read_index, RS_OK);

@@ -84,7 +84,11 @@ static void append_entries(struct rs_raft *r, const struct rs_append_request *m)
         if (e.term < rs_log_last_term(&r->log) || e.term > m->term) {
             return; /* not a log a leader of this term could send: ignore the rest */
         }
-        rs_log_append(&r->log, e.term, e.type, e.data.data, (uint32_t)e.data.size);
+        struct rs_entry *added =
+            rs_log_append(&r->log, e.term, e.type, e.data.data, (uint32_t)e.data.size);
+        if (e.type == RS_ENTRY_CONF) {
+            rs_raft__conf_appended(r, index, added);
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 /* Leader side of replication: probing, pipelined appends, heartbeats, responses, commit. */
 #include "core/raft/internal.h"
 
-#include <stdlib.h>
 
 static struct rs_append_request request_header(const struct rs_raft *r, rs_index prev,
                                                uint64_t seq)
@@ -98,11 +97,8 @@ void rs_raft__replicate(struct rs_raft *r, struct rs_progress *p)
 void rs_raft__replicate_all(struct rs_raft *r)
 {
     RS_ASSERT(r->role == RS_LEADER);
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
-        struct rs_progress *p = &r->progress[i];
-        if (p->id != r->cfg.id) {
-            rs_raft__replicate(r, p);
-        }
+    for (uint32_t i = 0; i < r->peer_count; i++) {
+        rs_raft__replicate(r, &r->progress[i]);
     }
     if (r->read_broadcast_needed) {
         rs_raft__heartbeat_all(r);
@@ -127,11 +123,8 @@ static void send_heartbeat(struct rs_raft *r, struct rs_progress *p)
 
 void rs_raft__heartbeat_all(struct rs_raft *r)
 {
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
-        struct rs_progress *p = &r->progress[i];
-        if (p->id != r->cfg.id) {
-            send_heartbeat(r, p);
-        }
+    for (uint32_t i = 0; i < r->peer_count; i++) {
+        send_heartbeat(r, &r->progress[i]);
     }
     r->read_broadcast_needed = false;
     r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
@@ -139,15 +132,17 @@ void rs_raft__heartbeat_all(struct rs_raft *r)
 
 static void check_quorum_alive(struct rs_raft *r)
 {
-    uint32_t alive = 0;
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+    uint64_t alive = 1ull << r->cfg.id;
+    for (uint32_t i = 0; i < r->peer_count; i++) {
         const struct rs_progress *p = &r->progress[i];
-        if (p->id == r->cfg.id || r->now_ns - p->last_ack_ns < r->cfg.election_timeout_ns) {
-            alive++;
+        if (r->now_ns - p->last_ack_ns < r->cfg.election_timeout_ns) {
+            alive |= 1ull << p->id;
         }
     }
     r->stepdown_deadline_ns = r->now_ns + r->cfg.election_timeout_ns / 2;
-    if (alive < rs_raft__quorum(r)) {
+    /* a majority of both sides of a joint configuration must be alive (jraft checks conf
+     * and oldConf) */
+    if (!rs_conf_majority(&r->conf, alive)) {
         /* the majority is gone: step down so clients look elsewhere */
         rs_raft__become_follower(r, r->term, RS_NODE_NONE);
     }
@@ -165,11 +160,8 @@ void rs_raft__leader_tick(struct rs_raft *r)
         return;
     }
     /* messages unanswered for an election timeout are presumed lost: probe again */
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
+    for (uint32_t i = 0; i < r->peer_count; i++) {
         struct rs_progress *p = &r->progress[i];
-        if (p->id == r->cfg.id) {
-            continue;
-        }
         if (p->state == RS_SNAPSHOT) {
             if (r->now_ns - p->snap_sent_ns >= r->cfg.election_timeout_ns / 2) {
                 rs_raft__send_snapshot(r, p); /* the chunk or its answer was lost */
@@ -190,22 +182,16 @@ void rs_raft__leader_tick(struct rs_raft *r)
     rs_raft__replicate_all(r);
 }
 
-static int cmp_index_desc(const void *a, const void *b)
-{
-    rs_index x = *(const rs_index *)a;
-    rs_index y = *(const rs_index *)b;
-    return x < y ? 1 : (x > y ? -1 : 0);
-}
-
 void rs_raft__maybe_commit(struct rs_raft *r)
 {
-    rs_index match[RS_RAFT_VOTERS_MAX];
-    for (uint32_t i = 0; i < r->cfg.voter_count; i++) {
-        const struct rs_progress *p = &r->progress[i];
-        match[i] = p->id == r->cfg.id ? r->durable_index : p->match_index;
+    uint64_t match[RS_NODE_ID_MAX + 1] = {0};
+    match[r->cfg.id] = r->durable_index; /* the leader counts itself once its log is synced */
+    for (uint32_t i = 0; i < r->peer_count; i++) {
+        match[r->progress[i].id] = r->progress[i].match_index;
     }
-    qsort(match, r->cfg.voter_count, sizeof match[0], cmp_index_desc);
-    rs_index q = match[rs_raft__quorum(r) - 1];
+    /* learners have entries in match[] but rs_conf_quorum_value only looks at voters, of
+     * both sides of a joint configuration */
+    rs_index q = rs_conf_quorum_value(&r->conf, match);
     if (q <= r->commit_index) {
         return;
     }
@@ -215,6 +201,7 @@ void rs_raft__maybe_commit(struct rs_raft *r)
         return;
     }
     r->commit_index = q;
+    rs_raft__commit_advanced(r);
 }
 
 void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_response *m)

@@ -83,6 +83,7 @@ static void log_adopt_snapshot(struct rs_raft *r, rs_index index, rs_term term)
                     rs_log_term_at(&r->log, index) == term;
     if (matching) {
         rs_log_compact(&r->log, index + 1);
+        rs_raft__conf_compacted(r);
         drop_segments_before(r, index + 1);
         if (r->durable_index < index) {
             r->durable_index = index;
@@ -95,6 +96,7 @@ static void log_adopt_snapshot(struct rs_raft *r, rs_index index, rs_term term)
     rs_log_reset(&r->log, index, term);
     drop_segments(r, index);
     r->ack_count = 0;
+    rs_raft__conf_reset(r, &r->install_conf);
 }
 
 /* Removes snapshot files older than the current one (they are superseded). */
@@ -130,8 +132,7 @@ enum rs_err rs_raft_snapshot_save(struct rs_raft *r, rs_index index, const uint8
     }
     struct rs_snapshot_meta meta = {.last_index = index,
                                     .last_term = rs_log_term_at(&r->log, index),
-                                    .voter_count = r->cfg.voter_count};
-    memcpy(meta.voters, r->cfg.voters, sizeof(rs_node_id) * r->cfg.voter_count);
+                                    .conf = rs_raft__conf_at(r, index)};
     r->snap_saving.meta = meta;
     r->snap_saving.file = rs_snapshot_encode(&meta, data, size);
     r->snap_saving.file_size = rs_snapshot_file_size(size);
@@ -160,6 +161,7 @@ static void snapshot_saved(struct rs_raft *r)
     rs_index keep_from = index + 1 > margin ? index + 1 - margin : 1;
     if (keep_from > r->log.first_index) {
         rs_log_compact(&r->log, keep_from);
+        rs_raft__conf_compacted(r);
         drop_segments_before(r, keep_from);
     }
 }
@@ -303,6 +305,7 @@ static void snapshot_installed(struct rs_raft *r)
     rs_term leader_term = in->leader_term;
     in->buf = NULL;
     memset(in, 0, sizeof *in);
+    r->install_conf = s.meta.conf;
     log_adopt_snapshot(r, s.meta.last_index, s.meta.last_term);
     make_current(r, &s);
     if (r->commit_index < r->snap.meta.last_index) {
@@ -455,6 +458,8 @@ void rs_raft__snapshot_recover(struct rs_raft *r, const struct rs_file_view *fil
     /* the log must continue the snapshot: a gap or a conflicting entry means the segments
      * are stale (the snapshot was installed from a leader) */
     bool continues = r->log.first_index <= index + 1 && rs_log_last_index(&r->log) >= index;
+    r->install_conf = r->snap.meta.conf;
+    rs_raft__conf_reset(r, &r->snap.meta.conf); /* log entries after it are replayed next */
     if (continues && rs_log_term_at(&r->log, index) == term) {
         log_adopt_snapshot(r, index, term);
     } else {

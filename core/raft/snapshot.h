@@ -3,25 +3,25 @@
 #define RS_CORE_RAFT_SNAPSHOT_H
 
 #include "core/base.h"
+#include "core/raft/conf.h"
 
 /*
  * A snapshot file "snap-<index as 16 hex>-<term as 16 hex>":
- *   u32 magic "RSSN" | u32 version | u64 last_index | u64 last_term | u32 voter_count |
- *   u32 voters[RS_SNAPSHOT_VOTERS_MAX] | u64 data_size | data | u64 xxh64(everything before)
+ *   u32 magic "RSSN" | u32 version | u64 last_index | u64 last_term | u32 conf_size |
+ *   conf (rs_conf_encode, zero-padded to RS_CONF_ENCODED_MAX) | u64 data_size | data |
+ *   u64 xxh64(everything before)
  * It is written as "<name>.part", synced, then renamed: a crash during the save leaves only
  * a .part file, which recovery never trusts. A follower downloading a snapshot writes the same
  * bytes to the same .part name, so a download can resume after a crash.
  */
-#define RS_SNAPSHOT_VOTERS_MAX 9u
-#define RS_SNAPSHOT_HEADER_SIZE (4 + 4 + 8 + 8 + 4 + 4 * RS_SNAPSHOT_VOTERS_MAX + 8)
+#define RS_SNAPSHOT_HEADER_SIZE (4 + 4 + 8 + 8 + 4 + RS_CONF_ENCODED_MAX + 8)
 #define RS_SNAPSHOT_TRAILER_SIZE 8u
 #define RS_SNAPSHOT_SIZE_MAX (256u << 20)
 
 struct rs_snapshot_meta {
     rs_index last_index;
     rs_term last_term;
-    uint32_t voter_count;
-    rs_node_id voters[RS_SNAPSHOT_VOTERS_MAX];
+    struct rs_conf conf; /* the configuration as of last_index */
 };
 
 /* The encoded file: meta, state machine data and checksum, all in one buffer. */

@@ -18,7 +18,6 @@ size_t rs_snapshot_file_size(size_t data_size)
 
 uint8_t *rs_snapshot_encode(const struct rs_snapshot_meta *meta, const uint8_t *data, size_t size)
 {
-    RS_ASSERT(meta->voter_count <= RS_SNAPSHOT_VOTERS_MAX);
     size_t total = rs_snapshot_file_size(size);
     uint8_t *file = calloc(1, total);
     RS_ASSERT(file != NULL);
@@ -28,10 +27,10 @@ uint8_t *rs_snapshot_encode(const struct rs_snapshot_meta *meta, const uint8_t *
     rs_w_u32(&w, SNAPSHOT_VERSION);
     rs_w_u64(&w, meta->last_index);
     rs_w_u64(&w, meta->last_term);
-    rs_w_u32(&w, meta->voter_count);
-    for (uint32_t i = 0; i < RS_SNAPSHOT_VOTERS_MAX; i++) {
-        rs_w_u32(&w, i < meta->voter_count ? meta->voters[i] : 0);
-    }
+    uint8_t conf[RS_CONF_ENCODED_MAX] = {0};
+    size_t conf_size = rs_conf_encode(&meta->conf, conf);
+    rs_w_u32(&w, (uint32_t)conf_size);
+    rs_w_bytes(&w, conf, RS_CONF_ENCODED_MAX);
     rs_w_u64(&w, size);
     rs_w_bytes(&w, data, size);
     rs_w_u64(&w, XXH64(file, w.pos, 0));
@@ -54,14 +53,15 @@ enum rs_err rs_snapshot_decode(const uint8_t *file, size_t size, struct rs_snaps
     uint32_t version = rs_r_u32(&r);
     meta->last_index = rs_r_u64(&r);
     meta->last_term = rs_r_u64(&r);
-    meta->voter_count = rs_r_u32(&r);
-    for (uint32_t i = 0; i < RS_SNAPSHOT_VOTERS_MAX; i++) {
-        meta->voters[i] = rs_r_u32(&r);
-    }
+    uint32_t conf_size = rs_r_u32(&r);
+    const uint8_t *conf = rs_reader_take(&r, RS_CONF_ENCODED_MAX);
     uint64_t data_size = rs_r_u64(&r);
     if (r.error || magic != SNAPSHOT_MAGIC || version != SNAPSHOT_VERSION ||
-        meta->voter_count > RS_SNAPSHOT_VOTERS_MAX || data_size != r.size - r.pos ||
+        conf_size > RS_CONF_ENCODED_MAX || data_size != r.size - r.pos ||
         meta->last_index == 0) {
+        return RS_ECORRUPT;
+    }
+    if (rs_conf_decode((struct rs_bytes){conf, conf_size}, &meta->conf) != RS_OK) {
         return RS_ECORRUPT;
     }
     data->data = file + r.pos;
