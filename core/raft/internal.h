@@ -17,6 +17,9 @@ void rs_raft__peers_update(struct rs_raft *r);
 struct rs_conf rs_raft__conf_at(const struct rs_raft *r, rs_index index);
 /* The commit index moved: configuration changes take their next step. */
 void rs_raft__commit_advanced(struct rs_raft *r);
+void rs_raft__change_catchup(struct rs_raft *r);
+void rs_raft__change_resume(struct rs_raft *r);
+void rs_raft__change_abort(struct rs_raft *r);
 void rs_raft__reset_election_timer(struct rs_raft *r);
 void rs_raft__persist_meta(struct rs_raft *r);
 /* Call after encoding messages: holds them back while a meta write is in flight. */

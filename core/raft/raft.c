@@ -220,6 +220,7 @@ void rs_raft__enter_error(struct rs_raft *r, enum rs_err err)
 {
     if (r->role == RS_LEADER) {
         rs_raft__reads_fail(r, RS_ESHUTDOWN);
+        rs_raft__change_abort(r);
     }
     r->role = RS_ERROR_STATE;
     r->error = err;
@@ -232,6 +233,7 @@ void rs_raft__become_follower(struct rs_raft *r, rs_term term, rs_node_id leader
     RS_ASSERT(term >= r->term);
     if (r->role == RS_LEADER) {
         rs_raft__reads_fail(r, RS_ENOTLEADER);
+        rs_raft__change_abort(r);
     }
     if (term > r->term) {
         r->term = term;
@@ -267,6 +269,7 @@ void rs_raft__become_leader(struct rs_raft *r)
     size_t size = rs_conf_encode(&r->conf, conf);
     struct rs_entry *e = rs_log_append(&r->log, r->term, RS_ENTRY_CONF, conf, (uint32_t)size);
     rs_raft__conf_appended(r, next, e);
+    rs_raft__change_resume(r);
     r->term_start_index = next;
     r->read_seq = 0;
     r->read_count = 0;

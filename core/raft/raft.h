@@ -30,6 +30,8 @@ enum rs_read_mode { RS_READ_SAFE = 0, RS_READ_LEASE = 1 };
 #define RS_BUG_VOTE_NO_LOG_CHECK   (1u << 1) /* grant votes without the log up-to-date check */
 #define RS_BUG_ACK_BEFORE_SYNC     (1u << 2) /* acknowledge appends before they are synced */
 #define RS_BUG_READ_WITHOUT_QUORUM (1u << 3) /* ReadIndex without the heartbeat round */
+#define RS_BUG_JOINT_SINGLE_QUORUM (1u << 4) /* a change commits with the new quorum only */
+#define RS_BUG_LEARNER_VOTES_COUNT (1u << 5) /* learners are counted in commit quorums */
 
 struct rs_raft_config {
     rs_node_id id;
@@ -51,6 +53,7 @@ struct rs_raft_config {
     uint64_t snapshot_margin;      /* log entries kept behind a snapshot for slow followers */
     uint64_t snapshot_interval_ns; /* the host snapshots this often (0: never by time) */
     uint64_t snapshot_log_entries; /* ... and when this many entries were applied since */
+    uint64_t catchup_margin;       /* a new voter is caught up within this many entries */
     uint64_t random_seed;       /* from the host: the engine's only randomness */
     uint32_t bugs;
 };
@@ -110,6 +113,24 @@ enum rs_disk_purpose {
     RS_PURPOSE_SNAP_INSTALLED, /* a snapshot received from the leader is durable */
 };
 
+/* A configuration change led by this replica (SOFAJRaft's ConfigurationCtx). */
+enum rs_change_stage { RS_CHANGE_NONE = 0, RS_CHANGE_CATCHING_UP, RS_CHANGE_JOINT,
+                       RS_CHANGE_STABLE };
+
+struct rs_change {
+    enum rs_change_stage stage;
+    struct rs_conf target;     /* voters and learners wanted */
+    rs_index entry_index;      /* the joint or stable entry waiting to commit */
+    uint64_t catchup_deadline_ns;
+    uint64_t staging;          /* new voters being caught up (node id set) */
+};
+
+/* How the last change this replica led ended (RS_EAGAIN while one runs). */
+struct rs_change_result {
+    uint64_t id; /* counts changes started here */
+    enum rs_err err;
+};
+
 /* A snapshot arriving from the leader, chunk by chunk. */
 struct rs_install {
     bool active;
@@ -137,6 +158,7 @@ struct rs_raft_stats {
     uint64_t entries_sent;
     uint64_t corrupt_messages;
     uint64_t proposals_busy;
+    uint64_t conf_changes;
     uint64_t snapshots_saved;
     uint64_t snapshots_installed;
     uint64_t snapshot_chunks_sent;
@@ -188,6 +210,9 @@ struct rs_raft {
         struct rs_conf conf;
     } confs[RS_RAFT_CONFS_MAX];
     uint32_t conf_count;
+
+    struct rs_change change;
+    struct rs_change_result change_result;
 
     /* elections */
     uint64_t votes_granted; /* set of node ids */
@@ -269,6 +294,18 @@ rs_index rs_raft_snapshot_index(const struct rs_raft *r);
 
 /* Puts the replica into the error state (it stops serving and never acknowledges). */
 void rs_raft_enter_error(struct rs_raft *r, enum rs_err err);
+
+/*
+ * Membership (leader only). Changes the voters and learners to target (old_voters must be
+ * empty). New voters are first caught up (within catchup_margin entries, waiting while they
+ * answer), then a joint configuration commits with majorities of both the old and the new
+ * voters, then the new configuration. Learners join without catch-up and never count. One
+ * change at a time: RS_EBUSY otherwise. The outcome lands in change_result.
+ */
+enum rs_err rs_raft_change_conf(struct rs_raft *r, uint64_t now_ns, const struct rs_conf *target);
+/* Unsafe: when a majority is lost for good, force this replica's configuration locally and
+ * step down into a new term (SOFAJRaft's resetPeers). */
+enum rs_err rs_raft_reset_conf(struct rs_raft *r, uint64_t now_ns, const struct rs_conf *conf);
 
 /* Earliest node-local time at which rs_raft_tick must run. */
 uint64_t rs_raft_deadline(const struct rs_raft *r);

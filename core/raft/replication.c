@@ -156,7 +156,8 @@ void rs_raft__leader_tick(struct rs_raft *r)
             return;
         }
     }
-    if (r->now_ns < r->heartbeat_deadline_ns) {
+    rs_raft__change_catchup(r);
+    if (r->role != RS_LEADER || r->now_ns < r->heartbeat_deadline_ns) {
         return;
     }
     /* messages unanswered for an election timeout are presumed lost: probe again */
@@ -182,6 +183,29 @@ void rs_raft__leader_tick(struct rs_raft *r)
     rs_raft__replicate_all(r);
 }
 
+/* The planted bug learner-votes-count: a learner's acknowledgement counts toward the
+ * majority of the voters (the threshold stays a majority of the voters). */
+static rs_index learners_counted_quorum(const struct rs_raft *r, const uint64_t *match,
+                                        rs_index q)
+{
+    const struct rs_conf *c = &r->conf;
+    uint32_t need = c->voter_count / 2 + 1;
+    for (uint32_t i = 0; i < c->learner_count; i++) {
+        rs_index v = match[c->learners[i]];
+        if (v <= q) {
+            continue;
+        }
+        uint32_t n = 1; /* the learner itself */
+        for (uint32_t j = 0; j < c->voter_count; j++) {
+            n += match[c->voters[j]] >= v;
+        }
+        if (n >= need) {
+            q = v;
+        }
+    }
+    return q;
+}
+
 void rs_raft__maybe_commit(struct rs_raft *r)
 {
     uint64_t match[RS_NODE_ID_MAX + 1] = {0};
@@ -191,7 +215,14 @@ void rs_raft__maybe_commit(struct rs_raft *r)
     }
     /* learners have entries in match[] but rs_conf_quorum_value only looks at voters, of
      * both sides of a joint configuration */
-    rs_index q = rs_conf_quorum_value(&r->conf, match);
+    struct rs_conf counted = r->conf;
+    if (r->cfg.bugs & RS_BUG_JOINT_SINGLE_QUORUM) {
+        counted.old_voter_count = 0; /* planted: the old side of a joint change is ignored */
+    }
+    rs_index q = rs_conf_quorum_value(&counted, match);
+    if (r->cfg.bugs & RS_BUG_LEARNER_VOTES_COUNT) {
+        q = learners_counted_quorum(r, match, q);
+    }
     if (q <= r->commit_index) {
         return;
     }
@@ -226,6 +257,7 @@ void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_res
         if (m->match_index > p->match_index && m->match_index <= rs_log_last_index(&r->log)) {
             p->match_index = m->match_index;
             rs_raft__maybe_commit(r);
+            rs_raft__change_catchup(r);
         }
         inflight_free_upto(p, p->match_index);
         if (p->next_index <= p->match_index) {

@@ -46,6 +46,7 @@ struct tmsg {
 
 struct fixture {
     uint32_t n;
+    uint32_t voters; /* nodes 1..voters start as voters; the others start outside the group */
     struct tnode nodes[N_MAX + 1];
     struct tmsg queue[QUEUE_MAX];
     size_t q_head, q_count;
@@ -177,7 +178,8 @@ static void fx_start_node(struct fixture *fx, uint32_t id, uint64_t seed)
         .random_seed = seed * 7919 + id,
         .bugs = fx->bugs,
     };
-    for (uint32_t i = 0; i < fx->n; i++) {
+    cfg.voter_count = fx->voters ? fx->voters : fx->n;
+    for (uint32_t i = 0; i < cfg.voter_count; i++) {
         cfg.voters[i] = i + 1;
     }
     rs_out_init(&t->out);
@@ -195,6 +197,17 @@ static void fx_start_node(struct fixture *fx, uint32_t id, uint64_t seed)
     assert_int_equal(rs_raft_recover(&t->raft, fx->now, views, count), RS_OK);
     t->down = false;
     fx_drain(fx, id);
+}
+
+static void fx_init_voters(struct fixture *fx, uint32_t n, uint32_t voters, uint32_t bugs)
+{
+    memset(fx, 0, sizeof *fx);
+    fx->n = n;
+    fx->voters = voters;
+    fx->bugs = bugs;
+    for (uint32_t i = 1; i <= n; i++) {
+        fx_start_node(fx, i, 1);
+    }
 }
 
 static void fx_init(struct fixture *fx, uint32_t n, uint32_t bugs)
@@ -730,6 +743,186 @@ static void test_crash_during_save_keeps_old_state(void **state)
     free(fx);
 }
 
+static struct rs_conf conf_of(const rs_node_id *voters, uint32_t nv, const rs_node_id *learners,
+                              uint32_t nl)
+{
+    struct rs_conf c = {.voter_count = nv, .learner_count = nl};
+    memcpy(c.voters, voters, nv * sizeof *voters);
+    if (nl > 0) {
+        memcpy(c.learners, learners, nl * sizeof *learners);
+    }
+    return c;
+}
+
+static void test_add_voter_through_joint_consensus(void **state)
+{
+    (void)state;
+    struct fixture *fx = calloc(1, sizeof *fx);
+    fx_init_voters(fx, 4, 3, 0); /* node 4 runs but is not a member */
+    fx_run(fx, 5 * RS_NS_PER_S);
+    uint32_t leader = fx_leader(fx);
+    assert_true(leader >= 1 && leader <= 3);
+    for (int i = 0; i < 30; i++) {
+        fx_propose(fx, leader, "before");
+    }
+    fx_run(fx, RS_NS_PER_S);
+    struct rs_raft *r = &fx->nodes[leader].raft;
+    rs_node_id v[] = {1, 2, 3, 4};
+    struct rs_conf target = conf_of(v, 4, NULL, 0);
+    assert_int_equal(rs_raft_change_conf(r, fx->now, &target), RS_OK);
+    assert_int_equal(rs_raft_change_conf(r, fx->now, &target), RS_EBUSY); /* one at a time */
+    rs_raft_flush(r);
+    fx_drain(fx, leader);
+    fx_run(fx, 2 * RS_NS_PER_S);
+    assert_int_equal(r->change.stage, RS_CHANGE_NONE);
+    assert_int_equal(r->change_result.err, RS_OK);
+    assert_true(rs_conf_equal(&r->conf, &target));
+    /* the log holds the joint entry then the new configuration, both committed */
+    bool joint_seen = false;
+    for (rs_index i = r->log.first_index; i <= r->commit_index; i++) {
+        const struct rs_entry *e = rs_log_get(&r->log, i);
+        struct rs_conf c;
+        if (e->type == RS_ENTRY_CONF &&
+            rs_conf_decode((struct rs_bytes){e->data, e->size}, &c) == RS_OK &&
+            rs_conf_joint(&c)) {
+            joint_seen = true;
+            assert_int_equal(c.old_voter_count, 3);
+            assert_int_equal(c.voter_count, 4);
+        }
+    }
+    assert_true(joint_seen);
+    struct rs_raft *n4 = &fx->nodes[4].raft;
+    assert_true(rs_conf_equal(&n4->conf, &target));
+    assert_int_equal(n4->commit_index, r->commit_index);
+    fx_free(fx);
+    free(fx);
+}
+
+static void test_learner_replicated_but_never_counted(void **state)
+{
+    (void)state;
+    struct fixture *fx = calloc(1, sizeof *fx);
+    fx_init_voters(fx, 4, 3, 0);
+    fx_run(fx, 5 * RS_NS_PER_S);
+    uint32_t leader = fx_leader(fx);
+    struct rs_raft *r = &fx->nodes[leader].raft;
+    rs_node_id v[] = {1, 2, 3}, l[] = {4};
+    struct rs_conf target = conf_of(v, 3, l, 1);
+    assert_int_equal(rs_raft_change_conf(r, fx->now, &target), RS_OK);
+    rs_raft_flush(r);
+    fx_drain(fx, leader);
+    fx_run(fx, RS_NS_PER_S);
+    assert_int_equal(r->change_result.err, RS_OK);
+    assert_true(rs_conf_is_learner(&r->conf, 4));
+    /* the learner gets the log ... */
+    fx_propose(fx, leader, "to-the-learner");
+    fx_run(fx, RS_NS_PER_S);
+    assert_int_equal(rs_log_last_index(&fx->nodes[4].raft.log), rs_log_last_index(&r->log));
+    /* ... but with both other voters gone, leader + learner commit nothing */
+    for (uint32_t id = 1; id <= 3; id++) {
+        if (id != leader) {
+            fx_crash(fx, id);
+        }
+    }
+    rs_index commit = r->commit_index;
+    fx_propose(fx, leader, "not-committed");
+    fx_run(fx, 300 * RS_NS_PER_MS);
+    assert_int_equal(r->commit_index, commit);
+    /* a learner never campaigns */
+    assert_int_equal(fx->nodes[4].raft.stats.elections_started, 0);
+    fx_free(fx);
+    free(fx);
+}
+
+static void test_learner_votes_count_bug_commits_without_voters(void **state)
+{
+    (void)state;
+    struct fixture *fx = calloc(1, sizeof *fx);
+    fx_init_voters(fx, 4, 3, RS_BUG_LEARNER_VOTES_COUNT);
+    fx_run(fx, 5 * RS_NS_PER_S);
+    uint32_t leader = fx_leader(fx);
+    struct rs_raft *r = &fx->nodes[leader].raft;
+    rs_node_id v[] = {1, 2, 3}, l[] = {4};
+    struct rs_conf target = conf_of(v, 3, l, 1);
+    assert_int_equal(rs_raft_change_conf(r, fx->now, &target), RS_OK);
+    rs_raft_flush(r);
+    fx_drain(fx, leader);
+    fx_run(fx, RS_NS_PER_S);
+    uint32_t crashed = 0;
+    for (uint32_t id = 1; id <= 3; id++) {
+        if (id != leader && crashed++ == 0) {
+            fx_crash(fx, id); /* one voter down: leader + learner make "two of four" */
+        }
+    }
+    rs_index commit = r->commit_index;
+    for (uint32_t id = 1; id <= 3; id++) {
+        if (id != leader && !fx->nodes[id].down) {
+            fx->drop[leader][id] = fx->drop[id][leader] = true;
+        }
+    }
+    fx_propose(fx, leader, "counted-by-a-learner");
+    fx_run(fx, 300 * RS_NS_PER_MS);
+    assert_true(r->commit_index > commit); /* the planted bug: voters 1 of 3 + learner */
+    fx_free(fx);
+    free(fx);
+}
+
+static void test_leader_removing_itself_steps_down(void **state)
+{
+    (void)state;
+    struct fixture *fx = calloc(1, sizeof *fx);
+    fx_init(fx, 3, 0);
+    fx_run(fx, 5 * RS_NS_PER_S);
+    uint32_t leader = fx_leader(fx);
+    struct rs_raft *r = &fx->nodes[leader].raft;
+    rs_node_id v[2];
+    uint32_t n = 0;
+    for (uint32_t id = 1; id <= 3; id++) {
+        if (id != leader) {
+            v[n++] = id;
+        }
+    }
+    struct rs_conf target = conf_of(v, 2, NULL, 0);
+    assert_int_equal(rs_raft_change_conf(r, fx->now, &target), RS_OK);
+    rs_raft_flush(r);
+    fx_drain(fx, leader);
+    fx_run(fx, 5 * RS_NS_PER_S);
+    assert_false(rs_raft_is_leader(r));
+    uint32_t next = fx_leader(fx);
+    assert_true(next != 0 && next != leader);
+    assert_true(rs_conf_equal(&fx->nodes[next].raft.conf, &target));
+    fx_free(fx);
+    free(fx);
+}
+
+static void test_reset_conf_recovers_from_majority_loss(void **state)
+{
+    (void)state;
+    struct fixture *fx = calloc(1, sizeof *fx);
+    fx_init(fx, 3, 0);
+    fx_run(fx, 5 * RS_NS_PER_S);
+    uint32_t leader = fx_leader(fx);
+    uint32_t survivor = leader;
+    for (uint32_t id = 1; id <= 3; id++) {
+        if (id != survivor) {
+            fx_crash(fx, id); /* the majority is gone for good */
+        }
+    }
+    fx_run(fx, 3 * RS_NS_PER_S);
+    assert_false(rs_raft_is_leader(&fx->nodes[survivor].raft));
+    rs_node_id v[] = {survivor};
+    struct rs_conf alone = conf_of(v, 1, NULL, 0);
+    struct rs_raft *r = &fx->nodes[survivor].raft;
+    rs_term term = r->term;
+    assert_int_equal(rs_raft_reset_conf(r, fx->now, &alone), RS_OK);
+    assert_true(r->term > term);
+    fx_drain(fx, survivor);
+    fx_run(fx, 3 * RS_NS_PER_S);
+    assert_true(rs_raft_is_leader(r));
+    fx_free(fx);
+    free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +940,11 @@ int main(void)
         cmocka_unit_test(test_snapshot_compacts_and_recovers),
         cmocka_unit_test(test_lagging_follower_gets_snapshot_in_chunks),
         cmocka_unit_test(test_crash_during_save_keeps_old_state),
+        cmocka_unit_test(test_add_voter_through_joint_consensus),
+        cmocka_unit_test(test_learner_replicated_but_never_counted),
+        cmocka_unit_test(test_learner_votes_count_bug_commits_without_voters),
+        cmocka_unit_test(test_leader_removing_itself_steps_down),
+        cmocka_unit_test(test_reset_conf_recovers_from_majority_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
