@@ -30,6 +30,7 @@ void rs_raft__become_follower(struct rs_raft *r, rs_term term, rs_node_id leader
 void rs_raft__become_leader(struct rs_raft *r);
 void rs_raft__enter_error(struct rs_raft *r, enum rs_err err);
 void rs_raft__truncate(struct rs_raft *r, rs_index index);
+void rs_raft__truncate_unchecked(struct rs_raft *r, rs_index index);
 void rs_raft__write_log(struct rs_raft *r);
 void rs_raft__log_synced(struct rs_raft *r, rs_index index);
 uint32_t rs_raft__segment_slot(const struct rs_raft *r, rs_index segment_first);

@@ -375,6 +375,12 @@ uint32_t rs_raft__segment_slot(const struct rs_raft *r, rs_index segment_first)
 void rs_raft__truncate(struct rs_raft *r, rs_index index)
 {
     RS_ASSERT(index > r->commit_index); /* committed entries are never truncated */
+    rs_raft__truncate_unchecked(r, index);
+}
+
+/* The truncation itself; only the planted bug truncate-committed calls it directly. */
+void rs_raft__truncate_unchecked(struct rs_raft *r, rs_index index)
+{
     RS_ASSERT(rs_log_has(&r->log, index));
     if (index <= r->written_index) {
         const struct rs_entry *e = rs_log_get(&r->log, index);

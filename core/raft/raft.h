@@ -32,6 +32,8 @@ enum rs_read_mode { RS_READ_SAFE = 0, RS_READ_LEASE = 1 };
 #define RS_BUG_READ_WITHOUT_QUORUM (1u << 3) /* ReadIndex without the heartbeat round */
 #define RS_BUG_JOINT_SINGLE_QUORUM (1u << 4) /* a change commits with the new quorum only */
 #define RS_BUG_LEARNER_VOTES_COUNT (1u << 5) /* learners are counted in commit quorums */
+#define RS_BUG_SNAPSHOT_DROPS_TAIL (1u << 6) /* recovery drops the log after the snapshot */
+#define RS_BUG_TRUNCATE_COMMITTED  (1u << 7) /* appends cut the log after them, conflict or not */
 
 struct rs_raft_config {
     rs_node_id id;

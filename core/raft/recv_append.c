@@ -122,6 +122,12 @@ void rs_raft__recv_append_request(struct rs_raft *r, const struct rs_append_requ
     if (r->role == RS_ERROR_STATE) {
         return;
     }
+    rs_index end = m->prev_index + m->entry_count;
+    if ((r->cfg.bugs & RS_BUG_TRUNCATE_COMMITTED) && m->entry_count > 0 &&
+        end >= r->log.first_index && end < rs_log_last_index(&r->log)) {
+        /* planted: a late append cuts what follows it, conflict or not, committed or not */
+        rs_raft__truncate_unchecked(r, end + 1);
+    }
     rs_index last_new = m->prev_index + m->entry_count;
     if (last_new > rs_log_last_index(&r->log)) {
         last_new = rs_log_last_index(&r->log);

@@ -460,7 +460,8 @@ void rs_raft__snapshot_recover(struct rs_raft *r, const struct rs_file_view *fil
     bool continues = r->log.first_index <= index + 1 && rs_log_last_index(&r->log) >= index;
     r->install_conf = r->snap.meta.conf;
     rs_raft__conf_reset(r, &r->snap.meta.conf); /* log entries after it are replayed next */
-    if (continues && rs_log_term_at(&r->log, index) == term) {
+    bool drop_tail = (r->cfg.bugs & RS_BUG_SNAPSHOT_DROPS_TAIL) != 0; /* planted */
+    if (continues && rs_log_term_at(&r->log, index) == term && !drop_tail) {
         log_adopt_snapshot(r, index, term);
     } else {
         rs_log_reset(&r->log, index, term);

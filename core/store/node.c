@@ -43,6 +43,20 @@ enum rs_err rs_node_recover(struct rs_node *n, uint64_t now_ns, const struct rs_
     return err;
 }
 
+enum rs_err rs_node_change_conf(struct rs_node *n, uint64_t now_ns, const struct rs_conf *target)
+{
+    enum rs_err err = rs_raft_change_conf(&n->raft, now_ns, target);
+    after_event(n);
+    return err;
+}
+
+enum rs_err rs_node_reset_conf(struct rs_node *n, uint64_t now_ns, const struct rs_conf *conf)
+{
+    enum rs_err err = rs_raft_reset_conf(&n->raft, now_ns, conf);
+    after_event(n);
+    return err;
+}
+
 void rs_node_request_snapshot(struct rs_node *n)
 {
     n->snapshot_requested = true;
@@ -238,6 +252,9 @@ static void apply_committed(struct rs_node *n)
     struct rs_raft *r = &n->raft;
     while (r->applied_index < r->commit_index && r->role != RS_ERROR_STATE) {
         rs_index index = r->applied_index + 1;
+        if (!rs_log_has(&r->log, index)) {
+            break; /* a committed entry is missing (only a broken engine): the checks say so */
+        }
         const struct rs_entry *e = rs_log_get(&r->log, index);
         struct rs_kv_result res = {0};
         enum rs_err err = RS_OK;

@@ -68,6 +68,9 @@ void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uin
                   size_t size);
 void rs_node_tick(struct rs_node *n, uint64_t now_ns);
 void rs_node_disk_done(struct rs_node *n, uint64_t now_ns, uint64_t id, enum rs_err err);
+/* Administrative commands (CliService): see rs_raft_change_conf and rs_raft_reset_conf. */
+enum rs_err rs_node_change_conf(struct rs_node *n, uint64_t now_ns, const struct rs_conf *target);
+enum rs_err rs_node_reset_conf(struct rs_node *n, uint64_t now_ns, const struct rs_conf *conf);
 /* Takes a snapshot at the next opportunity (an administrative command). */
 void rs_node_request_snapshot(struct rs_node *n);
 /* Earliest node-local time at which rs_node_tick must run. */
