@@ -130,7 +130,7 @@ size_t rs_log_record_size(uint32_t payload_size)
 }
 
 void rs_log_record_encode(uint8_t *dst, rs_index index, rs_term term, uint8_t type,
-                          const uint8_t *payload, uint32_t payload_size)
+                          rs_index synced, const uint8_t *payload, uint32_t payload_size)
 {
     memset(dst, 0, RS_LOG_RECORD_HEADER);
     rs_put_u32(dst, RECORD_MAGIC);
@@ -138,6 +138,7 @@ void rs_log_record_encode(uint8_t *dst, rs_index index, rs_term term, uint8_t ty
     rs_put_u64(dst + 8, index);
     rs_put_u64(dst + 16, term);
     dst[24] = type;
+    rs_put_u64(dst + 32, synced);
     if (payload_size > 0) {
         memcpy(dst + RS_LOG_RECORD_HEADER, payload, payload_size);
     }
@@ -243,6 +244,29 @@ static size_t record_check(const uint8_t *data, size_t size, size_t pos, rs_inde
     return total;
 }
 
+/* A valid record after the bad one at expect whose writer knew entry expect was already
+ * synced? Then the bad record was durable and is damaged, not torn: unsynced writes are the
+ * only thing a crash may tear, and they all come after the last sync. */
+static bool synced_record_follows(const struct rs_file_view *files, const size_t *order,
+                                  size_t seg, size_t seg_count, size_t pos, rs_index expect)
+{
+    const struct rs_file_view *f = &files[order[seg]];
+    for (size_t at = pos + 1; at + RS_LOG_RECORD_HEADER + RS_LOG_RECORD_TRAILER <= f->size; at++) {
+        if (rs_get_u32(f->data + at) == RECORD_MAGIC &&
+            record_check(f->data, f->size, at, rs_get_u64(f->data + at + 8)) != 0) {
+            return rs_get_u64(f->data + at + 32) >= expect;
+        }
+    }
+    for (size_t s = seg + 1; s < seg_count; s++) {
+        const struct rs_file_view *g = &files[order[s]];
+        if (g->size >= RS_LOG_RECORD_HEADER &&
+            record_check(g->data, g->size, 0, rs_get_u64(g->data + 8)) != 0) {
+            return rs_get_u64(g->data + 32) >= expect;
+        }
+    }
+    return false;
+}
+
 /* Sorts segment file slots by first index (insertion sort: the count is bounded and small). */
 static size_t collect_segments(const struct rs_file_view *files, size_t file_count,
                                size_t *order, rs_index *firsts)
@@ -330,6 +354,16 @@ enum rs_err rs_log_recover(struct rs_log *log, struct rs_log_store *store,
             expect++;
         }
         if (pos < f->size) {
+            if (synced_record_follows(files, order, s, seg_count, pos, expect)) {
+                /* a bad record with good ones after it is not a torn tail: the disk lost or
+                 * damaged synced data; refuse to guess (SQLite's CORRUPT_BKPT spirit) */
+                snprintf(rec->detail, sizeof rec->detail,
+                         "%s: corrupt record at byte %zu (entry %llu, synced before later records)",
+                         f->name, pos, (unsigned long long)expect);
+                free(order);
+                free(firsts);
+                return RS_ECORRUPT;
+            }
             recovery_cut(store, files, order, s, seg_count, pos, out, rec);
             break;
         }

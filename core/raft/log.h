@@ -51,14 +51,16 @@ void rs_log_reset(struct rs_log *log, rs_index index, rs_term term);
 /*
  * On disk: segment files "log-<first index as 16 hex digits>", each a sequence of records
  *   u32 magic "RSLE" | u32 payload_size | u64 index | u64 term | u8 type | 7 bytes zero |
+ *   u64 synced (entries up to here were durable when this record was written) |
  *   payload | u64 xxh64(header and payload)
  * and a "meta" file with two 512-byte slots written alternately:
  *   u32 magic "RSMT" | u32 version | u64 seq | u64 term | u32 voted_for | u32 zero | u64 xxh64
  * Recovery takes the valid meta slot with the larger seq, and the longest valid prefix of
- * records (contiguous indexes, checksums good). A bad record in the last segment is a torn
- * tail and is cut.
+ * records (contiguous indexes, checksums good). A bad record is a torn tail, and is cut, unless
+ * a valid record after it says the bad one had been synced before: that is damage to durable
+ * data, reported with its location (the replica refuses to start rather than lose it).
  */
-#define RS_LOG_RECORD_HEADER 32u
+#define RS_LOG_RECORD_HEADER 40u
 #define RS_LOG_RECORD_TRAILER 8u
 #define RS_LOG_SEGMENTS_MAX 4096u
 #define RS_META_SLOT_SIZE 512u
@@ -80,7 +82,7 @@ void rs_log_segment_name(rs_index first_index, char name[RS_FILE_NAME_MAX]);
 size_t rs_log_record_size(uint32_t payload_size);
 /* Encodes one record into dst (rs_log_record_size bytes). */
 void rs_log_record_encode(uint8_t *dst, rs_index index, rs_term term, uint8_t type,
-                          const uint8_t *payload, uint32_t payload_size);
+                          rs_index synced, const uint8_t *payload, uint32_t payload_size);
 
 struct rs_meta {
     uint64_t seq;

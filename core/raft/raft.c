@@ -3,6 +3,7 @@
 
 #include "core/wire/frame.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,7 @@ enum rs_err rs_raft_recover(struct rs_raft *r, uint64_t now_ns, const struct rs_
     enum rs_err err = rs_log_recover(&r->log, &r->store, files, file_count, r->out, &rec);
     track_disk_ops(r, mark);
     if (err != RS_OK) {
+        snprintf(r->error_detail, sizeof r->error_detail, "%s", rec.detail);
         rs_raft__enter_error(r, err);
         return err;
     }
@@ -480,7 +482,8 @@ void rs_raft__write_log(struct rs_raft *r)
             size_t at = rs_out_reserve(r->out, rs_log_record_size(e->size));
             e->segment_first = s->first_index;
             e->offset = s->size_bytes + (at - start);
-            rs_log_record_encode(rs_out_at(r->out, at), i, e->term, e->type, e->data, e->size);
+            rs_log_record_encode(rs_out_at(r->out, at), i, e->term, e->type, r->durable_index,
+                                 e->data, e->size);
         }
         char name[RS_FILE_NAME_MAX];
         rs_log_segment_name(s->first_index, name);

@@ -247,6 +247,7 @@ struct rs_raft {
     struct rs_raft_stats stats;
     enum rs_err error; /* set when role == RS_ERROR_STATE */
     rs_index conflict_index; /* non-zero: a leader contradicted a committed entry here */
+    char error_detail[160];  /* where corruption was found, when that is the error */
 };
 
 /* A file the host found on this replica's disk at start-up. */

@@ -441,7 +441,7 @@ static void test_torn_tail_is_cut_on_recovery(void **state)
     uint8_t file[512];
     size_t pos = 0;
     for (rs_index i = 1; i <= 3; i++) {
-        rs_log_record_encode(file + pos, i, 1, RS_ENTRY_DATA, (const uint8_t *)"abcd", 4);
+        rs_log_record_encode(file + pos, i, 1, RS_ENTRY_DATA, 0, (const uint8_t *)"abcd", 4);
         pos += rs_log_record_size(4);
     }
     file[pos - 1] ^= 0x40;
@@ -923,6 +923,45 @@ static void test_reset_conf_recovers_from_majority_loss(void **state)
     free(fx);
 }
 
+/* Damage to a record that a later record says was synced is not a torn tail: refuse. */
+static void test_corrupt_synced_record_is_reported(void **state)
+{
+    (void)state;
+    struct rs_out out;
+    rs_out_init(&out);
+    uint8_t file[512];
+    size_t pos = 0;
+    for (rs_index i = 1; i <= 3; i++) {
+        /* record 3 was written when 1..2 were already durable */
+        rs_log_record_encode(file + pos, i, 1, RS_ENTRY_DATA, i - 1, (const uint8_t *)"abcd", 4);
+        pos += rs_log_record_size(4);
+    }
+    file[rs_log_record_size(4) + 45] ^= 0x01; /* damage record 2's payload */
+    struct rs_file_view view = {"log-0000000000000001", file, pos};
+    struct rs_log log;
+    struct rs_log_store store;
+    struct rs_log_recovery rec;
+    rs_log_init(&log);
+    memset(&store, 0, sizeof store);
+    assert_int_equal(rs_log_recover(&log, &store, &view, 1, &out, &rec), RS_ECORRUPT);
+    assert_non_null(strstr(rec.detail, "log-0000000000000001"));
+    assert_non_null(strstr(rec.detail, "entry 2"));
+    rs_log_free(&log);
+    /* the same damage with record 3 written before the sync: a torn tail, cut */
+    pos = 0;
+    for (rs_index i = 1; i <= 3; i++) {
+        rs_log_record_encode(file + pos, i, 1, RS_ENTRY_DATA, 0, (const uint8_t *)"abcd", 4);
+        pos += rs_log_record_size(4);
+    }
+    file[rs_log_record_size(4) + 45] ^= 0x01;
+    rs_log_init(&log);
+    memset(&store, 0, sizeof store);
+    assert_int_equal(rs_log_recover(&log, &store, &view, 1, &out, &rec), RS_OK);
+    assert_int_equal(rs_log_last_index(&log), 1);
+    rs_log_free(&log);
+    rs_out_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -931,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_leader_crash_reelects_and_keeps_committed),
         cmocka_unit_test(test_recovery_restores_term_vote_and_log),
         cmocka_unit_test(test_torn_tail_is_cut_on_recovery),
+        cmocka_unit_test(test_corrupt_synced_record_is_reported),
         cmocka_unit_test(test_meta_picks_newest_valid_slot),
         cmocka_unit_test(test_vote_waits_for_meta_sync),
         cmocka_unit_test(test_disk_error_enters_error_state),
