@@ -10,6 +10,7 @@ void rs_trace_init(struct rs_trace *t, FILE *file)
     RS_ASSERT(t->digest != NULL);
     XXH64_reset(t->digest, 0);
     t->events = 0;
+    t->pending_size = 0;
     rs_buf_init(&t->line);
 }
 
@@ -22,14 +23,18 @@ void rs_trace_free(struct rs_trace *t)
 
 void rs_trace_fold(struct rs_trace *t, const uint64_t *words, size_t count)
 {
-    uint8_t bytes[8 * 8];
     RS_ASSERT(count <= 8);
+    if (t->pending_size + 8 * count > RS_TRACE_FOLD_BUFFER) {
+        XXH64_update(t->digest, t->pending, t->pending_size);
+        t->pending_size = 0;
+    }
+    uint8_t *bytes = t->pending + t->pending_size;
     for (size_t i = 0; i < count; i++) {
         for (int b = 0; b < 8; b++) {
             bytes[8 * i + (size_t)b] = (uint8_t)(words[i] >> (8 * b));
         }
     }
-    XXH64_update(t->digest, bytes, 8 * count);
+    t->pending_size += 8 * count;
     t->events++;
 }
 
@@ -52,5 +57,12 @@ void rs_trace_end(struct rs_trace *t)
 
 uint64_t rs_trace_digest(const struct rs_trace *t)
 {
-    return XXH64_digest(t->digest);
+    /* digest a copy so that folding can go on after a look at the digest */
+    XXH64_state_t *copy = XXH64_createState();
+    RS_ASSERT(copy != NULL);
+    XXH64_copyState(copy, t->digest);
+    XXH64_update(copy, t->pending, t->pending_size);
+    uint64_t digest = XXH64_digest(copy);
+    XXH64_freeState(copy);
+    return digest;
 }

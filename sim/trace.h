@@ -9,11 +9,18 @@
 #include <stdio.h>
 #include <xxhash.h>
 
+#define RS_TRACE_FOLD_BUFFER 8192u
+
 struct rs_trace {
     FILE *file; /* NULL: no text trace (no formatting happens then) */
     XXH64_state_t *digest;
     uint64_t events;
     struct rs_buf line;
+    /* folded words wait here and enter the hash a block at a time: streaming xxhash gives
+     * the same digest whatever the chunking, and per-event updates cost more than the rest
+     * of the digest work */
+    uint8_t pending[RS_TRACE_FOLD_BUFFER];
+    size_t pending_size;
 };
 
 void rs_trace_init(struct rs_trace *t, FILE *file);
