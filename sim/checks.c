@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* inlined: the checks hash every entry, mostly a few dozen bytes, where the call costs */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 /* The term before an entry whose predecessor is no longer in memory (log compaction). */
@@ -19,14 +21,17 @@ struct rs_check_record {
     rs_term term; /* 0: empty */
     rs_term prev_term; /* term of the entry before it, TERM_UNKNOWN when not in memory */
     uint64_t digest;
-    uint32_t next; /* the next record at this index in the overflow pool, 0: none */
-    uint32_t node;
+    uint32_t next;       /* the next record at this index in the overflow pool, 0: none */
+    uint8_t node;        /* the node that first held it */
+    uint8_t applied_by;  /* 1 + the first node that applied it, 0: not applied */
 };
 
+_Static_assert(RS_CHECKS_NODES_MAX < 255, "node ids fit the records' bytes");
+
+/* Further terms at the same index chain from first.next (rare: a leader change with an
+ * uncommitted suffix). */
 struct rs_check_slot {
-    struct rs_check_record first; /* further terms at this index chain from first.next */
-    uint64_t applied_digest;      /* 0: nothing applied at this index yet */
-    uint32_t applied_node;
+    struct rs_check_record first;
 };
 
 /* The global commit index was pushed to last_index by nodes in term by_term (or later ones
@@ -109,8 +114,23 @@ static unsigned long long ull(uint64_t v)
 
 static uint64_t entry_digest(const struct rs_entry *e)
 {
-    uint64_t h = XXH64(e->data, e->size, e->term);
+    uint64_t h = XXH3_64bits_withSeed(e->data, e->size, e->term);
     return (h ^ e->type) | 1; /* never 0: 0 marks "nothing applied here yet" */
+}
+
+/*
+ * The log accessors of core/raft/log.h, inlined: the checks read a few fields of every entry
+ * on the hot path, where a call per field would cost more than the reading.
+ */
+static inline bool log_has(const struct rs_log *log, rs_index index)
+{
+    return index >= log->first_index && index - log->first_index < log->count;
+}
+
+static inline const struct rs_entry *log_entry(const struct rs_log *log, rs_index index)
+{
+    RS_ASSERT(log_has(log, index));
+    return &log->entries[index - log->first_index];
 }
 
 /* The slot of an index, or NULL when the index fell below the window (compacted everywhere). */
@@ -120,7 +140,9 @@ static struct rs_check_slot *slot_at(struct rs_checks *c, rs_index index)
         return NULL;
     }
     size_t at = (size_t)(index - c->slot_base);
-    c->slots = grow_zeroed(c->slots, &c->slot_cap, at, sizeof *c->slots);
+    if (at >= c->slot_cap) {
+        c->slots = grow_zeroed(c->slots, &c->slot_cap, at, sizeof *c->slots);
+    }
     if (at >= c->slot_used) {
         c->slot_used = at + 1;
     }
@@ -198,7 +220,7 @@ static rs_term prev_term_of(const struct rs_log *log, rs_index index)
         return 0;
     }
     /* TODO(snapshots): below first_index the snapshot's last term will answer */
-    return rs_log_has(log, index - 1) ? rs_log_term_at(log, index - 1) : TERM_UNKNOWN;
+    return log_has(log, index - 1) ? log_entry(log, index - 1)->term : TERM_UNKNOWN;
 }
 
 static struct rs_check_record *record_find(struct rs_checks *c, struct rs_check_slot *s,
@@ -245,10 +267,10 @@ static void match_entry(struct rs_checks *c, uint64_t now, uint32_t id, const st
     if (s == NULL) {
         return;
     }
-    struct rs_check_record mine = {.term = rs_log_term_at(log, index),
+    struct rs_check_record mine = {.term = log_entry(log, index)->term,
                                    .prev_term = prev_term_of(log, index),
                                    .digest = d,
-                                   .node = id};
+                                   .node = (uint8_t)id};
     RS_ASSERT(mine.term != 0);
     struct rs_check_record *known = record_find(c, s, mine.term);
     if (known == NULL) {
@@ -271,48 +293,64 @@ static void match_entry(struct rs_checks *c, uint64_t now, uint32_t id, const st
     }
 }
 
+/* What became of the last entry the previous check saw (the end of the checked part). */
+struct frontier {
+    bool shrunk;    /* the log now ends before it */
+    bool rewritten; /* another entry (term or contents) now sits at its index */
+    bool moved;     /* the first index changed (compaction, or a snapshot replaced the log) */
+};
+
+static struct frontier frontier_of(const struct rs_raft *r, const struct rs_check_node *cn)
+{
+    const struct rs_log *log = &r->log;
+    struct frontier f = {.shrunk = cn->match_index > rs_log_last_index(log),
+                         .moved = log->first_index != cn->match_first_index};
+    if (!f.shrunk && log_has(log, cn->match_index)) {
+        const struct rs_entry *e = log_entry(log, cn->match_index);
+        f.rewritten = e->term != cn->match_term || entry_digest(e) != cn->match_digest;
+    }
+    return f;
+}
+
 /*
  * Checks the entries this node holds that were not checked yet. Raft only ever cuts a suffix
- * and appends, so the checked prefix is remembered by its last entry: when that entry is gone
+ * and appends, so the checked part is remembered by its last entry: when that entry is gone
  * or changed, or the first index moved, the checked part is cut back to the durable index.
  * That is safe because a truncation at j lowers durable_index below j in the same event, and
  * only a sync completion (a later event, which truncates nothing) raises it again.
  */
 static void check_log_matching(struct rs_checks *c, uint64_t now, uint32_t id,
-                               const struct rs_raft *r, struct rs_check_node *cn)
+                               const struct rs_raft *r, struct rs_check_node *cn,
+                               struct frontier f)
 {
     const struct rs_log *log = &r->log;
     rs_index first = log->first_index;
     rs_index last = rs_log_last_index(log);
     rs_index v = cn->match_index;
-    bool rewind = first != cn->match_first_index || v > last;
-    if (!rewind && rs_log_has(log, v)) {
-        const struct rs_entry *e = rs_log_get(log, v);
-        rewind = e->term != cn->match_term || entry_digest(e) != cn->match_digest;
-    }
+    bool rewind = f.shrunk || f.rewritten || f.moved;
     if (rewind) {
         v = v < r->durable_index ? v : r->durable_index;
         v = v < last ? v : last;
-        if (first != cn->match_first_index) {
-            cn->match_first_index = first;
-            prune_slots(c);
-        }
+    }
+    if (f.moved) {
+        cn->match_first_index = first;
+        prune_slots(c);
     }
     if (v + 1 < first) {
         v = first - 1; /* compacted past what was checked: only what is present counts */
     }
     uint64_t d = cn->match_digest;
     for (rs_index i = v + 1; i <= last && c->failed == RS_CHECK_NONE; i++) {
-        d = entry_digest(rs_log_get(log, i));
+        d = entry_digest(log_entry(log, i));
         match_entry(c, now, id, log, i, d);
     }
     if (last < first) {
         d = 0;
     } else if (v == last && rewind) {
-        d = entry_digest(rs_log_get(log, last));
+        d = entry_digest(log_entry(log, last));
     }
     cn->match_index = last;
-    cn->match_term = last < first ? 0 : rs_log_term_at(log, last);
+    cn->match_term = last < first ? 0 : log_entry(log, last)->term;
     cn->match_digest = d;
 }
 
@@ -386,41 +424,54 @@ static void note_commit(struct rs_checks *c, uint64_t now, uint32_t id, const st
 
 /* ---- leader append-only ---------------------------------------------------------------- */
 
+/* Runs before check_log_matching moves the frontier: the frontier is the leader's last entry
+ * at its previous check, which may neither vanish nor change while it leads the same term. */
 static void check_append_only(struct rs_checks *c, uint64_t now, uint32_t id,
-                              const struct rs_raft *r, struct rs_check_node *cn)
+                              const struct rs_raft *r, struct rs_check_node *cn,
+                              struct frontier f)
 {
     if (r->role != RS_LEADER) {
         cn->lead_term = 0;
         return;
     }
-    const struct rs_log *log = &r->log;
-    rs_index last = rs_log_last_index(log);
     if (cn->lead_term != r->term) {
         cn->lead_term = r->term;
         check_new_leader(c, now, id, r);
-    } else if (last < cn->lead_last_index) {
+    } else if (f.shrunk) {
         rs_checks_fail(c, now, RS_CHECK_LEADER_APPEND_ONLY,
                        "leader node %u of term %llu deleted entries: its last index went from "
                        "%llu (term %llu) to %llu",
-                       id, ull(r->term), ull(cn->lead_last_index), ull(cn->lead_last_term),
-                       ull(last));
-    } else if (rs_log_has(log, cn->lead_last_index)) {
-        const struct rs_entry *e = rs_log_get(log, cn->lead_last_index);
-        if (e->term != cn->lead_last_term || entry_digest(e) != cn->lead_last_digest) {
-            rs_checks_fail(c, now, RS_CHECK_LEADER_APPEND_ONLY,
-                           "leader node %u of term %llu overwrote entry %llu: term %llu became "
-                           "term %llu%s",
-                           id, ull(r->term), ull(cn->lead_last_index), ull(cn->lead_last_term),
-                           ull(e->term), e->term == cn->lead_last_term ? " with new contents" : "");
-        }
+                       id, ull(r->term), ull(cn->match_index), ull(cn->match_term),
+                       ull(rs_log_last_index(&r->log)));
+    } else if (f.rewritten) {
+        rs_term now_term = rs_log_term_at(&r->log, cn->match_index);
+        rs_checks_fail(c, now, RS_CHECK_LEADER_APPEND_ONLY,
+                       "leader node %u of term %llu overwrote entry %llu: term %llu became "
+                       "term %llu%s",
+                       id, ull(r->term), ull(cn->match_index), ull(cn->match_term),
+                       ull(now_term), now_term == cn->match_term ? " with new contents" : "");
     }
-    cn->lead_last_index = last;
-    cn->lead_last_term = rs_log_last_term(log);
-    cn->lead_last_digest = log->count ? entry_digest(rs_log_get(log, last)) : 0;
 }
 
 /* ---- state machine safety -------------------------------------------------------------- */
 
+/* The entry applied at this index by any node so far, or NULL. */
+static const struct rs_check_record *applied_at(const struct rs_checks *c,
+                                                const struct rs_check_slot *s)
+{
+    if (s->first.applied_by != 0) {
+        return &s->first;
+    }
+    for (uint32_t k = s->first.next; k != 0; k = c->records[k].next) {
+        if (c->records[k].applied_by != 0) {
+            return &c->records[k];
+        }
+    }
+    return NULL;
+}
+
+/* Applied entries lie in the checked part of the log, so each has its record: the same
+ * (index, term) is the same entry, and one applied record per index is allowed. */
 static void check_applied(struct rs_checks *c, uint64_t now, uint32_t id, const struct rs_raft *r,
                           struct rs_check_node *cn)
 {
@@ -428,22 +479,26 @@ static void check_applied(struct rs_checks *c, uint64_t now, uint32_t id, const 
     if (from < r->log.first_index) {
         from = r->log.first_index; /* applied from a snapshot: those entries are not here */
     }
-    for (rs_index i = from; i <= r->applied_index; i++) {
+    rs_index to = r->applied_index < cn->match_index ? r->applied_index : cn->match_index;
+    for (rs_index i = from; i <= to; i++) {
         struct rs_check_slot *s = slot_at(c, i);
-        if (s == NULL || !rs_log_has(&r->log, i)) {
+        if (s == NULL || !log_has(&r->log, i)) {
             continue;
         }
-        uint64_t d = entry_digest(rs_log_get(&r->log, i));
-        if (s->applied_digest == 0) {
-            s->applied_digest = d;
-            s->applied_node = id;
-        } else if (s->applied_digest != d) {
+        rs_term term = log_entry(&r->log, i)->term;
+        struct rs_check_record *mine = record_find(c, s, term);
+        if (mine == NULL || mine->applied_by != 0) {
+            continue;
+        }
+        const struct rs_check_record *other = applied_at(c, s);
+        if (other != NULL) {
             rs_checks_fail(c, now, RS_CHECK_STATE_MACHINE,
                            "node %u applied a different entry at index %llu than node %u "
-                           "(term %llu here)",
-                           id, ull(i), s->applied_node, ull(rs_log_term_at(&r->log, i)));
+                           "(term %llu here, term %llu there)",
+                           id, ull(i), other->applied_by - 1u, ull(term), ull(other->term));
             return;
         }
+        mine->applied_by = (uint8_t)(id + 1);
     }
 }
 
@@ -454,8 +509,9 @@ bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const str
     struct rs_check_node *cn = &c->nodes[id];
     cn->raft = r;
     check_leader(c, now_ns, id, r);
-    check_append_only(c, now_ns, id, r, cn);
-    check_log_matching(c, now_ns, id, r, cn);
+    struct frontier f = frontier_of(r, cn);
+    check_append_only(c, now_ns, id, r, cn, f);
+    check_log_matching(c, now_ns, id, r, cn, f);
     if (r->commit_index < cn->last_commit) {
         rs_checks_fail(c, now_ns, RS_CHECK_COMMIT_MONOTONIC,
                        "node %u commit index went back from %llu to %llu", id,

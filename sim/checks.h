@@ -39,16 +39,13 @@ struct rs_check_node {
      * commits are checked against it while it leads. */
     const struct rs_raft *raft;
     /* log matching: the entries [match_first_index, match_index] of its log were checked;
-     * the term and digest of the entry at match_index reveal a rewritten suffix */
+     * match_index is its last index when last checked, and the term and digest of that entry
+     * reveal a rewritten suffix (for a leader: a broken append-only rule) */
     rs_index match_first_index;
     rs_index match_index;
     rs_term match_term;
     uint64_t match_digest;
-    /* leader append-only: lead_term is non-zero while it leads; its last entry then */
-    rs_term lead_term;
-    rs_index lead_last_index;
-    rs_term lead_last_term;
-    uint64_t lead_last_digest;
+    rs_term lead_term; /* non-zero while it leads: the term it was last seen leading */
 };
 
 /* What the checks remember per log index (private to checks.c). */
