@@ -115,7 +115,7 @@ static unsigned long long ull(uint64_t v)
 static uint64_t entry_digest(const struct rs_entry *e)
 {
     uint64_t h = XXH3_64bits_withSeed(e->data, e->size, e->term);
-    return (h ^ e->type) | 1; /* never 0: 0 marks "nothing applied here yet" */
+    return (h ^ e->type) | 1; /* never 0: 0 stands for "no entry" */
 }
 
 /*
