@@ -19,6 +19,9 @@ enum rs_check_kind {
     RS_CHECK_LINEARIZABILITY,
     RS_CHECK_LIVENESS,
     RS_CHECK_EXPECTATION,
+    RS_CHECK_LOG_MATCHING,        /* same index and term: same entry and same entries before */
+    RS_CHECK_LEADER_APPEND_ONLY,  /* a leader never overwrites or deletes its entries */
+    RS_CHECK_LEADER_COMPLETENESS, /* a leader holds every entry committed in earlier terms */
 };
 
 const char *rs_check_name(enum rs_check_kind kind);
@@ -32,12 +35,24 @@ struct rs_check_node {
     rs_index durable_index;
     rs_term durable_term;
     bool crashed;
+    /* The live replica, from its last rs_checks_node until rs_checks_crash: other nodes'
+     * commits are checked against it while it leads. */
+    const struct rs_raft *raft;
+    /* log matching: the entries [match_first_index, match_index] of its log were checked;
+     * match_index is its last index when last checked, and the term and digest of that entry
+     * reveal a rewritten suffix (for a leader: a broken append-only rule) */
+    rs_index match_first_index;
+    rs_index match_index;
+    rs_term match_term;
+    uint64_t match_digest;
+    rs_term lead_term; /* non-zero while it leads: the term it was last seen leading */
 };
 
-struct rs_applied_digest {
-    uint64_t digest; /* 0: nothing applied at this index yet */
-    uint32_t node;
-};
+/* What the checks remember per log index (private to checks.c). */
+struct rs_check_slot;
+struct rs_check_record;
+/* A stretch of the global commit index advanced by nodes in one term (private). */
+struct rs_commit_run;
 
 struct rs_checks {
     enum rs_check_kind failed;
@@ -45,15 +60,30 @@ struct rs_checks {
     uint64_t failed_at_ns;
     rs_node_id *leader_of_term; /* index = term */
     size_t leader_of_term_cap;
-    struct rs_applied_digest *applied; /* index = log index */
-    size_t applied_cap;
+    /* per log index from slot_base on: the entries seen there (log matching) and the entry
+     * applied there (state machine safety); indexes below every live log's first index are
+     * dropped, so memory follows log compaction */
+    struct rs_check_slot *slots;
+    size_t slot_cap;
+    size_t slot_used;
+    rs_index slot_base;
+    struct rs_check_record *records; /* further terms at one index; [0] is unused */
+    size_t record_count, record_cap;
+    uint32_t record_free; /* free list through next, 0: empty */
+    /* the highest commit index any node reached, and in which terms it got there */
+    rs_index committed_index;
+    struct rs_commit_run *runs;
+    size_t run_count, run_cap;
     struct rs_check_node nodes[RS_CHECKS_NODES_MAX];
     uint64_t leader_changes;
 };
 
 void rs_checks_init(struct rs_checks *c);
 void rs_checks_free(struct rs_checks *c);
-/* After any event that touched this node. Returns false when a check failed. */
+/*
+ * After any event that touched this node. Returns false when a check failed. The checks keep
+ * a pointer to n->raft until rs_checks_crash for this node: call it before freeing the node.
+ */
 bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const struct rs_node *n);
 void rs_checks_crash(struct rs_checks *c, uint32_t id, const struct rs_node *n);
 bool rs_checks_recovered(struct rs_checks *c, uint64_t now_ns, uint32_t id,
