@@ -13,13 +13,15 @@ endforeach()
 # Each planted bug is caught within 200 seeds, by the check that should catch it.
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX commit-old-term
   ARGS commit-old-term scenarios/leader-churn.scn 200
-  "state-machine-safety|committed-entry-conflict|linearizability" TIMEOUT 1800)
+  "state-machine-safety|committed-entry-conflict|linearizability|leader-completeness|log-matching"
+  TIMEOUT 1800)
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX vote-no-log-check
   ARGS vote-no-log-check scenarios/crash-restart-loop.scn 200
-  "state-machine-safety|committed-entry-conflict|linearizability|election-safety" TIMEOUT 1800)
+  "state-machine-safety|committed-entry-conflict|linearizability|election-safety|leader-completeness|log-matching"
+  TIMEOUT 1800)
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX ack-before-sync
   ARGS ack-before-sync scenarios/crash-restart-loop.scn 200
-  "durability|state-machine-safety|committed-entry-conflict|linearizability|liveness"
+  "durability|state-machine-safety|committed-entry-conflict|linearizability|liveness|leader-completeness"
   TIMEOUT 1800)
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX read-without-quorum
   ARGS read-without-quorum scenarios/stale-leader-reads.scn 200 linearizability TIMEOUT 1800)
