@@ -49,6 +49,8 @@ void rs_raft__forward_flush(struct rs_raft *r)
     if (!r->forward_open) {
         return;
     }
+    RS_ASSERT(r->forward_open_to != RS_NODE_NONE && r->forward_open_to != r->cfg.id);
+    RS_ASSERT(r->forward_count > 0); /* the batch holds at least the read that opened it */
     struct rs_read_index_request m = {
         .from = r->cfg.id, .term = r->term, .request_id = r->forward_request_id};
     size_t mark = r->out->msg_count;

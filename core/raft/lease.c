@@ -62,7 +62,9 @@ bool rs_raft_lease_valid(const struct rs_raft *r)
     if (r->timeout_now_term == r->term || r->commit_index < r->term_start_index) {
         return false;
     }
-    RS_ASSERT(r->now_ns >= r->lease_start_ns); /* the start is a past send time */
+    if (r->now_ns < r->lease_start_ns) {
+        return false; /* a host clock that went back: trust nothing */
+    }
     return r->now_ns - r->lease_start_ns < rs_raft_lease_duration_ns(&r->cfg);
 }
 
@@ -70,6 +72,7 @@ uint64_t rs_raft__read_round(struct rs_raft *r)
 {
     RS_ASSERT(r->role == RS_LEADER);
     uint64_t seq = ++r->read_seq;
+    RS_ASSERT(seq != 0);
     struct rs_lease_round *slot = &r->lease_rounds[seq % RS_RAFT_LEASE_ROUNDS];
     slot->term = r->term;
     slot->seq = seq;
@@ -100,4 +103,5 @@ void rs_raft__lease_confirmed(struct rs_raft *r, uint64_t seq)
         r->lease_term = r->term;
         r->lease_start_ns = slot->sent_ns;
     }
+    RS_ASSERT(r->lease_start_ns <= r->now_ns); /* a send time in the past */
 }

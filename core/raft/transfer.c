@@ -56,6 +56,7 @@ enum rs_err rs_raft_transfer(struct rs_raft *r, uint64_t now_ns, rs_node_id targ
                rs_raft__progress(r, target) == NULL) {
         return RS_EINVAL;
     }
+    RS_ASSERT(target != r->cfg.id && target <= RS_NODE_ID_MAX);
     r->transfer_target = target;
     r->transfer_term = r->term;
     r->transfer_deadline_ns = now_ns + r->cfg.election_timeout_ns;
@@ -67,6 +68,8 @@ enum rs_err rs_raft_transfer(struct rs_raft *r, uint64_t now_ns, rs_node_id targ
 
 static void send_timeout_now(struct rs_raft *r)
 {
+    RS_ASSERT(rs_raft_transferring(r));
+    RS_ASSERT(!r->timeout_now_sent); /* once per transfer, as jraft */
     struct rs_timeout_now m = {.from = r->cfg.id, .term = r->term};
     size_t mark = r->out->msg_count;
     rs_msg_send_timeout_now(r->out, r->transfer_target, &m);

@@ -622,7 +622,72 @@ static void test_transfer_without_catchup_bug_sends_early(void **state)
     fx_free(fx);
 }
 
+/* A TimeoutNow counts only from the leader of the receiver's term, to a voter that may lead. */
+static void test_timeout_now_ignored_unless_from_current_leader(void **state)
+{
+    (void)state;
+    struct rs_raft_config base = {.priority_election = true,
+                                  .priorities = {[1] = 5, [2] = 5, [3] = 5, [4] = 5}};
+    struct fixture *fx = fx_new(4, 3, &base, 15); /* node 4 is a learner */
+    uint32_t leader = fx_elect(fx);
+    uint32_t f = other_than(fx, leader, 0);
+    uint32_t g = other_than(fx, leader, f);
+    rs_term term = R(fx, f)->term;
+    struct rs_out out;
+    rs_out_init(&out);
+    struct rs_timeout_now from_peer = {.from = g, .term = term};
+    struct rs_timeout_now stale = {.from = leader, .term = term - 1};
+    struct rs_timeout_now good = {.from = leader, .term = term};
+    rs_msg_send_timeout_now(&out, f, &from_peer);
+    rs_msg_send_timeout_now(&out, f, &stale);
+    rs_msg_send_timeout_now(&out, 4, &good);
+    rs_node_id senders[3] = {g, leader, leader};
+    rs_node_id receivers[3] = {f, f, 4};
+    for (int i = 0; i < 3; i++) {
+        rs_node_recv(fx->nodes[receivers[i]].node, fx->now, senders[i],
+                     out.bytes + out.msgs[i].offset, out.msgs[i].size);
+        fx_drain(fx, receivers[i]);
+    }
+    fx_settle(fx);
+    assert_int_equal(fx_leader(fx), leader);
+    assert_int_equal(R(fx, f)->term, term);
+    assert_int_equal(R(fx, f)->stats.timeout_now_elections, 0);
+    assert_int_equal(R(fx, 4)->stats.timeout_now_elections, 0); /* a learner never campaigns */
+    /* a message claiming another sender than its link is dropped as corrupt */
+    uint64_t corrupt = R(fx, f)->stats.corrupt_messages;
+    rs_node_recv(fx->nodes[f].node, fx->now, g, out.bytes + out.msgs[2].offset,
+                 out.msgs[2].size);
+    fx_drain(fx, f);
+    assert_int_equal(R(fx, f)->stats.corrupt_messages, corrupt);
+    assert_int_equal(R(fx, f)->stats.timeout_now_elections, 0);
+    rs_out_free(&out);
+    fx_free(fx);
+}
+
 /* ------------------------------------------------------------------ priority */
+
+/* With the top priority down, a node of priority 50 under a target of 100 skips while the
+ * target decays 100 -> 80 -> 64 -> 52 -> 42 (steps max(10, target / 5)), then campaigns. */
+static void test_priority_target_decays_then_lower_node_campaigns(void **state)
+{
+    (void)state;
+    struct rs_raft_config base = {.priority_election = true,
+                                  .priorities = {[1] = 100, [2] = 50, [3] = 50}};
+    struct fixture *fx = fx_new(3, 3, &base, 16);
+    fx_crash(fx, 1);
+    fx_run(fx, 12 * RS_NS_PER_S);
+    uint32_t leader = fx_leader(fx);
+    assert_true(leader == 2 || leader == 3);
+    struct rs_raft *r = R(fx, leader);
+    assert_int_equal(r->stats.priority_skips, 4);
+    assert_int_equal(r->target_priority, 42);
+    assert_int_equal(r->stats.elections_started, 1);
+    /* the decayed target stays (it resets only when the configuration changes) */
+    fx_start_node(fx, 1, 17);
+    fx_run(fx, 2 * RS_NS_PER_S);
+    assert_int_equal(fx_leader(fx), leader);
+    fx_free(fx);
+}
 
 static void test_higher_priority_wins_when_logs_are_equal(void **state)
 {
@@ -878,6 +943,32 @@ static void test_follower_read_times_out(void **state)
     fx_free(fx);
 }
 
+/* The leader steps down while a forwarded read waits for its round: the follower hears so. */
+static void test_forwarded_read_fails_when_leader_steps_down(void **state)
+{
+    (void)state;
+    struct rs_raft_config base = {.follower_reads = true};
+    struct fixture *fx = fx_new(3, 3, &base, 18);
+    uint32_t leader = fx_elect(fx);
+    uint32_t f = other_than(fx, leader, 0);
+    uint32_t g = other_than(fx, leader, f);
+    fx_put(fx, leader, "k", "v1");
+    fx_run(fx, 200 * MS);
+    /* no quorum round can complete: g is gone, f gets no heartbeats (reads still flow) */
+    fx_isolate(fx, g, true);
+    fx_cut(fx, leader, f, TYPE_BIT(RS_MSG_APPEND_REQUEST));
+    uint64_t get = fx_request(fx, f, RS_KV_GET, "k", NULL);
+    fx_settle(fx);
+    assert_int_equal(R(fx, leader)->remote_count, 1);
+    fx_run(fx, 1600 * MS); /* the step-down check (every ET/2) finds no majority */
+    assert_false(rs_raft_is_leader(R(fx, leader)));
+    assert_int_equal(R(fx, leader)->remote_count, 0);
+    const struct reply *rp = fx_reply(fx, get);
+    assert_non_null(rp);
+    assert_int_equal(rp->status, RS_ENOTLEADER);
+    fx_free(fx);
+}
+
 static void test_follower_reads_off_answers_not_leader(void **state)
 {
     (void)state;
@@ -974,6 +1065,8 @@ int main(void)
         cmocka_unit_test(test_transfer_refusals),
         cmocka_unit_test(test_transfer_any_peer_picks_largest_match_then_priority),
         cmocka_unit_test(test_transfer_without_catchup_bug_sends_early),
+        cmocka_unit_test(test_timeout_now_ignored_unless_from_current_leader),
+        cmocka_unit_test(test_priority_target_decays_then_lower_node_campaigns),
         cmocka_unit_test(test_higher_priority_wins_when_logs_are_equal),
         cmocka_unit_test(test_priority_zero_never_leads),
         cmocka_unit_test(test_lease_duration_bound),
@@ -984,6 +1077,7 @@ int main(void)
         cmocka_unit_test(test_new_leader_no_lease_before_its_entry_commits),
         cmocka_unit_test(test_follower_read_forwards_and_waits_for_apply),
         cmocka_unit_test(test_follower_read_times_out),
+        cmocka_unit_test(test_forwarded_read_fails_when_leader_steps_down),
         cmocka_unit_test(test_follower_reads_off_answers_not_leader),
         cmocka_unit_test(test_learner_serves_reads_in_lease_mode),
         cmocka_unit_test(test_leadership_message_codecs),
