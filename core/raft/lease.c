@@ -59,8 +59,9 @@ bool rs_raft_lease_valid(const struct rs_raft *r)
     if (!lease_mode(r) || r->role != RS_LEADER || r->lease_term != r->term) {
         return false;
     }
-    if (r->timeout_now_term == r->term || r->commit_index < r->term_start_index) {
-        return false;
+    if (r->timeout_now_term == r->term || r->commit_index < r->term_start_index ||
+        rs_raft_transferring(r)) {
+        return false; /* transferring: reads are refused anyway (EBUSY) */
     }
     if (r->now_ns < r->lease_start_ns) {
         return false; /* a host clock that went back: trust nothing */
