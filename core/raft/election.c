@@ -78,6 +78,10 @@ void rs_raft__election_timeout(struct rs_raft *r)
         rs_raft__reset_election_timer(r); /* the leader is alive */
         return;
     }
+    if (!rs_raft__priority_allows_election(r)) {
+        rs_raft__reset_election_timer(r); /* a higher priority goes first (priority.c) */
+        return;
+    }
     /* a candidate whose vote timed out steps down and pre-votes again (jraft's
      * stepDownWhenVoteTimedout), so a partitioned node does not inflate terms */
     if (r->cfg.pre_vote) {
@@ -85,6 +89,12 @@ void rs_raft__election_timeout(struct rs_raft *r)
     } else {
         become_candidate(r);
     }
+}
+
+void rs_raft__elect_self(struct rs_raft *r)
+{
+    RS_ASSERT(r->role == RS_FOLLOWER);
+    become_candidate(r);
 }
 
 static bool log_up_to_date(const struct rs_raft *r, rs_term last_term, rs_index last_index)

@@ -66,5 +66,48 @@ void rs_raft__send_durable_acks(struct rs_raft *r);
 /* read.c */
 void rs_raft__reads_confirm(struct rs_raft *r);
 void rs_raft__reads_fail(struct rs_raft *r, enum rs_err err);
+void rs_raft__read_done(struct rs_raft *r, uint64_t cookie, rs_index index, enum rs_err err);
+/* What a leader checks before any ReadIndex, local or forwarded: RS_OK or the refusal. */
+enum rs_err rs_raft__leader_read_check(const struct rs_raft *r);
+
+/* leadership.c: hooks tying transfer, priority, lease and follower reads into the replica */
+void rs_raft__leadership_check_config(const struct rs_raft_config *cfg);
+void rs_raft__leadership_free(struct rs_raft *r);
+enum rs_err rs_raft__leadership_recv(struct rs_raft *r, rs_node_id from, unsigned type,
+                                     struct rs_bytes body);
+void rs_raft__leadership_tick(struct rs_raft *r);
+void rs_raft__leadership_flush(struct rs_raft *r);
+uint64_t rs_raft__leadership_deadline(const struct rs_raft *r);
+
+/* transfer.c */
+void rs_raft__transfer_tick(struct rs_raft *r);
+void rs_raft__transfer_flush(struct rs_raft *r);
+void rs_raft__recv_timeout_now(struct rs_raft *r, const struct rs_timeout_now *m);
+
+/* election.c: campaign at once, skipping pre-vote (a TimeoutNow) */
+void rs_raft__elect_self(struct rs_raft *r);
+
+/* priority.c */
+int32_t rs_raft__priority_of(const struct rs_raft *r, rs_node_id id);
+/* At an election timeout with no live leader: may this node campaign now? */
+bool rs_raft__priority_allows_election(struct rs_raft *r);
+
+/* lease.c */
+/* Starts a new read round (read_seq + 1) and remembers when it was sent. */
+uint64_t rs_raft__read_round(struct rs_raft *r);
+/* A heartbeat broadcast begins: in lease mode it is a new round. */
+void rs_raft__lease_heartbeat(struct rs_raft *r);
+/* A quorum acknowledged rounds up to seq: the lease restarts at that round's send time. */
+void rs_raft__lease_confirmed(struct rs_raft *r, uint64_t seq);
+
+/* forward.c */
+enum rs_err rs_raft__forward_read(struct rs_raft *r, uint64_t cookie);
+void rs_raft__forward_flush(struct rs_raft *r);
+void rs_raft__forward_expire(struct rs_raft *r);
+void rs_raft__recv_read_index_request(struct rs_raft *r, const struct rs_read_index_request *m);
+void rs_raft__recv_read_index_response(struct rs_raft *r,
+                                       const struct rs_read_index_response *m);
+void rs_raft__remote_reads_confirm(struct rs_raft *r, uint64_t confirmed_seq);
+void rs_raft__remote_reads_fail(struct rs_raft *r, enum rs_err err);
 
 #endif

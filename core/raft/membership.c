@@ -203,8 +203,9 @@ enum rs_err rs_raft_change_conf(struct rs_raft *r, uint64_t now_ns, const struct
         return RS_EINVAL;
     }
     if (r->change.stage != RS_CHANGE_NONE || rs_conf_joint(&r->conf) ||
-        r->commit_index < r->term_start_index) {
-        return RS_EBUSY; /* one change at a time; none before this term's first commit */
+        r->commit_index < r->term_start_index || rs_raft_transferring(r)) {
+        return RS_EBUSY; /* one change at a time, none while transferring, none before this
+                          * term's first commit */
     }
     r->change_result.id++;
     r->change_result.err = RS_EAGAIN;

@@ -262,3 +262,75 @@ enum rs_err rs_msg_decode_snapshot_response(struct rs_bytes body,
     m->next_offset = rs_r_u64(&r);
     return r.error || r.pos != r.size || success > 1 || done > 1 ? RS_ECORRUPT : RS_OK;
 }
+
+#define TIMEOUT_NOW_SIZE         (4 + 8)
+#define READ_INDEX_REQUEST_SIZE  (4 + 8 + 8)
+#define READ_INDEX_RESPONSE_SIZE (4 + 8 + 8 + 8 + 4)
+
+void rs_msg_send_timeout_now(struct rs_out *out, rs_node_id to, const struct rs_timeout_now *m)
+{
+    struct rs_writer w;
+    size_t at = frame_begin(out, TIMEOUT_NOW_SIZE, &w);
+    rs_w_u32(&w, m->from);
+    rs_w_u64(&w, m->term);
+    frame_finish(out, at, &w, to, RS_MSG_TIMEOUT_NOW);
+}
+
+void rs_msg_send_read_index_request(struct rs_out *out, rs_node_id to,
+                                    const struct rs_read_index_request *m)
+{
+    struct rs_writer w;
+    size_t at = frame_begin(out, READ_INDEX_REQUEST_SIZE, &w);
+    rs_w_u32(&w, m->from);
+    rs_w_u64(&w, m->term);
+    rs_w_u64(&w, m->request_id);
+    frame_finish(out, at, &w, to, RS_MSG_READ_INDEX_REQUEST);
+}
+
+void rs_msg_send_read_index_response(struct rs_out *out, rs_node_id to,
+                                     const struct rs_read_index_response *m)
+{
+    RS_ASSERT((unsigned)m->err < RS_E_COUNT);
+    struct rs_writer w;
+    size_t at = frame_begin(out, READ_INDEX_RESPONSE_SIZE, &w);
+    rs_w_u32(&w, m->from);
+    rs_w_u64(&w, m->term);
+    rs_w_u64(&w, m->request_id);
+    rs_w_u64(&w, m->read_index);
+    rs_w_u32(&w, (uint32_t)m->err);
+    frame_finish(out, at, &w, to, RS_MSG_READ_INDEX_RESPONSE);
+}
+
+enum rs_err rs_msg_decode_timeout_now(struct rs_bytes body, struct rs_timeout_now *m)
+{
+    struct rs_reader r;
+    rs_reader_init(&r, body.data, body.size);
+    m->from = rs_r_u32(&r);
+    m->term = rs_r_u64(&r);
+    return r.error || r.pos != r.size ? RS_ECORRUPT : RS_OK;
+}
+
+enum rs_err rs_msg_decode_read_index_request(struct rs_bytes body,
+                                             struct rs_read_index_request *m)
+{
+    struct rs_reader r;
+    rs_reader_init(&r, body.data, body.size);
+    m->from = rs_r_u32(&r);
+    m->term = rs_r_u64(&r);
+    m->request_id = rs_r_u64(&r);
+    return r.error || r.pos != r.size ? RS_ECORRUPT : RS_OK;
+}
+
+enum rs_err rs_msg_decode_read_index_response(struct rs_bytes body,
+                                              struct rs_read_index_response *m)
+{
+    struct rs_reader r;
+    rs_reader_init(&r, body.data, body.size);
+    m->from = rs_r_u32(&r);
+    m->term = rs_r_u64(&r);
+    m->request_id = rs_r_u64(&r);
+    m->read_index = rs_r_u64(&r);
+    uint32_t err = rs_r_u32(&r);
+    m->err = err < RS_E_COUNT ? (enum rs_err)err : RS_ECORRUPT;
+    return r.error || r.pos != r.size || err >= RS_E_COUNT ? RS_ECORRUPT : RS_OK;
+}

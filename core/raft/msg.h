@@ -73,6 +73,27 @@ struct rs_snapshot_response {
     uint64_t next_offset;
 };
 
+/* The leader tells a caught-up follower to campaign now (leadership transfer). */
+struct rs_timeout_now {
+    rs_node_id from;
+    rs_term term; /* the leader's term: only a follower of that term obeys */
+};
+
+/* A follower or learner asks the leader for a read index (one request covers a batch). */
+struct rs_read_index_request {
+    rs_node_id from;
+    rs_term term;
+    uint64_t request_id;
+};
+
+struct rs_read_index_response {
+    rs_node_id from;
+    rs_term term;
+    uint64_t request_id;
+    rs_index read_index; /* valid when err == RS_OK */
+    enum rs_err err;
+};
+
 /* Each encoder appends a sealed frame to out and queues it for `to`. */
 void rs_msg_send_vote_request(struct rs_out *out, rs_node_id to, const struct rs_vote_request *m);
 void rs_msg_send_vote_response(struct rs_out *out, rs_node_id to,
@@ -102,6 +123,17 @@ void rs_msg_send_snapshot_response(struct rs_out *out, rs_node_id to,
 enum rs_err rs_msg_decode_snapshot_request(struct rs_bytes body, struct rs_snapshot_request *m);
 enum rs_err rs_msg_decode_snapshot_response(struct rs_bytes body,
                                             struct rs_snapshot_response *m);
+
+void rs_msg_send_timeout_now(struct rs_out *out, rs_node_id to, const struct rs_timeout_now *m);
+void rs_msg_send_read_index_request(struct rs_out *out, rs_node_id to,
+                                    const struct rs_read_index_request *m);
+void rs_msg_send_read_index_response(struct rs_out *out, rs_node_id to,
+                                     const struct rs_read_index_response *m);
+enum rs_err rs_msg_decode_timeout_now(struct rs_bytes body, struct rs_timeout_now *m);
+enum rs_err rs_msg_decode_read_index_request(struct rs_bytes body,
+                                             struct rs_read_index_request *m);
+enum rs_err rs_msg_decode_read_index_response(struct rs_bytes body,
+                                              struct rs_read_index_response *m);
 
 enum rs_err rs_msg_decode_vote_request(struct rs_bytes body, struct rs_vote_request *m);
 enum rs_err rs_msg_decode_vote_response(struct rs_bytes body, struct rs_vote_response *m);

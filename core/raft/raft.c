@@ -42,6 +42,7 @@ void rs_raft_init(struct rs_raft *r, const struct rs_raft_config *cfg, struct rs
     RS_ASSERT(cfg->heartbeat_ns > 0 && cfg->heartbeat_ns < cfg->election_timeout_ns);
     RS_ASSERT(cfg->max_inflight >= 1 && cfg->max_inflight <= RS_RAFT_INFLIGHT_MAX);
     RS_ASSERT(cfg->batch_entries >= 1 && cfg->batch_entries <= RS_RAFT_BATCH_MAX);
+    rs_raft__leadership_check_config(cfg);
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
     if (r->cfg.segment_bytes_max == 0) {
@@ -72,6 +73,7 @@ void rs_raft_free(struct rs_raft *r)
     rs_snapshot_free(&r->snap);
     rs_snapshot_free(&r->snap_saving);
     free(r->install.buf);
+    rs_raft__leadership_free(r);
     memset(r, 0, sizeof *r);
 }
 
@@ -331,7 +333,7 @@ void rs_raft_recv(struct rs_raft *r, uint64_t now_ns, rs_node_id from, unsigned 
         }
         break;
     }
-    default: err = RS_ECORRUPT; break;
+    default: err = rs_raft__leadership_recv(r, from, type, body); break;
     }
     if (err != RS_OK) {
         r->stats.corrupt_messages++;
@@ -344,6 +346,7 @@ void rs_raft_tick(struct rs_raft *r, uint64_t now_ns)
     if (r->role == RS_ERROR_STATE) {
         return;
     }
+    rs_raft__leadership_tick(r);
     if (r->role == RS_LEADER) {
         rs_raft__leader_tick(r);
     } else if (now_ns >= r->election_deadline_ns) {
@@ -356,11 +359,13 @@ uint64_t rs_raft_deadline(const struct rs_raft *r)
     if (r->role == RS_ERROR_STATE) {
         return UINT64_MAX;
     }
+    uint64_t d = r->election_deadline_ns;
     if (r->role == RS_LEADER) {
-        uint64_t d = r->heartbeat_deadline_ns;
-        return r->stepdown_deadline_ns < d ? r->stepdown_deadline_ns : d;
+        d = r->heartbeat_deadline_ns;
+        d = r->stepdown_deadline_ns < d ? r->stepdown_deadline_ns : d;
     }
-    return r->election_deadline_ns;
+    uint64_t extra = rs_raft__leadership_deadline(r); /* transfer and forwarded-read timeouts */
+    return extra < d ? extra : d;
 }
 
 uint32_t rs_raft__segment_slot(const struct rs_raft *r, rs_index segment_first)
@@ -524,6 +529,7 @@ void rs_raft_flush(struct rs_raft *r)
         return;
     }
     rs_raft__write_log(r);
+    rs_raft__leadership_flush(r);
     if (r->role == RS_LEADER) {
         rs_raft__replicate_all(r);
     }
@@ -545,6 +551,9 @@ enum rs_err rs_raft_propose(struct rs_raft *r, uint64_t now_ns, struct rs_bytes 
     }
     if (r->role != RS_LEADER) {
         return RS_ENOTLEADER;
+    }
+    if (rs_raft_transferring(r)) {
+        return RS_EBUSY; /* jraft: TRANSFERRING refuses apply with EBUSY */
     }
     if (data.size > RS_ENTRY_SIZE_MAX) {
         return RS_ETOOBIG;

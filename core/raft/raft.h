@@ -18,6 +18,11 @@
 #define RS_RAFT_READS_MAX     65536u
 #define RS_RAFT_ACKS_MAX      4096u
 #define RS_RAFT_HELD_MAX      65536u
+#define RS_RAFT_LEASE_ROUNDS  256u   /* heartbeat rounds whose send time the lease remembers */
+#define RS_RAFT_FORWARDS_MAX  4096u  /* reads a follower has forwarded and not heard back on */
+#define RS_RAFT_REMOTE_READS_MAX 4096u /* forwarded reads a leader is confirming */
+#define RS_RAFT_READ_TIMEOUT_DEFAULT_NS (2000ull * 1000 * 1000) /* jraft's 2 s */
+#define RS_RAFT_DECAY_GAP_DEFAULT 10 /* jraft's decayPriorityGap, also its minimum */
 
 _Static_assert(RS_NODE_ID_MAX < 64, "vote and ack sets are 64-bit sets of node ids");
 
@@ -34,6 +39,13 @@ enum rs_read_mode { RS_READ_SAFE = 0, RS_READ_LEASE = 1 };
 #define RS_BUG_LEARNER_VOTES_COUNT (1u << 5) /* learners are counted in commit quorums */
 #define RS_BUG_SNAPSHOT_DROPS_TAIL (1u << 6) /* recovery drops the log after the snapshot */
 #define RS_BUG_TRUNCATE_COMMITTED  (1u << 7) /* appends cut the log after them, conflict or not */
+/* bits 4..7 are taken by the membership bugs */
+#define RS_BUG_TRANSFER_WITHOUT_CATCHUP (1u << 8) /* TimeoutNow before the target caught up */
+#define RS_BUG_LEASE_IGNORES_DRIFT      (1u << 9) /* the lease is not shrunk by the drift bound */
+
+/* Election priorities (jraft's ElectionPriority). */
+#define RS_PRIORITY_DISABLED (-1) /* takes part in elections as if priorities did not exist */
+#define RS_PRIORITY_NEVER    0    /* never becomes leader (never campaigns) */
 
 struct rs_raft_config {
     rs_node_id id;
@@ -58,6 +70,19 @@ struct rs_raft_config {
     uint64_t catchup_margin;       /* a new voter is caught up within this many entries */
     uint64_t random_seed;       /* from the host: the engine's only randomness */
     uint32_t bugs;
+    /* Priority election. Off (the zero value): every node's priority is RS_PRIORITY_DISABLED
+     * and priorities[] is ignored, so a zeroed config keeps jraft's defaults. On: priorities
+     * gives every node's priority by node id (-1 disabled, 0 never leads, >= 1), the same
+     * table on every node, like jraft's peer list with priorities. */
+    bool priority_election;
+    int32_t priorities[RS_NODE_ID_MAX + 1];
+    uint32_t decay_priority_gap; /* 0: 10; values below 10 count as 10 (as in jraft) */
+    /* Lease reads: the clock drift (ppm, every clock) the lease stays sound for. */
+    uint32_t max_drift_ppm;
+    /* Node: followers and learners serve client gets by forwarding ReadIndex to the leader
+     * (off: they answer NOTLEADER, as before). */
+    bool follower_reads;
+    uint64_t read_timeout_ns; /* a forwarded read gives up after this (0: 2 s) */
 };
 
 /* The replication state of one follower, seen from the leader. */
@@ -164,6 +189,37 @@ struct rs_raft_stats {
     uint64_t snapshots_saved;
     uint64_t snapshots_installed;
     uint64_t snapshot_chunks_sent;
+    uint64_t transfers_started;
+    uint64_t transfers_timed_out;
+    uint64_t timeout_now_sent;
+    uint64_t timeout_now_elections; /* elections started by a TimeoutNow received */
+    uint64_t priority_skips;        /* election timeouts skipped for a higher target priority */
+    uint64_t lease_reads;           /* reads answered inside the lease, without a round */
+    uint64_t reads_forwarded;       /* reads this follower forwarded to its leader */
+    uint64_t remote_reads_answered; /* forwarded reads this leader answered */
+};
+
+/* The send time of one heartbeat round (a read_seq value) of a leader term. */
+struct rs_lease_round {
+    rs_term term;
+    uint64_t seq;
+    uint64_t sent_ns;
+};
+
+/* A read this follower forwarded to the leader, waiting for the read index. */
+struct rs_forward {
+    uint64_t cookie;
+    uint64_t request_id;
+    rs_node_id to;
+    uint64_t deadline_ns;
+};
+
+/* A read forwarded to this leader, waiting for its quorum round. */
+struct rs_remote_read {
+    rs_node_id from;
+    uint64_t request_id;
+    uint64_t read_seq;
+    rs_index read_index;
 };
 
 struct rs_raft {
@@ -248,6 +304,33 @@ struct rs_raft {
     enum rs_err error; /* set when role == RS_ERROR_STATE */
     rs_index conflict_index; /* non-zero: a leader contradicted a committed entry here */
     char error_detail[160];  /* where corruption was found, when that is the error */
+
+    /* Leadership transfer (transfer.c). The leader keeps role RS_LEADER while it transfers;
+     * rs_raft_transferring() tells. State of an older term is stale and ignored. */
+    rs_node_id transfer_target;
+    rs_term transfer_term;
+    uint64_t transfer_deadline_ns;
+    bool timeout_now_sent;
+    rs_term timeout_now_term; /* a TimeoutNow left in this term: no lease reads in it */
+
+    /* Priority election (priority.c). */
+    bool priority_ready;          /* target_priority was computed for priority_conf */
+    int32_t target_priority;
+    struct rs_conf priority_conf; /* the configuration target_priority belongs to */
+
+    /* Lease reads (lease.c): the lease of lease_term starts at lease_start_ns. */
+    rs_term lease_term;
+    uint64_t lease_start_ns;
+    struct rs_lease_round lease_rounds[RS_RAFT_LEASE_ROUNDS];
+
+    /* Follower reads (forward.c). */
+    struct rs_forward *forwards; /* oldest first */
+    size_t forward_count, forward_cap;
+    uint64_t forward_request_id; /* the last request id used */
+    bool forward_open;           /* reads tagged forward_request_id wait for the flush */
+    rs_node_id forward_open_to;
+    struct rs_remote_read *remote_reads; /* ring, oldest first */
+    size_t remote_head, remote_count, remote_cap;
 };
 
 /* A file the host found on this replica's disk at start-up. */
@@ -274,7 +357,15 @@ void rs_raft_disk_done(struct rs_raft *r, uint64_t now_ns, uint64_t id, enum rs_
 /* Appends a DATA entry. Sets *index and *term. RS_ENOTLEADER, RS_EBUSY. */
 enum rs_err rs_raft_propose(struct rs_raft *r, uint64_t now_ns, struct rs_bytes data,
                             rs_index *index, rs_term *term);
-/* Starts a linearizable read; its outcome appears in reads_done with this cookie. */
+/*
+ * Starts a linearizable read; its outcome appears in reads_done with this cookie. On a leader
+ * in lease mode inside the lease it is answered at once; otherwise after a quorum round. On a
+ * follower or learner with cfg.follower_reads the read is forwarded to the known leader and
+ * reads_done gets the leader's read index (or its error, or RS_ETIMEDOUT after
+ * read_timeout_ns); the caller serves it once applied_index reaches it. Errors: RS_ENOTLEADER
+ * (no leader known, or follower reads off), RS_EBUSY (transferring, or too many pending),
+ * RS_EAGAIN (a new leader has not committed an entry of its term), RS_ESHUTDOWN.
+ */
 enum rs_err rs_raft_read_index(struct rs_raft *r, uint64_t now_ns, uint64_t cookie);
 /* Emits the batched work of this step: disk writes, appends, read heartbeats. */
 void rs_raft_flush(struct rs_raft *r);
@@ -312,6 +403,28 @@ enum rs_err rs_raft_reset_conf(struct rs_raft *r, uint64_t now_ns, const struct 
 
 /* Earliest node-local time at which rs_raft_tick must run. */
 uint64_t rs_raft_deadline(const struct rs_raft *r);
+
+/*
+ * Leadership transfer (SOFAJRaft's transferLeadershipTo, TimeoutNow). target RS_NODE_NONE
+ * picks the best voter: the largest match index, ties by higher priority, never priority 0,
+ * never a learner. The leader stays RS_LEADER with rs_raft_transferring() true: proposals and
+ * reads get RS_EBUSY. Once the target's match index equals the leader's last index it gets a
+ * TimeoutNow and campaigns at once (no pre-vote). After one election timeout without a new
+ * leader the transfer ends and the leader serves again. A target equal to this node: RS_OK,
+ * nothing happens. Errors: RS_ENOTLEADER, RS_ESHUTDOWN, RS_EBUSY (a transfer or a
+ * configuration change runs), RS_EINVAL (target not a voter, or priority 0), RS_ENOTFOUND
+ * (RS_NODE_NONE and no voter qualifies).
+ */
+enum rs_err rs_raft_transfer(struct rs_raft *r, uint64_t now_ns, rs_node_id target);
+bool rs_raft_transferring(const struct rs_raft *r);
+
+/*
+ * Lease reads. The lease lasts election_timeout * 9/10 shrunk for the drift bound (see
+ * lease.c); with the planted bug lease-ignores-drift the full 9/10. rs_raft_lease_valid says
+ * whether a read now would be answered without a quorum round.
+ */
+uint64_t rs_raft_lease_duration_ns(const struct rs_raft_config *cfg);
+bool rs_raft_lease_valid(const struct rs_raft *r);
 
 static inline bool rs_raft_is_leader(const struct rs_raft *r)
 {

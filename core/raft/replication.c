@@ -123,6 +123,7 @@ static void send_heartbeat(struct rs_raft *r, struct rs_progress *p)
 
 void rs_raft__heartbeat_all(struct rs_raft *r)
 {
+    rs_raft__lease_heartbeat(r); /* in lease mode every broadcast is a new read round */
     for (uint32_t i = 0; i < r->peer_count; i++) {
         send_heartbeat(r, &r->progress[i]);
     }

@@ -57,6 +57,13 @@ enum rs_err rs_node_reset_conf(struct rs_node *n, uint64_t now_ns, const struct 
     return err;
 }
 
+enum rs_err rs_node_transfer(struct rs_node *n, uint64_t now_ns, rs_node_id target)
+{
+    enum rs_err err = rs_raft_transfer(&n->raft, now_ns, target);
+    after_event(n);
+    return err;
+}
+
 void rs_node_request_snapshot(struct rs_node *n)
 {
     n->snapshot_requested = true;
@@ -161,6 +168,12 @@ static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_r
     rd->key = malloc(rd->key_size ? rd->key_size : 1);
     RS_ASSERT(rd->key != NULL);
     memcpy(rd->key, req->op.key.data, rd->key_size);
+    if (n->raft.role != RS_LEADER) {
+        /* served here once applied: bounded by the read timeout, forwarding included */
+        uint64_t timeout = n->raft.cfg.read_timeout_ns;
+        rd->deadline_ns = n->raft.now_ns + (timeout ? timeout : RS_RAFT_READ_TIMEOUT_DEFAULT_NS);
+        n->stats.follower_reads++;
+    }
 }
 
 static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes frame)
@@ -171,12 +184,17 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
         return;
     }
     n->stats.requests++;
+    bool is_write = rs_kv_opcode_is_write(req.op.opcode);
+    if (!is_write && n->raft.cfg.follower_reads && n->raft.role != RS_ERROR_STATE) {
+        handle_read(n, from, &req); /* any replica serves gets (rs_raft_read_index forwards) */
+        return;
+    }
     if (n->raft.role != RS_LEADER) {
         enum rs_err status = n->raft.role == RS_ERROR_STATE ? RS_ESHUTDOWN : RS_ENOTLEADER;
         respond(n, from, req.request_id, req.client_id, req.seq, status, NULL);
         return;
     }
-    if (rs_kv_opcode_is_write(req.op.opcode)) {
+    if (is_write) {
         handle_write(n, from, &req);
     } else {
         handle_read(n, from, &req);
@@ -200,7 +218,9 @@ static void serve_reads(struct rs_node *n)
                 continue;
             }
             if (d->err != RS_OK) {
-                respond(n, rd->client, rd->request_id, rd->client_id, rd->seq, d->err, NULL);
+                enum rs_err err = d->err == RS_EAGAIN ? RS_EBUSY : d->err; /* as handle_read */
+                respond(n, rd->client, rd->request_id, rd->client_id, rd->seq, err, NULL);
+                n->stats.reads_timed_out += err == RS_ETIMEDOUT ? 1 : 0;
                 remove_read(n, j);
             } else {
                 rd->confirmed = true;
@@ -338,10 +358,28 @@ void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uin
     after_event(n);
 }
 
+/* Follower-served reads not answered by their deadline get RS_ETIMEDOUT. */
+static void expire_reads(struct rs_node *n)
+{
+    for (size_t j = 0; j < n->read_count;) {
+        struct rs_pending_read *rd = &n->reads[j];
+        if (rd->deadline_ns == 0 || rd->deadline_ns > n->raft.now_ns) {
+            j++;
+            continue;
+        }
+        respond(n, rd->client, rd->request_id, rd->client_id, rd->seq, RS_ETIMEDOUT, NULL);
+        n->stats.reads_timed_out++;
+        remove_read(n, j);
+    }
+}
+
 void rs_node_tick(struct rs_node *n, uint64_t now_ns)
 {
     rs_raft_tick(&n->raft, now_ns);
     after_event(n);
+    if (n->raft.cfg.follower_reads) {
+        expire_reads(n);
+    }
 }
 
 void rs_node_disk_done(struct rs_node *n, uint64_t now_ns, uint64_t id, enum rs_err err)
@@ -353,5 +391,9 @@ void rs_node_disk_done(struct rs_node *n, uint64_t now_ns, uint64_t id, enum rs_
 uint64_t rs_node_deadline(const struct rs_node *n)
 {
     uint64_t d = rs_raft_deadline(&n->raft);
+    for (size_t j = 0; n->raft.cfg.follower_reads && j < n->read_count; j++) {
+        uint64_t rd = n->reads[j].deadline_ns;
+        d = rd != 0 && rd < d ? rd : d;
+    }
     return n->next_snapshot_ns > 0 && n->next_snapshot_ns < d ? n->next_snapshot_ns : d;
 }

@@ -30,6 +30,7 @@ struct rs_pending_read {
     uint64_t seq;
     uint8_t *key;
     size_t key_size;
+    uint64_t deadline_ns; /* a read served by a follower times out here (0: never) */
 };
 
 struct rs_node_stats {
@@ -40,6 +41,8 @@ struct rs_node_stats {
     uint64_t not_leader;
     uint64_t busy;
     uint64_t snapshots_loaded;
+    uint64_t follower_reads;    /* gets a follower or learner accepted (cfg.follower_reads) */
+    uint64_t reads_timed_out;   /* ... and answered RS_ETIMEDOUT */
 };
 
 struct rs_node {
@@ -71,6 +74,8 @@ void rs_node_disk_done(struct rs_node *n, uint64_t now_ns, uint64_t id, enum rs_
 /* Administrative commands (CliService): see rs_raft_change_conf and rs_raft_reset_conf. */
 enum rs_err rs_node_change_conf(struct rs_node *n, uint64_t now_ns, const struct rs_conf *target);
 enum rs_err rs_node_reset_conf(struct rs_node *n, uint64_t now_ns, const struct rs_conf *conf);
+/* Leadership transfer (an administrative command): see rs_raft_transfer. */
+enum rs_err rs_node_transfer(struct rs_node *n, uint64_t now_ns, rs_node_id target);
 /* Takes a snapshot at the next opportunity (an administrative command). */
 void rs_node_request_snapshot(struct rs_node *n);
 /* Earliest node-local time at which rs_node_tick must run. */
