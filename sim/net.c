@@ -225,6 +225,13 @@ static void draw_corruption(struct rs_net *net, struct rs_net_link *link, uint32
     }
 }
 
+/* Whether a capped link's queue is full: the message would wait too long to start. */
+static bool queue_full(const struct rs_net_link *link, uint64_t now_ns)
+{
+    return link->bandwidth_bytes_per_s != 0 && link->busy_until_ns > now_ns &&
+           link->busy_until_ns - now_ns > RS_NET_QUEUE_MAX_NS;
+}
+
 /* When a message of size_bytes offered at now_ns has left the sender (bandwidth queueing). */
 static uint64_t transmit_done(struct rs_net_link *link, uint64_t now_ns, uint32_t size_bytes)
 {
@@ -233,7 +240,8 @@ static uint64_t transmit_done(struct rs_net_link *link, uint64_t now_ns, uint32_
         return now_ns;
     }
     unsigned __int128 scaled = (unsigned __int128)size_bytes * RS_NS_PER_S;
-    uint64_t busy_ns = (uint64_t)((scaled + bandwidth - 1) / bandwidth);
+    unsigned __int128 busy = (scaled + bandwidth - 1) / bandwidth;
+    uint64_t busy_ns = busy > UINT64_MAX ? UINT64_MAX : (uint64_t)busy;
     uint64_t start_ns = now_ns > link->busy_until_ns ? now_ns : link->busy_until_ns;
     link->busy_until_ns = add_saturating(start_ns, busy_ns);
     return link->busy_until_ns;
@@ -270,10 +278,12 @@ void rs_net_transmit(struct rs_net *net, uint64_t now_ns, uint32_t src, uint32_t
     bool reordered = rs_rng_chance_ppm(&link->rng, link->params.reorder_ppm);
     uint64_t latency_ns = draw_latency(link);
     uint64_t dup_latency_ns = draw_latency(link);
-    fate->copies = lost ? 0 : duplicated ? 2 : 1;
+    bool dropped = !lost && !link->clogged && queue_full(link, now_ns);
+    fate->copies = lost || dropped ? 0 : duplicated ? 2 : 1;
     draw_corruption(net, link, src, dst, size_bytes, fate);
-    if (lost) {
-        net->counters.lost++;
+    if (lost || dropped) {
+        net->counters.lost += lost;
+        net->counters.queue_dropped += dropped;
         return;
     }
     net->counters.duplicated += duplicated;

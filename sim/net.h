@@ -14,6 +14,9 @@
 /* corrupt_bit of an intact copy; deliver_at_ns of a held copy in rs_net_send. */
 #define RS_NET_INTACT UINT64_MAX
 #define RS_NET_HELD   UINT64_MAX
+/* A bandwidth-capped link queues at most this much transmission time; a message that would
+ * wait longer is dropped (drop-tail, like a full router queue), counted in queue_dropped. */
+#define RS_NET_QUEUE_MAX_NS (1000000000ull)
 
 /*
  * How one directed link behaves. Latency is uniform in [latency_min_ns, latency_max_ns];
@@ -36,7 +39,7 @@ struct rs_link_params {
 
 /*
  * What happened to messages, for the host's reports. `sent` counts every send; each is then
- * exactly one of blocked, filtered, lost, or delivered (as 1 or 2 copies). delivered_copies
+ * exactly one of blocked, filtered, lost, queue_dropped or delivered (as 1 or 2 copies). delivered_copies
  * counts copies handed back to the host (a duplicate counts twice), held ones included;
  * held_copies counts those of them that waited for an unclog, corrupted those with a flipped
  * bit. Cuts of messages in flight happen in the host (it checks rs_net_link_up at delivery)
@@ -48,6 +51,7 @@ struct rs_net_counters {
     uint64_t blocked;
     uint64_t filtered;
     uint64_t lost;
+    uint64_t queue_dropped;
     uint64_t delivered_copies;
     uint64_t duplicated;
     uint64_t reordered;
@@ -135,7 +139,8 @@ bool rs_net_link_up(const struct rs_net *net, uint32_t src, uint32_t dst);
  * A bandwidth cap on one link (0: unlimited), kept apart from the parameters so that
  * rs_net_set_all leaves caps alone. A capped link serialises its messages: a message starts
  * when the link is free and occupies it for ceil(size * 1e9 / bandwidth) ns, then travels with
- * its latency, so a busy link queues. RS_EINVAL for a bad endpoint.
+ * its latency, so a busy link queues (up to RS_NET_QUEUE_MAX_NS of waiting, then drop-tail).
+ * RS_EINVAL for a bad endpoint.
  */
 enum rs_err rs_net_set_bandwidth(struct rs_net *net, uint32_t src, uint32_t dst,
                                  uint64_t bytes_per_s);
@@ -155,7 +160,8 @@ void rs_net_clear_filters(struct rs_net *net);
  * duplicate latency), so changing one probability does not shift the later draws, and two
  * corruption chances from the corruption stream (plus a bit position for a corrupted copy).
  * A lost message is gone; a clogged link holds the copies (rs_net_release sends them later).
- * Otherwise the message waits for the link's bandwidth, then travels. FIFO: a message not
+ * Otherwise the message waits for the link's bandwidth (or is dropped when the queue is
+ * full: copies 0), then travels. FIFO: a message not
  * picked for reordering is delivered no earlier than the previous FIFO message on its link
  * (equal times are fine: the host pushes deliveries in send order and the event queue breaks
  * ties by push order). A reordered message keeps its drawn time and does not hold back later
