@@ -2848,6 +2848,30 @@ static void write_section(const struct rs_scenario *s,
     }
 }
 
+/* describe lines of at most about 90 columns (a line also has a word limit); the reader joins
+ * them with one space, which is how they were split. */
+static void write_describe(const char *text, FILE *file)
+{
+    enum { WRAP_COLUMNS = 90 };
+    size_t size = strlen(text);
+    size_t start = 0;
+    while (start < size) {
+        size_t end = start;
+        size_t last_space = 0;
+        while (end < size && (end - start < WRAP_COLUMNS || last_space == 0)) {
+            if (text[end] == ' ') {
+                last_space = end;
+            }
+            end++;
+        }
+        if (end < size && last_space > start) {
+            end = last_space; /* break at the last space that fits */
+        }
+        fprintf(file, "describe %.*s\n", (int)(end - start), text + start);
+        start = end < size ? end + 1 : end;
+    }
+}
+
 void rs_scenario_write(const struct rs_scenario *s, FILE *file)
 {
     RS_ASSERT(s != NULL && file != NULL);
@@ -2857,9 +2881,7 @@ void rs_scenario_write(const struct rs_scenario *s, FILE *file)
     if (s->name[0] != '\0') {
         fprintf(file, "name %s\n", s->name);
     }
-    if (s->describe[0] != '\0') {
-        fprintf(file, "describe %s\n", s->describe);
-    }
+    write_describe(s->describe, file);
     for (size_t i = 0; i < COUNT_OF(section_names); i++) {
         write_section(s, &defaults, section_names[i], file);
     }
