@@ -1,4 +1,5 @@
-/* The simulated disk: current content per file, an undo copy of each dirty block, crash tears. */
+/* The simulated disk: current content per file, an undo copy of each dirty block, crash tears,
+ * injected errors, capacity, slowness and bit rot. */
 #include "sim/disk.h"
 
 #include <stdlib.h>
@@ -19,7 +20,7 @@ struct disk_dirty {
 };
 
 /*
- * Invariants: durable_size <= size <= cap; a block that is not dirty has the same current and
+ * Invariants: synced_size <= durable_size <= size <= cap; a block that is not dirty has the same current and
  * durable content (so its bytes at or beyond durable_size are zeros); dirty_bits has a bit set
  * exactly for the blocks listed in dirty[0..dirty_count).
  */
@@ -29,6 +30,7 @@ struct rs_disk_file {
     uint64_t size;
     uint64_t cap;
     uint64_t durable_size;
+    uint64_t synced_size; /* durable through a sync or truncate, not a crash's kept blocks */
     uint64_t *dirty_bits;
     size_t dirty_bits_words;
     struct disk_dirty *dirty;
@@ -146,6 +148,8 @@ static void file_clear_dirty(struct rs_disk *d, struct rs_disk_file *f)
 
 static void file_destroy(struct rs_disk *d, struct rs_disk_file *f)
 {
+    RS_ASSERT(d->used_bytes >= f->size);
+    d->used_bytes -= f->size;
     file_clear_dirty(d, f);
     free(f->data);
     free(f->dirty_bits);
@@ -242,6 +246,18 @@ static enum rs_err file_reserve_dirty(struct rs_disk_file *f, uint64_t last_bloc
 
 /* ---- writes ---- */
 
+/* Whether growing f (NULL: a new file) to `end` bytes fits the capacity. */
+static bool room_for(struct rs_disk *d, const struct rs_disk_file *f, uint64_t end)
+{
+    uint64_t size = f != NULL ? f->size : 0;
+    uint64_t capacity = d->faults.capacity_bytes;
+    if (capacity == 0 || end <= size || d->used_bytes + (end - size) <= capacity) {
+        return true;
+    }
+    d->stats.full_errors++;
+    return false;
+}
+
 /* Reserve everything a write of [offset, end) needs, so that applying it cannot fail. */
 static enum rs_err write_reserve(struct rs_disk *d, struct rs_disk_file *f, uint64_t offset,
                                  uint64_t end)
@@ -296,6 +312,10 @@ enum rs_err rs_disk_write(struct rs_disk *d, const char *name, uint64_t offset, 
     }
     size_t index;
     struct rs_disk_file *f = file_find(d, name, &index);
+    uint64_t end = offset + size;
+    if (size > 0 && !room_for(d, f, end)) {
+        return RS_ENOSPACE;
+    }
     bool created = false;
     if (f == NULL) {
         enum rs_err err = file_create(d, name, index, &f);
@@ -307,7 +327,6 @@ enum rs_err rs_disk_write(struct rs_disk *d, const char *name, uint64_t offset, 
     if (size == 0) {
         return RS_OK;
     }
-    uint64_t end = offset + size;
     enum rs_err err = write_reserve(d, f, offset, end);
     if (err != RS_OK) {
         if (created) {
@@ -326,6 +345,7 @@ enum rs_err rs_disk_write(struct rs_disk *d, const char *name, uint64_t offset, 
         memset(f->data + f->size, 0, (size_t)(offset - f->size));
     }
     if (end > f->size) {
+        d->used_bytes += end - f->size;
         f->size = end;
     }
     memcpy(f->data + offset, data, size);
@@ -350,6 +370,7 @@ enum rs_err rs_disk_sync(struct rs_disk *d, const char *name)
     d->stats.synced_blocks += f->dirty_count;
     file_clear_dirty(d, f);
     f->durable_size = f->size;
+    f->synced_size = f->size;
     return RS_OK;
 }
 
@@ -391,6 +412,9 @@ enum rs_err rs_disk_truncate(struct rs_disk *d, const char *name, uint64_t size)
     if (f == NULL) {
         return RS_ENOTFOUND;
     }
+    if (!room_for(d, f, size)) {
+        return RS_ENOSPACE;
+    }
     enum rs_err err = file_reserve_data(f, size);
     if (err != RS_OK) {
         return err;
@@ -401,8 +425,10 @@ enum rs_err rs_disk_truncate(struct rs_disk *d, const char *name, uint64_t size)
         memset(f->data + f->size, 0, (size_t)(size - f->size));
     }
     /* Journaled: the length (and any zeros added) is durable at once. */
+    d->used_bytes = d->used_bytes - f->size + size;
     f->size = size;
     f->durable_size = size;
+    f->synced_size = f->synced_size < size ? f->synced_size : size;
     return RS_OK;
 }
 
@@ -546,8 +572,10 @@ static void crash_file(struct rs_disk *d, struct rs_disk_file *f)
     }
     file_clear_dirty(d, f);
     RS_ASSERT(new_size <= f->size);
+    d->used_bytes -= f->size - new_size;
     f->size = new_size;
     f->durable_size = new_size;
+    f->synced_size = f->synced_size < new_size ? f->synced_size : new_size;
 }
 
 void rs_disk_crash(struct rs_disk *d)
@@ -564,6 +592,86 @@ void rs_disk_wipe(struct rs_disk *d)
         file_destroy(d, d->files[i]);
     }
     d->file_count = 0;
+    RS_ASSERT(d->used_bytes == 0);
+}
+
+/* ---- injected faults ---- */
+
+enum rs_err rs_disk_inject(struct rs_disk *d, enum rs_disk_io io)
+{
+    const struct rs_disk_faults *f = &d->faults;
+    uint32_t ppm = io == RS_DISK_IO_WRITE ? f->write_error_ppm
+                   : io == RS_DISK_IO_SYNC ? f->sync_error_ppm
+                                           : 0;
+    bool unlucky = rs_rng_chance_ppm(&d->fault_rng, ppm); /* one draw, always */
+    bool data_op = io != RS_DISK_IO_META;
+    bool fail = f->dead || unlucky || (data_op && f->fail_next > 0);
+    if (data_op && f->fail_next > 0) {
+        d->faults.fail_next--;
+    }
+    if (!fail) {
+        return RS_OK;
+    }
+    d->stats.injected_errors++;
+    return RS_EIO;
+}
+
+enum rs_err rs_disk_set_faults(struct rs_disk *d, const struct rs_disk_faults *faults)
+{
+    if (faults->write_error_ppm > RS_DISK_PPM_MAX || faults->sync_error_ppm > RS_DISK_PPM_MAX ||
+        faults->slow_factor > RS_DISK_SLOW_FACTOR_MAX) {
+        return RS_EINVAL;
+    }
+    d->faults = *faults;
+    return RS_OK;
+}
+
+uint64_t rs_disk_synced_size(const struct rs_disk *d, const char *name)
+{
+    size_t index;
+    const struct rs_disk_file *f = name_valid(name) ? file_find(d, name, &index) : NULL;
+    return f != NULL ? f->synced_size : 0;
+}
+
+static uint64_t corrupt_start(const struct rs_disk_file *f, bool unsynced_only)
+{
+    return unsynced_only ? f->synced_size : 0;
+}
+
+/* Flips bit `bit` of the region (the concatenation of every file's corruptible bytes). */
+static void corrupt_one(struct rs_disk *d, uint64_t bit, bool unsynced_only)
+{
+    uint64_t byte = bit / 8;
+    for (size_t i = 0; i < d->file_count; i++) {
+        struct rs_disk_file *f = d->files[i];
+        uint64_t start = corrupt_start(f, unsynced_only);
+        uint64_t length = f->size - start;
+        if (byte < length) {
+            f->data[start + byte] ^= (uint8_t)(1u << (bit % 8));
+            return;
+        }
+        byte -= length;
+    }
+    RS_UNREACHABLE();
+}
+
+uint32_t rs_disk_corrupt(struct rs_disk *d, struct rs_rng *rng, uint32_t bits,
+                         bool unsynced_only)
+{
+    uint64_t region_bytes = 0;
+    for (size_t i = 0; i < d->file_count; i++) {
+        const struct rs_disk_file *f = d->files[i];
+        RS_ASSERT(f->synced_size <= f->size);
+        region_bytes += f->size - corrupt_start(f, unsynced_only);
+    }
+    if (region_bytes == 0) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < bits; i++) {
+        corrupt_one(d, rs_rng_below(rng, region_bytes * 8), unsynced_only);
+    }
+    d->stats.corrupted_bits += bits;
+    return bits;
 }
 
 /* ---- timing ---- */
@@ -588,6 +696,8 @@ uint64_t rs_disk_schedule(struct rs_disk *d, uint64_t now_ns, enum rs_disk_op ki
     default:
         RS_UNREACHABLE();
     }
+    uint32_t slow = d->faults.slow_factor > 1 ? d->faults.slow_factor : 1;
+    latency_ns = latency_ns > UINT64_MAX / slow ? UINT64_MAX : latency_ns * slow;
     uint64_t transfer_ns = 0;
     if (p->bandwidth_bytes_per_s != 0 && size > 0) {
         unsigned __int128 scaled = (unsigned __int128)size * RS_NS_PER_S;
@@ -629,6 +739,7 @@ enum rs_err rs_disk_init(struct rs_disk *d, const struct rs_disk_params *p, uint
     d->block_shift = (unsigned)__builtin_ctz(p->block_size);
     rs_rng_derive_idx(&d->latency_rng, run_seed, "disk", node);
     rs_rng_derive_idx(&d->tear_rng, run_seed, "disk/tear", node);
+    rs_rng_derive_idx(&d->fault_rng, run_seed, "disk/fault", node);
     _Static_assert(RS_DISK_BLOCK_MIN >= sizeof(void *), "pool blocks hold a free-list link");
     return RS_OK;
 }

@@ -1,4 +1,5 @@
-/* A simulated per-node disk: a flat filesystem of named files, block-granular crash tearing. */
+/* A simulated per-node disk: a flat filesystem of named files, block-granular crash tearing,
+ * and injected faults (I/O errors, a full disk, a slow disk, bit rot). */
 #ifndef RS_SIM_DISK_H
 #define RS_SIM_DISK_H
 
@@ -40,6 +41,14 @@
  * Timing is separate from content: rs_disk_schedule models one FIFO queue per disk. The host
  * applies an operation's effect when it chooses (typically at submission, with the
  * completion reported to the engine at the returned time).
+ *
+ * Faults (struct rs_disk_faults, all off by default): the host asks rs_disk_inject before it
+ * applies an operation whether the operation fails with an I/O error; a failed operation
+ * changes nothing (a failed sync leaves its dirty blocks dirty, to be lost or torn by a crash).
+ * A capacity makes writes and extending truncates that would grow the files' total size past
+ * it fail with RS_ENOSPACE (changing nothing). A slow factor multiplies every latency.
+ * rs_disk_corrupt flips bits in stored bytes (bit rot: later reads, recovery included, see
+ * them).
  */
 enum rs_disk_op {
     RS_DISK_OP_WRITE,
@@ -62,6 +71,25 @@ struct rs_disk_params {
     uint32_t torn_keep_ppm;
 };
 
+/*
+ * Injected faults. An operation fails with RS_EIO when the disk is dead (every operation),
+ * when fail_next is non-zero (the next fail_next writes and syncs; each failure counts it
+ * down), or by chance (write_error_ppm, sync_error_ppm). capacity_bytes 0 is unlimited;
+ * slow_factor 0 or 1 is normal speed, at most RS_DISK_SLOW_FACTOR_MAX.
+ */
+#define RS_DISK_SLOW_FACTOR_MAX 1000u
+struct rs_disk_faults {
+    uint64_t capacity_bytes;
+    uint32_t write_error_ppm;
+    uint32_t sync_error_ppm;
+    uint32_t fail_next;
+    uint32_t slow_factor;
+    bool dead;
+};
+
+/* What an operation is, for rs_disk_inject: truncate, rename and remove are metadata. */
+enum rs_disk_io { RS_DISK_IO_WRITE, RS_DISK_IO_SYNC, RS_DISK_IO_META };
+
 /* Cumulative counts for reports and tests. */
 struct rs_disk_stats {
     uint64_t writes;
@@ -72,6 +100,9 @@ struct rs_disk_stats {
     uint64_t crashes;
     uint64_t torn_kept_blocks;
     uint64_t torn_lost_blocks;
+    uint64_t injected_errors; /* RS_EIO answers of rs_disk_inject */
+    uint64_t full_errors;     /* RS_ENOSPACE answers */
+    uint64_t corrupted_bits;  /* flipped by rs_disk_corrupt */
 };
 
 struct rs_disk_file; /* private to disk.c */
@@ -82,6 +113,7 @@ struct rs_disk {
     unsigned block_shift;
     struct rs_rng latency_rng; /* "disk/<node>" */
     struct rs_rng tear_rng;    /* "disk/tear/<node>" */
+    struct rs_rng fault_rng;   /* "disk/fault/<node>": injected errors */
     struct rs_disk_file **files; /* sorted by name (strcmp) */
     size_t file_count;
     size_t file_cap;
@@ -91,6 +123,8 @@ struct rs_disk {
     size_t pool_chunk_count;
     size_t pool_chunk_cap;
     uint64_t busy_until_ns;
+    uint64_t used_bytes; /* the current sizes of all files together */
+    struct rs_disk_faults faults;
     struct rs_disk_stats stats;
 };
 
@@ -142,9 +176,33 @@ void rs_disk_crash(struct rs_disk *d);
 void rs_disk_wipe(struct rs_disk *d);
 
 /*
+ * Whether the next operation of this kind fails: RS_EIO or RS_OK. Draws exactly one value from
+ * "disk/fault/<node>" per call whatever the settings, so turning a probability up does not
+ * move later draws. Call it once per operation, before applying the operation.
+ */
+enum rs_err rs_disk_inject(struct rs_disk *d, enum rs_disk_io io);
+/* RS_EINVAL (and nothing changes) for a ppm above RS_DISK_PPM_MAX or a bad slow factor. */
+enum rs_err rs_disk_set_faults(struct rs_disk *d, const struct rs_disk_faults *faults);
+
+/*
+ * The bytes a file holds that were made durable by rs_disk_sync or rs_disk_truncate (a prefix
+ * of the file): bytes beyond it are unsynced, or kept by a crash from unsynced writes. 0 for
+ * a missing file.
+ */
+uint64_t rs_disk_synced_size(const struct rs_disk *d, const char *name);
+/*
+ * Bit rot: flips `bits` bits at positions drawn from rng, uniformly over the bytes of every
+ * file (files in name order), or only over the bytes beyond each file's synced size when
+ * unsynced_only. Returns how many bits were flipped (0 when the region is empty). The
+ * current content changes; where a block is clean its durable content is the same bytes.
+ */
+uint32_t rs_disk_corrupt(struct rs_disk *d, struct rs_rng *rng, uint32_t bits,
+                         bool unsynced_only);
+
+/*
  * One FIFO queue per disk: completion = max(now, busy_until) + latency drawn for the kind
- * (from "disk/<node>") + size / bandwidth; the disk is busy until that completion.
- * Completions are therefore non-decreasing in submission order.
+ * (from "disk/<node>", times the slow factor) + size / bandwidth; the disk is busy until that
+ * completion. Completions are therefore non-decreasing in submission order.
  */
 uint64_t rs_disk_schedule(struct rs_disk *d, uint64_t now_ns, enum rs_disk_op kind, size_t size);
 

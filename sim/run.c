@@ -6,7 +6,9 @@
 #include "sim/context.h"
 #include "sim/history.h"
 #include "sim/lincheck.h"
+#include "sim/nemesis.h"
 #include "sim/scenario.h"
+#include "sim/swarm.h"
 #include "sim/world.h"
 
 #include <errno.h>
@@ -84,13 +86,11 @@ struct run {
     struct rs_history *history;
     struct rs_latency_log latency;
     char dir[512];
-    /* fault windows still open: partitions, and one per crashed node */
-    uint64_t partition_since_ns;
-    bool partition_open;
-    char partition_label[64];
-    uint64_t crashed_since_ns[RS_WORLD_NODES_MAX + 1];
-    bool crashed_open[RS_WORLD_NODES_MAX + 1];
-    uint32_t *firings; /* per command: how often it fired */
+    struct rs_nemesis nemesis;
+    bool swarm_on;
+    struct rs_swarm swarm;
+    struct rs_scn_command *steps; /* the swarm's timeline */
+    uint32_t step_count;
     bool history_error;
     char history_message[256];
 };
@@ -113,6 +113,33 @@ static int64_t draw_value(struct run *run, struct rs_rng *rng, enum rs_scn_setti
     return x;
 }
 
+/* The swarm's mix and timeline for this seed; its network noise replaces the net settings. */
+static void draw_swarm(struct run *run)
+{
+    struct rs_swarm *sw = &run->swarm;
+    /* whole milliseconds, so that the schedule reads well */
+    int64_t *interval = &run->values[RS_SCN_NEMESIS_INTERVAL];
+    *interval = *interval / (int64_t)RS_NS_PER_MS * (int64_t)RS_NS_PER_MS;
+    for (uint32_t i = 0; i < run->drawn_count; i++) {
+        if (run->drawn[i].id == RS_SCN_NEMESIS_INTERVAL) {
+            run->drawn[i].value = *interval;
+        }
+    }
+    rs_swarm_draw(sw, run->opt->seed, (uint64_t)run->values[RS_SCN_NEMESIS_INTERVAL],
+                  (uint64_t)run->values[RS_SCN_RAFT_ELECTION_TIMEOUT]);
+    if (sw->enabled[RS_SWARM_NET_NOISE]) {
+        run->values[RS_SCN_NET_LOSS] = sw->loss_ppm;
+        run->values[RS_SCN_NET_DUP] = sw->dup_ppm;
+        run->values[RS_SCN_NET_REORDER] = sw->reorder_ppm;
+        run->values[RS_SCN_NET_CORRUPT] = sw->corrupt_ppm;
+    }
+    run->steps = calloc(RS_SWARM_STEPS_MAX, sizeof *run->steps);
+    RS_ASSERT(run->steps != NULL);
+    run->step_count = rs_swarm_steps(sw, run->opt->seed, run->scn.run_ns,
+                                     (uint32_t)run->values[RS_SCN_CLUSTER_NODES], run->steps,
+                                     RS_SWARM_STEPS_MAX);
+}
+
 static void draw_parameters(struct run *run)
 {
     struct rs_rng rng;
@@ -124,6 +151,10 @@ static void draw_parameters(struct run *run)
             continue;
         }
         run->values[id] = draw_value(run, &rng, (enum rs_scn_setting_id)id);
+    }
+    run->swarm_on = run->values[RS_SCN_NEMESIS_SWARM] != 0;
+    if (run->swarm_on) {
+        draw_swarm(run);
     }
 }
 
@@ -153,6 +184,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->net.loss_ppm = (uint32_t)VAL(NET_LOSS);
     c->net.dup_ppm = (uint32_t)VAL(NET_DUP);
     c->net.reorder_ppm = (uint32_t)VAL(NET_REORDER);
+    c->net.corrupt_ppm = (uint32_t)VAL(NET_CORRUPT);
     c->disk.write_latency_min_ns = (uint64_t)s->settings[RS_SCN_DISK_WRITE_LATENCY].lo;
     c->disk.write_latency_max_ns = (uint64_t)s->settings[RS_SCN_DISK_WRITE_LATENCY].hi;
     c->disk.sync_latency_min_ns = (uint64_t)s->settings[RS_SCN_DISK_SYNC_LATENCY].lo;
@@ -180,6 +212,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     wl->value_size = (uint32_t)VAL(WORKLOAD_VALUE_SIZE);
     c->fault_phase_ns = s->run_ns;
     c->liveness_ns = (uint64_t)VAL(CHECK_LIVENESS);
+    c->liveness_unchecked = VAL(CHECK_MODE) == 1;
     c->bugs = run->opt->bugs;
 }
 
@@ -220,204 +253,19 @@ static int unsupported(const struct run *run, struct rs_scn_error *err)
 
 /* ---- the timeline ---- */
 
-#define ACTION_FIRE    0u
-#define ACTION_RESTART 1u
+/* wipe fires only once the engine has membership changes to bring a wiped node back. */
+#define RUN_WIPE_ENABLED 0
 
-static uint64_t nemesis_arg(uint32_t action, uint32_t node, uint32_t command)
+static int timeline_error(const struct run *run, const struct rs_scn_command *c, uint32_t column,
+                          struct rs_scn_error *err, const char *message)
 {
-    return ((uint64_t)action << 48) | ((uint64_t)node << 32) | command;
-}
-
-/* A node matching the target, or 0 when none fits. want_up: 1 up, 0 down, -1 either. */
-static uint32_t resolve(struct run *run, const struct rs_scn_target *t, int want_up)
-{
-    struct rs_world *w = &run->world;
-    uint32_t n = w->cfg.node_count;
-    uint32_t leader = rs_world_leader(w);
-    if (t->kind == RS_SCN_TARGET_NODE) {
-        return t->node <= n ? t->node : 0;
-    }
-    if (t->kind == RS_SCN_TARGET_LEADER) {
-        return leader;
-    }
-    uint32_t pool[RS_WORLD_NODES_MAX];
-    uint32_t count = 0;
-    for (uint32_t id = 1; id <= n; id++) {
-        bool up = w->nodes[id].up;
-        if ((want_up == 1 && !up) || (want_up == 0 && up)) {
-            continue;
-        }
-        if (t->kind == RS_SCN_TARGET_FOLLOWER && id == leader) {
-            continue;
-        }
-        pool[count++] = id;
-    }
-    return count == 0 ? 0 : pool[rs_rng_below(&w->nemesis_rng, count)];
-}
-
-static void window_close_partition(struct run *run)
-{
-    if (run->partition_open) {
-        rs_latency_add_window(&run->latency, run->partition_since_ns, run->world.now_ns,
-                              run->partition_label);
-        run->partition_open = false;
-    }
-}
-
-static void window_open_partition(struct run *run, const char *label)
-{
-    window_close_partition(run);
-    run->partition_open = true;
-    run->partition_since_ns = run->world.now_ns;
-    snprintf(run->partition_label, sizeof run->partition_label, "%s", label);
-}
-
-static void do_crash(struct run *run, uint32_t node)
-{
-    if (node == 0 || !run->world.nodes[node].up) {
-        return;
-    }
-    rs_world_crash(&run->world, node);
-    run->crashed_open[node] = true;
-    run->crashed_since_ns[node] = run->world.now_ns;
-}
-
-static void do_restart(struct run *run, uint32_t node)
-{
-    if (node == 0 || run->world.nodes[node].up) {
-        return;
-    }
-    rs_world_restart(&run->world, node);
-    if (run->crashed_open[node]) {
-        char label[32];
-        snprintf(label, sizeof label, "crash n%u", node);
-        rs_latency_add_window(&run->latency, run->crashed_since_ns[node], run->world.now_ns,
-                              label);
-        run->crashed_open[node] = false;
-    }
-}
-
-/* Splits the nodes into a minority (side 1) holding `first` (when non-zero) and a majority. */
-static void split_minority(struct run *run, uint32_t first, uint8_t *side)
-{
-    struct rs_world *w = &run->world;
-    uint32_t n = w->cfg.node_count;
-    uint32_t minority = (n - 1) / 2;
-    uint32_t pool[RS_WORLD_NODES_MAX];
-    uint32_t count = 0;
-    memset(side, 0, RS_WORLD_NODES_MAX + 1);
-    if (first != 0 && minority > 0) {
-        side[first] = 1;
-        minority--;
-    }
-    for (uint32_t id = 1; id <= n; id++) {
-        if (side[id] == 0) {
-            pool[count++] = id;
-        }
-    }
-    for (uint32_t k = 0; k < minority && count > 0; k++) {
-        uint32_t pick = (uint32_t)rs_rng_below(&w->nemesis_rng, count);
-        side[pool[pick]] = 1;
-        pool[pick] = pool[--count];
-    }
-}
-
-static void do_set(struct run *run, const struct rs_scn_command *c)
-{
-    struct rs_world *w = &run->world;
-    struct rs_link_params p = w->cfg.net;
-    int64_t v = c->value.lo;
-    if (c->value.drawn) {
-        v += (int64_t)rs_rng_below(&w->nemesis_rng, (uint64_t)(c->value.hi - c->value.lo) + 1);
-    }
-    switch (c->setting) {
-    case RS_SCN_NET_LATENCY:
-        p.latency_min_ns = (uint64_t)c->value.lo;
-        p.latency_max_ns = (uint64_t)c->value.hi;
-        break;
-    case RS_SCN_NET_TAIL: p.tail_ppm = (uint32_t)v; break;
-    case RS_SCN_NET_TAIL_LATENCY: p.tail_max_ns = (uint64_t)v; break;
-    case RS_SCN_NET_LOSS: p.loss_ppm = (uint32_t)v; break;
-    case RS_SCN_NET_DUP: p.dup_ppm = (uint32_t)v; break;
-    case RS_SCN_NET_REORDER: p.reorder_ppm = (uint32_t)v; break;
-    default: return; /* refused when the scenario was loaded */
-    }
-    if (p.tail_max_ns < p.latency_max_ns) {
-        p.tail_max_ns = p.latency_max_ns;
-    }
-    w->cfg.net = p; /* later sets change the current parameters, not the scenario's */
-    rs_world_set_link_params(w, &p);
-}
-
-static void fire(struct run *run, uint32_t index)
-{
-    struct rs_world *w = &run->world;
-    const struct rs_scn_command *c = &run->scn.commands[index];
-    uint8_t side[RS_WORLD_NODES_MAX + 1];
-    char label[64];
-    uint32_t node;
-    run->firings[index]++;
-    switch (c->verb) {
-    case RS_SCN_PARTITION_ISOLATE:
-        if ((node = resolve(run, &c->target, -1)) != 0) {
-            rs_world_isolate(w, node);
-            snprintf(label, sizeof label, "isolate n%u", node);
-            window_open_partition(run, label);
-        }
-        break;
-    case RS_SCN_PARTITION_MINORITY:
-    case RS_SCN_PARTITION_MAJORITY_MINORITY:
-        node = c->verb == RS_SCN_PARTITION_MINORITY ? resolve(run, &c->target, -1) : 0;
-        split_minority(run, node, side);
-        rs_world_partition(w, side);
-        window_open_partition(run, "partition");
-        break;
-    case RS_SCN_PARTITION_ONE_WAY: {
-        uint32_t from = resolve(run, &c->source, -1);
-        uint32_t to = resolve(run, &c->target, -1);
-        if (from != 0 && to != 0 && from != to) {
-            rs_world_one_way(w, from, to);
-            snprintf(label, sizeof label, "one-way n%u->n%u", from, to);
-            window_open_partition(run, label);
-        }
-        break;
-    }
-    case RS_SCN_HEAL:
-        rs_world_heal_network(w);
-        window_close_partition(run);
-        break;
-    case RS_SCN_CRASH: do_crash(run, resolve(run, &c->target, 1)); break;
-    case RS_SCN_RESTART: do_restart(run, resolve(run, &c->target, 0)); break;
-    case RS_SCN_CRASH_RESTART:
-        if ((node = resolve(run, &c->target, 1)) != 0) {
-            do_crash(run, node);
-            uint64_t down = rs_rng_range(&w->nemesis_rng, c->down_lo_ns, c->down_hi_ns);
-            rs_world_at(w, w->now_ns + down, nemesis_arg(ACTION_RESTART, node, index));
-        }
-        break;
-    case RS_SCN_SET: do_set(run, c); break;
-    default: RS_UNREACHABLE();
-    }
-    if (c->repeat) {
-        uint64_t next = w->now_ns + c->period_ns;
-        if (next < c->until_ns && next < run->scn.run_ns) {
-            rs_world_at(w, next, nemesis_arg(ACTION_FIRE, 0, index));
-        }
-    }
-}
-
-static void on_nemesis(void *ctx, struct rs_world *w, uint64_t arg)
-{
-    struct run *run = ctx;
-    (void)w;
-    uint32_t action = (uint32_t)(arg >> 48);
-    uint32_t node = (uint32_t)((arg >> 32) & 0xffff);
-    uint32_t index = (uint32_t)arg;
-    if (action == ACTION_RESTART) {
-        do_restart(run, node);
-    } else {
-        fire(run, index);
-    }
+    memset(err, 0, sizeof *err);
+    snprintf(err->file, sizeof err->file, "%s", run->scn.source);
+    err->line = c->line;
+    err->column = column ? column : 1;
+    snprintf(err->message, sizeof err->message, "%s", message);
+    err->exit_code = 65;
+    return 65;
 }
 
 static int check_timeline(const struct run *run, struct rs_scn_error *err)
@@ -425,28 +273,23 @@ static int check_timeline(const struct run *run, struct rs_scn_error *err)
     for (uint32_t i = 0; i < run->scn.command_count; i++) {
         const struct rs_scn_command *c = &run->scn.commands[i];
         if (c->verb == RS_SCN_SET && strcmp(rs_scn_schema[c->setting].section, "net") != 0) {
-            memset(err, 0, sizeof *err);
-            snprintf(err->file, sizeof err->file, "%s", run->scn.source);
-            err->line = c->line;
-            err->column = 1;
-            snprintf(err->message, sizeof err->message,
-                     "only net settings can change during a run (not %s)",
+            char message[128];
+            snprintf(message, sizeof message, "only net settings can change during a run (not %s)",
                      rs_scn_schema[c->setting].section_key);
-            err->exit_code = 65;
-            return 65;
+            return timeline_error(run, c, 1, err, message);
+        }
+        if (c->verb == RS_SCN_WIPE && !RUN_WIPE_ENABLED) {
+            return timeline_error(run, c, c->target.column, err,
+                                  "wipe needs membership changes, not yet in the engine");
         }
     }
     return 0;
 }
 
-static void schedule_timeline(struct run *run)
+static void on_window(void *ctx, uint64_t since_ns, uint64_t until_ns, const char *label)
 {
-    for (uint32_t i = 0; i < run->scn.command_count; i++) {
-        const struct rs_scn_command *c = &run->scn.commands[i];
-        if (c->at_ns < run->scn.run_ns) {
-            rs_world_at(&run->world, c->at_ns, nemesis_arg(ACTION_FIRE, 0, i));
-        }
-    }
+    struct run *run = ctx;
+    rs_latency_add_window(&run->latency, since_ns, until_ns, label);
 }
 
 /* ---- client operations: history and latency ---- */
@@ -689,6 +532,48 @@ static void summary_parameters(const struct run *run, struct rs_buf *b)
     rs_buf_puts(b, "},");
 }
 
+/* Counts of the fault model (in "counts"). */
+static void summary_fault_counts(const struct run *run, struct rs_buf *b)
+{
+    const struct rs_world_stats *st = &run->world.stats;
+    const struct rs_net_counters *net = rs_net_counters(&run->world.net);
+    json_kv_u64(b, "wipes", st->wipes, true);
+    json_kv_u64(b, "pauses", st->pauses, true);
+    json_kv_u64(b, "deferred_events", st->deferred_events, true);
+    json_kv_u64(b, "held_copies", st->held_copies, true);
+    json_kv_u64(b, "filtered", net->filtered, true);
+    json_kv_u64(b, "queue_dropped", net->queue_dropped, true);
+    json_kv_u64(b, "corrupt_copies", st->corrupt_copies, true);
+    json_kv_u64(b, "corrupt_rejected", st->corrupt_rejected, true);
+    json_kv_u64(b, "corrupt_accepted", st->corrupt_accepted, true);
+    json_kv_u64(b, "disk_errors", st->disk_errors, true);
+    json_kv_u64(b, "corrupted_disk_bits", st->corrupted_disk_bits, true);
+}
+
+/* The mode, the swarm's draws, and how often each fault fired. */
+static void summary_faults(const struct run *run, struct rs_buf *b)
+{
+    const struct rs_nemesis *n = &run->nemesis;
+    rs_buf_printf(b, "\"mode\":\"%s\",\"swarm\":",
+                  n->mode == RS_NEMESIS_UNRESTRICTED ? "unrestricted" : "recoverable");
+    if (run->swarm_on) {
+        rs_swarm_json(&run->swarm, b);
+    } else {
+        rs_buf_puts(b, "null");
+    }
+    rs_buf_puts(b, ",\"faults\":{");
+    const char *separator = "";
+    for (int v = 0; v < RS_SCN_VERB_COUNT; v++) {
+        if (n->verb_counts[v] > 0) {
+            rs_buf_printf(b, "%s\"%s\":%llu", separator, rs_scn_verb_name((enum rs_scn_verb)v),
+                          (unsigned long long)n->verb_counts[v]);
+            separator = ",";
+        }
+    }
+    rs_buf_printf(b, "},\"swarm_steps\":%u,\"swarm_skipped\":%llu,", run->step_count,
+                  (unsigned long long)n->skipped);
+}
+
 static void summary_json(const struct run *run, const struct rs_checks *checks,
                          const struct rs_lincheck_result *lin, struct rs_buf *b)
 {
@@ -718,12 +603,19 @@ static void summary_json(const struct run *run, const struct rs_checks *checks,
     json_kv_u64(b, "ops_info", w->stats.ops_info, true);
     json_kv_u64(b, "crashes", w->stats.crashes, true);
     json_kv_u64(b, "restarts", w->stats.restarts, true);
+    summary_fault_counts(run, b);
     json_kv_u64(b, "leader_terms", checks->leader_changes, false);
-    rs_buf_puts(b, "},\"linearizability\":{");
+    rs_buf_puts(b, "},");
+    summary_faults(run, b);
+    rs_buf_puts(b, "\"linearizability\":{");
     rs_buf_printf(b, "\"verdict\":\"%s\",", rs_lincheck_verdict_name(lin->verdict));
     json_kv_u64(b, "operations", lin->op_count, true);
     json_kv_u64(b, "keys", lin->key_count, false);
     rs_buf_puts(b, "},\"liveness\":{");
+    rs_buf_printf(b, "\"checked\":%s,", w->cfg.liveness_unchecked ? "false" : "true");
+    if (w->cfg.liveness_unchecked) {
+        rs_buf_puts(b, "\"why_not\":\"check.mode=unrestricted: safety only\",");
+    }
     json_kv_u64(b, "heal_ns", w->heal_ns, true);
     json_kv_u64(b, "converged_ns", w->converged_ns, true);
     uint64_t leader = w->healed ? leader_time_after(w, w->heal_ns) : UINT64_MAX;
@@ -742,9 +634,66 @@ static void summary_json(const struct run *run, const struct rs_checks *checks,
     rs_buf_free(&repro);
 }
 
+/* A setting whose value this run decided (drawn per seed, or the swarm's net noise). */
+static bool decided_here(const struct run *run, enum rs_scn_setting_id id)
+{
+    bool noise = run->swarm_on && run->swarm.enabled[RS_SWARM_NET_NOISE] &&
+                 (id == RS_SCN_NET_LOSS || id == RS_SCN_NET_DUP || id == RS_SCN_NET_REORDER ||
+                  id == RS_SCN_NET_CORRUPT);
+    bool per_node = id == RS_SCN_CLOCK_DRIFT || id == RS_SCN_CLOCK_OFFSET;
+    return noise || (run->scn.settings[id].drawn && !per_node);
+}
+
+/*
+ * schedule.scn: the scenario as this seed ran it. Drawn values are fixed, the swarm is off,
+ * and the timeline is what fired, resolved (node(N) targets, drawn amounts fixed), so the
+ * seed becomes an editable scenario whose replay fires the same faults at the same times.
+ */
+static void write_schedule(struct run *run)
+{
+    FILE *f = open_out(run, "schedule.scn");
+    if (f == NULL) {
+        return;
+    }
+    struct rs_scenario sched = run->scn; /* a shallow copy: nothing of it is freed */
+    snprintf(sched.name, sizeof sched.name, "%.*s-schedule", (int)sizeof sched.name - 10,
+             run->scn.name);
+    for (int id = 0; id < RS_SCN_SETTING_COUNT; id++) {
+        if (decided_here(run, (enum rs_scn_setting_id)id)) {
+            sched.settings[id].lo = sched.settings[id].hi = run->values[id];
+            sched.settings[id].drawn = false;
+        }
+    }
+    sched.settings[RS_SCN_NEMESIS_SWARM].lo = sched.settings[RS_SCN_NEMESIS_SWARM].hi = 0;
+    sched.commands = run->nemesis.fired;
+    sched.command_count = run->nemesis.fired_count < RS_SCN_COMMAND_COUNT_MAX
+                              ? run->nemesis.fired_count
+                              : RS_SCN_COMMAND_COUNT_MAX;
+    fprintf(f, "# What fired in: ");
+    struct rs_buf repro;
+    rs_buf_init(&repro);
+    reproduce_line(run, &repro);
+    fprintf(f, "%s\n# Replay: rheasim run %s/schedule.scn --seed %llu", repro.data, run->dir,
+            (unsigned long long)run->opt->seed);
+    for (uint32_t bit = 1; bit != 0 && bit <= run->opt->bugs; bit <<= 1) {
+        if (run->opt->bugs & bit) {
+            fprintf(f, " --bug %s", bug_name(bit));
+        }
+    }
+    fprintf(f, "\n# Targets are resolved, drawn values fixed, the swarm is off.\n");
+    if (run->nemesis.fired_truncated) {
+        fprintf(f, "# Only the first %u faults are listed: the run fired %u.\n",
+                RS_SCN_COMMAND_COUNT_MAX, run->nemesis.fired_count);
+    }
+    rs_buf_free(&repro);
+    rs_scenario_write(&sched, f);
+    fclose(f);
+}
+
 static void write_outputs(struct run *run, const struct rs_checks *checks,
                           const struct rs_lincheck_result *lin)
 {
+    write_schedule(run);
     FILE *f = open_out(run, "history.jsonl");
     if (f != NULL) {
         rs_history_write(run->history, f);
@@ -777,6 +726,14 @@ static void write_outputs(struct run *run, const struct rs_checks *checks,
 
 static void print_parameters(const struct run *run)
 {
+    if (run->swarm_on) {
+        struct rs_buf line;
+        rs_buf_init(&line);
+        rs_swarm_describe(&run->swarm, &line);
+        printf("%s; %u steps, %s mode\n", line.data, run->step_count,
+               VAL(CHECK_MODE) == 1 ? "unrestricted" : "recoverable");
+        rs_buf_free(&line);
+    }
     if (run->drawn_count == 0) {
         printf("parameters: none drawn (the scenario fixes every value)\n");
         return;
@@ -815,6 +772,8 @@ static void print_summary(const struct run *run, const struct rs_checks *checks,
            lin->key_count);
     if (w->converged_ns != 0) {
         printf("  converged %.3fs after the heal\n", (double)(w->converged_ns - w->heal_ns) / 1e9);
+    } else if (w->cfg.liveness_unchecked) {
+        printf("  liveness not checked (check.mode=unrestricted: safety only)\n");
     }
     printf("  trace digest %016llx\n", (unsigned long long)rs_trace_digest(&run->trace));
     printf("  report: %s/summary.json (plot: %s/latency.png)\n", run->dir, run->dir);
@@ -871,18 +830,7 @@ static void simulate(struct run *run)
 static void close_windows(struct run *run)
 {
     uint64_t end = run->world.healed ? run->world.heal_ns : run->world.now_ns;
-    if (run->partition_open) {
-        rs_latency_add_window(&run->latency, run->partition_since_ns, end, run->partition_label);
-        run->partition_open = false;
-    }
-    for (uint32_t id = 1; id <= RS_WORLD_NODES_MAX; id++) {
-        if (run->crashed_open[id]) {
-            char label[32];
-            snprintf(label, sizeof label, "crash n%u", id);
-            rs_latency_add_window(&run->latency, run->crashed_since_ns[id], end, label);
-            run->crashed_open[id] = false;
-        }
-    }
+    rs_nemesis_close_windows(&run->nemesis, end);
 }
 
 static void check_history(struct run *run, struct rs_lincheck_result *lin)
@@ -932,8 +880,7 @@ static int prepare(struct run *run)
     rs_trace_init(&run->trace, run->trace_file);
     run->history = rs_history_new();
     rs_latency_init(&run->latency);
-    run->firings = calloc(run->scn.command_count + 1, sizeof *run->firings);
-    RS_ASSERT(run->history != NULL && run->firings != NULL);
+    RS_ASSERT(run->history != NULL);
     struct rs_world_config cfg;
     build_config(run, &cfg);
     if (rs_world_init(&run->world, &cfg, &run->trace) != RS_OK) {
@@ -943,9 +890,12 @@ static int prepare(struct run *run)
     }
     run->world.on_op = on_op;
     run->world.on_op_ctx = run;
-    run->world.on_nemesis = on_nemesis;
-    run->world.on_nemesis_ctx = run;
-    schedule_timeline(run);
+    enum rs_nemesis_mode mode = VAL(CHECK_MODE) == 1 ? RS_NEMESIS_UNRESTRICTED
+                                                     : RS_NEMESIS_RECOVERABLE;
+    rs_nemesis_init(&run->nemesis, &run->world, mode, &run->scn, run->steps, run->step_count);
+    run->nemesis.on_window = on_window;
+    run->nemesis.window_ctx = run;
+    rs_nemesis_start(&run->nemesis);
     return 0;
 }
 
@@ -960,7 +910,8 @@ static void release(struct run *run)
         rs_history_free(run->history);
     }
     rs_latency_free(&run->latency);
-    free(run->firings);
+    rs_nemesis_free(&run->nemesis);
+    free(run->steps);
     rs_scenario_free(&run->scn);
 }
 
@@ -977,6 +928,7 @@ int rs_run(const struct rs_run_options *o, struct rs_run_result *result)
         rs_scn_error_format(&err, text, sizeof text);
         fprintf(stderr, "rheasim: %s\n", text);
         rs_scenario_free(&run->scn);
+        free(run->steps);
         free(run);
         return result->exit_code = code;
     }

@@ -1,6 +1,8 @@
 /* Reads, checks and writes scenario files: the language and its limits are in scenario.h. */
 #include "sim/scenario.h"
 
+#include "core/wire/frame.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -39,15 +41,22 @@ static const struct rule rules[] = {
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const section_names[] = {"cluster", "raft",     "net",  "disk",
-                                            "clock",   "workload", "check"};
+static const char *const section_names[] = {"cluster",  "raft",  "net",    "disk",
+                                            "clock",    "workload", "check", "nemesis"};
 static const char *const line_words[] = {"name",   "describe", "at",   "every", "run",
                                          "expect", "cluster",  "raft", "net",   "disk",
-                                         "clock",  "workload", "check"};
-static const char *const verb_words[] = {"partition", "heal",          "crash",
-                                         "restart",   "crash-restart", "set"};
+                                         "clock",  "workload", "check", "nemesis"};
+/* The first six have their own readers; the rest are in fault_verbs or read_filter. */
+static const char *const verb_words[] = {
+    "partition",    "heal",      "crash",       "restart",    "crash-restart", "set",
+    "clog",         "unclog",    "swizzle-clog", "filter",    "bandwidth",     "pause",
+    "resume",       "disk-fail", "disk-full",   "disk-slow",  "disk-corrupt",  "disk-heal",
+    "clock-drift",  "clock-jump", "wipe"};
+#define COMMAND_LIST                                                                           \
+    "partition, heal, crash, restart, crash-restart, set, clog, unclog, swizzle-clog, filter, " \
+    "bandwidth, pause, resume, disk-fail|full|slow|corrupt|heal, clock-drift|jump or wipe"
 static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
-                                              "one-way"};
+                                              "one-way", "bridge",   "ring"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
 static const char *const expect_words[] = {"linearizable", "leader", "converged", "ops_ok",
                                            "availability"};
@@ -72,6 +81,24 @@ static const char *const verb_names[RS_SCN_VERB_COUNT] = {
     "restart",
     "crash-restart",
     "set",
+    "partition bridge",
+    "partition ring",
+    "partition groups",
+    "clog",
+    "unclog",
+    "swizzle-clog",
+    "filter drop",
+    "bandwidth",
+    "pause",
+    "resume",
+    "disk-fail",
+    "disk-full",
+    "disk-slow",
+    "disk-corrupt",
+    "disk-heal",
+    "clock-drift",
+    "clock-jump",
+    "wipe",
 };
 
 const char *rs_scn_type_name(enum rs_scn_type type)
@@ -1226,6 +1253,33 @@ static enum rs_err check_rule(const struct rs_scenario *s,
                 rs_scn_schema[rule->right].section_key, right_text);
 }
 
+/* Node counts and groups must fit every draw of cluster.nodes (like node(N) targets). */
+static enum rs_err check_nodes(const struct rs_scenario *s, const struct sink *k,
+                               const struct rs_scn_command *c)
+{
+    const struct rs_scn_value *nodes = &s->settings[RS_SCN_CLUSTER_NODES];
+    struct sink blamed = *k;
+    char text[48];
+    rs_scn_value_format(RS_SCN_CLUSTER_NODES, nodes, text, sizeof text);
+    if (nodes->origin == RS_SCN_FROM_FLAG) {
+        blamed.exit_code = RS_SCN_EXIT_USAGE;
+    }
+    if (c->verb == RS_SCN_SWIZZLE_CLOG && c->amount_hi > nodes->lo) {
+        return fail(&blamed, c->amount_column,
+                    "swizzle-clog nodes=%" PRId64 " is more than cluster.nodes (%s)",
+                    c->amount_hi, text);
+    }
+    for (uint32_t id = 1; c->verb == RS_SCN_PARTITION_GROUPS && id <= RS_SCN_NODE_COUNT_MAX;
+         id++) {
+        if (c->groups[id] != 0 && (int64_t)id > nodes->lo) {
+            return fail(&blamed, c->groups_column,
+                        "node %" PRIu32 " of groups= does not exist: cluster.nodes is %s", id,
+                        text);
+        }
+    }
+    return RS_OK;
+}
+
 static enum rs_err check_command(const struct rs_scenario *s,
                                  const struct rs_scn_command *c,
                                  struct rs_scn_error *err)
@@ -1234,6 +1288,9 @@ static enum rs_err check_command(const struct rs_scenario *s,
     enum rs_err rc = check_target(s, &k, &c->source);
     if (rc == RS_OK) {
         rc = check_target(s, &k, &c->target);
+    }
+    if (rc == RS_OK) {
+        rc = check_nodes(s, &k, c);
     }
     if (rc != RS_OK || c->at_ns <= s->run_ns) {
         return rc;
@@ -1533,9 +1590,16 @@ static enum rs_err read_target(struct reader *r,
                 hint_among(target_words, COUNT_OF(target_words), p, n, hint, sizeof hint));
 }
 
+static enum rs_err read_options(struct reader *r, uint32_t first, const char *verb,
+                                uint32_t allowed, uint32_t required, const char *usage,
+                                struct rs_scn_command *c, uint32_t *given);
+
 static enum rs_err read_one_way(struct reader *r, uint32_t first, struct rs_scn_command *c)
 {
-    enum rs_err rc = want_words(r, first + 2, "partition one-way needs from=TARGET to=TARGET");
+    enum rs_err rc = r->word_count < first + 2
+                         ? fail(&r->sink, r->end_column,
+                                "partition one-way needs from=TARGET to=TARGET")
+                         : RS_OK;
     char q[QUOTE_SIZE];
     for (uint32_t i = first; rc == RS_OK && i < first + 2; i++) {
         const struct word *w = &r->words[i];
@@ -1558,41 +1622,70 @@ static enum rs_err read_one_way(struct reader *r, uint32_t first, struct rs_scn_
         return fail(&r->sink, r->words[first].column,
                     "partition one-way needs two different nodes");
     }
-    return rc;
+    uint32_t given = 0;
+    return rc != RS_OK ? rc
+                       : read_options(r, first + 2, "partition one-way", 1u /* OPT_FOR */, 0,
+                                      "partition one-way from=TARGET to=TARGET [for=DURATION]",
+                                      c, &given);
 }
+
+static enum rs_err read_groups(struct reader *r, const struct word *w, struct rs_scn_command *c);
 
 static enum rs_err read_partition(struct reader *r, uint32_t first, struct rs_scn_command *c)
 {
+    static const char kinds[] = "isolate, minority, majority-minority, one-way, bridge, ring or "
+                                "groups=";
     char q[QUOTE_SIZE];
     char hint[QUOTE_SIZE + 24];
     if (first >= r->word_count) {
-        return fail(&r->sink, r->end_column,
-                    "partition needs a kind: isolate, minority, "
-                    "majority-minority or one-way");
+        return fail(&r->sink, r->end_column, "partition needs a kind: %s", kinds);
     }
     const struct word *w = &r->words[first];
+    uint32_t given = 0;
+    if (w->size >= 7 && memcmp(w->text, "groups=", 7) == 0) {
+        c->verb = RS_SCN_PARTITION_GROUPS;
+        enum rs_err rc = read_groups(r, w, c);
+        return rc != RS_OK ? rc
+                           : read_options(r, first + 1, "partition groups", 1u, 0,
+                                          "partition groups=1,2/3 [for=DURATION]", c, &given);
+    }
     int kind = lookup(partition_words, COUNT_OF(partition_words), w->text, w->size);
     if (kind < 0) {
-        return fail(&r->sink, w->column,
-                    "unknown partition %s%s: expected isolate, minority, "
-                    "majority-minority or one-way",
-                    word_quote(q, w),
+        return fail(&r->sink, w->column, "unknown partition %s%s: expected %s", word_quote(q, w),
                     hint_among(partition_words, COUNT_OF(partition_words), w->text, w->size, hint,
-                               sizeof hint));
+                               sizeof hint),
+                    kinds);
     }
-    c->verb = (enum rs_scn_verb)(RS_SCN_PARTITION_ISOLATE + kind);
-    if (c->verb == RS_SCN_PARTITION_MAJORITY_MINORITY) {
-        return want_words(r, first + 1, "");
-    }
+    static const enum rs_scn_verb verbs[] = {
+        RS_SCN_PARTITION_ISOLATE, RS_SCN_PARTITION_MINORITY, RS_SCN_PARTITION_MAJORITY_MINORITY,
+        RS_SCN_PARTITION_ONE_WAY, RS_SCN_PARTITION_BRIDGE,   RS_SCN_PARTITION_RING};
+    c->verb = verbs[kind];
     if (c->verb == RS_SCN_PARTITION_ONE_WAY) {
         return read_one_way(r, first + 1, c);
     }
-    enum rs_err rc = want_words(r, first + 2,
-                                "partition needs a target: leader, follower, "
-                                "random or node(N)");
-    const struct word *target = &r->words[first + 1];
-    return rc != RS_OK ? rc
-                       : read_target(r, target->text, target->size, target->column, &c->target);
+    uint32_t next = first + 1;
+    bool has_target = next < r->word_count && memchr(r->words[next].text, '=',
+                                                     r->words[next].size) == NULL;
+    bool needs_target = c->verb == RS_SCN_PARTITION_ISOLATE ||
+                        c->verb == RS_SCN_PARTITION_MINORITY;
+    bool takes_target = needs_target || c->verb == RS_SCN_PARTITION_BRIDGE;
+    if (needs_target && !has_target) {
+        return fail(&r->sink, next < r->word_count ? r->words[next].column : r->end_column,
+                    "partition needs a target: leader, follower, random or node(N)");
+    }
+    if (takes_target && has_target) {
+        const struct word *t = &r->words[next++];
+        enum rs_err rc = read_target(r, t->text, t->size, t->column, &c->target);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    } else if (c->verb == RS_SCN_PARTITION_BRIDGE) {
+        c->target.kind = RS_SCN_TARGET_RANDOM; /* the bridge node, when not named */
+    }
+    char usage[64];
+    snprintf(usage, sizeof usage, "%s%s [for=DURATION]", verb_names[c->verb],
+             takes_target ? (needs_target ? " TARGET" : " [TARGET]") : "");
+    return read_options(r, next, verb_names[c->verb], 1u /* OPT_FOR */, 0, usage, c, &given);
 }
 
 static enum rs_err read_down(struct reader *r, const struct word *w, struct rs_scn_command *c)
@@ -1637,14 +1730,455 @@ static enum rs_err read_set(struct reader *r, const struct word *w, struct rs_sc
     return rc;
 }
 
+/* ---- Fault commands: VERB [TARGET] [key=value | flag]... ---- */
+
+/* The options a fault command may take, as bits. */
+enum {
+    OPT_FOR = 1u << 0,
+    OPT_NODES = 1u << 1,
+    OPT_INTERVAL = 1u << 2,
+    OPT_WRITE = 1u << 3,
+    OPT_SYNC = 1u << 4,
+    OPT_NEXT = 1u << 5,
+    OPT_DEAD = 1u << 6,
+    OPT_FREE = 1u << 7,
+    OPT_FACTOR = 1u << 8,
+    OPT_BITS = 1u << 9,
+    OPT_SCOPE = 1u << 10,
+    OPT_PPM = 1u << 11,
+    OPT_BY = 1u << 12,
+    OPT_RATE = 1u << 13,
+    OPT_FROM = 1u << 14,
+    OPT_TO = 1u << 15,
+};
+static const char *const option_words[] = {"for",  "nodes", "interval", "write", "sync", "next",
+                                           "dead", "free",  "factor",   "bits",  "scope", "ppm",
+                                           "by",   "rate",  "from",     "to"};
+
+/* Limits of the fault options (the disk and clock limits are the simulator's own). */
+#define FAULT_FOR_MIN_NS    RS_SCN_MS(1)
+#define FAULT_INTERVAL_MAX  RS_SCN_S(1000)
+#define FAULT_NEXT_MAX      1000000
+#define FAULT_FREE_MAX      (1ll << 40)
+#define FAULT_FACTOR_MAX    1000 /* RS_DISK_SLOW_FACTOR_MAX */
+#define FAULT_BITS_MAX      4096
+#define FAULT_DRIFT_MAX     100000 /* RS_CLOCK_DRIFT_PPM_MAX */
+#define FAULT_JUMP_MAX_NS   RS_SCN_S(3600)
+#define FAULT_RATE_MIN      64
+#define FAULT_RATE_MAX      (1ll << 40)
+
+enum target_rule { TARGET_NONE, TARGET_REQUIRED, TARGET_OPTIONAL, TARGET_OR_LINK };
+
+struct fault_verb {
+    const char *word;
+    enum rs_scn_verb verb;
+    enum target_rule target;
+    uint32_t options;  /* allowed */
+    uint32_t required; /* one of these must be given (0: none needed) */
+    const char *usage;
+};
+
+static const struct fault_verb fault_verbs[] = {
+    {"clog", RS_SCN_CLOG, TARGET_OR_LINK, OPT_FOR, 0,
+     "clog TARGET [for=DURATION], or clog from=TARGET to=TARGET [for=DURATION]"},
+    {"unclog", RS_SCN_UNCLOG, TARGET_OR_LINK, 0, 0,
+     "unclog TARGET, or unclog from=TARGET to=TARGET"},
+    {"swizzle-clog", RS_SCN_SWIZZLE_CLOG, TARGET_NONE, OPT_NODES | OPT_INTERVAL, 0,
+     "swizzle-clog [nodes=N] [interval=DURATION]"},
+    {"bandwidth", RS_SCN_BANDWIDTH, TARGET_REQUIRED, OPT_RATE | OPT_FOR, OPT_RATE,
+     "bandwidth TARGET rate=SIZE/s [for=DURATION]"},
+    {"pause", RS_SCN_PAUSE, TARGET_REQUIRED, OPT_FOR, 0, "pause TARGET [for=DURATION]"},
+    {"resume", RS_SCN_RESUME, TARGET_REQUIRED, 0, 0, "resume TARGET"},
+    {"disk-fail", RS_SCN_DISK_FAIL, TARGET_REQUIRED,
+     OPT_WRITE | OPT_SYNC | OPT_NEXT | OPT_DEAD | OPT_FOR, OPT_WRITE | OPT_SYNC | OPT_NEXT | OPT_DEAD,
+     "disk-fail TARGET write=PERCENT sync=PERCENT next=N dead (at least one) [for=DURATION]"},
+    {"disk-full", RS_SCN_DISK_FULL, TARGET_REQUIRED, OPT_FREE | OPT_FOR, 0,
+     "disk-full TARGET [free=SIZE] [for=DURATION]"},
+    {"disk-slow", RS_SCN_DISK_SLOW, TARGET_REQUIRED, OPT_FACTOR | OPT_FOR, OPT_FACTOR,
+     "disk-slow TARGET factor=N [for=DURATION]"},
+    {"disk-corrupt", RS_SCN_DISK_CORRUPT, TARGET_REQUIRED, OPT_BITS | OPT_SCOPE, 0,
+     "disk-corrupt TARGET [bits=N] [scope=unsynced|any]"},
+    {"disk-heal", RS_SCN_DISK_HEAL, TARGET_REQUIRED, 0, 0, "disk-heal TARGET"},
+    {"clock-drift", RS_SCN_DRIFT, TARGET_REQUIRED, OPT_PPM, OPT_PPM,
+     "clock-drift TARGET ppm=N"},
+    {"clock-jump", RS_SCN_WALL_JUMP, TARGET_REQUIRED, OPT_BY, OPT_BY,
+     "clock-jump TARGET by=DURATION (negative: backwards)"},
+    {"wipe", RS_SCN_WIPE, TARGET_REQUIRED, 0, 0, "wipe TARGET"},
+};
+
+/* "A..B" or "A" of signed integers within [min, max]; lo <= hi. */
+static enum rs_err parse_int_span(const struct sink *k, const char *what, const char *p,
+                                  size_t n, uint32_t column, int64_t min, int64_t max,
+                                  int64_t *lo, int64_t *hi)
+{
+    const char *dots = find_dots(p, n);
+    size_t lo_size = dots != NULL ? (size_t)(dots - p) : n;
+    char q[QUOTE_SIZE];
+    enum rs_err rc = parse_int(k, p, lo_size, column, lo);
+    *hi = *lo;
+    if (rc == RS_OK && dots != NULL) {
+        size_t offset = lo_size + 2;
+        rc = parse_int(k, p + offset, n - offset, column + (uint32_t)offset, hi);
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (*lo < min || *hi > max) {
+        return fail(k, column, "%s %s is out of range (%" PRId64 "..%" PRId64 ")", what,
+                    quote(q, p, n), min, max);
+    }
+    if (*lo > *hi) {
+        return fail(k, column, "the lower bound of %s is above the upper bound", quote(q, p, n));
+    }
+    return RS_OK;
+}
+
+/* A duration with an optional minus sign (clock jumps go both ways). */
+static enum rs_err parse_signed_duration(const struct sink *k, const char *p, size_t n,
+                                         uint32_t column, int64_t *out)
+{
+    bool negative = n > 0 && p[0] == '-';
+    size_t start = negative ? 1 : 0;
+    uint64_t magnitude = 0;
+    enum rs_err rc = parse_duration(k, p + start, n - start, column + (uint32_t)start, &magnitude);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (magnitude > (uint64_t)FAULT_JUMP_MAX_NS) {
+        char q[QUOTE_SIZE];
+        return fail(k, column, "clock jump %s is out of range (-3600s..3600s)", quote(q, p, n));
+    }
+    *out = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+    return RS_OK;
+}
+
+static enum rs_err parse_jump_span(const struct sink *k, const char *p, size_t n,
+                                   uint32_t column, int64_t *lo, int64_t *hi)
+{
+    const char *dots = find_dots(p, n);
+    size_t lo_size = dots != NULL ? (size_t)(dots - p) : n;
+    enum rs_err rc = parse_signed_duration(k, p, lo_size, column, lo);
+    *hi = *lo;
+    if (rc == RS_OK && dots != NULL) {
+        size_t offset = lo_size + 2;
+        rc = parse_signed_duration(k, p + offset, n - offset, column + (uint32_t)offset, hi);
+    }
+    if (rc == RS_OK && *lo > *hi) {
+        char q[QUOTE_SIZE];
+        return fail(k, column, "the lower bound of %s is above the upper bound", quote(q, p, n));
+    }
+    return rc;
+}
+
+/* for=DURATION or for=A..B, each at least 1ms and within the time limit. */
+static enum rs_err parse_for(const struct sink *k, const char *p, size_t n, uint32_t column,
+                             struct rs_scn_command *c)
+{
+    const char *dots = find_dots(p, n);
+    size_t lo_size = dots != NULL ? (size_t)(dots - p) : n;
+    char q[QUOTE_SIZE];
+    enum rs_err rc = parse_duration(k, p, lo_size, column, &c->for_lo_ns);
+    c->for_hi_ns = c->for_lo_ns;
+    if (rc == RS_OK && dots != NULL) {
+        size_t offset = lo_size + 2;
+        rc = parse_duration(k, p + offset, n - offset, column + (uint32_t)offset, &c->for_hi_ns);
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (c->for_lo_ns < (uint64_t)FAULT_FOR_MIN_NS || c->for_hi_ns > RS_SCN_TIME_MAX_NS) {
+        return fail(k, column, "for=%s is out of range (1ms..1000000s)", quote(q, p, n));
+    }
+    if (c->for_lo_ns > c->for_hi_ns) {
+        return fail(k, column, "the lower bound of %s is above the upper bound", quote(q, p, n));
+    }
+    return RS_OK;
+}
+
+/* rate=SIZE/s */
+static enum rs_err parse_bandwidth(const struct sink *k, const char *p, size_t n,
+                                   uint32_t column, struct rs_scn_command *c)
+{
+    char q[QUOTE_SIZE];
+    if (n < 3 || p[n - 2] != '/' || p[n - 1] != 's') {
+        return fail(k, column, "expected a bandwidth such as 64KiB/s, got %s", quote(q, p, n));
+    }
+    uint64_t bytes = 0;
+    enum rs_err rc = parse_size(k, p, n - 2, column, &bytes);
+    if (rc == RS_OK && (bytes < FAULT_RATE_MIN || bytes > (uint64_t)FAULT_RATE_MAX)) {
+        return fail(k, column, "bandwidth %s is out of range (64/s..1024GiB/s)", quote(q, p, n));
+    }
+    c->amount_lo = c->amount_hi = (int64_t)bytes;
+    return rc;
+}
+
+/* A percentage of operations, 0%..100%. */
+static enum rs_err parse_error_rate(const struct sink *k, const char *what, const char *p,
+                                    size_t n, uint32_t column, uint32_t *ppm)
+{
+    uint64_t value = 0;
+    enum rs_err rc = parse_percent(k, p, n, column, &value);
+    if (rc == RS_OK && value > RS_SCN_PPM_MAX) {
+        char q[QUOTE_SIZE];
+        return fail(k, column, "%s %s is above 100%%", what, quote(q, p, n));
+    }
+    *ppm = (uint32_t)value;
+    return rc;
+}
+
+/* One key=value option (or the flag `dead`) whose key is option_words[index]. */
+static enum rs_err read_option_value(struct reader *r, int index, const char *p, size_t n,
+                                     uint32_t column, struct rs_scn_command *c)
+{
+    const struct sink *k = &r->sink;
+    uint64_t u = 0;
+    enum rs_err rc = RS_OK;
+    c->amount_column = (1u << index) & (OPT_NODES | OPT_FACTOR | OPT_BITS | OPT_PPM | OPT_BY |
+                                        OPT_RATE | OPT_FREE)
+                           ? column
+                           : c->amount_column;
+    switch (1u << index) {
+        case OPT_FOR: return parse_for(k, p, n, column, c);
+        case OPT_NODES:
+            return parse_int_span(k, "nodes", p, n, column, 1, RS_SCN_NODE_COUNT_MAX,
+                                  &c->amount_lo, &c->amount_hi);
+        case OPT_INTERVAL:
+            rc = parse_duration(k, p, n, column, &c->interval_ns);
+            if (rc == RS_OK &&
+                (c->interval_ns < (uint64_t)FAULT_FOR_MIN_NS || c->interval_ns > FAULT_INTERVAL_MAX)) {
+                char q[QUOTE_SIZE];
+                return fail(k, column, "interval %s is out of range (1ms..1000s)", quote(q, p, n));
+            }
+            return rc;
+        case OPT_WRITE: return parse_error_rate(k, "write", p, n, column, &c->write_ppm);
+        case OPT_SYNC: return parse_error_rate(k, "sync", p, n, column, &c->sync_ppm);
+        case OPT_NEXT: {
+            int64_t lo = 0;
+            int64_t hi = 0;
+            rc = parse_int_span(k, "next", p, n, column, 1, FAULT_NEXT_MAX, &lo, &hi);
+            if (rc == RS_OK && lo != hi) {
+                return fail(k, column, "next cannot be drawn from a range");
+            }
+            c->fail_next = (uint32_t)lo;
+            return rc;
+        }
+        case OPT_FREE:
+            rc = parse_size(k, p, n, column, &u);
+            if (rc == RS_OK && u > (uint64_t)FAULT_FREE_MAX) {
+                char q[QUOTE_SIZE];
+                return fail(k, column, "free %s is out of range (0..1024GiB)", quote(q, p, n));
+            }
+            c->amount_lo = c->amount_hi = (int64_t)u;
+            return rc;
+        case OPT_FACTOR:
+            return parse_int_span(k, "factor", p, n, column, 1, FAULT_FACTOR_MAX, &c->amount_lo,
+                                  &c->amount_hi);
+        case OPT_BITS:
+            return parse_int_span(k, "bits", p, n, column, 1, FAULT_BITS_MAX, &c->amount_lo,
+                                  &c->amount_hi);
+        case OPT_SCOPE:
+            if (bytes_are(p, n, "unsynced") || bytes_are(p, n, "any")) {
+                c->scope = bytes_are(p, n, "any") ? RS_SCN_SCOPE_ANY : RS_SCN_SCOPE_UNSYNCED;
+                return RS_OK;
+            } else {
+                char q[QUOTE_SIZE];
+                return fail(k, column, "scope must be unsynced or any, got %s", quote(q, p, n));
+            }
+        case OPT_PPM:
+            return parse_int_span(k, "drift", p, n, column, -FAULT_DRIFT_MAX, FAULT_DRIFT_MAX,
+                                  &c->amount_lo, &c->amount_hi);
+        case OPT_BY: return parse_jump_span(k, p, n, column, &c->amount_lo, &c->amount_hi);
+        case OPT_RATE: return parse_bandwidth(k, p, n, column, c);
+        case OPT_FROM: return read_target(r, p, n, column, &c->source);
+        case OPT_TO: return read_target(r, p, n, column, &c->target);
+        default: RS_UNREACHABLE();
+    }
+}
+
+/* The options from word `first` on; `allowed` and `required` are OPT_ bits. */
+static enum rs_err read_options(struct reader *r, uint32_t first, const char *verb,
+                                uint32_t allowed, uint32_t required, const char *usage,
+                                struct rs_scn_command *c, uint32_t *given)
+{
+    char q[QUOTE_SIZE];
+    *given = 0;
+    for (uint32_t i = first; i < r->word_count; i++) {
+        const struct word *w = &r->words[i];
+        const char *equals = memchr(w->text, '=', w->size);
+        size_t key_size = equals != NULL ? (size_t)(equals - w->text) : w->size;
+        int index = lookup(option_words, COUNT_OF(option_words), w->text, key_size);
+        bool flag = index >= 0 && (1u << index) == OPT_DEAD;
+        if (index < 0 || (allowed & (1u << index)) == 0 || flag != (equals == NULL)) {
+            if (allowed == 0) {
+                return fail(&r->sink, w->column, "unexpected %s at the end of the line",
+                            word_quote(q, w));
+            }
+            return fail(&r->sink, w->column, "%s does not take %s: %s", verb, word_quote(q, w),
+                        usage);
+        }
+        if (*given & (1u << index)) {
+            return fail(&r->sink, w->column, "%s%s is given twice", option_words[index],
+                        flag ? "" : "=");
+        }
+        *given |= 1u << index;
+        if (flag) {
+            c->dead = true;
+            continue;
+        }
+        if (key_size + 1 == w->size) {
+            return fail(&r->sink, w->column + w->size, "missing value for %s=", option_words[index]);
+        }
+        enum rs_err rc = read_option_value(r, index, equals + 1, w->size - key_size - 1,
+                                           w->column + (uint32_t)key_size + 1, c);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    }
+    if (required != 0 && (*given & required) == 0) {
+        return fail(&r->sink, r->end_column, "%s needs more: %s", verb, usage);
+    }
+    return RS_OK;
+}
+
+/* A target word: not an option (a word with '='). */
+static bool is_target_word(const struct word *w)
+{
+    return memchr(w->text, '=', w->size) == NULL && !word_is(w, "dead");
+}
+
+static enum rs_err read_fault(struct reader *r, uint32_t first, const struct fault_verb *v,
+                              struct rs_scn_command *c)
+{
+    c->verb = v->verb;
+    uint32_t next = first;
+    uint32_t options = v->options;
+    bool has_target = next < r->word_count && is_target_word(&r->words[next]);
+    if (v->target == TARGET_REQUIRED || (v->target == TARGET_OR_LINK && has_target)) {
+        if (!has_target) {
+            return fail(&r->sink, next < r->word_count ? r->words[next].column : r->end_column,
+                        "%s needs a target: leader, follower, random or node(N)", v->word);
+        }
+        const struct word *t = &r->words[next++];
+        enum rs_err rc = read_target(r, t->text, t->size, t->column, &c->target);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    } else if (v->target == TARGET_OR_LINK) {
+        options |= OPT_FROM | OPT_TO;
+    }
+    uint32_t given = 0;
+    enum rs_err rc = read_options(r, next, v->word, options, v->required, v->usage, c, &given);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v->target == TARGET_OR_LINK && !has_target) {
+        if ((given & (OPT_FROM | OPT_TO)) != (OPT_FROM | OPT_TO)) {
+            return fail(&r->sink, r->end_column, "%s needs a target: %s", v->word, v->usage);
+        }
+        bool same_node = c->source.kind == RS_SCN_TARGET_NODE &&
+                         c->target.kind == RS_SCN_TARGET_NODE && c->source.node == c->target.node;
+        bool both_leader = c->source.kind == RS_SCN_TARGET_LEADER &&
+                           c->target.kind == RS_SCN_TARGET_LEADER;
+        if (same_node || both_leader) {
+            return fail(&r->sink, r->words[first].column, "%s needs two different nodes", v->word);
+        }
+    }
+    if (v->verb == RS_SCN_DISK_CORRUPT && (given & OPT_BITS) == 0) {
+        c->amount_lo = c->amount_hi = 1;
+    }
+    if (v->verb == RS_SCN_SWIZZLE_CLOG && (given & OPT_INTERVAL) == 0) {
+        c->interval_ns = RS_NS_PER_S;
+    }
+    return RS_OK;
+}
+
+uint64_t rs_scn_msg_type_bit(const char *name, size_t size)
+{
+    for (unsigned t = 1; t < RS_MSG_TYPE_MAX; t++) {
+        const char *known = rs_msg_type_name(t);
+        if (strcmp(known, "unknown") != 0 && bytes_are(name, size, known)) {
+            return 1ull << t;
+        }
+    }
+    return 0;
+}
+
+/* filter drop TYPE[,TYPE]... [from=TARGET] [to=TARGET] [for=DURATION] */
+static enum rs_err read_filter(struct reader *r, uint32_t first, struct rs_scn_command *c)
+{
+    static const char usage[] =
+        "filter drop TYPE[,TYPE]... [from=TARGET] [to=TARGET] [for=DURATION]";
+    c->verb = RS_SCN_FILTER;
+    enum rs_err rc = want_keyword(r, first, "drop", usage);
+    if (rc == RS_OK && first + 1 >= r->word_count) {
+        rc = fail(&r->sink, r->end_column, "filter drop needs message types, e.g. append_request");
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    const struct word *w = &r->words[first + 1];
+    size_t start = 0;
+    /* Each type consumes at least one byte (its comma), so size + 1 rounds are enough. */
+    for (size_t round = 0; round <= w->size; round++) {
+        const char *comma = memchr(w->text + start, ',', w->size - start);
+        size_t end = comma != NULL ? (size_t)(comma - w->text) : w->size;
+        uint64_t bit = rs_scn_msg_type_bit(w->text + start, end - start);
+        if (bit == 0) {
+            char q[QUOTE_SIZE];
+            return fail(&r->sink, w->column + (uint32_t)start,
+                        "unknown message type %s: expected vote_request, vote_response, "
+                        "append_request, append_response, kv_request, kv_response, ...",
+                        quote(q, w->text + start, end - start));
+        }
+        c->msg_types |= bit;
+        if (comma == NULL) {
+            break;
+        }
+        start = end + 1;
+    }
+    uint32_t given = 0;
+    return read_options(r, first + 2, "filter drop", OPT_FROM | OPT_TO | OPT_FOR, 0, usage, c,
+                        &given);
+}
+
+/* groups=1,2/3,4,5: every node at most once; unlisted nodes join the first group. */
+static enum rs_err read_groups(struct reader *r, const struct word *w, struct rs_scn_command *c)
+{
+    const char *p = w->text + 7;
+    size_t n = w->size - 7;
+    uint32_t column = w->column + 7;
+    uint32_t group = 1;
+    c->groups_column = column;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        bool digit_ok = ch >= '1' && ch <= '0' + (int)RS_SCN_NODE_COUNT_MAX;
+        bool separator_ok = i > 0 && i + 1 < n && (p[i - 1] >= '1' && p[i - 1] <= '9');
+        if (digit_ok && (i == 0 || p[i - 1] == ',' || p[i - 1] == '/')) {
+            uint32_t node = (uint32_t)(ch - '0');
+            if (c->groups[node] != 0) {
+                return fail(&r->sink, column + (uint32_t)i, "node %u is in two groups", node);
+            }
+            c->groups[node] = (uint8_t)group;
+        } else if ((ch == ',' || ch == '/') && separator_ok) {
+            group += ch == '/';
+        } else {
+            char q[QUOTE_SIZE];
+            return fail(&r->sink, column + (uint32_t)i,
+                        "expected groups of node numbers such as groups=1,2/3,4,5, got %s",
+                        quote(q, p, n));
+        }
+    }
+    if (n == 0 || group < 2) {
+        return fail(&r->sink, column, "groups needs at least two groups separated by '/'");
+    }
+    return RS_OK;
+}
 static enum rs_err read_command(struct reader *r, uint32_t first, struct rs_scn_command *c)
 {
     char q[QUOTE_SIZE];
     char hint[QUOTE_SIZE + 24];
     if (first >= r->word_count) {
-        return fail(&r->sink, r->end_column,
-                    "missing command: partition, heal, crash, "
-                    "restart, crash-restart or set");
+        return fail(&r->sink, r->end_column, "missing command: " COMMAND_LIST);
     }
     const struct word *w = &r->words[first];
     const struct word *arg = first + 1 < r->word_count ? &r->words[first + 1] : NULL;
@@ -1674,14 +2208,23 @@ static enum rs_err read_command(struct reader *r, uint32_t first, struct rs_scn_
             c->verb = RS_SCN_SET;
             rc = want_words(r, first + 2, "set needs section.key=value");
             return rc != RS_OK ? rc : read_set(r, arg, c);
+        case -1:
+            return fail(&r->sink, w->column, "unknown command %s%s: expected " COMMAND_LIST,
+                        word_quote(q, w),
+                        hint_among(verb_words, COUNT_OF(verb_words), w->text, w->size, hint,
+                                   sizeof hint));
         default:
-            return fail(
-                &r->sink, w->column,
-                "unknown command %s%s: expected partition, heal, "
-                "crash, restart, crash-restart or set",
-                word_quote(q, w),
-                hint_among(verb_words, COUNT_OF(verb_words), w->text, w->size, hint, sizeof hint));
+            break;
     }
+    if (word_is(w, "filter")) {
+        return read_filter(r, first + 1, c);
+    }
+    for (size_t i = 0; i < COUNT_OF(fault_verbs); i++) {
+        if (word_is(w, fault_verbs[i].word)) {
+            return read_fault(r, first + 1, &fault_verbs[i], c);
+        }
+    }
+    RS_UNREACHABLE();
 }
 
 static enum rs_err push_command(struct reader *r, const struct rs_scn_command *c)
@@ -1962,8 +2505,8 @@ static enum rs_err read_line(struct reader *r)
     }
     return fail(&r->sink, w->column,
                 "unknown line %s%s: expected name, describe, a settings "
-                "section (cluster, raft, net, disk, clock, workload, check), at, every, run or "
-                "expect",
+                "section (cluster, raft, net, disk, clock, workload, check, nemesis), at, every, "
+                "run or expect",
                 word_quote(q, w),
                 hint_among(line_words, COUNT_OF(line_words), w->text, w->size, hint, sizeof hint));
 }
@@ -2099,6 +2642,101 @@ static void out_duration(struct out *o, uint64_t ns)
     out_printf(o, "%s", text);
 }
 
+static void out_msg_types(struct out *o, uint64_t types)
+{
+    const char *separator = " ";
+    for (unsigned t = 1; t < RS_MSG_TYPE_MAX; t++) {
+        if ((types >> t) & 1) {
+            out_printf(o, "%s%s", separator, rs_msg_type_name(t));
+            separator = ",";
+        }
+    }
+}
+
+static void out_groups(struct out *o, const uint8_t *groups)
+{
+    out_printf(o, " groups=");
+    uint8_t last = 0;
+    for (uint8_t g = 1; g <= RS_SCN_NODE_COUNT_MAX; g++) {
+        bool first = true;
+        for (uint32_t id = 1; id <= RS_SCN_NODE_COUNT_MAX; id++) {
+            if (groups[id] == g) {
+                out_printf(o, "%s%" PRIu32, first ? (last != 0 ? "/" : "") : ",", id);
+                first = false;
+                last = g;
+            }
+        }
+    }
+}
+
+/* " key=A" or " key=A..B" for a signed amount in a type's syntax. */
+static void out_amount(struct out *o, const char *key, enum rs_scn_type type, int64_t lo,
+                       int64_t hi, const char *suffix)
+{
+    out_printf(o, " %s=", key);
+    for (int i = 0; i < (lo != hi ? 2 : 1); i++) {
+        int64_t v = i == 0 ? lo : hi;
+        if (i == 1) {
+            out_printf(o, "..");
+        }
+        if (v < 0 && type == RS_SCN_DURATION) {
+            out_printf(o, "-");
+            out_scalar(o, type, -v);
+        } else {
+            out_scalar(o, type, v);
+        }
+        out_printf(o, "%s", suffix);
+    }
+}
+
+static void out_fault_options(struct out *o, const struct rs_scn_command *c)
+{
+    int64_t lo = c->amount_lo;
+    int64_t hi = c->amount_hi;
+    switch (c->verb) {
+        case RS_SCN_SWIZZLE_CLOG:
+            if (lo > 0) {
+                out_amount(o, "nodes", RS_SCN_INT, lo, hi, "");
+            }
+            out_printf(o, " interval=");
+            out_duration(o, c->interval_ns);
+            break;
+        case RS_SCN_BANDWIDTH: out_amount(o, "rate", RS_SCN_SIZE, lo, hi, "/s"); break;
+        case RS_SCN_DISK_FAIL:
+            if (c->write_ppm > 0) {
+                out_amount(o, "write", RS_SCN_PERCENT, c->write_ppm, c->write_ppm, "");
+            }
+            if (c->sync_ppm > 0) {
+                out_amount(o, "sync", RS_SCN_PERCENT, c->sync_ppm, c->sync_ppm, "");
+            }
+            if (c->fail_next > 0) {
+                out_amount(o, "next", RS_SCN_INT, c->fail_next, c->fail_next, "");
+            }
+            if (c->dead) {
+                out_printf(o, " dead");
+            }
+            break;
+        case RS_SCN_DISK_FULL:
+            if (hi > 0) {
+                out_amount(o, "free", RS_SCN_SIZE, lo, hi, "");
+            }
+            break;
+        case RS_SCN_DISK_SLOW: out_amount(o, "factor", RS_SCN_INT, lo, hi, ""); break;
+        case RS_SCN_DISK_CORRUPT:
+            out_amount(o, "bits", RS_SCN_INT, lo, hi, "");
+            if (c->scope == RS_SCN_SCOPE_ANY) {
+                out_printf(o, " scope=any");
+            }
+            break;
+        case RS_SCN_DRIFT: out_amount(o, "ppm", RS_SCN_INT, lo, hi, ""); break;
+        case RS_SCN_WALL_JUMP: out_amount(o, "by", RS_SCN_DURATION, lo, hi, ""); break;
+        default: break;
+    }
+    if (c->for_lo_ns > 0) {
+        out_amount(o, "for", RS_SCN_DURATION, (int64_t)c->for_lo_ns, (int64_t)c->for_hi_ns, "");
+    }
+}
+
 size_t rs_scn_command_format(const struct rs_scn_command *c, char *buf, size_t size)
 {
     struct out o = {buf, size, 0};
@@ -2112,12 +2750,23 @@ size_t rs_scn_command_format(const struct rs_scn_command *c, char *buf, size_t s
         out_printf(&o, " until ");
         out_duration(&o, c->until_ns);
     }
-    out_printf(&o, " %s", rs_scn_verb_name(c->verb));
-    if (c->verb == RS_SCN_PARTITION_ONE_WAY) {
-        out_printf(&o, " from=");
-        out_target(&o, &c->source);
-        out_printf(&o, " to=");
-        out_target(&o, &c->target);
+    /* partition groups is written by its option: "partition groups=1,2/3" */
+    out_printf(&o, " %s", c->verb == RS_SCN_PARTITION_GROUPS ? "partition" : rs_scn_verb_name(c->verb));
+    if (c->verb == RS_SCN_FILTER) {
+        out_msg_types(&o, c->msg_types);
+    }
+    if (c->verb == RS_SCN_PARTITION_GROUPS) {
+        out_groups(&o, c->groups);
+    } else if (c->source.kind != RS_SCN_TARGET_NONE ||
+               (c->verb == RS_SCN_FILTER && c->target.kind != RS_SCN_TARGET_NONE)) {
+        if (c->source.kind != RS_SCN_TARGET_NONE) {
+            out_printf(&o, " from=");
+            out_target(&o, &c->source);
+        }
+        if (c->target.kind != RS_SCN_TARGET_NONE) {
+            out_printf(&o, " to=");
+            out_target(&o, &c->target);
+        }
     } else if (c->verb == RS_SCN_SET) {
         out_printf(&o, " %s=", rs_scn_schema[c->setting].section_key);
         out_value(&o, c->setting, &c->value);
@@ -2133,6 +2782,7 @@ size_t rs_scn_command_format(const struct rs_scn_command *c, char *buf, size_t s
             out_duration(&o, c->down_hi_ns);
         }
     }
+    out_fault_options(&o, c);
     return o.len;
 }
 
@@ -2198,6 +2848,30 @@ static void write_section(const struct rs_scenario *s,
     }
 }
 
+/* describe lines of at most about 90 columns (a line also has a word limit); the reader joins
+ * them with one space, which is how they were split. */
+static void write_describe(const char *text, FILE *file)
+{
+    enum { WRAP_COLUMNS = 90 };
+    size_t size = strlen(text);
+    size_t start = 0;
+    while (start < size) {
+        size_t end = start;
+        size_t last_space = 0;
+        while (end < size && (end - start < WRAP_COLUMNS || last_space == 0)) {
+            if (text[end] == ' ') {
+                last_space = end;
+            }
+            end++;
+        }
+        if (end < size && last_space > start) {
+            end = last_space; /* break at the last space that fits */
+        }
+        fprintf(file, "describe %.*s\n", (int)(end - start), text + start);
+        start = end < size ? end + 1 : end;
+    }
+}
+
 void rs_scenario_write(const struct rs_scenario *s, FILE *file)
 {
     RS_ASSERT(s != NULL && file != NULL);
@@ -2207,9 +2881,7 @@ void rs_scenario_write(const struct rs_scenario *s, FILE *file)
     if (s->name[0] != '\0') {
         fprintf(file, "name %s\n", s->name);
     }
-    if (s->describe[0] != '\0') {
-        fprintf(file, "describe %s\n", s->describe);
-    }
+    write_describe(s->describe, file);
     for (size_t i = 0; i < COUNT_OF(section_names); i++) {
         write_section(s, &defaults, section_names[i], file);
     }
@@ -2241,6 +2913,12 @@ static bool command_same(const struct rs_scn_command *a, const struct rs_scn_com
     if (same && a->verb == RS_SCN_SET) {
         same = a->setting == b->setting && value_same(&a->value, &b->value);
     }
+    same = same && a->for_lo_ns == b->for_lo_ns && a->for_hi_ns == b->for_hi_ns &&
+           a->amount_lo == b->amount_lo && a->amount_hi == b->amount_hi &&
+           a->interval_ns == b->interval_ns && a->write_ppm == b->write_ppm &&
+           a->sync_ppm == b->sync_ppm && a->fail_next == b->fail_next && a->dead == b->dead &&
+           a->scope == b->scope && a->msg_types == b->msg_types &&
+           memcmp(a->groups, b->groups, sizeof a->groups) == 0;
     return same;
 }
 

@@ -11,7 +11,7 @@
  *
  *   name      IDENT                          once at most
  *   describe  FREE TEXT                      repeated lines are joined with one space
- *   SECTION   key=value key=value ...        cluster raft net disk clock workload check
+ *   SECTION   key=value key=value ...        cluster raft net disk clock workload check nemesis
  *   at TIME COMMAND ARGS...                  one timeline command
  *   every PERIOD [from TIME] [until TIME] COMMAND ARGS...
  *   run DURATION                             the fault phase; required, once
@@ -27,7 +27,8 @@
 #define RS_SCN_LINE_SIZE_MAX     1024u /* bytes per line, not counting "\r\n" */
 #define RS_SCN_LINE_COUNT_MAX    4096u
 #define RS_SCN_WORD_COUNT_MAX    64u  /* words per line */
-#define RS_SCN_COMMAND_COUNT_MAX 256u /* at and every lines */
+/* at and every lines: enough for a long run's exported schedule (one line per fault fired) */
+#define RS_SCN_COMMAND_COUNT_MAX 4000u
 #define RS_SCN_EXPECT_COUNT_MAX  64u
 #define RS_SCN_NAME_SIZE_MAX     64u  /* including the terminating NUL */
 #define RS_SCN_DESCRIBE_SIZE_MAX 512u /* including the terminating NUL */
@@ -109,6 +110,8 @@ enum rs_scn_type {
       "share of messages delivered twice")                                                         \
     X(NET_REORDER, "net", "reorder", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,          \
       "share of messages delayed past later ones")                                                 \
+    X(NET_CORRUPT, "net", "corrupt", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,          \
+      "share of delivered copies with one bit flipped (checksums must catch them)")               \
     X(DISK_WRITE_LATENCY, "disk", "write_latency", RS_SCN_RANGE, "50us..500us", 0, RS_SCN_S(60),   \
       RS_SCN_LIVE, NULL, "latency of a block write")                                               \
     X(DISK_SYNC_LATENCY, "disk", "sync_latency", RS_SCN_RANGE, "500us..3ms", 0, RS_SCN_S(60),      \
@@ -145,7 +148,13 @@ enum rs_scn_type {
     X(CHECK_LIVENESS, "check", "liveness", RS_SCN_DURATION, "10s", RS_SCN_MS(1), RS_SCN_S(3600),   \
       0, NULL, "after the faults heal: a leader, all ops done, replicas equal within this")        \
     X(CHECK_LEADER_WITHIN, "check", "leader_within", RS_SCN_DURATION, "0", 0, RS_SCN_S(3600), 0,   \
-      NULL, "a leader must exist within this of any moment; 0 = off")
+      NULL, "a leader must exist within this of any moment; 0 = off")                              \
+    X(CHECK_MODE, "check", "mode", RS_SCN_ENUM, "recoverable", 0, 1, 0, "recoverable|unrestricted", \
+      "recoverable: liveness is checked after the heal; unrestricted: safety only")                \
+    X(NEMESIS_SWARM, "nemesis", "swarm", RS_SCN_BOOL, "off", 0, 1, 0, NULL,                        \
+      "each seed draws its own fault mix, rates and timeline (printed and in summary.json)")      \
+    X(NEMESIS_INTERVAL, "nemesis", "interval", RS_SCN_DURATION, "2s", RS_SCN_MS(10), RS_SCN_S(600), \
+      0, NULL, "swarm: mean time between faults (a range is drawn per seed)")
 
 enum rs_scn_setting_id {
 #define RS_SCN_SETTING_ENUM(id, ...) RS_SCN_##id,
@@ -233,8 +242,29 @@ enum rs_scn_verb {
     RS_SCN_RESTART,
     RS_SCN_CRASH_RESTART, /* crash, restart after down_lo_ns..down_hi_ns */
     RS_SCN_SET,           /* change a live (net or disk) setting */
+    RS_SCN_PARTITION_BRIDGE, /* two halves joined by the target (the bridge node) */
+    RS_SCN_PARTITION_RING,   /* each node talks only to its ring neighbours */
+    RS_SCN_PARTITION_GROUPS, /* explicit groups: groups[] */
+    RS_SCN_CLOG,             /* hold the target's messages (or from -> to), until unclogged */
+    RS_SCN_UNCLOG,
+    RS_SCN_SWIZZLE_CLOG,     /* clog `amount` nodes one by one, unclog in another order */
+    RS_SCN_FILTER,           /* drop message types (msg_types) from -> to */
+    RS_SCN_BANDWIDTH,        /* cap the target's links at `amount` bytes per second */
+    RS_SCN_PAUSE,            /* a process pause (GC): events wait until the resume */
+    RS_SCN_RESUME,
+    RS_SCN_DISK_FAIL,        /* I/O errors: write_ppm, sync_ppm, fail_next, dead */
+    RS_SCN_DISK_FULL,        /* capacity = what is used now + `amount` bytes */
+    RS_SCN_DISK_SLOW,        /* latency times `amount` */
+    RS_SCN_DISK_CORRUPT,     /* bit rot of `amount` bits read at the next start */
+    RS_SCN_DISK_HEAL,        /* disk faults off (an errored replica stays errored) */
+    RS_SCN_DRIFT,            /* clock-drift: the drift becomes `amount` ppm */
+    RS_SCN_WALL_JUMP,        /* clock-jump: the wall clock steps by `amount` ns (signed) */
+    RS_SCN_WIPE,             /* crash, erase the disk, restart empty */
     RS_SCN_VERB_COUNT
 };
+
+/* disk-corrupt scope=: only bytes not made durable by a sync, or any byte. */
+enum rs_scn_scope { RS_SCN_SCOPE_UNSYNCED, RS_SCN_SCOPE_ANY };
 
 enum rs_scn_target_kind {
     RS_SCN_TARGET_NONE,
@@ -264,6 +294,19 @@ struct rs_scn_command {
     struct rs_scn_value value;      /* SET: the new value (may be drawn) */
     uint32_t line;                  /* where it was written (0 when built in code) */
     uint32_t time_column;           /* column of TIME (at) or of the `from` value (every) */
+    /* Fault options (rs_scn_verb_name's verb takes those its syntax names). A value written
+     * A..B is drawn per firing. */
+    uint64_t for_lo_ns, for_hi_ns; /* for=: the fault undoes itself after this; 0 = no */
+    int64_t amount_lo, amount_hi;  /* nodes= factor= bits= ppm= by= (ns) rate= (bytes/s) free= */
+    uint32_t amount_column;        /* where the amount was written (for validate's errors) */
+    uint64_t interval_ns;          /* swizzle-clog interval= */
+    uint32_t write_ppm, sync_ppm;  /* disk-fail write= sync= */
+    uint32_t fail_next;            /* disk-fail next= */
+    bool dead;                     /* disk-fail dead */
+    enum rs_scn_scope scope;       /* disk-corrupt scope= */
+    uint64_t msg_types;            /* filter: bit t drops message type t (core/wire/frame.h) */
+    uint8_t groups[RS_SCN_NODE_COUNT_MAX + 1]; /* partition groups: 1-based group per node */
+    uint32_t groups_column;
 };
 
 enum rs_scn_expect_kind {
@@ -370,5 +413,7 @@ size_t rs_scn_expect_format(const struct rs_scn_expect *expect, char *buf, size_
 const char *rs_scn_type_name(enum rs_scn_type type);
 const char *rs_scn_op_name(enum rs_scn_op op);
 const char *rs_scn_verb_name(enum rs_scn_verb verb); /* "partition isolate", "crash-restart" */
+/* A message type's bit for filters by its name ("append_request"), 0 when unknown. */
+uint64_t rs_scn_msg_type_bit(const char *name, size_t size);
 
 #endif

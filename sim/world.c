@@ -20,11 +20,14 @@ enum ev_kind {
 };
 
 /* A message in flight; the bytes follow the header in the same pooled block. */
-struct flight {
+struct rs_world_flight {
+    struct rs_world_flight *next; /* the held list of clogged links */
+    uint64_t latency_ns;          /* held: the latency it travels with once released */
     uint32_t from;
     uint32_t to;
     uint32_t type;
     uint32_t size;
+    bool corrupt; /* a bit was flipped on the way */
     uint8_t data[];
 };
 
@@ -45,25 +48,110 @@ static bool is_node_endpoint(const struct rs_world *w, uint32_t endpoint)
 
 /* ---- messages ---- */
 
+/* A deterministic hash of a fault's name for the digest (FNV-1a). */
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = name; *p != '\0'; p++) {
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+static struct rs_world_flight *flight_new(uint32_t from, uint32_t to, uint32_t type,
+                                          const uint8_t *data, size_t size)
+{
+    struct rs_world_flight *f = rs_pool_alloc(sizeof *f + size);
+    f->next = NULL;
+    f->latency_ns = 0;
+    f->from = from;
+    f->to = to;
+    f->type = type;
+    f->size = (uint32_t)size;
+    f->corrupt = false;
+    memcpy(f->data, data, size);
+    return f;
+}
+
+static void held_push(struct rs_world *w, struct rs_world_flight *f)
+{
+    if (w->held_tail != NULL) {
+        w->held_tail->next = f;
+    } else {
+        w->held_head = f;
+    }
+    w->held_tail = f;
+    w->held_count++;
+    w->stats.held_copies++;
+}
+
+/*
+ * Hands every held copy whose link is no longer clogged to the network again, in the order
+ * they were held (so each link keeps FIFO order). Linear in the held copies: it runs once per
+ * unclog, never per message.
+ */
+static void release_held(struct rs_world *w)
+{
+    struct rs_world_flight **at = &w->held_head;
+    struct rs_world_flight *last = NULL;
+    while (*at != NULL) {
+        struct rs_world_flight *f = *at;
+        if (rs_net_clogged(&w->net, f->from, f->to)) {
+            last = f;
+            at = &f->next;
+            continue;
+        }
+        *at = f->next;
+        f->next = NULL;
+        w->held_count--;
+        uint64_t when = rs_net_release(&w->net, w->now_ns, f->from, f->to, f->size,
+                                       f->latency_ns);
+        uint64_t words[4] = {0x52454c45, f->from, f->to, when};
+        rs_trace_fold(w->trace, words, 4);
+        rs_evq_push(&w->evq, when, EV_DELIVER, f->to, 0, f);
+    }
+    w->held_tail = last;
+    RS_ASSERT(w->held_tail != NULL || w->held_count == 0);
+}
+
 static void send_message(struct rs_world *w, uint32_t from, uint32_t to, uint32_t type,
                          const uint8_t *data, size_t size)
 {
-    uint64_t at[2];
+    struct rs_net_fate fate;
     w->stats.messages++;
-    unsigned copies = rs_net_send(&w->net, w->now_ns, from, to, (uint32_t)size, at);
-    for (unsigned i = 0; i < copies; i++) {
-        struct flight *f = rs_pool_alloc(sizeof *f + size);
-        f->from = from;
-        f->to = to;
-        f->type = type;
-        f->size = (uint32_t)size;
-        memcpy(f->data, data, size);
-        rs_evq_push(&w->evq, at[i], EV_DELIVER, to, 0, f);
+    rs_net_transmit(&w->net, w->now_ns, from, to, type, (uint32_t)size, &fate);
+    unsigned corrupt = 0;
+    for (unsigned i = 0; i < fate.copies; i++) {
+        struct rs_world_flight *f = flight_new(from, to, type, data, size);
+        if (fate.corrupt_bit[i] != RS_NET_INTACT) {
+            uint64_t bit = fate.corrupt_bit[i];
+            f->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            f->corrupt = true;
+            corrupt++;
+            w->stats.corrupt_copies++;
+            uint64_t words[4] = {0x434f5252, from, to, bit};
+            rs_trace_fold(w->trace, words, 4);
+        }
+        if (fate.held) {
+            f->latency_ns = fate.latency_ns[i];
+            held_push(w, f);
+        } else {
+            rs_evq_push(&w->evq, fate.deliver_at_ns[i], EV_DELIVER, to, 0, f);
+        }
     }
     if (rs_trace_on(w->trace)) {
         struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "send");
         rs_buf_printf(b, ",\"from\":%u,\"to\":%u,\"m\":\"%s\",\"size\":%zu,\"copies\":%u", from,
-                      to, rs_msg_type_name(type), size, copies);
+                      to, rs_msg_type_name(type), size, fate.copies);
+        if (fate.filtered) {
+            rs_buf_puts(b, ",\"filtered\":true");
+        }
+        if (fate.held) {
+            rs_buf_puts(b, ",\"held\":true");
+        }
+        if (corrupt > 0) {
+            rs_buf_printf(b, ",\"corrupt\":%u", corrupt);
+        }
         rs_trace_end(w->trace);
     }
 }
@@ -180,12 +268,13 @@ static void trace_node_state(struct rs_world *w, struct rs_world_node *wn, int r
 uint32_t rs_world_effective_leader(const struct rs_world *w)
 {
     uint32_t leader = rs_world_leader(w);
-    if (leader == 0) {
+    if (leader == 0 || w->nodes[leader].paused) {
         return 0;
     }
     uint32_t reach = 0;
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
-        bool ok = id == leader || (w->nodes[id].up && rs_net_link_up(&w->net, leader, id) &&
+        const struct rs_world_node *wn = &w->nodes[id];
+        bool ok = id == leader || (wn->up && !wn->paused && rs_net_link_up(&w->net, leader, id) &&
                                    rs_net_link_up(&w->net, id, leader));
         reach += ok;
     }
@@ -240,6 +329,19 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     wn->node = malloc(sizeof *wn->node);
     RS_ASSERT(wn->node != NULL);
     rs_node_init(wn->node, &cfg);
+    if (wn->corrupt_bits_armed > 0) {
+        uint32_t bits = rs_disk_corrupt(&wn->disk, &wn->corrupt_rng, wn->corrupt_bits_armed,
+                                        wn->corrupt_unsynced_only);
+        w->stats.corrupted_disk_bits += bits;
+        wn->corrupt_bits_armed = 0;
+        uint64_t words[3] = {0x524f54, wn->id, bits};
+        rs_trace_fold(w->trace, words, 3);
+        if (rs_trace_on(w->trace)) {
+            struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "bit-rot");
+            rs_buf_printf(b, ",\"node\":%u,\"bits\":%u", wn->id, bits);
+            rs_trace_end(w->trace);
+        }
+    }
     const char *names[1024];
     size_t count = rs_disk_list(&wn->disk, names, 1024);
     RS_ASSERT(count < 1024);
@@ -258,6 +360,21 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     after_node_event(w, wn, -1, 0);
 }
 
+/* The events a paused node had waiting are gone with its process. */
+static void deferred_drop(struct rs_world_node *wn)
+{
+    struct rs_world_deferred *q = &wn->deferred;
+    while (q->count > 0) {
+        struct rs_event *ev = &q->events[q->head];
+        if (ev->kind == EV_DELIVER) {
+            rs_pool_free(ev->ptr);
+        }
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+    }
+    wn->paused = false;
+}
+
 void rs_world_crash(struct rs_world *w, uint32_t node)
 {
     RS_ASSERT(node >= 1 && node <= w->cfg.node_count);
@@ -265,6 +382,7 @@ void rs_world_crash(struct rs_world *w, uint32_t node)
     if (!wn->up) {
         return;
     }
+    deferred_drop(wn);
     rs_checks_crash(&w->checks, node, wn->node);
     rs_node_free(wn->node);
     free(wn->node);
@@ -318,10 +436,17 @@ static void on_node_timer(struct rs_world *w, struct rs_world_node *wn, uint64_t
     after_node_event(w, wn, role, term);
 }
 
-static void apply_disk_op(struct rs_world_node *wn, const struct rs_world_disk_op *d)
+/* Applies a completed operation; an injected error or a full disk leaves the disk as it was. */
+static enum rs_err apply_disk_op(struct rs_world_node *wn, const struct rs_world_disk_op *d)
 {
     const struct rs_out_disk *op = &d->op;
-    enum rs_err err = RS_OK;
+    enum rs_disk_io io = op->kind == RS_DISK_WRITE  ? RS_DISK_IO_WRITE
+                         : op->kind == RS_DISK_SYNC ? RS_DISK_IO_SYNC
+                                                    : RS_DISK_IO_META;
+    enum rs_err err = rs_disk_inject(&wn->disk, io);
+    if (err != RS_OK) {
+        return err;
+    }
     switch (op->kind) {
     case RS_DISK_WRITE: err = rs_disk_write(&wn->disk, op->name, op->offset, d->data,
                                             op->data_size); break;
@@ -332,7 +457,24 @@ static void apply_disk_op(struct rs_world_node *wn, const struct rs_world_disk_o
     default: RS_UNREACHABLE();
     }
     /* a sync or truncate of a file that does not exist yet is not an error for the engine */
-    RS_ASSERT(err == RS_OK || err == RS_ENOTFOUND);
+    RS_ASSERT(err == RS_OK || err == RS_ENOTFOUND || err == RS_ENOSPACE);
+    return err == RS_ENOTFOUND ? RS_OK : err;
+}
+
+static void trace_disk_error(struct rs_world *w, struct rs_world_node *wn,
+                             const struct rs_out_disk *op, enum rs_err err)
+{
+    w->stats.disk_errors++;
+    uint64_t words[4] = {0x44455252, wn->id, op->kind, (uint64_t)err};
+    rs_trace_fold(w->trace, words, 4);
+    if (rs_trace_on(w->trace)) {
+        static const char *const kinds[] = {"?", "write", "sync", "truncate", "remove", "rename"};
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "disk-error");
+        rs_buf_printf(b, ",\"node\":%u,\"op\":\"%s\",\"file\":\"%s\",\"err\":\"%s\"", wn->id,
+                      kinds[op->kind <= RS_DISK_RENAME ? op->kind : 0], op->name,
+                      rs_err_name(err));
+        rs_trace_end(w->trace);
+    }
 }
 
 static void on_disk_done(struct rs_world *w, struct rs_world_node *wn, uint64_t incarnation)
@@ -344,11 +486,14 @@ static void on_disk_done(struct rs_world *w, struct rs_world_node *wn, uint64_t 
     struct rs_world_disk_op d = wn->ops[wn->op_head];
     wn->op_head = (wn->op_head + 1) % wn->op_cap;
     wn->op_count--;
-    apply_disk_op(wn, &d);
+    enum rs_err err = apply_disk_op(wn, &d);
     rs_pool_free(d.data);
+    if (err != RS_OK) {
+        trace_disk_error(w, wn, &d.op, err);
+    }
     int role = (int)wn->node->raft.role;
     rs_term term = wn->node->raft.term;
-    rs_node_disk_done(wn->node, node_local(wn, w->now_ns), d.op.id, RS_OK);
+    rs_node_disk_done(wn->node, node_local(wn, w->now_ns), d.op.id, err);
     after_node_event(w, wn, role, term);
 }
 
@@ -507,7 +652,13 @@ static void on_client_timer(struct rs_world *w, struct rs_world_client *wc, uint
 
 /* ---- network events ---- */
 
-static void on_deliver(struct rs_world *w, struct flight *f)
+/* What a node has counted as corrupt so far (frames and raft messages). */
+static uint64_t corrupt_seen(const struct rs_node *n)
+{
+    return n->stats.corrupt_frames + n->raft.stats.corrupt_messages;
+}
+
+static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
 {
     uint64_t words[5] = {0x444c56, f->from, f->to, f->type, f->size};
     rs_trace_fold(w->trace, words, 5);
@@ -518,13 +669,24 @@ static void on_deliver(struct rs_world *w, struct flight *f)
         struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, up && alive ? "deliver" : "drop");
         rs_buf_printf(b, ",\"from\":%u,\"to\":%u,\"m\":\"%s\"", f->from, f->to,
                       rs_msg_type_name(f->type));
+        if (f->corrupt) {
+            rs_buf_puts(b, ",\"corrupt\":true");
+        }
         rs_trace_end(w->trace);
     }
     if (up && alive && node) {
         struct rs_world_node *wn = &w->nodes[f->to];
         int role = (int)wn->node->raft.role;
         rs_term term = wn->node->raft.term;
+        uint64_t rejected = corrupt_seen(wn->node);
         rs_node_recv(wn->node, node_local(wn, w->now_ns), f->from, f->data, f->size);
+        if (f->corrupt) {
+            /* the frame checksum (or the message decoder) must have dropped it */
+            bool caught = corrupt_seen(wn->node) > rejected;
+            w->stats.corrupt_to_nodes++;
+            w->stats.corrupt_rejected += caught;
+            w->stats.corrupt_accepted += !caught;
+        }
         after_node_event(w, wn, role, term);
     } else if (up && !node) {
         struct rs_world_client *wc = &w->clients[f->to - w->cfg.node_count - 1];
@@ -551,16 +713,104 @@ uint32_t rs_world_leader(const struct rs_world *w)
     return best;
 }
 
-static void trace_fault(struct rs_world *w, const char *what, uint32_t a, uint32_t b)
+/* A fault line: what happened, to whom (a, b) and a value (v); all folded into the digest. */
+static void trace_fault_v(struct rs_world *w, const char *what, uint32_t a, uint32_t b,
+                          int64_t v)
 {
     note_leader(w);
-    uint64_t words[4] = {0x4641554c, a, b, (uint64_t)what[0]};
-    rs_trace_fold(w->trace, words, 4);
+    uint64_t words[5] = {0x4641554c, a, b, name_hash(what), (uint64_t)v};
+    rs_trace_fold(w->trace, words, 5);
     if (rs_trace_on(w->trace)) {
         struct rs_buf *buf = rs_trace_begin(w->trace, w->now_ns, "fault");
         rs_buf_printf(buf, ",\"what\":\"%s\",\"a\":%u,\"b\":%u", what, a, b);
+        if (v != 0) {
+            rs_buf_printf(buf, ",\"v\":%lld", (long long)v);
+        }
         rs_trace_end(w->trace);
     }
+}
+
+static void trace_fault(struct rs_world *w, const char *what, uint32_t a, uint32_t b)
+{
+    trace_fault_v(w, what, a, b, 0);
+}
+
+static struct rs_world_node *world_node(struct rs_world *w, uint32_t node)
+{
+    RS_ASSERT(node >= 1 && node <= w->cfg.node_count);
+    return &w->nodes[node];
+}
+
+void rs_world_wipe(struct rs_world *w, uint32_t node)
+{
+    struct rs_world_node *wn = world_node(w, node);
+    rs_world_crash(w, node);
+    rs_disk_wipe(&wn->disk);
+    wn->corrupt_bits_armed = 0;
+    /* A replaced disk keeps nothing, so the restart owes nothing to the durability check. */
+    w->checks.nodes[node].crashed = false;
+    w->stats.wipes++;
+    trace_fault(w, "wipe", node, 0);
+    rs_world_restart(w, node);
+}
+
+void rs_world_pause(struct rs_world *w, uint32_t node)
+{
+    struct rs_world_node *wn = world_node(w, node);
+    if (!wn->up || wn->paused) {
+        return;
+    }
+    wn->paused = true;
+    w->stats.pauses++;
+    trace_fault(w, "pause", node, 0);
+}
+
+static void deferred_push(struct rs_world_deferred *q, const struct rs_event *ev)
+{
+    if (q->count == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        struct rs_event *a = malloc(cap * sizeof *a);
+        RS_ASSERT(a != NULL);
+        for (size_t i = 0; i < q->count; i++) {
+            a[i] = q->events[(q->head + i) % q->cap];
+        }
+        free(q->events);
+        q->events = a;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->events[(q->head + q->count++) % q->cap] = *ev;
+}
+
+void rs_world_resume(struct rs_world *w, uint32_t node)
+{
+    struct rs_world_node *wn = world_node(w, node);
+    if (!wn->paused) {
+        return;
+    }
+    wn->paused = false;
+    struct rs_world_deferred *q = &wn->deferred;
+    trace_fault_v(w, "resume", node, 0, (int64_t)q->count);
+    /* Same time, pushed in order: the queue's sequence numbers keep the original order. */
+    while (q->count > 0) {
+        const struct rs_event *ev = &q->events[q->head];
+        rs_evq_push(&w->evq, w->now_ns, ev->kind, ev->node, ev->arg, ev->ptr);
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+    }
+}
+
+/* An event for a paused node waits for its resume. */
+static bool defer_if_paused(struct rs_world *w, const struct rs_event *ev)
+{
+    bool for_node = ev->kind == EV_DELIVER || ev->kind == EV_NODE_TIMER ||
+                    ev->kind == EV_DISK_DONE;
+    if (!for_node || !is_node_endpoint(w, ev->node) || !w->nodes[ev->node].paused) {
+        return false;
+    }
+    deferred_push(&w->nodes[ev->node].deferred, ev);
+    w->stats.deferred_events++;
+    return true;
 }
 
 void rs_world_isolate(struct rs_world *w, uint32_t node)
@@ -569,24 +819,61 @@ void rs_world_isolate(struct rs_world *w, uint32_t node)
     trace_fault(w, "isolate", node, 0);
 }
 
+/* Node to node links only: clients keep reaching every node. */
+static void cut_nodes(struct rs_world *w, uint32_t a, uint32_t b)
+{
+    rs_net_block(&w->net, a, b, true);
+    rs_net_block(&w->net, b, a, true);
+}
+
 void rs_world_partition(struct rs_world *w, const uint8_t *side_by_node)
 {
-    /* clients sit with the first side so that the majority stays reachable when it is side 0 */
-    uint8_t side[RS_NET_ENDPOINTS_MAX] = {0};
-    uint32_t count = w->cfg.node_count + 1 + w->client_count;
-    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
-        side[id] = side_by_node[id];
-    }
-    rs_net_partition(&w->net, side, count);
-    /* clients can reach every server: only server-to-server links are cut */
-    for (uint32_t c = 0; c < w->client_count; c++) {
-        uint32_t e = rs_world_endpoint_of_client(w, c);
-        for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
-            rs_net_block(&w->net, e, id, false);
-            rs_net_block(&w->net, id, e, false);
+    uint32_t mask = 0;
+    for (uint32_t a = 1; a <= w->cfg.node_count; a++) {
+        mask |= (uint32_t)(side_by_node[a] != side_by_node[1]) << a;
+        for (uint32_t b = a + 1; b <= w->cfg.node_count; b++) {
+            if (side_by_node[a] != side_by_node[b]) {
+                cut_nodes(w, a, b);
+            }
         }
     }
-    trace_fault(w, "partition", side_by_node[1], 0);
+    trace_fault(w, "partition", side_by_node[1], mask);
+}
+
+void rs_world_bridge(struct rs_world *w, uint32_t bridge)
+{
+    uint32_t n = w->cfg.node_count;
+    RS_ASSERT(bridge >= 1 && bridge <= n);
+    uint32_t first_half = n / 2; /* of the n - 1 others, the larger half first */
+    uint8_t half[RS_WORLD_NODES_MAX + 1] = {0};
+    uint32_t seen = 0;
+    for (uint32_t id = 1; id <= n; id++) {
+        if (id != bridge) {
+            half[id] = seen++ < first_half ? 1 : 2;
+        }
+    }
+    for (uint32_t a = 1; a <= n; a++) {
+        for (uint32_t b = a + 1; b <= n; b++) {
+            if (half[a] != 0 && half[b] != 0 && half[a] != half[b]) {
+                cut_nodes(w, a, b);
+            }
+        }
+    }
+    trace_fault(w, "bridge", bridge, 0);
+}
+
+void rs_world_ring(struct rs_world *w)
+{
+    uint32_t n = w->cfg.node_count;
+    for (uint32_t a = 1; a <= n; a++) {
+        for (uint32_t b = a + 1; b <= n; b++) {
+            bool neighbours = b == a + 1 || (a == 1 && b == n);
+            if (!neighbours) {
+                cut_nodes(w, a, b);
+            }
+        }
+    }
+    trace_fault(w, "ring", n, 0);
 }
 
 void rs_world_one_way(struct rs_world *w, uint32_t from, uint32_t to)
@@ -595,16 +882,141 @@ void rs_world_one_way(struct rs_world *w, uint32_t from, uint32_t to)
     trace_fault(w, "one-way", from, to);
 }
 
+void rs_world_heal_partitions(struct rs_world *w)
+{
+    rs_net_heal(&w->net);
+    trace_fault(w, "heal-partitions", 0, 0);
+}
+
 void rs_world_heal_network(struct rs_world *w)
 {
     rs_net_heal(&w->net);
+    rs_net_clear_filters(&w->net);
+    rs_net_unclog_all(&w->net);
+    release_held(w);
     trace_fault(w, "heal", 0, 0);
+}
+
+/* Calls fn for every link from -> to, RS_WORLD_ANY standing for every endpoint. */
+#define FOR_LINKS(w, from, to, src, dst)                                                    \
+    for (uint32_t src = (from) == RS_WORLD_ANY ? 1 : (from);                                \
+         src <= ((from) == RS_WORLD_ANY ? (w)->net.endpoint_count - 1 : (from)); src++)     \
+        for (uint32_t dst = (to) == RS_WORLD_ANY ? 1 : (to);                                \
+             dst <= ((to) == RS_WORLD_ANY ? (w)->net.endpoint_count - 1 : (to)); dst++)
+
+void rs_world_clog(struct rs_world *w, uint32_t from, uint32_t to, bool clogged)
+{
+    FOR_LINKS(w, from, to, src, dst)
+    {
+        if (src != dst) {
+            rs_net_clog(&w->net, src, dst, clogged);
+        }
+    }
+    if (!clogged) {
+        release_held(w);
+    }
+    trace_fault(w, clogged ? "clog" : "unclog", from, to);
+}
+
+void rs_world_clog_node(struct rs_world *w, uint32_t node, bool clogged)
+{
+    RS_ASSERT(is_node_endpoint(w, node));
+    for (uint32_t e = 1; e < w->net.endpoint_count; e++) {
+        if (e != node) {
+            rs_net_clog(&w->net, node, e, clogged);
+            rs_net_clog(&w->net, e, node, clogged);
+        }
+    }
+    if (!clogged) {
+        release_held(w);
+    }
+    trace_fault(w, clogged ? "clog-node" : "unclog-node", node, 0);
+}
+
+void rs_world_filter(struct rs_world *w, uint32_t from, uint32_t to, uint64_t types, bool drop)
+{
+    FOR_LINKS(w, from, to, src, dst)
+    {
+        rs_net_filter(&w->net, src, dst, types, drop);
+    }
+    trace_fault_v(w, drop ? "filter" : "unfilter", from, to, (int64_t)types);
+}
+
+void rs_world_bandwidth(struct rs_world *w, uint32_t from, uint32_t to, uint64_t bytes_per_s)
+{
+    FOR_LINKS(w, from, to, src, dst)
+    {
+        rs_net_set_bandwidth(&w->net, src, dst, bytes_per_s);
+    }
+    trace_fault_v(w, "bandwidth", from, to, (int64_t)bytes_per_s);
 }
 
 void rs_world_set_link_params(struct rs_world *w, const struct rs_link_params *p)
 {
     rs_net_set_all(&w->net, p);
     trace_fault(w, "link-params", p->loss_ppm, p->dup_ppm);
+}
+
+void rs_world_disk_faults(struct rs_world *w, uint32_t node, const struct rs_disk_faults *f)
+{
+    struct rs_world_node *wn = world_node(w, node);
+    RS_ASSERT(rs_disk_set_faults(&wn->disk, f) == RS_OK);
+    note_leader(w);
+    uint64_t words[8] = {0x44464c54,         node,         f->write_error_ppm, f->sync_error_ppm,
+                         f->fail_next,       f->dead,      f->capacity_bytes,  f->slow_factor};
+    rs_trace_fold(w->trace, words, 8);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "fault");
+        rs_buf_printf(b,
+                      ",\"what\":\"disk-faults\",\"a\":%u,\"write_ppm\":%u,\"sync_ppm\":%u,"
+                      "\"next\":%u,\"dead\":%s,\"capacity\":%llu,\"slow\":%u",
+                      node, f->write_error_ppm, f->sync_error_ppm, f->fail_next,
+                      f->dead ? "true" : "false", (unsigned long long)f->capacity_bytes,
+                      f->slow_factor);
+        rs_trace_end(w->trace);
+    }
+}
+
+void rs_world_corrupt_disk(struct rs_world *w, uint32_t node, uint32_t bits,
+                           bool unsynced_only)
+{
+    struct rs_world_node *wn = world_node(w, node);
+    wn->corrupt_bits_armed = bits;
+    wn->corrupt_unsynced_only = unsynced_only;
+    trace_fault_v(w, "disk-corrupt", node, unsynced_only, bits);
+}
+
+bool rs_world_node_errored(const struct rs_world *w, uint32_t node)
+{
+    const struct rs_world_node *wn = &w->nodes[node];
+    return wn->up && wn->node->raft.role == RS_ERROR_STATE;
+}
+
+bool rs_world_disk_faulty(const struct rs_world *w, uint32_t node)
+{
+    const struct rs_disk_faults *f = &w->nodes[node].disk.faults;
+    bool injecting = f->dead || f->fail_next > 0 || f->write_error_ppm > 0 ||
+                     f->sync_error_ppm > 0 || f->capacity_bytes > 0;
+    return injecting || w->nodes[node].corrupt_bits_armed > 0 || rs_world_node_errored(w, node);
+}
+
+void rs_world_set_drift(struct rs_world *w, uint32_t node, int32_t drift_ppm)
+{
+    struct rs_world_node *wn = world_node(w, node);
+    RS_ASSERT(rs_clock_set_drift(&wn->clock, w->now_ns, drift_ppm) == RS_OK);
+    if (wn->up) {
+        /* the pending timer event was placed with the old rate: place it again */
+        wn->timer_gen++;
+        wn->timer_global_ns = UINT64_MAX;
+        schedule_node_timer(w, wn);
+    }
+    trace_fault_v(w, "drift", node, 0, drift_ppm);
+}
+
+void rs_world_wall_step(struct rs_world *w, uint32_t node, int64_t delta_ns)
+{
+    rs_clock_wall_step(&world_node(w, node)->clock, delta_ns);
+    trace_fault_v(w, "clock-jump", node, 0, delta_ns);
 }
 
 void rs_world_heal_all(struct rs_world *w)
@@ -616,9 +1028,22 @@ void rs_world_heal_all(struct rs_world *w)
     p.dup_ppm = 0;
     p.reorder_ppm = 0;
     p.tail_ppm = 0;
+    p.corrupt_ppm = 0;
     rs_net_set_all(&w->net, &p);
-    rs_net_heal(&w->net);
+    FOR_LINKS(w, RS_WORLD_ANY, RS_WORLD_ANY, src, dst)
+    {
+        rs_net_set_bandwidth(&w->net, src, dst, 0);
+    }
+    rs_world_heal_network(w);
+    static const struct rs_disk_faults healthy = {0};
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        struct rs_world_node *wn = &w->nodes[id];
+        rs_world_resume(w, id);
+        RS_ASSERT(rs_disk_set_faults(&wn->disk, &healthy) == RS_OK);
+        wn->corrupt_bits_armed = 0;
+        if (rs_world_node_errored(w, id)) {
+            rs_world_crash(w, id); /* an errored replica recovers only through a restart */
+        }
         rs_world_restart(w, id);
     }
     for (uint32_t c = 0; c < w->client_count; c++) {
@@ -692,6 +1117,9 @@ static void describe_nodes(const struct rs_world *w, char *out, size_t size)
 
 static void dispatch(struct rs_world *w, const struct rs_event *ev)
 {
+    if (defer_if_paused(w, ev)) {
+        return;
+    }
     switch (ev->kind) {
     case EV_DELIVER: on_deliver(w, ev->ptr); return;
     case EV_NODE_TIMER: on_node_timer(w, &w->nodes[ev->node], ev->arg); return;
@@ -710,7 +1138,7 @@ static void dispatch(struct rs_world *w, const struct rs_event *ev)
     case EV_HEAL: rs_world_heal_all(w); return;
     case EV_LIVENESS_DEADLINE: {
         const char *gap = convergence_gap(w);
-        if (gap != NULL) {
+        if (gap != NULL && !w->cfg.liveness_unchecked) {
             char state[320];
             describe_nodes(w, state, sizeof state);
             rs_checks_fail(&w->checks, w->now_ns, RS_CHECK_LIVENESS,
@@ -732,8 +1160,12 @@ void rs_world_run_until(struct rs_world *w, uint64_t time_ns)
         RS_ASSERT(ev.time_ns >= w->now_ns);
         w->now_ns = ev.time_ns;
         w->stats.events++;
-        uint64_t words[3] = {ev.time_ns, ev.kind, ev.node};
-        rs_trace_fold(w->trace, words, 3);
+        /* A nemesis event folds through the faults it causes, so that a schedule.scn replay
+         * (which has no events for steps that did nothing) keeps the digest. */
+        if (ev.kind != EV_NEMESIS) {
+            uint64_t words[3] = {ev.time_ns, ev.kind, ev.node};
+            rs_trace_fold(w->trace, words, 3);
+        }
         dispatch(w, &ev);
         if (w->checks.failed != RS_CHECK_NONE) {
             w->stopped = true;
@@ -776,6 +1208,7 @@ static void init_nodes(struct rs_world *w)
         RS_ASSERT(rs_clock_init(&wn->clock, (int64_t)offset, drift) == RS_OK);
         RS_ASSERT(rs_disk_init(&wn->disk, &w->cfg.disk, w->cfg.seed, id) == RS_OK);
         rs_rng_derive_idx(&wn->rng, w->cfg.seed, "node", id);
+        rs_rng_derive_idx(&wn->corrupt_rng, w->cfg.seed, "bit-rot", id);
         wn->timer_global_ns = UINT64_MAX;
     }
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
@@ -845,8 +1278,15 @@ void rs_world_free(struct rs_world *w)
             rs_pool_free(ev.ptr);
         }
     }
+    while (w->held_head != NULL) {
+        struct rs_world_flight *f = w->held_head;
+        w->held_head = f->next;
+        rs_pool_free(f);
+    }
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
         struct rs_world_node *wn = &w->nodes[id];
+        deferred_drop(wn);
+        free(wn->deferred.events);
         if (wn->up) {
             rs_node_free(wn->node);
             free(wn->node);

@@ -28,6 +28,7 @@ struct rs_world_config {
     struct rs_workload_config workload;
     uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
+    bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
     uint32_t bugs;
 };
 
@@ -52,9 +53,16 @@ typedef void (*rs_nemesis_fn)(void *ctx, struct rs_world *w, uint64_t arg);
  * tests use it to drive the node directly). */
 typedef void (*rs_node_hook)(void *ctx, struct rs_world *w, uint32_t node);
 
+/* Events of a paused node, kept in their original order until it resumes. */
+struct rs_world_deferred {
+    struct rs_event *events;
+    size_t head, count, cap;
+};
+
 struct rs_world_node {
     uint32_t id;
     bool up;
+    bool paused; /* up but handling nothing: its events wait in `deferred` */
     struct rs_node *node; /* NULL while down */
     struct rs_clock clock;
     struct rs_disk disk;
@@ -67,6 +75,10 @@ struct rs_world_node {
     size_t op_head, op_count, op_cap;
     uint64_t down_since_ns;
     uint64_t crashes;
+    struct rs_world_deferred deferred;
+    struct rs_rng corrupt_rng;   /* "bit-rot/<node>": where bit rot lands */
+    uint32_t corrupt_bits_armed; /* bit rot applied when the node next starts */
+    bool corrupt_unsynced_only;
 };
 
 struct rs_world_client {
@@ -97,6 +109,16 @@ struct rs_world_stats {
     uint64_t ops_info;
     uint64_t crashes;
     uint64_t restarts;
+    uint64_t wipes;
+    uint64_t pauses;
+    uint64_t deferred_events;
+    uint64_t held_copies;     /* copies that waited for an unclog */
+    uint64_t disk_errors;     /* disk operations that failed (injected or a full disk) */
+    uint64_t corrupt_copies;  /* copies delivered with a flipped bit */
+    uint64_t corrupt_to_nodes;
+    uint64_t corrupt_rejected; /* of those, dropped by a node's frame or message checks */
+    uint64_t corrupt_accepted; /* a corrupt copy a node did not count as corrupt: must be 0 */
+    uint64_t corrupted_disk_bits;
 };
 
 struct rs_world {
@@ -125,6 +147,10 @@ struct rs_world {
     struct rs_world_stats stats;
     struct rs_leader_change *leader_log;
     size_t leader_log_count, leader_log_cap;
+    /* copies held by clogged links, in the order they were held (linked through them) */
+    struct rs_world_flight *held_head;
+    struct rs_world_flight *held_tail;
+    size_t held_count;
 };
 
 enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
@@ -140,20 +166,68 @@ void rs_world_run(struct rs_world *w);
 /* Runs events up to and including time_ns (for tests and benchmarks). */
 void rs_world_run_until(struct rs_world *w, uint64_t time_ns);
 
-/* Nemesis actions. Node ids are 1..node_count. */
+/*
+ * Nemesis actions. Node ids are 1..node_count. Every action writes a trace line and folds
+ * into the digest. Endpoints (for links) are node ids, or client endpoints
+ * (rs_world_endpoint_of_client); RS_WORLD_ANY in a link action means every endpoint.
+ */
+#define RS_WORLD_ANY 0u
 uint32_t rs_world_leader(const struct rs_world *w); /* 0 when none is up */
 void rs_world_crash(struct rs_world *w, uint32_t node);
 void rs_world_restart(struct rs_world *w, uint32_t node);
+/* Crash, erase the disk, restart empty. No durability is expected across it. A wiped voter
+ * that rejoins with an empty log is only safe through a membership change. */
+void rs_world_wipe(struct rs_world *w, uint32_t node);
+/* A paused node handles nothing: its deliveries, timers and disk completions are deferred
+ * and handed to it at the resume, in their original order. A crash ends a pause. */
+void rs_world_pause(struct rs_world *w, uint32_t node);
+void rs_world_resume(struct rs_world *w, uint32_t node);
+
 void rs_world_isolate(struct rs_world *w, uint32_t node);
 void rs_world_partition(struct rs_world *w, const uint8_t *side_by_node); /* [1..n] */
 void rs_world_one_way(struct rs_world *w, uint32_t from, uint32_t to);
+/* Two halves joined by the bridge node: the nodes below it in id order (skipping it) form
+ * one half, the rest the other; the halves cannot talk, the bridge talks to both. */
+void rs_world_bridge(struct rs_world *w, uint32_t bridge);
+/* Each node talks only to its neighbours on the ring 1-2-...-n-1. */
+void rs_world_ring(struct rs_world *w);
+/* Removes the cuts (partitions) only. */
+void rs_world_heal_partitions(struct rs_world *w);
+/* The network is whole again: cuts, clogs (held messages go) and filters removed. */
 void rs_world_heal_network(struct rs_world *w);
+/* Clog or unclog the links from -> to (either may be RS_WORLD_ANY). Unclogging releases the
+ * held messages of every link that is no longer clogged, in the order they were held. */
+void rs_world_clog(struct rs_world *w, uint32_t from, uint32_t to, bool clogged);
+/* Every link from and to the node. */
+void rs_world_clog_node(struct rs_world *w, uint32_t node, bool clogged);
+/* Drop (or stop dropping) messages whose type bit is set in types, on the links from -> to. */
+void rs_world_filter(struct rs_world *w, uint32_t from, uint32_t to, uint64_t types, bool drop);
+/* A bandwidth cap (0: none) on the links from -> to. */
+void rs_world_bandwidth(struct rs_world *w, uint32_t from, uint32_t to, uint64_t bytes_per_s);
 void rs_world_set_link_params(struct rs_world *w, const struct rs_link_params *p);
-/* The end of the fault phase: network healed, nodes restarted, loss off, clients stop. */
+
+/* Disk faults of a node (replacing the previous ones); a failed operation reaches the engine
+ * through rs_node_disk_done, which puts the replica in its error state until a restart. */
+void rs_world_disk_faults(struct rs_world *w, uint32_t node, const struct rs_disk_faults *f);
+/* Bit rot read at the node's next start: `bits` bits flipped over its files (only beyond
+ * each file's synced prefix when unsynced_only). */
+void rs_world_corrupt_disk(struct rs_world *w, uint32_t node, uint32_t bits,
+                           bool unsynced_only);
+/* A replica in the error state, or one whose disk is faulty. */
+bool rs_world_node_errored(const struct rs_world *w, uint32_t node);
+bool rs_world_disk_faulty(const struct rs_world *w, uint32_t node);
+
+void rs_world_set_drift(struct rs_world *w, uint32_t node, int32_t drift_ppm);
+void rs_world_wall_step(struct rs_world *w, uint32_t node, int64_t delta_ns);
+
+/* The end of the fault phase: every fault undone (network whole, loss and corruption off,
+ * caps gone, pauses resumed, disk faults off, crashed and errored nodes restarted), clients
+ * stop starting operations. */
 void rs_world_heal_all(struct rs_world *w);
 
 uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client);
-/* The leader if it can reach a majority of the nodes both ways, else 0. */
+/* The leader if it is not paused and can reach a majority of the running, unpaused nodes
+ * both ways, else 0. */
 uint32_t rs_world_effective_leader(const struct rs_world *w);
 
 #endif

@@ -1,4 +1,5 @@
-/* Tests of the simulated disk: exact crash semantics, tears at block boundaries, timing. */
+/* Tests of the simulated disk: exact crash semantics, tears at block boundaries, timing, and
+ * injected faults (errors, capacity, slowness, bit rot). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -581,6 +582,154 @@ static void test_matches_reference_model_torn(void **state)
     run_model(300000);
 }
 
+/* ---- injected faults ---- */
+
+static void set_faults(struct rs_disk *d, struct rs_disk_faults f)
+{
+    assert_int_equal(rs_disk_set_faults(d, &f), RS_OK);
+}
+
+static void test_injected_errors(void **state)
+{
+    (void)state;
+    struct rs_disk d;
+    disk_open(&d, 512, 0);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_WRITE), RS_OK);
+    }
+    set_faults(&d, (struct rs_disk_faults){.fail_next = 2});
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_META), RS_OK); /* does not count */
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_SYNC), RS_EIO);
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_WRITE), RS_EIO);
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_WRITE), RS_OK);
+    assert_int_equal(d.faults.fail_next, 0);
+    set_faults(&d, (struct rs_disk_faults){.dead = true});
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_META), RS_EIO);
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_SYNC), RS_EIO);
+    set_faults(&d, (struct rs_disk_faults){.write_error_ppm = 1000000});
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_WRITE), RS_EIO);
+    assert_int_equal(rs_disk_inject(&d, RS_DISK_IO_SYNC), RS_OK);
+    assert_int_equal(d.stats.injected_errors, 5);
+    /* A probability draws once per call whatever its value: two disks that differ only in the
+     * write probability agree on every sync. */
+    struct rs_disk a;
+    struct rs_disk b;
+    disk_open(&a, 512, 0);
+    disk_open(&b, 512, 0);
+    set_faults(&a, (struct rs_disk_faults){.sync_error_ppm = 300000});
+    set_faults(&b, (struct rs_disk_faults){.sync_error_ppm = 300000, .write_error_ppm = 500000});
+    uint32_t sync_failures = 0;
+    for (int i = 0; i < 2000; i++) {
+        rs_disk_inject(&a, RS_DISK_IO_WRITE);
+        rs_disk_inject(&b, RS_DISK_IO_WRITE);
+        enum rs_err ea = rs_disk_inject(&a, RS_DISK_IO_SYNC);
+        assert_int_equal(ea, rs_disk_inject(&b, RS_DISK_IO_SYNC));
+        sync_failures += ea != RS_OK;
+    }
+    assert_in_range(sync_failures, 600 - 130, 600 + 130); /* sd 20 */
+    struct rs_disk_faults bad = {.sync_error_ppm = 1000001};
+    assert_int_equal(rs_disk_set_faults(&a, &bad), RS_EINVAL);
+    bad = (struct rs_disk_faults){.slow_factor = RS_DISK_SLOW_FACTOR_MAX + 1};
+    assert_int_equal(rs_disk_set_faults(&a, &bad), RS_EINVAL);
+    rs_disk_free(&a);
+    rs_disk_free(&b);
+    rs_disk_free(&d);
+}
+
+/* A full disk refuses growth and nothing else; freeing space makes room again. */
+static void test_capacity_refuses_growth(void **state)
+{
+    (void)state;
+    struct rs_disk d;
+    disk_open(&d, 512, 1000000);
+    set_faults(&d, (struct rs_disk_faults){.capacity_bytes = 1000});
+    fill(&d, "a", 0, 600, 'a');
+    fill(&d, "b", 0, 300, 'b');
+    uint8_t buf[200] = {0};
+    assert_int_equal(rs_disk_write(&d, "a", 600, buf, 101), RS_ENOSPACE);
+    assert_int_equal(rs_disk_write(&d, "c", 0, buf, 101), RS_ENOSPACE);
+    assert_null(rs_disk_read(&d, "c", NULL)); /* nothing created */
+    assert_int_equal(rs_disk_truncate(&d, "b", 401), RS_ENOSPACE);
+    assert_runs(&d, "a", 600, 600, "a");
+    fill(&d, "a", 500, 200, 'x'); /* 100 bytes of growth fit exactly */
+    assert_int_equal(d.used_bytes, 1000);
+    fill(&d, "a", 0, 100, 'y'); /* overwriting needs no room */
+    assert_int_equal(d.stats.full_errors, 3);
+    assert_int_equal(rs_disk_truncate(&d, "a", 100), RS_OK);
+    assert_int_equal(d.used_bytes, 400);
+    assert_int_equal(rs_disk_rename(&d, "a", "b"), RS_OK); /* the old b is replaced */
+    assert_int_equal(d.used_bytes, 100);
+    fill(&d, "c", 0, 300, 'c');
+    rs_disk_crash(&d); /* keep everything: c stays */
+    assert_int_equal(d.used_bytes, 400);
+    assert_int_equal(rs_disk_remove(&d, "c"), RS_OK);
+    assert_int_equal(d.used_bytes, 100);
+    set_faults(&d, (struct rs_disk_faults){0}); /* no capacity: unlimited */
+    fill(&d, "big", 0, 5000, 'z');
+    rs_disk_wipe(&d);
+    assert_int_equal(d.used_bytes, 0);
+    rs_disk_free(&d);
+}
+
+static void test_slow_factor_multiplies_latency(void **state)
+{
+    (void)state;
+    struct rs_disk a;
+    struct rs_disk b;
+    disk_open(&a, 512, 0);
+    disk_open(&b, 512, 0);
+    set_faults(&b, (struct rs_disk_faults){.slow_factor = 10});
+    uint64_t now = 0;
+    for (int i = 0; i < 50; i++) {
+        enum rs_disk_op kind = (enum rs_disk_op)(i % 3);
+        uint64_t fast = rs_disk_schedule(&a, now, kind, 0) - now;
+        uint64_t slow = rs_disk_schedule(&b, now, kind, 0) - now;
+        assert_int_equal(slow, 10 * fast); /* the same draws, ten times longer */
+        now += 100000000; /* both idle again */
+    }
+    rs_disk_free(&a);
+    rs_disk_free(&b);
+}
+
+/* The synced prefix survives a crash as synced; kept torn blocks do not count as synced. */
+static void test_synced_size_and_bit_rot(void **state)
+{
+    (void)state;
+    struct rs_disk d;
+    disk_open(&d, 512, 1000000);
+    fill(&d, "log", 0, 1024, 'a');
+    assert_int_equal(rs_disk_sync(&d, "log"), RS_OK);
+    fill(&d, "log", 1024, 1024, 'b');
+    fill(&d, "meta", 0, 100, 'm');
+    assert_int_equal(rs_disk_sync(&d, "meta"), RS_OK);
+    rs_disk_crash(&d); /* every dirty block kept */
+    assert_int_equal(rs_disk_synced_size(&d, "log"), 1024);
+    assert_int_equal(rs_disk_synced_size(&d, "meta"), 100);
+    assert_int_equal(rs_disk_synced_size(&d, "none"), 0);
+    struct rs_rng rng;
+    rs_rng_derive(&rng, 1, "test");
+    assert_int_equal(rs_disk_corrupt(&d, &rng, 16, true), 16);
+    assert_span(&d, "log", 0, 1024, (uint8_t)'a'); /* the synced prefix is intact */
+    assert_runs(&d, "meta", 100, 100, "m");
+    size_t size = 0;
+    const uint8_t *log = rs_disk_read(&d, "log", &size);
+    uint32_t flipped = 0;
+    for (size_t i = 1024; i < size; i++) {
+        flipped += (uint32_t)__builtin_popcount(log[i] ^ 'b');
+    }
+    assert_true(flipped >= 2 && flipped <= 16 && flipped % 2 == 0); /* pairs may cancel */
+    assert_int_equal(d.stats.corrupted_bits, 16);
+    /* A truncate keeps the synced prefix within the new length; after a sync, nothing is
+     * unsynced and the unsynced region is empty. */
+    assert_int_equal(rs_disk_truncate(&d, "log", 512), RS_OK);
+    assert_int_equal(rs_disk_synced_size(&d, "log"), 512);
+    assert_int_equal(rs_disk_corrupt(&d, &rng, 4, true), 0);
+    assert_int_equal(rs_disk_corrupt(&d, &rng, 1, false), 1);
+    rs_disk_wipe(&d);
+    assert_int_equal(rs_disk_corrupt(&d, &rng, 1, false), 0);
+    rs_disk_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +747,10 @@ int main(void)
         cmocka_unit_test(test_matches_reference_model_keep_none),
         cmocka_unit_test(test_matches_reference_model_keep_all),
         cmocka_unit_test(test_matches_reference_model_torn),
+        cmocka_unit_test(test_injected_errors),
+        cmocka_unit_test(test_capacity_refuses_growth),
+        cmocka_unit_test(test_slow_factor_multiplies_latency),
+        cmocka_unit_test(test_synced_size_and_bit_rot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

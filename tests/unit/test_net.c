@@ -1,4 +1,5 @@
-/* Tests of the network model: cuts (exact), and loss, duplication, latency, FIFO (statistical). */
+/* Tests of the network model: cuts, clogs, filters and bandwidth (exact), and loss, duplication,
+ * corruption, latency, FIFO (statistical). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -266,6 +267,169 @@ static void test_determinism_and_link_independence(void **state)
     rs_net_free(&b);
 }
 
+/* Every copy gets its own bit; turning corruption on moves no fate or latency. */
+static void test_corruption_flips_one_bit_per_copy(void **state)
+{
+    (void)state;
+    const struct rs_link_params p = {.latency_min_ns = 1, .latency_max_ns = 5 * MS,
+                                     .dup_ppm = 200000, .loss_ppm = 100000,
+                                     .reorder_ppm = 300000};
+    struct rs_link_params bad = p;
+    bad.corrupt_ppm = 250000;
+    struct rs_net clean;
+    struct rs_net dirty;
+    assert_int_equal(rs_net_init(&clean, 2, &p, 5), RS_OK);
+    assert_int_equal(rs_net_init(&dirty, 2, &bad, 5), RS_OK);
+    uint64_t corrupted = 0;
+    uint64_t copies = 0;
+    for (uint64_t i = 0; i < 20000; i++) {
+        struct rs_net_fate a;
+        struct rs_net_fate b;
+        rs_net_transmit(&clean, i * 1000, 0, 1, 3, 40, &a);
+        rs_net_transmit(&dirty, i * 1000, 0, 1, 3, 40, &b);
+        assert_int_equal(a.copies, b.copies);
+        for (unsigned c = 0; c < 2; c++) {
+            assert_int_equal(a.corrupt_bit[c], RS_NET_INTACT);
+            if (c >= b.copies) {
+                assert_int_equal(b.corrupt_bit[c], RS_NET_INTACT);
+                continue;
+            }
+            assert_int_equal(a.deliver_at_ns[c], b.deliver_at_ns[c]);
+            copies++;
+            if (b.corrupt_bit[c] != RS_NET_INTACT) {
+                assert_true(b.corrupt_bit[c] < 40 * 8);
+                corrupted++;
+            }
+        }
+    }
+    assert_int_equal(rs_net_counters(&dirty)->corrupted, corrupted);
+    assert_int_equal(rs_net_counters(&clean)->corrupted, 0);
+    assert_in_range(corrupted * 1000 / copies, 235, 265); /* 25%, sd about 0.3% */
+    rs_net_free(&clean);
+    rs_net_free(&dirty);
+}
+
+/* 1000 bytes/s: each 100-byte message holds the link 100 ms, so sends at once queue up. */
+static void test_bandwidth_queues_messages(void **state)
+{
+    (void)state;
+    struct rs_net net;
+    assert_int_equal(rs_net_init(&net, 2, &quiet, 1), RS_OK);
+    assert_int_equal(rs_net_set_bandwidth(&net, 0, 1, 1000), RS_OK);
+    uint64_t at[2];
+    for (uint64_t i = 1; i <= 3; i++) {
+        assert_int_equal(rs_net_send(&net, 0, 0, 1, 100, at), 1);
+        assert_int_equal(at[0], i * 100 * MS + 1 * MS);
+    }
+    /* The other direction is not capped; an idle link starts at once again. */
+    assert_int_equal(rs_net_send(&net, 0, 1, 0, 100, at), 1);
+    assert_int_equal(at[0], 1 * MS);
+    assert_int_equal(rs_net_send(&net, 1000 * MS, 0, 1, 1, at), 1);
+    assert_int_equal(at[0], 1000 * MS + 1 * MS + 1 * MS); /* ceil(1e9 / 1000) ns = 1 ms */
+    /* rs_net_set_all leaves caps alone; 0 lifts the cap. */
+    assert_int_equal(rs_net_set_all(&net, &quiet), RS_OK);
+    assert_int_equal(rs_net_send(&net, 2000 * MS, 0, 1, 100, at), 1);
+    assert_int_equal(at[0], 2101 * MS);
+    assert_int_equal(rs_net_set_bandwidth(&net, 0, 1, 0), RS_OK);
+    assert_int_equal(rs_net_send(&net, 2000 * MS, 0, 1, 100, at), 1);
+    assert_int_equal(at[0], 2101 * MS); /* FIFO behind the capped message, not earlier */
+    assert_int_equal(rs_net_set_bandwidth(&net, 0, 2, 1), RS_EINVAL);
+    /* Drop-tail: at 1000 bytes/s a 100-byte message takes 100 ms, so about ten fit a queue of
+     * RS_NET_QUEUE_MAX_NS and the rest are dropped. */
+    assert_int_equal(rs_net_set_bandwidth(&net, 1, 0, 1000), RS_OK);
+    unsigned accepted = 0;
+    for (int i = 0; i < 30; i++) {
+        accepted += rs_net_send(&net, 0, 1, 0, 100, at);
+    }
+    assert_int_equal(accepted, 11);
+    assert_int_equal(rs_net_counters(&net)->queue_dropped, 19);
+    rs_net_free(&net);
+}
+
+/* A clogged link holds its new messages; released in order they keep FIFO and latency. */
+static void test_clog_holds_until_release(void **state)
+{
+    (void)state;
+    const struct rs_link_params p = {.latency_min_ns = 1 * MS, .latency_max_ns = 9 * MS};
+    struct rs_net net;
+    assert_int_equal(rs_net_init(&net, 3, &p, 4), RS_OK);
+    assert_int_equal(rs_net_clog(&net, 0, 1, true), RS_OK);
+    assert_true(rs_net_clogged(&net, 0, 1));
+    assert_false(rs_net_clogged(&net, 1, 0));
+    struct rs_net_fate held[5];
+    for (int i = 0; i < 5; i++) {
+        rs_net_transmit(&net, (uint64_t)i * MS, 0, 1, 3, 10, &held[i]);
+        assert_true(held[i].held);
+        assert_int_equal(held[i].copies, 1);
+        assert_int_equal(held[i].deliver_at_ns[0], RS_NET_HELD);
+        assert_in_range(held[i].latency_ns[0], 1 * MS, 9 * MS);
+    }
+    struct rs_net_fate other;
+    rs_net_transmit(&net, 0, 1, 0, 3, 10, &other);
+    assert_false(other.held);
+    assert_int_equal(rs_net_counters(&net)->held_copies, 5);
+    assert_int_equal(rs_net_clog(&net, 0, 1, false), RS_OK);
+    uint64_t prev = 0;
+    for (int i = 0; i < 5; i++) {
+        uint64_t at = rs_net_release(&net, 100 * MS, 0, 1, 10, held[i].latency_ns[0]);
+        assert_true(at >= 100 * MS + held[i].latency_ns[0]);
+        assert_true(at >= prev);
+        prev = at;
+    }
+    /* A message sent after the release does not overtake the released ones. */
+    struct rs_net_fate next;
+    rs_net_transmit(&net, 100 * MS, 0, 1, 3, 10, &next);
+    assert_false(next.held);
+    assert_true(next.deliver_at_ns[0] >= prev);
+    assert_int_equal(rs_net_clog(&net, 0, 1, true), RS_OK);
+    assert_int_equal(rs_net_clog(&net, 2, 0, true), RS_OK);
+    rs_net_heal(&net); /* heal removes cuts, not clogs */
+    assert_true(rs_net_clogged(&net, 0, 1));
+    rs_net_unclog_all(&net);
+    assert_false(rs_net_clogged(&net, 0, 1));
+    assert_false(rs_net_clogged(&net, 2, 0));
+    assert_int_equal(rs_net_clog(&net, 3, 0, true), RS_EINVAL);
+    rs_net_free(&net);
+}
+
+/* Filters drop chosen types on chosen links at the sender, without drawing randomness. */
+static void test_filters_drop_chosen_types(void **state)
+{
+    (void)state;
+    const struct rs_link_params p = {.latency_min_ns = 1, .latency_max_ns = 5 * MS,
+                                     .loss_ppm = 100000};
+    struct rs_net a;
+    struct rs_net b;
+    assert_int_equal(rs_net_init(&a, 3, &p, 8), RS_OK);
+    assert_int_equal(rs_net_init(&b, 3, &p, 8), RS_OK);
+    assert_int_equal(rs_net_filter(&a, 0, 1, (1ull << 3) | (1ull << 9), true), RS_OK);
+    assert_int_equal(rs_net_filters(&a, 0, 1), (1ull << 3) | (1ull << 9));
+    for (uint64_t i = 0; i < 1000; i++) {
+        struct rs_net_fate fa;
+        struct rs_net_fate fb;
+        rs_net_transmit(&a, i, 0, 1, 3, 10, &fa); /* dropped in a only */
+        assert_true(fa.filtered);
+        assert_int_equal(fa.copies, 0);
+        rs_net_transmit(&a, i, 0, 1, 4, 10, &fa);
+        rs_net_transmit(&b, i, 0, 1, 4, 10, &fb);
+        assert_false(fa.filtered);
+        assert_int_equal(fa.copies, fb.copies); /* the filtered sends drew nothing */
+        assert_int_equal(fa.deliver_at_ns[0], fb.deliver_at_ns[0]);
+        rs_net_transmit(&a, i, 1, 0, 3, 10, &fa); /* the reverse link is not filtered */
+        assert_false(fa.filtered);
+    }
+    assert_int_equal(rs_net_counters(&a)->filtered, 1000);
+    assert_int_equal(rs_net_filter(&a, 0, 1, 1ull << 3, false), RS_OK);
+    assert_int_equal(rs_net_filters(&a, 0, 1), 1ull << 9);
+    assert_int_equal(rs_net_filter(&a, 2, 1, 1ull << 4, true), RS_OK);
+    rs_net_clear_filters(&a);
+    assert_int_equal(rs_net_filters(&a, 0, 1), 0);
+    assert_int_equal(rs_net_filters(&a, 2, 1), 0);
+    assert_int_equal(rs_net_filter(&a, 0, 3, 1, true), RS_EINVAL);
+    rs_net_free(&a);
+    rs_net_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +441,10 @@ int main(void)
         cmocka_unit_test(test_fifo_holds_without_reordering),
         cmocka_unit_test(test_reordering_happens_with_it),
         cmocka_unit_test(test_determinism_and_link_independence),
+        cmocka_unit_test(test_corruption_flips_one_bit_per_copy),
+        cmocka_unit_test(test_bandwidth_queues_messages),
+        cmocka_unit_test(test_clog_holds_until_release),
+        cmocka_unit_test(test_filters_drop_chosen_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

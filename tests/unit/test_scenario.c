@@ -5,6 +5,7 @@
 
 #include <cmocka.h>
 
+#include "core/wire/frame.h"
 #include "sim/scenario.h"
 
 #include <dirent.h>
@@ -448,7 +449,7 @@ static void test_full_file_timeline(void **state)
     assert_int_equal(c[0].verb, RS_SCN_PARTITION_ISOLATE);
     assert_int_equal(c[0].at_ns, 5 * S);
     assert_int_equal(c[0].target.kind, RS_SCN_TARGET_LEADER);
-    assert_int_equal(c[0].line, 17);
+    assert_int_equal(c[0].line, 18);
     assert_int_equal(c[0].time_column, 4);
     assert_int_equal(c[1].verb, RS_SCN_PARTITION_ONE_WAY);
     assert_int_equal(c[1].source.kind, RS_SCN_TARGET_NODE);
@@ -646,7 +647,7 @@ static void test_limits_are_located(void **state)
 
     text = repeat_lines("at 1s heal\n", RS_SCN_COMMAND_COUNT_MAX + 1, "run 1s\n");
     err = load_bad(text, line, sizeof line);
-    assert_string_equal(line, "t.scn:257:1: more than 256 timeline commands");
+    assert_string_equal(line, "t.scn:4001:1: more than 4000 timeline commands");
     free(text);
 
     text = repeat_lines("expect linearizable\n", RS_SCN_EXPECT_COUNT_MAX + 1, "run 1s\n");
@@ -707,7 +708,7 @@ static void test_hostile_bytes(void **state)
         line,
         "t.scn:2:1: unknown line 'run#' (did you mean 'run'?): expected name, describe, a "
         "settings section (cluster, raft, net, disk, clock, workload, "
-        "check), at, every, run or expect");
+        "check, nemesis), at, every, run or expect");
 }
 
 static void test_errors_at_end_of_line(void **state)
@@ -717,8 +718,9 @@ static void test_errors_at_end_of_line(void **state)
     static const char *const cases[][2] = {
         {"run", "t.scn:1:4: run needs a duration"},
         {"run 1s\nat 1s",
-         "t.scn:2:6: missing command: partition, heal, crash, restart, "
-         "crash-restart or set"},
+         "t.scn:2:6: missing command: partition, heal, crash, restart, crash-restart, set, "
+         "clog, unclog, swizzle-clog, filter, bandwidth, pause, resume, "
+         "disk-fail|full|slow|corrupt|heal, clock-drift|jump or wipe"},
         {"run 1s\nat", "t.scn:2:3: at needs a time and a command"},
         {"run 1s\nexpect leader within", "t.scn:2:21: within needs a duration"},
         {"run 1s\nexpect leader", "t.scn:2:14: expect leader needs 'within DURATION'"},
@@ -730,7 +732,7 @@ static void test_errors_at_end_of_line(void **state)
         {"run 1s\nevery 1s from 1s from 2s heal", "t.scn:2:18: from is given twice"},
         {"run 1s\nat 1s partition",
          "t.scn:2:16: partition needs a kind: isolate, minority, "
-         "majority-minority or one-way"},
+         "majority-minority, one-way, bridge, ring or groups="},
         {"run 1s\nat 1s partition one-way from=leader from=random",
          "t.scn:2:37: from= is given twice"},
         {"run 1s\nat 1s partition one-way from=leader too=random",
@@ -944,6 +946,111 @@ static void test_command_and_expect_format(void **state)
     rs_scenario_free(&s);
 }
 
+
+/* faults.scn: every fault command and option, read into the typed command. */
+static void test_fault_commands(void **state)
+{
+    (void)state;
+    struct rs_scenario s;
+    struct rs_scn_error err;
+    assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/faults.scn", &s, &err), RS_OK);
+    assert_int_equal(s.command_count, 30);
+    assert_int_equal(s.settings[RS_SCN_NET_CORRUPT].lo, 100);
+    assert_int_equal(s.settings[RS_SCN_CHECK_MODE].lo, 1);
+    const struct rs_scn_command *c = s.commands;
+    assert_int_equal(c[0].verb, RS_SCN_PARTITION_BRIDGE);
+    assert_int_equal(c[0].target.node, 3);
+    assert_int_equal(c[0].for_lo_ns, 2 * S);
+    assert_int_equal(c[1].target.kind, RS_SCN_TARGET_RANDOM); /* the bridge, when not named */
+    assert_int_equal(c[2].verb, RS_SCN_PARTITION_RING);
+    assert_int_equal(c[2].for_lo_ns, 1 * S);
+    assert_int_equal(c[2].for_hi_ns, 3 * S);
+    assert_int_equal(c[3].verb, RS_SCN_PARTITION_GROUPS);
+    const uint8_t groups[10] = {0, 1, 2, 2, 1, 3, 0, 0, 0, 0};
+    assert_memory_equal(c[3].groups, groups, sizeof groups);
+    assert_int_equal(c[4].for_lo_ns, 500 * MS);
+    assert_int_equal(c[5].verb, RS_SCN_PARTITION_ONE_WAY);
+    assert_int_equal(c[5].for_lo_ns, 1 * S);
+    assert_int_equal(c[6].verb, RS_SCN_CLOG);
+    assert_int_equal(c[6].target.node, 2);
+    assert_int_equal(c[7].source.kind, RS_SCN_TARGET_LEADER);
+    assert_int_equal(c[7].target.node, 4);
+    assert_int_equal(c[9].verb, RS_SCN_UNCLOG);
+    assert_int_equal(c[10].verb, RS_SCN_SWIZZLE_CLOG);
+    assert_int_equal(c[10].amount_lo, 2);
+    assert_int_equal(c[10].amount_hi, 3);
+    assert_int_equal(c[10].interval_ns, 250 * MS);
+    assert_int_equal(c[11].amount_lo, 0); /* a majority, decided when it fires */
+    assert_int_equal(c[11].interval_ns, 1 * S);
+    assert_int_equal(c[12].verb, RS_SCN_FILTER);
+    assert_int_equal(c[12].msg_types, (1ull << RS_MSG_APPEND_REQUEST) | (1ull << RS_MSG_VOTE_REQUEST));
+    assert_int_equal(c[12].target.node, 3);
+    assert_int_equal(c[13].source.kind, RS_SCN_TARGET_NONE); /* any sender */
+    assert_int_equal(c[14].verb, RS_SCN_BANDWIDTH);
+    assert_int_equal(c[14].amount_lo, 64 * 1024);
+    assert_int_equal(c[15].verb, RS_SCN_PAUSE);
+    assert_int_equal(c[15].for_lo_ns, 1500 * MS);
+    assert_int_equal(c[16].verb, RS_SCN_RESUME);
+    assert_int_equal(c[17].verb, RS_SCN_DISK_FAIL);
+    assert_int_equal(c[17].write_ppm, 10000);
+    assert_int_equal(c[17].sync_ppm, 5000);
+    assert_int_equal(c[17].fail_next, 3);
+    assert_true(c[17].dead);
+    assert_false(c[18].dead);
+    assert_int_equal(c[19].verb, RS_SCN_DISK_FULL);
+    assert_int_equal(c[19].amount_lo, 4096);
+    assert_int_equal(c[20].amount_lo, 0);
+    assert_int_equal(c[21].verb, RS_SCN_DISK_SLOW);
+    assert_int_equal(c[21].amount_hi, 20);
+    assert_int_equal(c[22].verb, RS_SCN_DISK_CORRUPT);
+    assert_int_equal(c[22].amount_lo, 4);
+    assert_int_equal(c[22].scope, RS_SCN_SCOPE_ANY);
+    assert_int_equal(c[23].amount_lo, 1);
+    assert_int_equal(c[23].scope, RS_SCN_SCOPE_UNSYNCED);
+    assert_int_equal(c[24].verb, RS_SCN_DISK_HEAL);
+    assert_int_equal(c[25].verb, RS_SCN_DRIFT);
+    assert_int_equal(c[25].amount_lo, -200);
+    assert_int_equal(c[26].verb, RS_SCN_WALL_JUMP);
+    assert_int_equal(c[26].amount_lo, -1500 * (int64_t)MS);
+    assert_int_equal(c[26].amount_hi, 2 * (int64_t)S);
+    assert_int_equal(c[28].verb, RS_SCN_WIPE);
+    assert_int_equal(c[29].verb, RS_SCN_PAUSE);
+    assert_true(c[29].repeat);
+    assert_int_equal(c[29].for_hi_ns, 1 * S);
+    char line[256];
+    static const char *const written[][2] = {
+        {"3", "at 2s partition groups=1,4/2,3/5"},
+        {"7", "at 3s clog from=leader to=node(4)"},
+        {"12", "at 6s filter drop vote_request,append_request from=leader to=node(3) for=2s"},
+        {"17", "at 9s disk-fail follower write=1% sync=0.5% next=3 dead for=1s..2s"},
+        {"26", "at 15s clock-jump node(2) by=-1500ms..2s"},
+        {"27", "at 15s clock-jump node(3) by=5s"},
+    };
+    for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+        rs_scn_command_format(&c[atoi(written[i][0])], line, sizeof line);
+        assert_string_equal(line, written[i][1]);
+    }
+    /* Equality sees the fault options. */
+    struct rs_scenario b;
+    assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/faults.scn", &b, &err), RS_OK);
+    assert_true(rs_scenario_equal(&s, &b));
+    b.commands[3].groups[5] = 2;
+    assert_false(rs_scenario_equal(&s, &b));
+    b.commands[3].groups[5] = 3;
+    b.commands[12].msg_types ^= 2;
+    assert_false(rs_scenario_equal(&s, &b));
+    b.commands[12].msg_types ^= 2;
+    b.commands[21].amount_hi--;
+    assert_false(rs_scenario_equal(&s, &b));
+    b.commands[21].amount_hi++;
+    b.commands[0].for_hi_ns++;
+    assert_false(rs_scenario_equal(&s, &b));
+    b.commands[0].for_hi_ns--;
+    assert_true(rs_scenario_equal(&s, &b));
+    rs_scenario_free(&b);
+    rs_scenario_free(&s);
+}
+
 /* ---- fuzzing ---- */
 
 static uint64_t splitmix64(uint64_t *state)
@@ -1118,6 +1225,7 @@ int main(void)
         cmocka_unit_test(test_revalidation_blames_the_later_setting),
         cmocka_unit_test(test_write_read_round_trip),
         cmocka_unit_test(test_command_and_expect_format),
+        cmocka_unit_test(test_fault_commands),
         cmocka_unit_test(test_mutation_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
