@@ -513,6 +513,13 @@ static uint32_t fire_node(struct rs_nemesis *n, struct rs_scn_command *r, bool g
     case RS_SCN_DRIFT: rs_world_set_drift(w, node, (int32_t)r->amount_lo); break;
     case RS_SCN_WALL_JUMP: rs_world_wall_step(w, node, r->amount_lo); break;
     case RS_SCN_WIPE: rs_world_wipe(w, node); break;
+    case RS_SCN_SNAPSHOT: rs_world_snapshot(w, node); break;
+    case RS_SCN_ADD_PEER: rs_world_change_member(w, RS_MEMBER_ADD_PEER, node); break;
+    case RS_SCN_REMOVE_PEER: rs_world_change_member(w, RS_MEMBER_REMOVE_PEER, node); break;
+    case RS_SCN_ADD_LEARNER: rs_world_change_member(w, RS_MEMBER_ADD_LEARNER, node); break;
+    case RS_SCN_REMOVE_LEARNER: rs_world_change_member(w, RS_MEMBER_REMOVE_LEARNER, node); break;
+    case RS_SCN_PROMOTE: rs_world_change_member(w, RS_MEMBER_PROMOTE, node); break;
+    case RS_SCN_TRANSFER_LEADER: rs_world_transfer(w, node); break;
     default: fire_disk(n, r, node); break;
     }
     return node;
@@ -556,6 +563,13 @@ static void fire(struct rs_nemesis *n, const struct rs_scn_command *c, bool guar
     case RS_SCN_UNCLOG: done = fire_clog(n, &r, c->verb == RS_SCN_CLOG); break;
     case RS_SCN_SWIZZLE_CLOG: fire_swizzle(n, &r); return; /* its steps are recorded */
     case RS_SCN_FILTER: done = fire_filter(n, &r, true); break;
+    case RS_SCN_TRANSFER_LEADER:
+        if (r.target.kind == RS_SCN_TARGET_NONE) { /* to the best candidate */
+            done = rs_world_transfer(w, RS_NODE_NONE) == RS_OK;
+            break;
+        }
+        done = fire_node(n, &r, guarded) != 0;
+        break;
     default: done = fire_node(n, &r, guarded) != 0; break;
     }
     if (!done) {

@@ -34,6 +34,16 @@ static const struct {
     {"vote-no-log-check", RS_BUG_VOTE_NO_LOG_CHECK, "votes ignore the candidate's log"},
     {"ack-before-sync", RS_BUG_ACK_BEFORE_SYNC, "appends acknowledged before the sync"},
     {"read-without-quorum", RS_BUG_READ_WITHOUT_QUORUM, "ReadIndex without the heartbeat round"},
+    {"joint-single-quorum", RS_BUG_JOINT_SINGLE_QUORUM,
+     "a joint change commits with the new configuration's quorum only"},
+    {"learner-votes-count", RS_BUG_LEARNER_VOTES_COUNT, "learner acks count toward quorums"},
+    {"snapshot-drops-tail", RS_BUG_SNAPSHOT_DROPS_TAIL,
+     "recovery drops the log after the snapshot"},
+    {"truncate-committed", RS_BUG_TRUNCATE_COMMITTED,
+     "an append cuts the log after it, even committed entries"},
+    {"transfer-without-catchup", RS_BUG_TRANSFER_WITHOUT_CATCHUP,
+     "TimeoutNow before the target caught up"},
+    {"lease-ignores-drift", RS_BUG_LEASE_IGNORES_DRIFT, "the read lease trusts clocks fully"},
 };
 
 uint32_t rs_bug_flag(const char *name)
@@ -48,7 +58,9 @@ uint32_t rs_bug_flag(const char *name)
 
 const char *rs_bug_names(void)
 {
-    return "commit-old-term, vote-no-log-check, ack-before-sync, read-without-quorum";
+    return "commit-old-term, vote-no-log-check, ack-before-sync, read-without-quorum, "
+           "joint-single-quorum, learner-votes-count, snapshot-drops-tail, truncate-committed, "
+           "transfer-without-catchup, lease-ignores-drift";
 }
 
 static const char *bug_name(uint32_t flag)
@@ -169,7 +181,16 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->raft.election_timeout_ns = (uint64_t)VAL(RAFT_ELECTION_TIMEOUT);
     c->raft.heartbeat_ns = (uint64_t)VAL(RAFT_HEARTBEAT);
     c->raft.pre_vote = VAL(RAFT_PRE_VOTE) != 0;
-    c->raft.read_mode = RS_READ_SAFE;
+    c->raft.read_mode = VAL(RAFT_READ) != 0 ? RS_READ_LEASE : RS_READ_SAFE;
+    c->raft.max_drift_ppm = (uint32_t)VAL(RAFT_MAX_DRIFT);
+    c->raft.snapshot_interval_ns = (uint64_t)VAL(RAFT_SNAPSHOT_INTERVAL);
+    c->raft.snapshot_log_entries = (uint64_t)VAL(RAFT_SNAPSHOT_ENTRIES);
+    c->raft.snapshot_margin = (uint64_t)VAL(RAFT_SNAPSHOT_MARGIN);
+    c->raft.snapshot_chunk_bytes = (uint64_t)VAL(RAFT_SNAPSHOT_CHUNK);
+    c->raft.catchup_margin = (uint64_t)VAL(RAFT_CATCHUP_MARGIN);
+    c->raft.follower_reads = VAL(RAFT_FOLLOWER_READS) != 0;
+    c->replica_count = (uint32_t)VAL(CLUSTER_REPLICAS);
+    c->learner_count = (uint32_t)VAL(CLUSTER_LEARNERS);
     c->raft.max_inflight = (uint32_t)VAL(RAFT_MAX_INFLIGHT);
     c->raft.batch_entries = (uint32_t)VAL(RAFT_BATCH_ENTRIES);
     c->raft.batch_bytes = (uint64_t)VAL(RAFT_BATCH_BYTES);
@@ -222,12 +243,12 @@ static int unsupported(const struct run *run, struct rs_scn_error *err)
     const struct rs_scenario *s = &run->scn;
     const char *why = NULL;
     enum rs_scn_setting_id id = 0;
-    if (VAL(CLUSTER_REPLICAS) != VAL(CLUSTER_NODES)) {
-        id = RS_SCN_CLUSTER_REPLICAS;
-        why = "cluster.replicas must equal cluster.nodes until multi-raft lands";
-    } else if (VAL(RAFT_READ) != 0) {
+    if (VAL(CLUSTER_REPLICAS) + VAL(CLUSTER_LEARNERS) > VAL(CLUSTER_NODES)) {
+        id = RS_SCN_CLUSTER_LEARNERS;
+        why = "cluster.replicas + cluster.learners must not exceed cluster.nodes";
+    } else if (VAL(RAFT_READ) != 0 && VAL(RAFT_PRE_VOTE) == 0) {
         id = RS_SCN_RAFT_READ;
-        why = "raft.read=lease is not implemented yet (ReadIndex safe mode only)";
+        why = "raft.read=lease needs raft.pre_vote=on (without it a lease is unsound)";
     } else if (VAL(WORKLOAD_VALUE_SIZE) < 8 || VAL(WORKLOAD_VALUE_SIZE) > RS_WORKLOAD_VALUE_MAX) {
         id = RS_SCN_WORKLOAD_VALUE_SIZE;
         why = "workload.value_size must be within 8..4096 bytes";
@@ -253,8 +274,8 @@ static int unsupported(const struct run *run, struct rs_scn_error *err)
 
 /* ---- the timeline ---- */
 
-/* wipe fires only once the engine has membership changes to bring a wiped node back. */
-#define RUN_WIPE_ENABLED 0
+/* wipe fires now that membership changes can bring a wiped node back. */
+#define RUN_WIPE_ENABLED 1
 
 static int timeline_error(const struct run *run, const struct rs_scn_command *c, uint32_t column,
                           struct rs_scn_error *err, const char *message)

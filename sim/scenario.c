@@ -37,6 +37,7 @@ static const struct rule rules[] = {
     {RS_SCN_CLUSTER_REPLICAS, RULE_AT_MOST, RS_SCN_CLUSTER_NODES},
     {RS_SCN_RAFT_HEARTBEAT, RULE_LESS, RS_SCN_RAFT_ELECTION_TIMEOUT},
     {RS_SCN_WORKLOAD_READERS, RULE_AT_MOST, RS_SCN_WORKLOAD_CLIENTS},
+    {RS_SCN_CLUSTER_LEARNERS, RULE_AT_MOST, RS_SCN_CLUSTER_NODES},
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -99,6 +100,13 @@ static const char *const verb_names[RS_SCN_VERB_COUNT] = {
     "clock-drift",
     "clock-jump",
     "wipe",
+    "snapshot",
+    "add-peer",
+    "remove-peer",
+    "add-learner",
+    "remove-learner",
+    "promote",
+    "transfer-leader",
 };
 
 const char *rs_scn_type_name(enum rs_scn_type type)
@@ -1804,6 +1812,14 @@ static const struct fault_verb fault_verbs[] = {
     {"clock-jump", RS_SCN_WALL_JUMP, TARGET_REQUIRED, OPT_BY, OPT_BY,
      "clock-jump TARGET by=DURATION (negative: backwards)"},
     {"wipe", RS_SCN_WIPE, TARGET_REQUIRED, 0, 0, "wipe TARGET"},
+    {"snapshot", RS_SCN_SNAPSHOT, TARGET_REQUIRED, 0, 0, "snapshot TARGET"},
+    {"add-peer", RS_SCN_ADD_PEER, TARGET_REQUIRED, 0, 0, "add-peer TARGET"},
+    {"remove-peer", RS_SCN_REMOVE_PEER, TARGET_REQUIRED, 0, 0, "remove-peer TARGET"},
+    {"add-learner", RS_SCN_ADD_LEARNER, TARGET_REQUIRED, 0, 0, "add-learner TARGET"},
+    {"remove-learner", RS_SCN_REMOVE_LEARNER, TARGET_REQUIRED, 0, 0, "remove-learner TARGET"},
+    {"promote", RS_SCN_PROMOTE, TARGET_REQUIRED, 0, 0, "promote TARGET"},
+    {"transfer-leader", RS_SCN_TRANSFER_LEADER, TARGET_OPTIONAL, 0, 0,
+     "transfer-leader [TARGET]"},
 };
 
 /* "A..B" or "A" of signed integers within [min, max]; lo <= hi. */

@@ -78,6 +78,8 @@ enum rs_scn_type {
       "storage nodes (processes) in the cluster")                                                  \
     X(CLUSTER_REPLICAS, "cluster", "replicas", RS_SCN_INT, "3", 1, 9, 0, NULL,                     \
       "replicas of each region; at most cluster.nodes")                                            \
+    X(CLUSTER_LEARNERS, "cluster", "learners", RS_SCN_INT, "0", 0, 7, 0, NULL,                   \
+      "learners at the start: the nodes after the replicas")                                   \
     X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 1, 0, NULL,                       \
       "regions (raft groups) at the start")                                                        \
     X(RAFT_ELECTION_TIMEOUT, "raft", "election_timeout", RS_SCN_DURATION, "1s", RS_SCN_MS(10),     \
@@ -98,6 +100,18 @@ enum rs_scn_type {
       "proposals queued at the leader before it answers busy")                                     \
     X(RAFT_MAX_DRIFT, "raft", "max_drift", RS_SCN_INT, "500", 0, 100000, 0, NULL,                  \
       "clock drift bound (ppm) that lease reads trust")                                            \
+    X(RAFT_SNAPSHOT_INTERVAL, "raft", "snapshot_interval", RS_SCN_DURATION, "0", 0,              \
+      RS_SCN_S(3600), 0, NULL, "take a snapshot this often; 0 = never by time")                \
+    X(RAFT_SNAPSHOT_ENTRIES, "raft", "snapshot_entries", RS_SCN_INT, "0", 0, 100000000, 0, NULL, \
+      "take a snapshot when this many entries were applied since the last; 0 = off")          \
+    X(RAFT_SNAPSHOT_MARGIN, "raft", "snapshot_margin", RS_SCN_INT, "1000", 1, 100000000, 0,      \
+      NULL, "log entries kept behind a snapshot for slow followers")                           \
+    X(RAFT_SNAPSHOT_CHUNK, "raft", "snapshot_chunk", RS_SCN_SIZE, "64KiB", 64, 16 << 20, 0, NULL, \
+      "bytes per snapshot install message")                                                    \
+    X(RAFT_CATCHUP_MARGIN, "raft", "catchup_margin", RS_SCN_INT, "1000", 0, 100000000, 0, NULL,   \
+      "a new voter counts as caught up within this many entries")                              \
+    X(RAFT_FOLLOWER_READS, "raft", "follower_reads", RS_SCN_BOOL, "off", 0, 1, 0, NULL,           \
+      "followers and learners serve reads (forwarded ReadIndex, then their own apply)")       \
     X(NET_LATENCY, "net", "latency", RS_SCN_RANGE, "1ms..5ms", 0, RS_SCN_S(60), RS_SCN_LIVE, NULL, \
       "one-way message latency, uniform in the range")                                             \
     X(NET_TAIL, "net", "tail", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,                \
@@ -260,6 +274,13 @@ enum rs_scn_verb {
     RS_SCN_DRIFT,            /* clock-drift: the drift becomes `amount` ppm */
     RS_SCN_WALL_JUMP,        /* clock-jump: the wall clock steps by `amount` ns (signed) */
     RS_SCN_WIPE,             /* crash, erase the disk, restart empty */
+    RS_SCN_SNAPSHOT,         /* the target takes a snapshot now */
+    RS_SCN_ADD_PEER,         /* the leader adds the target as a voter (catch-up, joint) */
+    RS_SCN_REMOVE_PEER,      /* the leader removes the voter */
+    RS_SCN_ADD_LEARNER,      /* the leader adds the target as a learner */
+    RS_SCN_REMOVE_LEARNER,   /* the leader removes the learner */
+    RS_SCN_PROMOTE,          /* the leader turns the learner into a voter */
+    RS_SCN_TRANSFER_LEADER,  /* the leader hands over to the target (none: the best one) */
     RS_SCN_VERB_COUNT
 };
 

@@ -271,14 +271,15 @@ uint32_t rs_world_effective_leader(const struct rs_world *w)
     if (leader == 0 || w->nodes[leader].paused) {
         return 0;
     }
-    uint32_t reach = 0;
+    uint64_t reach = 0;
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
         const struct rs_world_node *wn = &w->nodes[id];
         bool ok = id == leader || (wn->up && !wn->paused && rs_net_link_up(&w->net, leader, id) &&
                                    rs_net_link_up(&w->net, id, leader));
-        reach += ok;
+        reach |= (uint64_t)ok << id;
     }
-    return reach >= w->cfg.node_count / 2 + 1 ? leader : 0;
+    /* a majority of the leader's configuration, both sides of a joint one */
+    return rs_conf_majority(&w->nodes[leader].node->raft.conf, reach) ? leader : 0;
 }
 
 /* Leadership or connectivity changed: log the effective leader when it is a new one. */
@@ -320,9 +321,16 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     RS_ASSERT(!wn->up);
     struct rs_raft_config cfg = w->cfg.raft;
     cfg.id = wn->id;
-    cfg.voter_count = w->cfg.node_count;
-    for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+    /* nodes 1..replicas start as voters, the next ones as learners, the rest outside the
+     * group (they can join through membership changes) */
+    uint32_t voters = w->cfg.replica_count ? w->cfg.replica_count : w->cfg.node_count;
+    cfg.voter_count = voters;
+    for (uint32_t i = 0; i < voters; i++) {
         cfg.voters[i] = i + 1;
+    }
+    cfg.learner_count = w->cfg.learner_count;
+    for (uint32_t i = 0; i < w->cfg.learner_count; i++) {
+        cfg.learners[i] = voters + 1 + i;
     }
     cfg.random_seed = rs_rng_next(&wn->rng);
     cfg.bugs = w->cfg.bugs;
@@ -1080,6 +1088,9 @@ static const char *convergence_gap(const struct rs_world *w)
     uint64_t digest = rs_kv_digest(&w->nodes[leader].node->kv);
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
         const struct rs_node *n = w->nodes[id].node;
+        if (!rs_conf_is_member(&lr->conf, id)) {
+            continue; /* not (or no longer) in the group: nothing to converge */
+        }
         if (!w->nodes[id].up || n->raft.applied_index != lr->commit_index) {
             return "replicas have not applied the leader's commit index";
         }
@@ -1307,4 +1318,92 @@ void rs_world_free(struct rs_world *w)
     rs_evq_free(&w->evq);
     rs_checks_free(&w->checks);
     rs_pool_trim();
+}
+
+/* ---- administrative commands (CliService), sent to the current leader ---- */
+
+static void after_admin(struct rs_world *w, uint32_t id, int role, rs_term term,
+                        const char *what, uint32_t target, enum rs_err err)
+{
+    after_node_event(w, &w->nodes[id], role, term);
+    uint64_t words[4] = {0x41444d, id, target, (uint64_t)err};
+    rs_trace_fold(w->trace, words, 4);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "admin");
+        rs_buf_printf(b, ",\"op\":\"%s\",\"leader\":%u,\"target\":%u,\"result\":\"%s\"",
+                      what, id, target, rs_err_name(err));
+        rs_trace_end(w->trace);
+    }
+}
+
+enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node)
+{
+    struct rs_world_node *wn = &w->nodes[node];
+    if (!wn->up || wn->paused) {
+        return RS_ESHUTDOWN;
+    }
+    int role = (int)wn->node->raft.role;
+    rs_term term = wn->node->raft.term;
+    rs_node_request_snapshot(wn->node);
+    after_admin(w, node, role, term, "snapshot", node, RS_OK);
+    return RS_OK;
+}
+
+static bool conf_remove(rs_node_id *list, uint32_t *count, rs_node_id id)
+{
+    for (uint32_t i = 0; i < *count; i++) {
+        if (list[i] == id) {
+            list[i] = list[--*count];
+            return true;
+        }
+    }
+    return false;
+}
+
+enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uint32_t node)
+{
+    uint32_t leader = rs_world_leader(w);
+    if (leader == 0 || w->nodes[leader].paused) {
+        return RS_ENOTLEADER;
+    }
+    struct rs_node *ln = w->nodes[leader].node;
+    struct rs_conf target = ln->raft.conf;
+    target.old_voter_count = 0;
+    bool voter = conf_remove(target.voters, &target.voter_count, node);
+    bool learner = conf_remove(target.learners, &target.learner_count, node);
+    static const char *const names[] = {"add-peer", "remove-peer", "add-learner",
+                                        "remove-learner", "promote"};
+    if (op == RS_MEMBER_ADD_PEER || (op == RS_MEMBER_PROMOTE && learner)) {
+        target.voters[target.voter_count++] = node;
+    } else if (op == RS_MEMBER_ADD_LEARNER) {
+        target.learners[target.learner_count++] = node;
+    } else if (op == RS_MEMBER_PROMOTE || (op == RS_MEMBER_REMOVE_PEER && !voter) ||
+               (op == RS_MEMBER_REMOVE_LEARNER && voter)) {
+        target = ln->raft.conf; /* nothing to do: not in the role the command names */
+    }
+    int role = (int)ln->raft.role;
+    rs_term term = ln->raft.term;
+    enum rs_err err = target.voter_count == 0 || target.voter_count > RS_CONF_VOTERS_MAX ||
+                              target.learner_count > RS_CONF_LEARNERS_MAX
+                          ? RS_EINVAL
+                          : rs_node_change_conf(ln, rs_clock_local(&w->nodes[leader].clock,
+                                                                   w->now_ns),
+                                                &target);
+    after_admin(w, leader, role, term, names[op], node, err);
+    return err;
+}
+
+enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target)
+{
+    uint32_t leader = rs_world_leader(w);
+    if (leader == 0 || w->nodes[leader].paused) {
+        return RS_ENOTLEADER;
+    }
+    struct rs_node *ln = w->nodes[leader].node;
+    int role = (int)ln->raft.role;
+    rs_term term = ln->raft.term;
+    enum rs_err err =
+        rs_node_transfer(ln, rs_clock_local(&w->nodes[leader].clock, w->now_ns), target);
+    after_admin(w, leader, role, term, "transfer-leader", target, err);
+    return err;
 }

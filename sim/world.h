@@ -26,6 +26,8 @@ struct rs_world_config {
     int32_t drift_ppm_min, drift_ppm_max;  /* drawn per node */
     uint64_t offset_ns_min, offset_ns_max; /* drawn per node */
     struct rs_workload_config workload;
+    uint32_t replica_count;  /* initial voters: nodes 1..replica_count (0: every node) */
+    uint32_t learner_count;  /* initial learners: the nodes after the voters */
     uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
@@ -229,5 +231,17 @@ uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client);
 /* The leader if it is not paused and can reach a majority of the running, unpaused nodes
  * both ways, else 0. */
 uint32_t rs_world_effective_leader(const struct rs_world *w);
+
+/* Administrative commands, carried out by the current leader (CliService). */
+enum rs_member_op {
+    RS_MEMBER_ADD_PEER = 0,
+    RS_MEMBER_REMOVE_PEER,
+    RS_MEMBER_ADD_LEARNER,
+    RS_MEMBER_REMOVE_LEARNER,
+    RS_MEMBER_PROMOTE, /* learner -> voter */
+};
+enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uint32_t node);
+enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target); /* 0: best candidate */
+enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node);
 
 #endif
