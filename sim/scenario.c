@@ -52,10 +52,12 @@ static const char *const verb_words[] = {
     "partition",    "heal",      "crash",       "restart",    "crash-restart", "set",
     "clog",         "unclog",    "swizzle-clog", "filter",    "bandwidth",     "pause",
     "resume",       "disk-fail", "disk-full",   "disk-slow",  "disk-corrupt",  "disk-heal",
-    "clock-drift",  "clock-jump", "wipe"};
+    "clock-drift",  "clock-jump", "wipe",      "snapshot",   "add-peer",      "remove-peer",
+    "add-learner", "remove-learner", "promote", "transfer-leader"};
 #define COMMAND_LIST                                                                           \
     "partition, heal, crash, restart, crash-restart, set, clog, unclog, swizzle-clog, filter, " \
-    "bandwidth, pause, resume, disk-fail|full|slow|corrupt|heal, clock-drift|jump or wipe"
+    "bandwidth, pause, resume, disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, "     \
+    "snapshot, add-peer, remove-peer, add-learner, remove-learner, promote or transfer-leader"
 static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
                                               "one-way", "bridge",   "ring"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
@@ -2069,7 +2071,9 @@ static enum rs_err read_fault(struct reader *r, uint32_t first, const struct fau
     uint32_t next = first;
     uint32_t options = v->options;
     bool has_target = next < r->word_count && is_target_word(&r->words[next]);
-    if (v->target == TARGET_REQUIRED || (v->target == TARGET_OR_LINK && has_target)) {
+    bool read_it = v->target == TARGET_REQUIRED ||
+                   ((v->target == TARGET_OR_LINK || v->target == TARGET_OPTIONAL) && has_target);
+    if (read_it) {
         if (!has_target) {
             return fail(&r->sink, next < r->word_count ? r->words[next].column : r->end_column,
                         "%s needs a target: leader, follower, random or node(N)", v->word);

@@ -307,6 +307,9 @@ static void after_node_event(struct rs_world *w, struct rs_world_node *wn, int r
     if ((int)wn->node->raft.role != role_before || wn->node->raft.term != term_before) {
         note_leader(w);
     }
+    if (wn->joining && (wn->node->raft.conf_count > 0 || wn->node->raft.snap.file != NULL)) {
+        wn->joining = false; /* it holds a configuration of its own now */
+    }
     if (w->on_node != NULL) {
         w->on_node(w->on_node_ctx, w, wn->id);
     }
@@ -324,12 +327,15 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     /* nodes 1..replicas start as voters, the next ones as learners, the rest outside the
      * group (they can join through membership changes) */
     uint32_t voters = w->cfg.replica_count ? w->cfg.replica_count : w->cfg.node_count;
+    if (wn->joining) {
+        voters = 0; /* no bootstrap configuration for a replaced disk */
+    }
     cfg.voter_count = voters;
     for (uint32_t i = 0; i < voters; i++) {
         cfg.voters[i] = i + 1;
     }
-    cfg.learner_count = w->cfg.learner_count;
-    for (uint32_t i = 0; i < w->cfg.learner_count; i++) {
+    cfg.learner_count = wn->joining ? 0 : w->cfg.learner_count;
+    for (uint32_t i = 0; i < cfg.learner_count; i++) {
         cfg.learners[i] = voters + 1 + i;
     }
     cfg.random_seed = rs_rng_next(&wn->rng);
@@ -758,6 +764,7 @@ void rs_world_wipe(struct rs_world *w, uint32_t node)
     /* A replaced disk keeps nothing, so the restart owes nothing to the durability check. */
     w->checks.nodes[node].crashed = false;
     w->stats.wipes++;
+    wn->joining = true;
     trace_fault(w, "wipe", node, 0);
     rs_world_restart(w, node);
 }

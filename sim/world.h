@@ -65,6 +65,10 @@ struct rs_world_node {
     uint32_t id;
     bool up;
     bool paused; /* up but handling nothing: its events wait in `deferred` */
+    /* wiped: it starts with no configuration (it must be added back, and never campaigns or
+     * votes on the strength of the bootstrap configuration) until its log or a snapshot
+     * gives it one */
+    bool joining;
     struct rs_node *node; /* NULL while down */
     struct rs_clock clock;
     struct rs_disk disk;

@@ -45,6 +45,9 @@ bool rs_log_has(const struct rs_log *log, rs_index index)
 
 rs_term rs_log_term_at(const struct rs_log *log, rs_index index)
 {
+    if (index == 0) {
+        return 0; /* before the first entry of every log */
+    }
     if (index + 1 == log->first_index) {
         return log->prev_term;
     }

@@ -264,8 +264,9 @@ void rs_raft__change_catchup(struct rs_raft *r)
  * leader that is not a voter of the new configuration steps down (jraft ELEADERREMOVED). */
 void rs_raft__commit_advanced(struct rs_raft *r)
 {
-    if (r->change.stage == RS_CHANGE_NONE || r->commit_index < r->change.entry_index) {
-        return;
+    bool waiting_entry = r->change.stage == RS_CHANGE_JOINT || r->change.stage == RS_CHANGE_STABLE;
+    if (!waiting_entry || r->commit_index < r->change.entry_index) {
+        return; /* nothing appended yet (catching up), or not committed yet */
     }
     if (r->change.stage == RS_CHANGE_JOINT) {
         struct rs_conf stable = r->conf;

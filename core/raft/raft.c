@@ -38,7 +38,8 @@ void rs_raft__reset_election_timer(struct rs_raft *r)
 
 void rs_raft_init(struct rs_raft *r, const struct rs_raft_config *cfg, struct rs_out *out)
 {
-    RS_ASSERT(cfg->voter_count >= 1 && cfg->voter_count <= RS_RAFT_VOTERS_MAX);
+    /* no voters: a node joining with an empty disk, which waits to be added */
+    RS_ASSERT(cfg->voter_count <= RS_RAFT_VOTERS_MAX);
     RS_ASSERT(cfg->heartbeat_ns > 0 && cfg->heartbeat_ns < cfg->election_timeout_ns);
     RS_ASSERT(cfg->max_inflight >= 1 && cfg->max_inflight <= RS_RAFT_INFLIGHT_MAX);
     RS_ASSERT(cfg->batch_entries >= 1 && cfg->batch_entries <= RS_RAFT_BATCH_MAX);
@@ -56,7 +57,7 @@ void rs_raft_init(struct rs_raft *r, const struct rs_raft_config *cfg, struct rs
                               .learner_count = cfg->learner_count};
     memcpy(initial.voters, cfg->voters, cfg->voter_count * sizeof cfg->voters[0]);
     memcpy(initial.learners, cfg->learners, cfg->learner_count * sizeof cfg->learners[0]);
-    RS_ASSERT(rs_conf_validate(&initial) == RS_OK);
+    RS_ASSERT(cfg->voter_count == 0 || rs_conf_validate(&initial) == RS_OK);
     rs_raft__conf_reset(r, &initial);
     r->role = RS_FOLLOWER;
 }
