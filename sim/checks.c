@@ -57,6 +57,8 @@ const char *rs_check_name(enum rs_check_kind kind)
     case RS_CHECK_LOG_MATCHING: return "log-matching";
     case RS_CHECK_LEADER_APPEND_ONLY: return "leader-append-only";
     case RS_CHECK_LEADER_COMPLETENESS: return "leader-completeness";
+    case RS_CHECK_COMMITTED_KEPT: return "committed-kept";
+    case RS_CHECK_LEARNERS_UNCOUNTED: return "learners-uncounted";
     }
     return "unknown";
 }
@@ -502,6 +504,34 @@ static void check_applied(struct rs_checks *c, uint64_t now, uint32_t id, const 
     }
 }
 
+/* A leader's commit index is held by a majority of its voters (both sides of a joint
+ * configuration), counting itself by its synced log: the commit decision, re-checked from
+ * outside, so that counting a learner (or only one side of a change) is caught. */
+static void check_commit_quorum(struct rs_checks *c, uint64_t now, uint32_t id,
+                                const struct rs_raft *r)
+{
+    if (r->role != RS_LEADER || r->term_start_index == 0 ||
+        r->commit_index < r->term_start_index) {
+        return; /* earlier terms' commits came from earlier leaders (and a replica that never
+                 * ran an election, as in hand-made test states, has no decision to check) */
+    }
+    uint64_t holders = 1ull << id;
+    if (r->durable_index < r->commit_index) {
+        holders = 0;
+    }
+    for (uint32_t i = 0; i < r->peer_count; i++) {
+        if (r->progress[i].match_index >= r->commit_index) {
+            holders |= 1ull << r->progress[i].id;
+        }
+    }
+    if (!rs_conf_majority(&r->conf, holders)) {
+        rs_checks_fail(c, now, RS_CHECK_LEARNERS_UNCOUNTED,
+                       "leader node %u committed %llu without a majority of its voters%s holding it",
+                       id, ull(r->commit_index),
+                       rs_conf_joint(&r->conf) ? " (old and new)" : "");
+    }
+}
+
 bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const struct rs_node *n)
 {
     RS_ASSERT(id < RS_CHECKS_NODES_MAX);
@@ -518,11 +548,17 @@ bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const str
                        ull(cn->last_commit), ull(r->commit_index));
     } else if (r->commit_index > cn->last_commit) {
         note_commit(c, now_ns, id, r);
+        check_commit_quorum(c, now_ns, id, r); /* the decision just taken */
     }
     cn->last_commit = r->commit_index;
     if (r->applied_index > cn->last_applied) {
         check_applied(c, now_ns, id, r, cn);
         cn->last_applied = r->applied_index;
+    }
+    if (r->commit_index > rs_log_last_index(&r->log) && r->role != RS_ERROR_STATE) {
+        rs_checks_fail(c, now_ns, RS_CHECK_COMMITTED_KEPT,
+                       "node %u knows entries up to %llu are committed but its log ends at %llu",
+                       id, ull(r->commit_index), ull(rs_log_last_index(&r->log)));
     }
     if (r->conflict_index != 0) {
         rs_checks_fail(c, now_ns, RS_CHECK_COMMITTED_CONFLICT,

@@ -22,6 +22,8 @@ enum rs_check_kind {
     RS_CHECK_LOG_MATCHING,        /* same index and term: same entry and same entries before */
     RS_CHECK_LEADER_APPEND_ONLY,  /* a leader never overwrites or deletes its entries */
     RS_CHECK_LEADER_COMPLETENESS, /* a leader holds every entry committed in earlier terms */
+    RS_CHECK_COMMITTED_KEPT,      /* a replica never drops entries it knows are committed */
+    RS_CHECK_LEARNERS_UNCOUNTED,  /* a leader commits only on a majority of its voters */
 };
 
 const char *rs_check_name(enum rs_check_kind kind);

@@ -370,7 +370,7 @@ struct rs_scn_error {
     char file[256];
     uint32_t line;
     uint32_t column;
-    char message[256];
+    char message[512];
     int exit_code;
 };
 
