@@ -59,6 +59,7 @@ const char *rs_check_name(enum rs_check_kind kind)
     case RS_CHECK_LEADER_COMPLETENESS: return "leader-completeness";
     case RS_CHECK_COMMITTED_KEPT: return "committed-kept";
     case RS_CHECK_LEARNERS_UNCOUNTED: return "learners-uncounted";
+    case RS_CHECK_ACKS_KEPT: return "acknowledgements-kept";
     }
     return "unknown";
 }
@@ -532,6 +533,32 @@ static void check_commit_quorum(struct rs_checks *c, uint64_t now, uint32_t id,
     }
 }
 
+/* What a replica acknowledged (a leader's match index for it) must still be in its log: an
+ * acknowledgement promises durability. A snapshot covers what it replaced. */
+static void check_acks(struct rs_checks *c, uint64_t now, uint32_t id, const struct rs_raft *r)
+{
+    if (c->nodes[id].disk_lied || r->role == RS_ERROR_STATE) {
+        return;
+    }
+    rs_index have = rs_log_last_index(&r->log);
+    for (uint32_t j = 1; j < RS_CHECKS_NODES_MAX; j++) {
+        const struct rs_raft *l = c->nodes[j].raft;
+        if (j == id || l == NULL || l->role != RS_LEADER) {
+            continue;
+        }
+        for (uint32_t i = 0; i < l->peer_count; i++) {
+            const struct rs_progress *p = &l->progress[i];
+            if (p->id == id && p->match_index > have) {
+                rs_checks_fail(c, now, RS_CHECK_ACKS_KEPT,
+                               "node %u acknowledged entries up to %llu to leader %u but its log "
+                               "ends at %llu",
+                               id, ull(p->match_index), j, ull(have));
+                return;
+            }
+        }
+    }
+}
+
 bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const struct rs_node *n)
 {
     RS_ASSERT(id < RS_CHECKS_NODES_MAX);
@@ -560,6 +587,7 @@ bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const str
                        "node %u knows entries up to %llu are committed but its log ends at %llu",
                        id, ull(r->commit_index), ull(rs_log_last_index(&r->log)));
     }
+    check_acks(c, now_ns, id, r);
     if (r->conflict_index != 0) {
         rs_checks_fail(c, now_ns, RS_CHECK_COMMITTED_CONFLICT,
                        "node %u was sent an entry contradicting its committed entry %llu", id,

@@ -24,6 +24,7 @@ enum rs_check_kind {
     RS_CHECK_LEADER_COMPLETENESS, /* a leader holds every entry committed in earlier terms */
     RS_CHECK_COMMITTED_KEPT,      /* a replica never drops entries it knows are committed */
     RS_CHECK_LEARNERS_UNCOUNTED,  /* a leader commits only on a majority of its voters */
+    RS_CHECK_ACKS_KEPT,           /* a replica keeps every entry it acknowledged */
 };
 
 const char *rs_check_name(enum rs_check_kind kind);
@@ -37,6 +38,7 @@ struct rs_check_node {
     rs_index durable_index;
     rs_term durable_term;
     bool crashed;
+    bool disk_lied; /* the world rotted synced data: acknowledged entries may be gone */
     /* The live replica, from its last rs_checks_node until rs_checks_crash: other nodes'
      * commits are checked against it while it leads. */
     const struct rs_raft *raft;

@@ -348,6 +348,9 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
                                         wn->corrupt_unsynced_only);
         w->stats.corrupted_disk_bits += bits;
         wn->corrupt_bits_armed = 0;
+        if (!wn->corrupt_unsynced_only && bits > 0) {
+            w->checks.nodes[wn->id].disk_lied = true; /* synced data may be gone, by design */
+        }
         uint64_t words[3] = {0x524f54, wn->id, bits};
         rs_trace_fold(w->trace, words, 3);
         if (rs_trace_on(w->trace)) {
@@ -761,8 +764,10 @@ void rs_world_wipe(struct rs_world *w, uint32_t node)
     rs_world_crash(w, node);
     rs_disk_wipe(&wn->disk);
     wn->corrupt_bits_armed = 0;
-    /* A replaced disk keeps nothing, so the restart owes nothing to the durability check. */
+    /* A replaced disk keeps nothing, so the restart owes nothing to the durability check,
+     * nor to what the old disk acknowledged. */
     w->checks.nodes[node].crashed = false;
+    w->checks.nodes[node].disk_lied = true;
     w->stats.wipes++;
     wn->joining = true;
     trace_fault(w, "wipe", node, 0);

@@ -21,7 +21,7 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs S
   TIMEOUT 1800)
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX ack-before-sync
   ARGS ack-before-sync scenarios/crash-restart-loop.scn 200
-  "durability|state-machine-safety|committed-entry-conflict|linearizability|liveness|leader-completeness"
+  "acknowledgements-kept|durability|state-machine-safety|committed-entry-conflict|linearizability|liveness|leader-completeness"
   TIMEOUT 1800)
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX read-without-quorum
   ARGS read-without-quorum scenarios/stale-leader-reads.scn 200 linearizability TIMEOUT 1800)
