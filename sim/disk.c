@@ -633,6 +633,15 @@ uint64_t rs_disk_synced_size(const struct rs_disk *d, const char *name)
     return f != NULL ? f->synced_size : 0;
 }
 
+void rs_disk_recovered(struct rs_disk *d)
+{
+    for (size_t i = 0; i < d->file_count; i++) {
+        struct rs_disk_file *f = d->files[i];
+        RS_ASSERT(f->dirty_count == 0); /* recovery follows a crash or a fresh start */
+        f->synced_size = f->size;
+    }
+}
+
 static uint64_t corrupt_start(const struct rs_disk_file *f, bool unsynced_only)
 {
     return unsynced_only ? f->synced_size : 0;
