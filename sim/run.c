@@ -673,8 +673,9 @@ static void write_schedule(struct run *run)
     struct rs_buf repro;
     rs_buf_init(&repro);
     reproduce_line(run, &repro);
-    fprintf(f, "%s\n# Replay: rheasim run %s/schedule.scn --seed %llu", repro.data, run->dir,
-            (unsigned long long)run->opt->seed);
+    /* no directory in it: outputs stay byte-identical whatever --out says */
+    fprintf(f, "%s\n# Replay it from the run directory: rheasim run schedule.scn --seed %llu",
+            repro.data, (unsigned long long)run->opt->seed);
     for (uint32_t bit = 1; bit != 0 && bit <= run->opt->bugs; bit <<= 1) {
         if (run->opt->bugs & bit) {
             fprintf(f, " --bug %s", bug_name(bit));
