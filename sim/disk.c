@@ -20,9 +20,9 @@ struct disk_dirty {
 };
 
 /*
- * Invariants: synced_size <= durable_size <= size <= cap; a block that is not dirty has the same current and
- * durable content (so its bytes at or beyond durable_size are zeros); dirty_bits has a bit set
- * exactly for the blocks listed in dirty[0..dirty_count).
+ * Invariants: synced_size <= durable_size <= size <= cap; a block that is not dirty has the
+ * same current and durable content (so its bytes at or beyond durable_size are zeros);
+ * dirty_bits has a bit set exactly for the blocks listed in dirty[0..dirty_count).
  */
 struct rs_disk_file {
     char name[RS_DISK_NAME_MAX + 1];
