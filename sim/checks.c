@@ -533,8 +533,9 @@ static void check_commit_quorum(struct rs_checks *c, uint64_t now, uint32_t id,
     }
 }
 
-/* What a replica acknowledged (a leader's match index for it) must still be in its log: an
- * acknowledgement promises durability. A snapshot covers what it replaced. */
+/* What a replica acknowledged to the leader of its current term (that leader's match index
+ * for it) must still be in its log: an acknowledgement promises durability. Acknowledgements
+ * to leaders of earlier terms are not promises once a newer leader replaced the suffix. */
 static void check_acks(struct rs_checks *c, uint64_t now, uint32_t id, const struct rs_raft *r)
 {
     if (c->nodes[id].disk_lied || r->role == RS_ERROR_STATE) {
@@ -543,7 +544,7 @@ static void check_acks(struct rs_checks *c, uint64_t now, uint32_t id, const str
     rs_index have = rs_log_last_index(&r->log);
     for (uint32_t j = 1; j < RS_CHECKS_NODES_MAX; j++) {
         const struct rs_raft *l = c->nodes[j].raft;
-        if (j == id || l == NULL || l->role != RS_LEADER) {
+        if (j == id || l == NULL || l->role != RS_LEADER || l->term != r->term) {
             continue;
         }
         for (uint32_t i = 0; i < l->peer_count; i++) {

@@ -20,9 +20,9 @@ struct disk_dirty {
 };
 
 /*
- * Invariants: synced_size <= durable_size <= size <= cap; a block that is not dirty has the same current and
- * durable content (so its bytes at or beyond durable_size are zeros); dirty_bits has a bit set
- * exactly for the blocks listed in dirty[0..dirty_count).
+ * Invariants: synced_size <= durable_size <= size <= cap; a block that is not dirty has the
+ * same current and durable content (so its bytes at or beyond durable_size are zeros);
+ * dirty_bits has a bit set exactly for the blocks listed in dirty[0..dirty_count).
  */
 struct rs_disk_file {
     char name[RS_DISK_NAME_MAX + 1];
@@ -631,6 +631,15 @@ uint64_t rs_disk_synced_size(const struct rs_disk *d, const char *name)
     size_t index;
     const struct rs_disk_file *f = name_valid(name) ? file_find(d, name, &index) : NULL;
     return f != NULL ? f->synced_size : 0;
+}
+
+void rs_disk_recovered(struct rs_disk *d)
+{
+    for (size_t i = 0; i < d->file_count; i++) {
+        struct rs_disk_file *f = d->files[i];
+        RS_ASSERT(f->dirty_count == 0); /* recovery follows a crash or a fresh start */
+        f->synced_size = f->size;
+    }
 }
 
 static uint64_t corrupt_start(const struct rs_disk_file *f, bool unsynced_only)

@@ -191,6 +191,13 @@ enum rs_err rs_disk_set_faults(struct rs_disk *d, const struct rs_disk_faults *f
  */
 uint64_t rs_disk_synced_size(const struct rs_disk *d, const char *name);
 /*
+ * Recovery has read the files: from now on what they hold counts as synced. (After a crash
+ * the kept blocks of unsynced writes are on the platter, and once a recovery has read them the
+ * engine treats them as durable; only the bytes a crash kept and no recovery has read yet are
+ * the unsynced region of rs_disk_corrupt.)
+ */
+void rs_disk_recovered(struct rs_disk *d);
+/*
  * Bit rot: flips `bits` bits at positions drawn from rng, uniformly over the bytes of every
  * file (files in name order), or only over the bytes beyond each file's synced size when
  * unsynced_only. Returns how many bits were flipped (0 when the region is empty). The

@@ -311,7 +311,8 @@ unsigned rs_net_send(struct rs_net *net, uint64_t now_ns, uint32_t src, uint32_t
 {
     RS_ASSERT(deliver_at_ns != NULL);
     struct rs_net_fate fate;
-    rs_net_transmit(net, now_ns, src, dst, RS_NET_TYPES_MAX /* no type: never filtered */, size_bytes, &fate);
+    /* RS_NET_TYPES_MAX: no type, never filtered */
+    rs_net_transmit(net, now_ns, src, dst, RS_NET_TYPES_MAX, size_bytes, &fate);
     for (unsigned i = 0; i < fate.copies; i++) {
         deliver_at_ns[i] = fate.deliver_at_ns[i];
     }

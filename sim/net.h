@@ -39,11 +39,11 @@ struct rs_link_params {
 
 /*
  * What happened to messages, for the host's reports. `sent` counts every send; each is then
- * exactly one of blocked, filtered, lost, queue_dropped or delivered (as 1 or 2 copies). delivered_copies
- * counts copies handed back to the host (a duplicate counts twice), held ones included;
- * held_copies counts those of them that waited for an unclog, corrupted those with a flipped
- * bit. Cuts of messages in flight happen in the host (it checks rs_net_link_up at delivery)
- * and are not counted here. reordered counts messages exempted from FIFO order.
+ * exactly one of blocked, filtered, lost, queue_dropped or delivered (as 1 or 2 copies).
+ * delivered_copies counts copies handed back to the host (a duplicate counts twice), held ones
+ * included; held_copies counts those of them that waited for an unclog, corrupted those with a
+ * flipped bit. Cuts of messages in flight happen in the host (it checks rs_net_link_up at
+ * delivery) and are not counted here. reordered counts messages exempted from FIFO order.
  */
 struct rs_net_counters {
     uint64_t sent;

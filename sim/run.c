@@ -694,8 +694,8 @@ static void write_schedule(struct run *run)
     struct rs_buf repro;
     rs_buf_init(&repro);
     reproduce_line(run, &repro);
-    /* the run directory stays out of the file: outputs must not depend on --out */
-    fprintf(f, "%s\n# Replay, from the run directory: rheasim run schedule.scn --seed %llu",
+    /* no directory in it: outputs stay byte-identical whatever --out says */
+    fprintf(f, "%s\n# Replay it from the run directory: rheasim run schedule.scn --seed %llu",
             repro.data, (unsigned long long)run->opt->seed);
     for (uint32_t bit = 1; bit != 0 && bit <= run->opt->bugs; bit <<= 1) {
         if (run->opt->bugs & bit) {

@@ -1800,7 +1800,8 @@ static const struct fault_verb fault_verbs[] = {
     {"pause", RS_SCN_PAUSE, TARGET_REQUIRED, OPT_FOR, 0, "pause TARGET [for=DURATION]"},
     {"resume", RS_SCN_RESUME, TARGET_REQUIRED, 0, 0, "resume TARGET"},
     {"disk-fail", RS_SCN_DISK_FAIL, TARGET_REQUIRED,
-     OPT_WRITE | OPT_SYNC | OPT_NEXT | OPT_DEAD | OPT_FOR, OPT_WRITE | OPT_SYNC | OPT_NEXT | OPT_DEAD,
+     OPT_WRITE | OPT_SYNC | OPT_NEXT | OPT_DEAD | OPT_FOR,
+     OPT_WRITE | OPT_SYNC | OPT_NEXT | OPT_DEAD,
      "disk-fail TARGET write=PERCENT sync=PERCENT next=N dead (at least one) [for=DURATION]"},
     {"disk-full", RS_SCN_DISK_FULL, TARGET_REQUIRED, OPT_FREE | OPT_FOR, 0,
      "disk-full TARGET [free=SIZE] [for=DURATION]"},
@@ -1962,8 +1963,8 @@ static enum rs_err read_option_value(struct reader *r, int index, const char *p,
                                   &c->amount_lo, &c->amount_hi);
         case OPT_INTERVAL:
             rc = parse_duration(k, p, n, column, &c->interval_ns);
-            if (rc == RS_OK &&
-                (c->interval_ns < (uint64_t)FAULT_FOR_MIN_NS || c->interval_ns > FAULT_INTERVAL_MAX)) {
+            if (rc == RS_OK && (c->interval_ns < (uint64_t)FAULT_FOR_MIN_NS ||
+                                c->interval_ns > FAULT_INTERVAL_MAX)) {
                 char q[QUOTE_SIZE];
                 return fail(k, column, "interval %s is out of range (1ms..1000s)", quote(q, p, n));
             }
@@ -2044,7 +2045,8 @@ static enum rs_err read_options(struct reader *r, uint32_t first, const char *ve
             continue;
         }
         if (key_size + 1 == w->size) {
-            return fail(&r->sink, w->column + w->size, "missing value for %s=", option_words[index]);
+            return fail(&r->sink, w->column + w->size, "missing value for %s=",
+                        option_words[index]);
         }
         enum rs_err rc = read_option_value(r, index, equals + 1, w->size - key_size - 1,
                                            w->column + (uint32_t)key_size + 1, c);
@@ -2771,7 +2773,8 @@ size_t rs_scn_command_format(const struct rs_scn_command *c, char *buf, size_t s
         out_duration(&o, c->until_ns);
     }
     /* partition groups is written by its option: "partition groups=1,2/3" */
-    out_printf(&o, " %s", c->verb == RS_SCN_PARTITION_GROUPS ? "partition" : rs_scn_verb_name(c->verb));
+    out_printf(&o, " %s",
+               c->verb == RS_SCN_PARTITION_GROUPS ? "partition" : rs_scn_verb_name(c->verb));
     if (c->verb == RS_SCN_FILTER) {
         out_msg_types(&o, c->msg_types);
     }

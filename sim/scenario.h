@@ -163,12 +163,13 @@ enum rs_scn_type {
       0, NULL, "after the faults heal: a leader, all ops done, replicas equal within this")        \
     X(CHECK_LEADER_WITHIN, "check", "leader_within", RS_SCN_DURATION, "0", 0, RS_SCN_S(3600), 0,   \
       NULL, "a leader must exist within this of any moment; 0 = off")                              \
-    X(CHECK_MODE, "check", "mode", RS_SCN_ENUM, "recoverable", 0, 1, 0, "recoverable|unrestricted", \
+    X(CHECK_MODE, "check", "mode", RS_SCN_ENUM, "recoverable", 0, 1, 0,                            \
+      "recoverable|unrestricted",                                                                  \
       "recoverable: liveness is checked after the heal; unrestricted: safety only")                \
     X(NEMESIS_SWARM, "nemesis", "swarm", RS_SCN_BOOL, "off", 0, 1, 0, NULL,                        \
-      "each seed draws its own fault mix, rates and timeline (printed and in summary.json)")      \
-    X(NEMESIS_INTERVAL, "nemesis", "interval", RS_SCN_DURATION, "2s", RS_SCN_MS(10), RS_SCN_S(600), \
-      0, NULL, "swarm: mean time between faults (a range is drawn per seed)")
+      "each seed draws its own fault mix, rates and timeline (printed and in summary.json)")       \
+    X(NEMESIS_INTERVAL, "nemesis", "interval", RS_SCN_DURATION, "2s", RS_SCN_MS(10),               \
+      RS_SCN_S(600), 0, NULL, "swarm: mean time between faults (a range is drawn per seed)")
 
 enum rs_scn_setting_id {
 #define RS_SCN_SETTING_ENUM(id, ...) RS_SCN_##id,

@@ -371,6 +371,7 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     wn->incarnation++;
     wn->timer_global_ns = UINT64_MAX;
     rs_node_recover(wn->node, node_local(wn, w->now_ns), views, count);
+    rs_disk_recovered(&wn->disk); /* what recovery read now counts as durable */
     if (!rs_checks_recovered(&w->checks, w->now_ns, wn->id, wn->node)) {
         w->stopped = true;
     }

@@ -10,6 +10,23 @@ foreach(s ${RS_SCENARIO_FILES})
     LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 100 TIMEOUT 1800)
 endforeach()
 
+# The fault scenarios of issue 3 pass every check for seeds 1..200.
+set(RS_FAULT_SCENARIO_FILES swizzle-clog pause-gc disk-faults)
+foreach(s ${RS_FAULT_SCENARIO_FILES})
+  rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+    LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 200 TIMEOUT 1800)
+endforeach()
+
+# The swarm: every seed its own fault mix. Seeds 1..1000, in four shards so ctest -j spreads
+# them over the cores.
+foreach(shard 1 2 3 4)
+  math(EXPR first "(${shard} - 1) * 250 + 1")
+  math(EXPR last "${shard} * 250")
+  rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+    LABELS scenario SUFFIX swarm-${first}-${last} ARGS scenarios/swarm.scn ${first} ${last}
+    TIMEOUT 1800)
+endforeach()
+
 # Each planted bug is caught within 200 seeds, by the check that should catch it.
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX commit-old-term
   ARGS commit-old-term scenarios/leader-churn.scn 200
@@ -26,11 +43,18 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs S
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs SUFFIX read-without-quorum
   ARGS read-without-quorum scenarios/stale-leader-reads.scn 200 linearizability TIMEOUT 1800)
 
-# Same seed, same bytes, for a run with crashes and one with a lossy network.
+# Same seed, same bytes, for a run with crashes, one with a lossy network, and runs with every
+# fault.
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism SUFFIX crash-restart-loop
   ARGS scenarios/crash-restart-loop.scn 7 TIMEOUT 600)
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism SUFFIX lossy-network
   ARGS scenarios/lossy-network.scn 3 TIMEOUT 600)
+# With every fault: a swarm seed that enables 13 of the 14 fault kinds, and a scripted run of
+# every fault command.
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism SUFFIX swarm
+  ARGS scenarios/swarm.scn 85 TIMEOUT 600)
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism SUFFIX all-faults
+  ARGS tests/data/scenarios/all-faults.scn 3 TIMEOUT 600)
 
 # The checkers: check-history on sample files and on a run's own history.
 rs_add_test(test_check_history SOURCES ${RS_SUITES}/test_check_history.c LABELS check

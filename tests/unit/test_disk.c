@@ -719,6 +719,10 @@ static void test_synced_size_and_bit_rot(void **state)
     }
     assert_true(flipped >= 2 && flipped <= 16 && flipped % 2 == 0); /* pairs may cancel */
     assert_int_equal(d.stats.corrupted_bits, 16);
+    /* Once recovery has read the files, the kept tail counts as synced too. */
+    rs_disk_recovered(&d);
+    assert_int_equal(rs_disk_synced_size(&d, "log"), 2048);
+    assert_int_equal(rs_disk_corrupt(&d, &rng, 4, true), 0);
     /* A truncate keeps the synced prefix within the new length; after a sync, nothing is
      * unsynced and the unsynced region is empty. */
     assert_int_equal(rs_disk_truncate(&d, "log", 512), RS_OK);

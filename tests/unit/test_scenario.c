@@ -983,7 +983,8 @@ static void test_fault_commands(void **state)
     assert_int_equal(c[11].amount_lo, 0); /* a majority, decided when it fires */
     assert_int_equal(c[11].interval_ns, 1 * S);
     assert_int_equal(c[12].verb, RS_SCN_FILTER);
-    assert_int_equal(c[12].msg_types, (1ull << RS_MSG_APPEND_REQUEST) | (1ull << RS_MSG_VOTE_REQUEST));
+    assert_int_equal(c[12].msg_types,
+                     (1ull << RS_MSG_APPEND_REQUEST) | (1ull << RS_MSG_VOTE_REQUEST));
     assert_int_equal(c[12].target.node, 3);
     assert_int_equal(c[13].source.kind, RS_SCN_TARGET_NONE); /* any sender */
     assert_int_equal(c[14].verb, RS_SCN_BANDWIDTH);
