@@ -525,7 +525,12 @@ static void check_commit_quorum(struct rs_checks *c, uint64_t now, uint32_t id,
             holders |= 1ull << r->progress[i].id;
         }
     }
-    if (!rs_conf_majority(&r->conf, holders)) {
+    /* the decision may precede a configuration entry appended in the same event (a change
+     * whose catch-up ended on this very acknowledgement): the previous one counts too */
+    const struct rs_conf *before = r->conf_count >= 2   ? &r->confs[r->conf_count - 2].conf
+                                   : r->conf_count == 1 ? &r->base_conf
+                                                        : &r->conf;
+    if (!rs_conf_majority(&r->conf, holders) && !rs_conf_majority(before, holders)) {
         rs_checks_fail(c, now, RS_CHECK_LEARNERS_UNCOUNTED,
                        "leader node %u committed %llu without a majority of its voters%s holding it",
                        id, ull(r->commit_index),

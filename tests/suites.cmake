@@ -60,3 +60,30 @@ rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS dete
 rs_add_test(test_check_history SOURCES ${RS_SUITES}/test_check_history.c LABELS check
   TIMEOUT 600)
 set_property(TEST test_lincheck test_history APPEND PROPERTY LABELS check)
+
+# The engine scenarios of issue 3 (snapshots, membership, learners, transfers, lease reads,
+# wipe) pass every check for seeds 1..100.
+set(RS_ENGINE_SCENARIO_FILES snapshot-install-interrupted membership-under-partition
+    leader-transfer-storm learner-lag clock-skew-lease-read wipe-and-rejoin)
+foreach(s ${RS_ENGINE_SCENARIO_FILES})
+  rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+    LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 100 TIMEOUT 1800)
+endforeach()
+
+# The planted bugs of issue 3 that a scenario catches (see README: two are not caught yet).
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
+  SUFFIX learner-votes-count
+  ARGS learner-votes-count scenarios/membership-under-partition.scn 500
+  "learners-uncounted|leader-completeness|state-machine-safety|linearizability" TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
+  SUFFIX snapshot-drops-tail
+  ARGS snapshot-drops-tail scenarios/snapshot-install-interrupted.scn 500
+  "durability|acknowledgements-kept|committed-kept|leader-completeness" TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
+  SUFFIX truncate-committed
+  ARGS truncate-committed scenarios/lossy-network.scn 500
+  "committed-kept|acknowledgements-kept|state-machine-safety|leader-completeness" TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
+  SUFFIX transfer-without-catchup
+  ARGS transfer-without-catchup scenarios/leader-transfer-storm.scn 500 expectation
+  TIMEOUT 1800)
