@@ -2114,12 +2114,34 @@ static enum rs_err read_fault(struct reader *r, uint32_t first, const struct fau
     return RS_OK;
 }
 
+/*
+ * The message types a filter can name, as rs_msg_type_name spells them. Kept here (the header
+ * gives the numbers) so that the reader links without the engine; test_scenario checks that
+ * the two agree.
+ */
+static const struct {
+    unsigned type;
+    const char *name;
+} msg_types[] = {
+    {RS_MSG_VOTE_REQUEST, "vote_request"},
+    {RS_MSG_VOTE_RESPONSE, "vote_response"},
+    {RS_MSG_APPEND_REQUEST, "append_request"},
+    {RS_MSG_APPEND_RESPONSE, "append_response"},
+    {RS_MSG_TIMEOUT_NOW, "timeout_now"},
+    {RS_MSG_SNAPSHOT_REQUEST, "snapshot_request"},
+    {RS_MSG_SNAPSHOT_RESPONSE, "snapshot_response"},
+    {RS_MSG_READ_INDEX_REQUEST, "read_index_request"},
+    {RS_MSG_READ_INDEX_RESPONSE, "read_index_response"},
+    {RS_MSG_KV_REQUEST, "kv_request"},
+    {RS_MSG_KV_RESPONSE, "kv_response"},
+};
+_Static_assert(RS_MSG_TYPE_MAX <= 64, "a filter mask has a bit per message type");
+
 uint64_t rs_scn_msg_type_bit(const char *name, size_t size)
 {
-    for (unsigned t = 1; t < RS_MSG_TYPE_MAX; t++) {
-        const char *known = rs_msg_type_name(t);
-        if (strcmp(known, "unknown") != 0 && bytes_are(name, size, known)) {
-            return 1ull << t;
+    for (size_t i = 0; i < COUNT_OF(msg_types); i++) {
+        if (bytes_are(name, size, msg_types[i].name)) {
+            return 1ull << msg_types[i].type;
         }
     }
     return 0;
@@ -2667,9 +2689,9 @@ static void out_duration(struct out *o, uint64_t ns)
 static void out_msg_types(struct out *o, uint64_t types)
 {
     const char *separator = " ";
-    for (unsigned t = 1; t < RS_MSG_TYPE_MAX; t++) {
-        if ((types >> t) & 1) {
-            out_printf(o, "%s%s", separator, rs_msg_type_name(t));
+    for (size_t i = 0; i < COUNT_OF(msg_types); i++) {
+        if ((types >> msg_types[i].type) & 1) {
+            out_printf(o, "%s%s", separator, msg_types[i].name);
             separator = ",";
         }
     }
@@ -2725,7 +2747,8 @@ static void out_fault_options(struct out *o, const struct rs_scn_command *c)
             break;
         case RS_SCN_BANDWIDTH: out_amount(o, "rate", RS_SCN_SIZE, lo, hi, "/s"); break;
         case RS_SCN_DISK_FAIL:
-            if (c->write_ppm > 0) {
+            /* write=0% alone is a valid (idle) fault: keep one option so it reads back */
+            if (c->write_ppm > 0 || (c->sync_ppm == 0 && c->fail_next == 0 && !c->dead)) {
                 out_amount(o, "write", RS_SCN_PERCENT, c->write_ppm, c->write_ppm, "");
             }
             if (c->sync_ppm > 0) {
@@ -2871,27 +2894,37 @@ static void write_section(const struct rs_scenario *s,
     }
 }
 
-/* describe lines of at most about 90 columns (a line also has a word limit); the reader joins
- * them with one space, which is how they were split. */
+/* A single space between two words: the reader joins describe lines with exactly that. */
+static bool lone_space(const char *text, size_t i, size_t size)
+{
+    bool blank_before = i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t';
+    bool blank_after = i + 1 >= size || text[i + 1] == ' ' || text[i + 1] == '\t';
+    return text[i] == ' ' && !blank_before && !blank_after;
+}
+
+/*
+ * describe lines of about 90 columns: each breaks at a lone space (other runs of blanks would
+ * not read back the same), the last one that fits or else the first after. The reader joined
+ * its lines at lone spaces, so a line never gets more words than a line it read.
+ */
 static void write_describe(const char *text, FILE *file)
 {
     enum { WRAP_COLUMNS = 90 };
     size_t size = strlen(text);
     size_t start = 0;
     while (start < size) {
-        size_t end = start;
-        size_t last_space = 0;
-        while (end < size && (end - start < WRAP_COLUMNS || last_space == 0)) {
-            if (text[end] == ' ') {
-                last_space = end;
+        size_t cut = 0;
+        for (size_t i = start; size - start > WRAP_COLUMNS && i < size; i++) {
+            if (lone_space(text, i, size) && (i - start <= WRAP_COLUMNS || cut == 0)) {
+                cut = i;
             }
-            end++;
+            if (i - start > WRAP_COLUMNS && cut != 0) {
+                break;
+            }
         }
-        if (end < size && last_space > start) {
-            end = last_space; /* break at the last space that fits */
-        }
+        size_t end = cut != 0 ? cut : size;
         fprintf(file, "describe %.*s\n", (int)(end - start), text + start);
-        start = end < size ? end + 1 : end;
+        start = cut != 0 ? cut + 1 : size;
     }
 }
 

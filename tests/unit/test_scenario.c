@@ -1031,6 +1031,17 @@ static void test_fault_commands(void **state)
         rs_scn_command_format(&c[atoi(written[i][0])], line, sizeof line);
         assert_string_equal(line, written[i][1]);
     }
+    /* Filters name the types as the engine does. */
+    uint32_t named = 0;
+    for (unsigned t = 1; t < RS_MSG_TYPE_MAX; t++) {
+        const char *name = rs_msg_type_name(t);
+        if (strcmp(name, "unknown") != 0) {
+            assert_int_equal(rs_scn_msg_type_bit(name, strlen(name)), 1ull << t);
+            named++;
+        }
+    }
+    assert_int_equal(named, 11);
+    assert_int_equal(rs_scn_msg_type_bit("unknown", 7), 0);
     /* Equality sees the fault options. */
     struct rs_scenario b;
     assert_int_equal(rs_scenario_load_file(DATA_DIR "/good/faults.scn", &b, &err), RS_OK);
