@@ -58,12 +58,14 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run(uint32_t voters, uint64_t commits, uint64_t snapshot_every)
+static void run(uint32_t voters, uint32_t learners, uint64_t commits, uint64_t snapshot_every)
 {
     struct rs_world_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.seed = 1;
-    cfg.node_count = voters;
+    cfg.node_count = voters + learners;
+    cfg.replica_count = voters;
+    cfg.learner_count = learners;
     cfg.raft.election_timeout_ns = RS_NS_PER_S;
     cfg.raft.heartbeat_ns = 100 * RS_NS_PER_MS;
     cfg.raft.pre_vote = true;
@@ -113,8 +115,8 @@ static void run(uint32_t voters, uint64_t commits, uint64_t snapshot_every)
     double wall = wall_seconds() - start;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("| %6u | %9llu | %9s | %8.2f | %12.0f | %12.0f | %10.1f | %8.1f | %s\n", voters,
-           (unsigned long long)committed, snapshot_every ? "on" : "off", wall, (double)w->stats.events / wall,
+    printf("| %6u | %8u | %9llu | %9s | %8.2f | %12.0f | %12.0f | %10.1f | %8.1f | %s\n", voters,
+           learners, (unsigned long long)committed, snapshot_every ? "on" : "off", wall, (double)w->stats.events / wall,
            (double)committed / wall, (double)w->now_ns / 1e9 / wall,
            (double)ru.ru_maxrss / 1024.0,
            w->checks.failed ? w->checks.message : "checks held");
@@ -128,21 +130,24 @@ int main(int argc, char **argv)
     uint64_t big = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
     /* peak RSS is per process: run one configuration per process for clean memory figures */
     const char *only = argc > 2 ? argv[2] : "all";
-    printf("| voters | commits   | snapshots | wall s   | events/s     | commits/s    | sim s/wall | peakRSS MiB |\n");
-    printf("|--------|-----------|-----------|----------|--------------|--------------|------------|-------------|\n");
+    printf("| voters | learners | commits   | snapshots | wall s   | events/s     | commits/s    | sim s/wall | peakRSS MiB |\n");
+    printf("|--------|----------|-----------|-----------|----------|--------------|--------------|------------|-------------|\n");
     if (strcmp(only, "all") == 0 || strcmp(only, "3") == 0) {
-        run(3, 100000, 0);
-        run(3, big, 0);
+        run(3, 0, 100000, 0);
+        run(3, 0, big, 0);
     }
     if (strcmp(only, "all") == 0 || strcmp(only, "3s") == 0) {
-        run(3, big, 50000);
+        run(3, 0, big, 50000);
     }
     if (strcmp(only, "all") == 0 || strcmp(only, "5") == 0) {
-        run(5, 100000, 0);
-        run(5, big, 0);
+        run(5, 0, 100000, 0);
+        run(5, 0, big, 0);
     }
     if (strcmp(only, "all") == 0 || strcmp(only, "5s") == 0) {
-        run(5, big, 50000);
+        run(5, 0, big, 50000);
+    }
+    if (strcmp(only, "all") == 0 || strcmp(only, "3l") == 0) {
+        run(3, 1, big, 50000); /* a learner: replicated to, never counted */
     }
     return 0;
 }
