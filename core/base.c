@@ -28,3 +28,22 @@ const char *rs_err_message(enum rs_err err)
     }
     return err_messages[err];
 }
+
+bool rs_hex16_parse(const char *text, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = text[i];
+        unsigned d;
+        if (c >= '0' && c <= '9') {
+            d = (unsigned)(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            d = (unsigned)(c - 'a' + 10);
+        } else {
+            return false;
+        }
+        v = (v << 4) | d;
+    }
+    *out = v;
+    return true;
+}

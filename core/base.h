@@ -59,6 +59,9 @@ enum rs_err {
 const char *rs_err_name(enum rs_err err);
 const char *rs_err_message(enum rs_err err);
 
+/* Parses exactly 16 lowercase hex digits (the numbers in file names). */
+bool rs_hex16_parse(const char *text, uint64_t *out);
+
 /* A byte slice that the callee does not own. */
 struct rs_bytes {
     const uint8_t *data;

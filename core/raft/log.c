@@ -201,21 +201,7 @@ static bool segment_first_index(const char *name, rs_index *first)
     if (strncmp(name, "log-", 4) != 0 || strlen(name) != 20) {
         return false;
     }
-    rs_index v = 0;
-    for (int i = 4; i < 20; i++) {
-        char c = name[i];
-        unsigned d;
-        if (c >= '0' && c <= '9') {
-            d = (unsigned)(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            d = (unsigned)(c - 'a' + 10);
-        } else {
-            return false;
-        }
-        v = (v << 4) | d;
-    }
-    *first = v;
-    return v >= 1;
+    return rs_hex16_parse(name + 4, first) && *first >= 1;
 }
 
 /* Validates the record at data[pos]; returns its total size, 0 if it is not a valid record. */

@@ -75,32 +75,13 @@ void rs_snapshot_name(rs_index index, rs_term term, bool part, char *name, size_
              (unsigned long long)term, part ? ".part" : "");
 }
 
-static bool parse_hex16(const char *p, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 16; i++) {
-        char c = p[i];
-        unsigned d;
-        if (c >= '0' && c <= '9') {
-            d = (unsigned)(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            d = (unsigned)(c - 'a' + 10);
-        } else {
-            return false;
-        }
-        v = (v << 4) | d;
-    }
-    *out = v;
-    return true;
-}
-
 bool rs_snapshot_parse_name(const char *name, rs_index *index, rs_term *term, bool *part)
 {
     size_t n = strlen(name);
     if (strncmp(name, "snap-", 5) != 0 || (n != 38 && n != 43) || name[21] != '-') {
         return false;
     }
-    if (!parse_hex16(name + 5, index) || !parse_hex16(name + 22, term)) {
+    if (!rs_hex16_parse(name + 5, index) || !rs_hex16_parse(name + 22, term)) {
         return false;
     }
     *part = n == 43;
