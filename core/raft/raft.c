@@ -278,9 +278,9 @@ void rs_raft__become_leader(struct rs_raft *r)
     r->term_start_index = next;
     r->read_seq = 0;
     r->read_count = 0;
-    r->heartbeat_deadline_ns = r->now_ns;
     r->stepdown_deadline_ns = r->now_ns + r->cfg.election_timeout_ns;
     rs_raft__heartbeat_all(r);
+    r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
 }
 
 void rs_raft_recv(struct rs_raft *r, uint64_t now_ns, rs_node_id from, unsigned type,

@@ -128,7 +128,6 @@ void rs_raft__heartbeat_all(struct rs_raft *r)
         send_heartbeat(r, &r->progress[i]);
     }
     r->read_broadcast_needed = false;
-    r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
 }
 
 static void check_quorum_alive(struct rs_raft *r)
@@ -180,7 +179,10 @@ void rs_raft__leader_tick(struct rs_raft *r)
             p->probe_sent_ns = 0; /* allow the probe to be resent */
         }
     }
+    /* only the periodic round moves the deadline: read rounds in between must not postpone
+     * the retry of lost probes above (a follower would never catch up while reads flow) */
     rs_raft__heartbeat_all(r);
+    r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
     rs_raft__replicate_all(r);
 }
 
