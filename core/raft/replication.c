@@ -43,6 +43,19 @@ static rs_index send_batch(struct rs_raft *r, struct rs_progress *p)
     return i - 1;
 }
 
+/* An empty append at next_index - 1 (SOFAJRaft's probe): it finds where the logs match
+ * without resending a batch every retry, which would flood a slow link. */
+static void send_probe(struct rs_raft *r, struct rs_progress *p)
+{
+    struct rs_append_request m = request_header(r, p->next_index - 1, p->send_seq++);
+    struct rs_append_builder b;
+    size_t mark = r->out->msg_count;
+    rs_msg_append_begin(r->out, &b, &m);
+    rs_msg_append_finish(r->out, &b, p->id);
+    rs_raft__sent(r, mark);
+    r->stats.appends_sent++;
+}
+
 static void inflight_push(struct rs_raft *r, struct rs_progress *p, rs_index last)
 {
     RS_ASSERT(p->inflight_count < r->cfg.max_inflight);
@@ -82,7 +95,7 @@ void rs_raft__replicate(struct rs_raft *r, struct rs_progress *p)
     }
     if (p->state == RS_PROBE) {
         if (p->probe_sent_ns == 0) {
-            send_batch(r, p);
+            send_probe(r, p);
             p->probe_sent_ns = r->now_ns == 0 ? 1 : r->now_ns;
         }
         return;
