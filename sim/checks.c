@@ -599,8 +599,6 @@ bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const str
                        "node %u was sent an entry contradicting its committed entry %llu", id,
                        ull(r->conflict_index));
     }
-    cn->last_term = r->term;
-    cn->last_role = (int)r->role;
     return c->failed == RS_CHECK_NONE;
 }
 

@@ -32,8 +32,6 @@ const char *rs_check_name(enum rs_check_kind kind);
 struct rs_check_node {
     rs_index last_commit;
     rs_index last_applied;
-    rs_term last_term;
-    int last_role;
     /* captured at a crash: what the disk must still hold after recovery */
     rs_index durable_index;
     rs_term durable_term;

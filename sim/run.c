@@ -1136,7 +1136,7 @@ int rs_cmd_run(int argc, char **argv)
         } else if (o.scenario_path == NULL) {
             o.scenario_path = a;
         } else {
-            return usage_error("one scenario at a time ('%s' is extra)", a);
+            return usage_error("one scenario per run ('%s' is extra)", a);
         }
     }
     if (o.scenario_path == NULL) {

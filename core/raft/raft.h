@@ -17,7 +17,6 @@
 #define RS_RAFT_BATCH_MAX     4096u
 #define RS_RAFT_READS_MAX     65536u
 #define RS_RAFT_ACKS_MAX      4096u
-#define RS_RAFT_HELD_MAX      65536u
 #define RS_RAFT_LEASE_ROUNDS  256u   /* heartbeat rounds whose send time the lease remembers */
 #define RS_RAFT_FORWARDS_MAX  4096u  /* reads a follower has forwarded and not heard back on */
 #define RS_RAFT_REMOTE_READS_MAX 4096u /* forwarded reads a leader is confirming */
