@@ -62,12 +62,12 @@ rs_add_test(test_check_history SOURCES ${RS_SUITES}/test_check_history.c LABELS 
 set_property(TEST test_lincheck test_history APPEND PROPERTY LABELS check)
 
 # The engine scenarios of issue 3 (snapshots, membership, learners, transfers, lease reads,
-# wipe) pass every check for seeds 1..100.
+# wipe) pass every check for seeds 1..200.
 set(RS_ENGINE_SCENARIO_FILES snapshot-install-interrupted membership-under-partition
     leader-transfer-storm learner-lag clock-skew-lease-read wipe-and-rejoin)
 foreach(s ${RS_ENGINE_SCENARIO_FILES})
   rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
-    LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 100 TIMEOUT 1800)
+    LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 200 TIMEOUT 1800)
 endforeach()
 
 # The planted bugs of issue 3 that a scenario catches (see README: two are not caught yet).
