@@ -46,7 +46,10 @@ _Noreturn void rs_assert_fail(const char *expr, const char *file, int line);
     X(TOOBIG, "too big")                                                  \
     X(SHUTDOWN, "node is shut down or in error")                          \
     X(TRUNCATED, "truncated data")                                        \
-    X(TERMCHANGED, "term changed before the operation finished")
+    X(TERMCHANGED, "term changed before the operation finished")        \
+    X(NOREGION, "no such region on this store")                         \
+    X(EPOCH, "stale region epoch")                                      \
+    X(KEYRANGE, "key outside the region's range")
 
 enum rs_err {
 #define RS_ERR_ENUM(name, msg) RS_E##name,

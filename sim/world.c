@@ -342,7 +342,7 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     cfg.bugs = w->cfg.bugs;
     wn->node = malloc(sizeof *wn->node);
     RS_ASSERT(wn->node != NULL);
-    rs_node_init(wn->node, &cfg);
+    rs_node_init(wn->node, &cfg, NULL);
     if (wn->corrupt_bits_armed > 0) {
         uint32_t bits = rs_disk_corrupt(&wn->disk, &wn->corrupt_rng, wn->corrupt_bits_armed,
                                         wn->corrupt_unsynced_only);

@@ -2,18 +2,27 @@
 #include "core/store/node.h"
 
 #include "core/kv/kv_cmd.h"
+#include "core/raft/conf.h"
+#include "core/wire/codec.h"
 #include "core/wire/frame.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg)
+void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg,
+                  const struct rs_region *region)
 {
     memset(n, 0, sizeof *n);
     n->id = cfg->id;
     rs_out_init(&n->out);
     rs_raft_init(&n->raft, cfg, &n->out);
     rs_kv_init(&n->kv);
+    if (region != NULL) {
+        rs_region_copy(&n->region, region);
+    } else {
+        rs_region_init(&n->region, 1, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
+    }
+    n->applied_conf = n->raft.conf;
     n->next_cookie = 1;
 }
 
@@ -24,6 +33,7 @@ void rs_node_free(struct rs_node *n)
     }
     rs_raft_free(&n->raft);
     rs_kv_free(&n->kv);
+    rs_region_free(&n->region);
     rs_out_free(&n->out);
     free(n->writes);
     free(n->scratch);
@@ -36,6 +46,7 @@ enum rs_err rs_node_recover(struct rs_node *n, uint64_t now_ns, const struct rs_
                             size_t file_count)
 {
     enum rs_err err = rs_raft_recover(&n->raft, now_ns, files, file_count);
+    n->applied_conf = n->raft.base_conf;
     if (n->raft.cfg.snapshot_interval_ns > 0) {
         n->next_snapshot_ns = now_ns + n->raft.cfg.snapshot_interval_ns;
     }
@@ -184,6 +195,11 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
         return;
     }
     n->stats.requests++;
+    if (!rs_region_contains(&n->region, req.op.key)) {
+        /* the client's routing table is behind a split: it refreshes and retries */
+        respond(n, from, req.request_id, req.client_id, req.seq, RS_EKEYRANGE, NULL);
+        return;
+    }
     bool is_write = rs_kv_opcode_is_write(req.op.opcode);
     if (!is_write && n->raft.cfg.follower_reads && n->raft.role != RS_ERROR_STATE) {
         handle_read(n, from, &req); /* any replica serves gets (rs_raft_read_index forwards) */
@@ -267,6 +283,26 @@ static void answer_writes(struct rs_node *n, rs_index index, rs_term term,
     }
 }
 
+/*
+ * conf_ver counts membership changes (RheaKV bumps it on every change; every term also starts
+ * with a configuration entry, which repeats the configuration and changes nothing).
+ */
+static void apply_conf(struct rs_node *n, const struct rs_entry *e)
+{
+    struct rs_conf conf;
+    if (rs_conf_decode((struct rs_bytes){e->data, e->size}, &conf) != RS_OK) {
+        return; /* raft decoded it when it was appended: only a broken log gets here */
+    }
+    /* a replica that joined with no configuration takes the first one it applies as the
+     * starting point: the log's first configuration entry is the bootstrap configuration
+     * repeated by the first leader, which the other replicas started from */
+    bool first = n->applied_conf.voter_count == 0 && n->applied_conf.learner_count == 0;
+    if (!first && !rs_conf_equal(&conf, &n->applied_conf)) {
+        n->region.epoch.conf_ver++;
+    }
+    n->applied_conf = conf;
+}
+
 static void apply_committed(struct rs_node *n)
 {
     struct rs_raft *r = &n->raft;
@@ -284,17 +320,66 @@ static void apply_committed(struct rs_node *n)
                 rs_raft_enter_error(r, err); /* a command we cannot apply halts the replica */
                 return;
             }
+        } else if (e->type == RS_ENTRY_CONF) {
+            apply_conf(n, e);
         }
         answer_writes(n, index, e->term, &res, err);
         rs_raft_set_applied(r, index);
     }
 }
 
+/*
+ * A node's snapshot is the region, then the KV state machine's snapshot:
+ *   u8 version (1), region (core/store/region.h), kv snapshot (core/kv/kv.h)
+ * so that a split or a membership change is part of every snapshot taken after it.
+ */
+#define NODE_SNAPSHOT_VERSION 1u
+
+static size_t snapshot_size(const struct rs_node *n)
+{
+    return 1 + rs_region_size(&n->region) + rs_kv_snapshot_size(&n->kv);
+}
+
+static void snapshot_write(struct rs_node *n, size_t size)
+{
+    ensure_scratch(n, size);
+    struct rs_writer w;
+    rs_writer_init(&w, n->scratch, n->scratch_cap);
+    rs_w_u8(&w, NODE_SNAPSHOT_VERSION);
+    rs_region_write(&w, &n->region);
+    RS_ASSERT(!w.overflow);
+    size_t written = rs_kv_snapshot_write(&n->kv, n->scratch + w.pos, size - w.pos);
+    RS_ASSERT(w.pos + written == size);
+}
+
+static enum rs_err snapshot_load(struct rs_node *n, struct rs_bytes data)
+{
+    struct rs_reader rd;
+    rs_reader_init(&rd, data.data, data.size);
+    struct rs_region region = {0};
+    bool ok = rs_r_u8(&rd) == NODE_SNAPSHOT_VERSION;
+    rs_region_read(&rd, &region);
+    if (!ok || rd.error || region.id != n->region.id) {
+        rs_region_free(&region);
+        return RS_ECORRUPT;
+    }
+    struct rs_bytes kv = {data.data + rd.pos, data.size - rd.pos};
+    enum rs_err err = rs_kv_snapshot_load(&n->kv, kv);
+    if (err == RS_OK) {
+        rs_region_free(&n->region);
+        n->region = region;
+        n->applied_conf = n->raft.snap.meta.conf; /* the configuration at its index */
+    } else {
+        rs_region_free(&region);
+    }
+    return err;
+}
+
 /* A snapshot replaced the state (recovery or an install from the leader). */
 static void load_snapshot(struct rs_node *n)
 {
     struct rs_raft *r = &n->raft;
-    if (rs_kv_snapshot_load(&n->kv, rs_raft_snapshot_data(r)) != RS_OK) {
+    if (snapshot_load(n, rs_raft_snapshot_data(r)) != RS_OK) {
         rs_raft_enter_error(r, RS_ECORRUPT); /* a snapshot we cannot load halts the replica */
         return;
     }
@@ -316,10 +401,8 @@ static void maybe_snapshot(struct rs_node *n)
     if (!due || since == 0 || r->role == RS_ERROR_STATE) {
         return;
     }
-    size_t size = rs_kv_snapshot_size(&n->kv);
-    ensure_scratch(n, size);
-    size_t written = rs_kv_snapshot_write(&n->kv, n->scratch, n->scratch_cap);
-    RS_ASSERT(written == size);
+    size_t size = snapshot_size(n);
+    snapshot_write(n, size);
     if (rs_raft_snapshot_save(r, r->applied_index, n->scratch, size) == RS_OK) {
         n->snapshot_requested = false;
         if (r->cfg.snapshot_interval_ns > 0) {

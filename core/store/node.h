@@ -1,4 +1,4 @@
-/* A store node hosting one region replica: raft + KV state machine + client request service. */
+/* One region replica: raft + KV state machine + client request service (a store hosts many). */
 #ifndef RS_CORE_STORE_NODE_H
 #define RS_CORE_STORE_NODE_H
 
@@ -6,6 +6,7 @@
 #include "core/kv/kv.h"
 #include "core/out.h"
 #include "core/raft/raft.h"
+#include "core/store/region.h"
 
 #define RS_NODE_PENDING_READS_MAX 4096u
 
@@ -49,6 +50,11 @@ struct rs_node {
     rs_node_id id;
     struct rs_raft raft;
     struct rs_kv kv;
+    /* the region as of the applied index: range and epoch are state-machine state, saved in
+     * snapshots; applied_conf tells a membership change (conf_ver + 1) from a new term's
+     * repetition of the same configuration */
+    struct rs_region region;
+    struct rs_conf applied_conf;
     struct rs_out out;
     struct rs_pending_write *writes;
     size_t write_head, write_count, write_cap;
@@ -62,7 +68,10 @@ struct rs_node {
     struct rs_node_stats stats;
 };
 
-void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg);
+/* The region starts as [start, end) of `region` (copied), epoch (1, 1). A snapshot replaces
+ * it. */
+void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg,
+                  const struct rs_region *region);
 void rs_node_free(struct rs_node *n);
 enum rs_err rs_node_recover(struct rs_node *n, uint64_t now_ns, const struct rs_file_view *files,
                             size_t file_count);

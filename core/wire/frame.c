@@ -19,6 +19,7 @@ const char *rs_msg_type_name(unsigned type)
     case RS_MSG_READ_INDEX_RESPONSE: return "read_index_response";
     case RS_MSG_KV_REQUEST: return "kv_request";
     case RS_MSG_KV_RESPONSE: return "kv_response";
+    case RS_MSG_REGION: return "region";
     default: return "unknown";
     }
 }

@@ -28,6 +28,8 @@ enum rs_msg_type {
     /* client <-> store */
     RS_MSG_KV_REQUEST = 32,
     RS_MSG_KV_RESPONSE = 33,
+    /* the envelope that addresses an inner frame to a region (core/store/region.h) */
+    RS_MSG_REGION = 40,
     RS_MSG_TYPE_MAX = 64
 };
 

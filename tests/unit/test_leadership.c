@@ -236,7 +236,7 @@ static void fx_start_node(struct fixture *fx, uint32_t id, uint64_t seed)
         cfg.learners[i] = fx->voters + i + 1;
     }
     t->node = calloc(1, sizeof *t->node);
-    rs_node_init(t->node, &cfg);
+    rs_node_init(t->node, &cfg, NULL);
     struct rs_file_view views[FILES_MAX];
     size_t count = 0;
     for (int i = 0; i < FILES_MAX; i++) {

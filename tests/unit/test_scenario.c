@@ -1035,7 +1035,8 @@ static void test_fault_commands(void **state)
     uint32_t named = 0;
     for (unsigned t = 1; t < RS_MSG_TYPE_MAX; t++) {
         const char *name = rs_msg_type_name(t);
-        if (strcmp(name, "unknown") != 0) {
+        /* an envelope is filtered by the type of the frame it carries */
+        if (strcmp(name, "unknown") != 0 && t != RS_MSG_REGION) {
             assert_int_equal(rs_scn_msg_type_bit(name, strlen(name)), 1ull << t);
             named++;
         }
