@@ -24,7 +24,7 @@ struct bench {
 static void on_node(void *ctx, struct rs_world *w, uint32_t id)
 {
     struct bench *b = ctx;
-    struct rs_node *n = w->nodes[id].node;
+    struct rs_node *n = rs_world_replica(w, id, 0);
     struct rs_raft *r = &n->raft;
     if (r->role != RS_LEADER || r->commit_index < r->term_start_index) {
         return;
@@ -48,6 +48,7 @@ static void on_node(void *ctx, struct rs_world *w, uint32_t id)
     }
     if (proposed) {
         rs_raft_flush(r);
+        rs_store_flush(w->nodes[id].store, n);
     }
 }
 
@@ -109,7 +110,7 @@ static void run(uint32_t voters, uint32_t learners, uint64_t commits, uint64_t s
     for (uint64_t t = RS_NS_PER_S; committed < commits && !w->stopped; t += RS_NS_PER_S) {
         rs_world_run_until(w, t);
         if (b.leader != 0 && w->nodes[b.leader].up) {
-            committed = w->nodes[b.leader].node->raft.commit_index - b.base_commit;
+            committed = rs_world_replica(w, b.leader, 0)->raft.commit_index - b.base_commit;
         }
     }
     double wall = wall_seconds() - start;

@@ -189,9 +189,25 @@ static void disk_ops_clear(struct rs_world_node *wn)
     }
 }
 
+struct rs_node *rs_world_replica(const struct rs_world *w, uint32_t node, uint32_t region_index)
+{
+    const struct rs_world_node *wn = &w->nodes[node];
+    if (!wn->up || region_index >= w->region_count) {
+        return NULL;
+    }
+    return rs_store_replica(wn->store, w->regions[region_index].id);
+}
+
+/* The index of a region in w->regions (ids are 1..region_count, in order). */
+static uint32_t region_index_of(const struct rs_world *w, uint64_t region_id)
+{
+    RS_ASSERT(region_id >= 1 && region_id <= w->region_count);
+    return (uint32_t)(region_id - 1);
+}
+
 static void schedule_node_timer(struct rs_world *w, struct rs_world_node *wn)
 {
-    uint64_t local = rs_node_deadline(wn->node);
+    uint64_t local = rs_store_deadline(wn->store);
     if (local == UINT64_MAX) {
         return;
     }
@@ -216,7 +232,7 @@ static enum rs_disk_op disk_kind(uint8_t kind)
  * disk queue, the next timer to the event queue. */
 static void drain_node(struct rs_world *w, struct rs_world_node *wn)
 {
-    struct rs_out *out = &wn->node->out;
+    struct rs_out *out = &wn->store->out;
     for (size_t i = 0; i < out->msg_count; i++) {
         const struct rs_out_msg *m = &out->msgs[i];
         send_message(w, wn->id, m->to, m->type, out->bytes + m->offset, m->size);
@@ -247,27 +263,33 @@ static void drain_node(struct rs_world *w, struct rs_world_node *wn)
     schedule_node_timer(w, wn);
 }
 
-static void trace_node_state(struct rs_world *w, struct rs_world_node *wn, int role_before,
-                             rs_term term_before)
+/* A replica's role or term changed since the world last looked: trace it. Returns whether
+ * it changed. */
+static bool trace_node_state(struct rs_world *w, struct rs_world_node *wn, struct rs_node *n)
 {
-    const struct rs_raft *r = &wn->node->raft;
-    if ((int)r->role == role_before && r->term == term_before) {
-        return;
+    const struct rs_raft *r = &n->raft;
+    if ((int)r->role == n->host_role && r->term == n->host_term) {
+        return false;
     }
-    uint64_t words[4] = {0x524f4c45, wn->id, (uint64_t)r->role, r->term};
-    rs_trace_fold(w->trace, words, 4);
+    n->host_role = (int)r->role;
+    n->host_term = r->term;
+    uint64_t words[5] = {0x524f4c45, wn->id, (uint64_t)r->role, r->term, n->region.id};
+    rs_trace_fold(w->trace, words, 5);
     if (rs_trace_on(w->trace)) {
         struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "role");
-        rs_buf_printf(b, ",\"node\":%u,\"role\":\"%s\",\"term\":%llu,\"commit\":%llu", wn->id,
+        rs_buf_printf(b, ",\"node\":%u,\"region\":%llu,\"role\":\"%s\",\"term\":%llu,"
+                      "\"commit\":%llu", wn->id, (unsigned long long)n->region.id,
                       rs_role_name(r->role), (unsigned long long)r->term,
                       (unsigned long long)r->commit_index);
         rs_trace_end(w->trace);
     }
+    return true;
 }
 
 uint32_t rs_world_effective_leader(const struct rs_world *w)
 {
     uint32_t leader = rs_world_leader(w);
+    const struct rs_node *ln = leader != 0 ? rs_world_replica(w, leader, 0) : NULL;
     if (leader == 0 || w->nodes[leader].paused) {
         return 0;
     }
@@ -279,7 +301,7 @@ uint32_t rs_world_effective_leader(const struct rs_world *w)
         reach |= (uint64_t)ok << id;
     }
     /* a majority of the leader's configuration, both sides of a joint one */
-    return rs_conf_majority(&w->nodes[leader].node->raft.conf, reach) ? leader : 0;
+    return rs_conf_majority(&ln->raft.conf, reach) ? leader : 0;
 }
 
 /* Leadership or connectivity changed: log the effective leader when it is a new one. */
@@ -299,23 +321,67 @@ static void note_leader(struct rs_world *w)
     w->leader_log_count++;
 }
 
-/* Every event that touched a node ends here: effects out, checks run. */
-static void after_node_event(struct rs_world *w, struct rs_world_node *wn, int role_before,
-                             rs_term term_before)
+/* A region's checks failed: the run stops, and w->checks holds the first failure. */
+static void region_failed(struct rs_world *w, uint32_t index)
 {
-    trace_node_state(w, wn, role_before, term_before);
-    if ((int)wn->node->raft.role != role_before || wn->node->raft.term != term_before) {
+    w->stopped = true;
+    if (index == 0 || w->checks.failed != RS_CHECK_NONE) {
+        return;
+    }
+    const struct rs_checks *c = w->region_checks[index];
+    rs_checks_fail(&w->checks, c->failed_at_ns, c->failed, "region %llu: %s",
+                   (unsigned long long)w->regions[index].id, c->message);
+}
+
+/* Whether every replica of the store holds a configuration of its own. */
+static bool store_configured(const struct rs_store *s)
+{
+    for (size_t i = 0; i < s->replica_count; i++) {
+        const struct rs_raft *r = &s->replicas[i]->raft;
+        if (r->conf_count == 0 && r->snap.file == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every event that touched a store ends here: effects out, checks run on the replicas that
+ * handled something. */
+static void after_node_event(struct rs_world *w, struct rs_world_node *wn)
+{
+    struct rs_store *s = wn->store;
+    bool first_changed = false;
+    for (size_t i = 0; i < s->touched_count; i++) {
+        struct rs_node *n = s->touched[i];
+        bool changed = trace_node_state(w, wn, n);
+        first_changed |= changed && n->region.id == w->regions[0].id;
+    }
+    if (first_changed) {
         note_leader(w);
     }
-    if (wn->joining && (wn->node->raft.conf_count > 0 || wn->node->raft.snap.file != NULL)) {
-        wn->joining = false; /* it holds a configuration of its own now */
+    if (wn->joining && store_configured(s)) {
+        wn->joining = false; /* it holds configurations of its own now */
     }
     if (w->on_node != NULL) {
         w->on_node(w->on_node_ctx, w, wn->id);
     }
     drain_node(w, wn);
-    if (!rs_checks_node(&w->checks, w->now_ns, wn->id, wn->node)) {
-        w->stopped = true;
+    for (size_t i = 0; i < s->touched_count; i++) {
+        struct rs_node *n = s->touched[i];
+        uint32_t index = region_index_of(w, n->region.id);
+        if (!rs_checks_node(w->region_checks[index], w->now_ns, wn->id, n)) {
+            region_failed(w, index);
+        }
+    }
+    rs_store_untouch(s);
+}
+
+/* Sets disk_lied for a node in every region's checks. */
+static void checks_disk_lied(struct rs_world *w, uint32_t node)
+{
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        w->region_checks[i]->nodes[node].crashed = false;
+        w->region_checks[i]->nodes[node].disk_lied = true;
     }
 }
 
@@ -324,32 +390,36 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     RS_ASSERT(!wn->up);
     struct rs_raft_config cfg = w->cfg.raft;
     cfg.id = wn->id;
-    /* nodes 1..replicas start as voters, the next ones as learners, the rest outside the
-     * group (they can join through membership changes) */
-    uint32_t voters = w->cfg.replica_count ? w->cfg.replica_count : w->cfg.node_count;
-    if (wn->joining) {
-        voters = 0; /* no bootstrap configuration for a replaced disk */
-    }
-    cfg.voter_count = voters;
-    for (uint32_t i = 0; i < voters; i++) {
-        cfg.voters[i] = i + 1;
-    }
-    cfg.learner_count = wn->joining ? 0 : w->cfg.learner_count;
-    for (uint32_t i = 0; i < cfg.learner_count; i++) {
-        cfg.learners[i] = voters + 1 + i;
-    }
     cfg.random_seed = rs_rng_next(&wn->rng);
     cfg.bugs = w->cfg.bugs;
-    wn->node = malloc(sizeof *wn->node);
-    RS_ASSERT(wn->node != NULL);
-    rs_node_init(wn->node, &cfg, NULL);
+    /* nodes 1..replicas start as voters of every region, the next ones as learners, the rest
+     * outside the groups (they can join through membership changes) */
+    struct rs_conf conf = {0};
+    if (!wn->joining) { /* no bootstrap configuration for a replaced disk */
+        conf.voter_count = w->cfg.replica_count ? w->cfg.replica_count : w->cfg.node_count;
+        for (uint32_t i = 0; i < conf.voter_count; i++) {
+            conf.voters[i] = i + 1;
+        }
+        conf.learner_count = w->cfg.learner_count;
+        for (uint32_t i = 0; i < conf.learner_count; i++) {
+            conf.learners[i] = conf.voter_count + 1 + i;
+        }
+    }
+    struct rs_store_boot *boot = malloc(w->region_count * sizeof *boot);
+    RS_ASSERT(boot != NULL);
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        boot[i] = (struct rs_store_boot){.region = &w->regions[i], .conf = &conf};
+    }
+    wn->store = malloc(sizeof *wn->store);
+    RS_ASSERT(wn->store != NULL);
+    rs_store_init(wn->store, &cfg);
     if (wn->corrupt_bits_armed > 0) {
         uint32_t bits = rs_disk_corrupt(&wn->disk, &wn->corrupt_rng, wn->corrupt_bits_armed,
                                         wn->corrupt_unsynced_only);
         w->stats.corrupted_disk_bits += bits;
         wn->corrupt_bits_armed = 0;
         if (!wn->corrupt_unsynced_only && bits > 0) {
-            w->checks.nodes[wn->id].disk_lied = true; /* synced data may be gone, by design */
+            checks_disk_lied(w, wn->id); /* synced data may be gone, by design */
         }
         uint64_t words[3] = {0x524f54, wn->id, bits};
         rs_trace_fold(w->trace, words, 3);
@@ -370,12 +440,17 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     wn->up = true;
     wn->incarnation++;
     wn->timer_global_ns = UINT64_MAX;
-    rs_node_recover(wn->node, node_local(wn, w->now_ns), views, count);
+    rs_store_recover(wn->store, node_local(wn, w->now_ns), boot, w->region_count, views, count);
+    free(boot);
     rs_disk_recovered(&wn->disk); /* what recovery read now counts as durable */
-    if (!rs_checks_recovered(&w->checks, w->now_ns, wn->id, wn->node)) {
-        w->stopped = true;
+    for (size_t i = 0; i < wn->store->replica_count; i++) {
+        struct rs_node *n = wn->store->replicas[i];
+        uint32_t index = region_index_of(w, n->region.id);
+        if (!rs_checks_recovered(w->region_checks[index], w->now_ns, wn->id, n)) {
+            region_failed(w, index);
+        }
     }
-    after_node_event(w, wn, -1, 0);
+    after_node_event(w, wn);
 }
 
 /* The events a paused node had waiting are gone with its process. */
@@ -401,10 +476,13 @@ void rs_world_crash(struct rs_world *w, uint32_t node)
         return;
     }
     deferred_drop(wn);
-    rs_checks_crash(&w->checks, node, wn->node);
-    rs_node_free(wn->node);
-    free(wn->node);
-    wn->node = NULL;
+    for (size_t i = 0; i < wn->store->replica_count; i++) {
+        struct rs_node *n = wn->store->replicas[i];
+        rs_checks_crash(w->region_checks[region_index_of(w, n->region.id)], node, n);
+    }
+    rs_store_free(wn->store);
+    free(wn->store);
+    wn->store = NULL;
     wn->up = false;
     wn->down_since_ns = w->now_ns;
     wn->crashes++;
@@ -445,13 +523,11 @@ static void on_node_timer(struct rs_world *w, struct rs_world_node *wn, uint64_t
         return; /* superseded or from a previous incarnation */
     }
     wn->timer_global_ns = UINT64_MAX;
-    int role = (int)wn->node->raft.role;
-    rs_term term = wn->node->raft.term;
     uint64_t local = node_local(wn, w->now_ns);
-    if (local >= rs_node_deadline(wn->node)) {
-        rs_node_tick(wn->node, local);
+    if (local >= rs_store_deadline(wn->store)) {
+        rs_store_tick(wn->store, local);
     }
-    after_node_event(w, wn, role, term);
+    after_node_event(w, wn);
 }
 
 /* Applies a completed operation; an injected error or a full disk leaves the disk as it was. */
@@ -509,10 +585,8 @@ static void on_disk_done(struct rs_world *w, struct rs_world_node *wn, uint64_t 
     if (err != RS_OK) {
         trace_disk_error(w, wn, &d.op, err);
     }
-    int role = (int)wn->node->raft.role;
-    rs_term term = wn->node->raft.term;
-    rs_node_disk_done(wn->node, node_local(wn, w->now_ns), d.op.id, err);
-    after_node_event(w, wn, role, term);
+    rs_store_disk_done(wn->store, node_local(wn, w->now_ns), d.op.id, err);
+    after_node_event(w, wn);
 }
 
 /* ---- clients ---- */
@@ -601,6 +675,7 @@ static void client_done(struct rs_world *w, struct rs_world_client *wc,
     w->stats.ops_fail += phase == RS_OP_FAIL;
     w->stats.ops_info += phase == RS_OP_INFO;
     wc->busy = false;
+    wc->target->leader = rs_client_leader(&wc->client);
     if (phase == RS_OP_INFO) {
         wc->process = w->next_process++; /* the old operation may still land: new process */
     }
@@ -614,13 +689,38 @@ static void drain_client(struct rs_world *w, struct rs_world_client *wc,
                          const struct rs_client_out *out)
 {
     for (uint32_t i = 0; i < out->send_count; i++) {
-        send_message(w, wc->endpoint, out->sends[i].to, RS_MSG_KV_REQUEST, out->sends[i].frame,
-                     out->sends[i].frame_size);
+        /* the client speaks to one region: the envelope names it and the epoch it knows */
+        const struct rs_region *region = &wc->target->region;
+        size_t size = rs_envelope_size(out->sends[i].frame_size);
+        uint8_t *frame = rs_pool_alloc(size);
+        memcpy(frame + rs_envelope_inner_offset(), out->sends[i].frame, out->sends[i].frame_size);
+        rs_envelope_seal(frame, region->id, region->epoch, out->sends[i].frame_size);
+        send_message(w, wc->endpoint, out->sends[i].to, RS_MSG_KV_REQUEST, frame, size);
+        rs_pool_free(frame);
     }
     if (out->done) {
         client_done(w, wc, out);
     }
     schedule_client_timer(w, wc, out->deadline_ns);
+}
+
+/* An answer from a store: out of its envelope, the region's epoch noted, into the client. */
+static void client_recv(struct rs_world *w, struct rs_world_client *wc,
+                        const struct rs_world_flight *f)
+{
+    struct rs_envelope env;
+    if (rs_envelope_decode(f->data, f->size, &env) != RS_OK || wc->target == NULL ||
+        env.region_id != wc->target->region.id) {
+        return; /* damaged, or about another operation: as if lost */
+    }
+    struct rs_region *r = &wc->target->region;
+    if (env.epoch.version == r->epoch.version && env.epoch.conf_ver > r->epoch.conf_ver) {
+        /* a membership change: same range, newer conf_ver */
+        r->epoch.conf_ver = env.epoch.conf_ver;
+    }
+    struct rs_client_out out;
+    rs_client_recv(&wc->client, w->now_ns, f->from, env.inner.data, env.inner.size, &out);
+    drain_client(w, wc, &out);
 }
 
 static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
@@ -647,6 +747,9 @@ static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
         .value = {(const uint8_t *)wc->op.value, wc->op.value_size},
         .expected = {(const uint8_t *)wc->op.expected, wc->op.expected_size},
     };
+    wc->target = rs_route_lookup(&wc->route, op.key);
+    RS_ASSERT(wc->target != NULL); /* the static regions cover every key */
+    rs_client_set_leader(&wc->client, wc->target->leader);
     struct rs_client_out out;
     wc->busy = true;
     wc->invoke_ns = w->now_ns;
@@ -671,9 +774,15 @@ static void on_client_timer(struct rs_world *w, struct rs_world_client *wc, uint
 /* ---- network events ---- */
 
 /* What a node has counted as corrupt so far (frames and raft messages). */
-static uint64_t corrupt_seen(const struct rs_node *n)
+/* Corrupt frames a store (or one of its replicas) refused so far. */
+static uint64_t corrupt_seen(const struct rs_store *s)
 {
-    return n->stats.corrupt_frames + n->raft.stats.corrupt_messages;
+    uint64_t count = s->stats.corrupt_frames;
+    for (size_t i = 0; i < s->replica_count; i++) {
+        const struct rs_node *n = s->replicas[i];
+        count += n->stats.corrupt_frames + n->raft.stats.corrupt_messages;
+    }
+    return count;
 }
 
 static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
@@ -694,41 +803,41 @@ static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
     }
     if (up && alive && node) {
         struct rs_world_node *wn = &w->nodes[f->to];
-        int role = (int)wn->node->raft.role;
-        rs_term term = wn->node->raft.term;
-        uint64_t rejected = corrupt_seen(wn->node);
-        rs_node_recv(wn->node, node_local(wn, w->now_ns), f->from, f->data, f->size);
+        uint64_t rejected = corrupt_seen(wn->store);
+        rs_store_recv(wn->store, node_local(wn, w->now_ns), f->from, f->data, f->size);
         if (f->corrupt) {
             /* the frame checksum (or the message decoder) must have dropped it */
-            bool caught = corrupt_seen(wn->node) > rejected;
+            bool caught = corrupt_seen(wn->store) > rejected;
             w->stats.corrupt_to_nodes++;
             w->stats.corrupt_rejected += caught;
             w->stats.corrupt_accepted += !caught;
         }
-        after_node_event(w, wn, role, term);
+        after_node_event(w, wn);
     } else if (up && !node) {
-        struct rs_world_client *wc = &w->clients[f->to - w->cfg.node_count - 1];
-        struct rs_client_out out;
-        rs_client_recv(&wc->client, w->now_ns, f->from, f->data, f->size, &out);
-        drain_client(w, wc, &out);
+        client_recv(w, &w->clients[f->to - w->cfg.node_count - 1], f);
     }
     rs_pool_free(f);
 }
 
 /* ---- nemesis ---- */
 
-uint32_t rs_world_leader(const struct rs_world *w)
+uint32_t rs_world_region_leader(const struct rs_world *w, uint32_t region_index)
 {
     uint32_t best = 0;
     rs_term best_term = 0;
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
-        const struct rs_world_node *wn = &w->nodes[id];
-        if (wn->up && wn->node->raft.role == RS_LEADER && wn->node->raft.term >= best_term) {
+        const struct rs_node *n = rs_world_replica(w, id, region_index);
+        if (n != NULL && n->raft.role == RS_LEADER && n->raft.term >= best_term) {
             best = id;
-            best_term = wn->node->raft.term;
+            best_term = n->raft.term;
         }
     }
     return best;
+}
+
+uint32_t rs_world_leader(const struct rs_world *w)
+{
+    return rs_world_region_leader(w, 0);
 }
 
 /* A fault line: what happened, to whom (a, b) and a value (v); all folded into the digest. */
@@ -767,8 +876,7 @@ void rs_world_wipe(struct rs_world *w, uint32_t node)
     wn->corrupt_bits_armed = 0;
     /* A replaced disk keeps nothing, so the restart owes nothing to the durability check,
      * nor to what the old disk acknowledged. */
-    w->checks.nodes[node].crashed = false;
-    w->checks.nodes[node].disk_lied = true;
+    checks_disk_lied(w, node);
     w->stats.wipes++;
     wn->joining = true;
     trace_fault(w, "wipe", node, 0);
@@ -1010,7 +1118,15 @@ void rs_world_corrupt_disk(struct rs_world *w, uint32_t node, uint32_t bits,
 bool rs_world_node_errored(const struct rs_world *w, uint32_t node)
 {
     const struct rs_world_node *wn = &w->nodes[node];
-    return wn->up && wn->node->raft.role == RS_ERROR_STATE;
+    if (!wn->up) {
+        return false;
+    }
+    for (size_t i = 0; i < wn->store->replica_count; i++) {
+        if (wn->store->replicas[i]->raft.role == RS_ERROR_STATE) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool rs_world_disk_faulty(const struct rs_world *w, uint32_t node)
@@ -1083,32 +1199,44 @@ void rs_world_at(struct rs_world *w, uint64_t time_ns, uint64_t arg)
 
 /* After the heal: a leader, no pending client operation, every replica at the leader's commit
  * index with the same state digest. Returns NULL when converged, else what is missing. */
-static const char *convergence_gap(const struct rs_world *w)
+static const char *region_gap(const struct rs_world *w, uint32_t index)
 {
-    uint32_t leader = rs_world_leader(w);
+    uint32_t leader = rs_world_region_leader(w, index);
     if (leader == 0) {
         return "no leader";
     }
+    const struct rs_node *ln = rs_world_replica(w, leader, index);
+    const struct rs_raft *lr = &ln->raft;
+    if (lr->commit_index != rs_log_last_index(&lr->log)) {
+        return "the leader has uncommitted entries";
+    }
+    uint64_t digest = rs_kv_digest(&ln->kv);
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        if (!rs_conf_is_member(&lr->conf, id)) {
+            continue; /* not (or no longer) in the group: nothing to converge */
+        }
+        const struct rs_node *n = rs_world_replica(w, id, index);
+        if (n == NULL || n->raft.applied_index != lr->commit_index) {
+            return "replicas have not applied the leader's commit index";
+        }
+        if (rs_kv_digest(&n->kv) != digest) {
+            return "replica state digests differ";
+        }
+    }
+    return NULL;
+}
+
+static const char *convergence_gap(const struct rs_world *w)
+{
     for (uint32_t c = 0; c < w->client_count; c++) {
         if (w->clients[c].busy) {
             return "client operations still pending";
         }
     }
-    const struct rs_raft *lr = &w->nodes[leader].node->raft;
-    if (lr->commit_index != rs_log_last_index(&lr->log)) {
-        return "the leader has uncommitted entries";
-    }
-    uint64_t digest = rs_kv_digest(&w->nodes[leader].node->kv);
-    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
-        const struct rs_node *n = w->nodes[id].node;
-        if (!rs_conf_is_member(&lr->conf, id)) {
-            continue; /* not (or no longer) in the group: nothing to converge */
-        }
-        if (!w->nodes[id].up || n->raft.applied_index != lr->commit_index) {
-            return "replicas have not applied the leader's commit index";
-        }
-        if (rs_kv_digest(&n->kv) != digest) {
-            return "replica state digests differ";
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        const char *gap = region_gap(w, i);
+        if (gap != NULL) {
+            return gap;
         }
     }
     return NULL;
@@ -1125,7 +1253,7 @@ static void describe_nodes(const struct rs_world *w, char *out, size_t size)
             at += (size_t)snprintf(out + at, size - at, "%sn%u down", id > 1 ? ", " : "", id);
             continue;
         }
-        const struct rs_raft *r = &wn->node->raft;
+        const struct rs_raft *r = &rs_world_replica(w, id, 0)->raft;
         at += (size_t)snprintf(out + at, size - at,
                                "%sn%u %s term %llu last %llu durable %llu commit %llu applied %llu",
                                id > 1 ? ", " : "", id, rs_role_name(r->role),
@@ -1240,6 +1368,33 @@ static void init_nodes(struct rs_world *w)
     }
 }
 
+/* The regions every store starts with, ids 1..region_count in key order, each with checks. */
+static void init_regions(struct rs_world *w)
+{
+    const struct rs_world_config *cfg = &w->cfg;
+    w->region_count = cfg->regions != NULL ? cfg->region_count : 1;
+    w->regions = calloc(w->region_count, sizeof *w->regions);
+    w->region_checks = calloc(w->region_count, sizeof *w->region_checks);
+    RS_ASSERT(w->regions != NULL && w->region_checks != NULL);
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        if (cfg->regions != NULL) {
+            rs_region_copy(&w->regions[i], &cfg->regions[i]);
+            RS_ASSERT(w->regions[i].id == i + 1);
+        } else {
+            rs_region_init(&w->regions[i], 1, (struct rs_bytes){NULL, 0},
+                           (struct rs_bytes){NULL, 0});
+        }
+        if (i == 0) {
+            w->region_checks[i] = &w->checks;
+        } else {
+            w->region_checks[i] = malloc(sizeof *w->region_checks[i]);
+            RS_ASSERT(w->region_checks[i] != NULL);
+            rs_checks_init(w->region_checks[i]);
+        }
+    }
+    w->cfg.regions = NULL; /* the copies above are the world's own */
+}
+
 static void init_clients(struct rs_world *w)
 {
     const struct rs_workload_config *wl = &w->cfg.workload;
@@ -1258,6 +1413,7 @@ static void init_clients(struct rs_world *w)
             .random_seed = rs_rng_next(&rng),
         };
         rs_client_init(&wc->client, &cfg);
+        rs_route_init(&wc->route, w->regions, w->region_count);
         wc->endpoint = rs_world_endpoint_of_client(w, c);
         wc->process = w->next_process++;
         wc->timer_global_ns = UINT64_MAX;
@@ -1277,6 +1433,7 @@ enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
     RS_ASSERT(cfg->workload.client_count <= RS_WORLD_CLIENTS_MAX);
     rs_evq_init(&w->evq);
     rs_checks_init(&w->checks);
+    init_regions(w);
     uint32_t endpoints = cfg->node_count + 1 + cfg->workload.client_count;
     enum rs_err err = rs_net_init(&w->net, endpoints, &cfg->net, cfg->seed);
     if (err != RS_OK) {
@@ -1312,8 +1469,8 @@ void rs_world_free(struct rs_world *w)
         deferred_drop(wn);
         free(wn->deferred.events);
         if (wn->up) {
-            rs_node_free(wn->node);
-            free(wn->node);
+            rs_store_free(wn->store);
+            free(wn->store);
         }
         disk_ops_clear(wn);
         free(wn->ops);
@@ -1321,6 +1478,7 @@ void rs_world_free(struct rs_world *w)
     }
     for (uint32_t c = 0; c < w->client_count; c++) {
         rs_client_free(&w->clients[c].client);
+        rs_route_free(&w->clients[c].route);
     }
     free(w->clients);
     free(w->leader_log);
@@ -1329,16 +1487,25 @@ void rs_world_free(struct rs_world *w)
     }
     rs_net_free(&w->net);
     rs_evq_free(&w->evq);
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        if (i > 0) {
+            rs_checks_free(w->region_checks[i]);
+            free(w->region_checks[i]);
+        }
+        rs_region_free(&w->regions[i]);
+    }
+    free(w->region_checks);
+    free(w->regions);
     rs_checks_free(&w->checks);
     rs_pool_trim();
 }
 
 /* ---- administrative commands (CliService), sent to the current leader ---- */
 
-static void after_admin(struct rs_world *w, uint32_t id, int role, rs_term term,
-                        const char *what, uint32_t target, enum rs_err err)
+static void after_admin(struct rs_world *w, uint32_t id, const char *what, uint32_t target,
+                        enum rs_err err)
 {
-    after_node_event(w, &w->nodes[id], role, term);
+    after_node_event(w, &w->nodes[id]);
     uint64_t words[4] = {0x41444d, id, target, (uint64_t)err};
     rs_trace_fold(w->trace, words, 4);
     if (rs_trace_on(w->trace)) {
@@ -1355,10 +1522,10 @@ enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node)
     if (!wn->up || wn->paused) {
         return RS_ESHUTDOWN;
     }
-    int role = (int)wn->node->raft.role;
-    rs_term term = wn->node->raft.term;
-    rs_node_request_snapshot(wn->node);
-    after_admin(w, node, role, term, "snapshot", node, RS_OK);
+    struct rs_node *n = rs_world_replica(w, node, 0);
+    rs_node_request_snapshot(n);
+    rs_store_flush(wn->store, n);
+    after_admin(w, node, "snapshot", node, RS_OK);
     return RS_OK;
 }
 
@@ -1379,7 +1546,7 @@ enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uin
     if (leader == 0 || w->nodes[leader].paused) {
         return RS_ENOTLEADER;
     }
-    struct rs_node *ln = w->nodes[leader].node;
+    struct rs_node *ln = rs_world_replica(w, leader, 0);
     struct rs_conf target = ln->raft.conf;
     target.old_voter_count = 0;
     bool voter = conf_remove(target.voters, &target.voter_count, node);
@@ -1394,15 +1561,14 @@ enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uin
                (op == RS_MEMBER_REMOVE_LEARNER && voter)) {
         target = ln->raft.conf; /* nothing to do: not in the role the command names */
     }
-    int role = (int)ln->raft.role;
-    rs_term term = ln->raft.term;
     enum rs_err err = target.voter_count == 0 || target.voter_count > RS_CONF_VOTERS_MAX ||
                               target.learner_count > RS_CONF_LEARNERS_MAX
                           ? RS_EINVAL
                           : rs_node_change_conf(ln, rs_clock_local(&w->nodes[leader].clock,
                                                                    w->now_ns),
                                                 &target);
-    after_admin(w, leader, role, term, names[op], node, err);
+    rs_store_flush(w->nodes[leader].store, ln);
+    after_admin(w, leader, names[op], node, err);
     return err;
 }
 
@@ -1412,11 +1578,10 @@ enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target)
     if (leader == 0 || w->nodes[leader].paused) {
         return RS_ENOTLEADER;
     }
-    struct rs_node *ln = w->nodes[leader].node;
-    int role = (int)ln->raft.role;
-    rs_term term = ln->raft.term;
+    struct rs_node *ln = rs_world_replica(w, leader, 0);
     enum rs_err err =
         rs_node_transfer(ln, rs_clock_local(&w->nodes[leader].clock, w->now_ns), target);
-    after_admin(w, leader, role, term, "transfer-leader", target, err);
+    rs_store_flush(w->nodes[leader].store, ln);
+    after_admin(w, leader, "transfer-leader", target, err);
     return err;
 }

@@ -3,8 +3,10 @@
 #define RS_SIM_WORLD_H
 
 #include "core/client/client.h"
+#include "core/client/route.h"
 #include "core/raft/raft.h"
 #include "core/store/node.h"
+#include "core/store/store.h"
 #include "sim/checks.h"
 #include "sim/clock.h"
 #include "sim/disk.h"
@@ -28,6 +30,9 @@ struct rs_world_config {
     struct rs_workload_config workload;
     uint32_t replica_count;  /* initial voters: nodes 1..replica_count (0: every node) */
     uint32_t learner_count;  /* initial learners: the nodes after the voters */
+    /* the regions every store starts with (copied; NULL: one region, id 1, every key) */
+    const struct rs_region *regions;
+    uint32_t region_count;
     uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
@@ -69,7 +74,7 @@ struct rs_world_node {
      * votes on the strength of the bootstrap configuration) until its log or a snapshot
      * gives it one */
     bool joining;
-    struct rs_node *node; /* NULL while down */
+    struct rs_store *store; /* NULL while down */
     struct rs_clock clock;
     struct rs_disk disk;
     struct rs_rng rng; /* seeds for each incarnation */
@@ -97,6 +102,8 @@ struct rs_world_client {
     uint64_t timer_global_ns;
     struct rs_workload_op op;
     uint64_t invoke_ns;
+    struct rs_route route;           /* its own routing table (fake PD: static routes) */
+    struct rs_route_entry *target;   /* the region of the operation in progress */
 };
 
 /* When the effective leader changed: a leader that reaches a majority, 0 when none. */
@@ -138,7 +145,11 @@ struct rs_world {
     uint32_t client_count;
     uint32_t next_process;
     struct rs_workload workload;
-    struct rs_checks checks;
+    struct rs_checks checks; /* the first region's checks, and the run's first failure */
+    /* the regions; checks of region i: region_checks[i] (region_checks[0] == &checks) */
+    struct rs_region *regions;
+    uint32_t region_count;
+    struct rs_checks **region_checks;
     struct rs_trace *trace;
     rs_op_observer on_op;
     void *on_op_ctx;
@@ -178,7 +189,11 @@ void rs_world_run_until(struct rs_world *w, uint64_t time_ns);
  * (rs_world_endpoint_of_client); RS_WORLD_ANY in a link action means every endpoint.
  */
 #define RS_WORLD_ANY 0u
-uint32_t rs_world_leader(const struct rs_world *w); /* 0 when none is up */
+/* The leader of the first region: 0 when none is up. */
+uint32_t rs_world_leader(const struct rs_world *w);
+uint32_t rs_world_region_leader(const struct rs_world *w, uint32_t region_index);
+/* The replica of region i on a node, NULL while the node is down or does not host it. */
+struct rs_node *rs_world_replica(const struct rs_world *w, uint32_t node, uint32_t region_index);
 void rs_world_crash(struct rs_world *w, uint32_t node);
 void rs_world_restart(struct rs_world *w, uint32_t node);
 /* Crash, erase the disk, restart empty. No durability is expected across it. A wiped voter

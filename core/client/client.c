@@ -230,6 +230,12 @@ static void handle_response(struct rs_client *c, uint64_t now_ns, rs_node_id fro
         /* Refused before it reached the log: definitely no effect. */
         complete(c, RS_CLIENT_FAIL, resp->status, out);
         return;
+    case RS_EEPOCH:
+    case RS_EKEYRANGE:
+    case RS_ENOREGION:
+        /* the host's routing table was behind; it refreshed it from the answer */
+        back_off(c, now_ns);
+        return;
     case RS_EBUSY:
     case RS_EAGAIN:
     case RS_ESTALE:
@@ -277,4 +283,16 @@ void rs_client_tick(struct rs_client *c, uint64_t now_ns, struct rs_client_out *
         send_attempt(c, now_ns, out);
     }
     out_finish(c, out);
+}
+
+rs_node_id rs_client_leader(const struct rs_client *c)
+{
+    return c->leader;
+}
+
+void rs_client_set_leader(struct rs_client *c, rs_node_id leader)
+{
+    if (node_valid(c, leader)) {
+        c->leader = leader;
+    }
 }

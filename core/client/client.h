@@ -87,5 +87,9 @@ bool rs_client_busy(const struct rs_client *c);
 uint64_t rs_client_seq(const struct rs_client *c);
 /* Attempts (requests sent) for the operation in flight (or the last one). */
 uint32_t rs_client_attempt_count(const struct rs_client *c);
+/* The node the next attempt goes to. A client serving many regions keeps one guess per region
+ * (core/client/route.h) and sets it before each operation. */
+rs_node_id rs_client_leader(const struct rs_client *c);
+void rs_client_set_leader(struct rs_client *c, rs_node_id leader);
 
 #endif

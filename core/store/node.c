@@ -24,6 +24,7 @@ void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg,
     }
     n->applied_conf = n->raft.conf;
     n->next_cookie = 1;
+    n->host_role = -1;
 }
 
 void rs_node_free(struct rs_node *n)

@@ -64,6 +64,11 @@ struct rs_node {
     uint8_t *scratch; /* encoding buffer for commands and snapshots */
     size_t scratch_cap;
     uint64_t next_snapshot_ns; /* node-local time of the next snapshot by interval */
+    /* the host's bookkeeping, never read by the engine: whether the replica is on its
+     * store's touched list, and the role and term the host last saw */
+    bool host_touched;
+    int host_role;
+    rs_term host_term;
     bool snapshot_requested;
     struct rs_node_stats stats;
 };

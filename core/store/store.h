@@ -1,0 +1,91 @@
+/* A store: one machine hosting many region replicas on one disk and one network endpoint. */
+#ifndef RS_CORE_STORE_STORE_H
+#define RS_CORE_STORE_STORE_H
+
+#include "core/base.h"
+#include "core/out.h"
+#include "core/raft/conf.h"
+#include "core/raft/raft.h"
+#include "core/store/node.h"
+#include "core/store/region.h"
+
+/*
+ * Each replica (struct rs_node) keeps its own outbox; after every call the store moves its
+ * effects into the store's outbox:
+ * - messages are wrapped in an envelope naming the region (core/store/region.h); the
+ *   message's type stays the inner frame's, so traces and filters see raft and KV types;
+ * - file names get the prefix "r<16 hex digits of the region id>-", so every replica's files
+ *   live side by side on the store's disk and recovery tells them apart by name;
+ * - disk operations get store-wide ids; completions come back in submission order, so a
+ *   FIFO maps each back to its replica and the replica's own id.
+ */
+#define RS_STORE_PREFIX_SIZE 18u /* "r" + 16 hex digits + "-" */
+
+/* A region this store hosts from the start: its range and members (no members: the replica
+ * waits to be added, as a wiped store's do). */
+struct rs_store_boot {
+    const struct rs_region *region;
+    const struct rs_conf *conf;
+};
+
+struct rs_store_stats {
+    uint64_t corrupt_frames;  /* envelopes that failed their checksum */
+    uint64_t unknown_region;  /* raft messages for a region this store does not host */
+    uint64_t no_region;       /* client requests answered RS_ENOREGION */
+    uint64_t epoch_mismatch;  /* client requests answered RS_EEPOCH */
+};
+
+struct rs_store_op {
+    uint64_t id;       /* the store's id for it */
+    uint64_t region_id;
+    uint64_t inner_id; /* the replica's own id for the operation */
+};
+
+struct rs_store {
+    rs_node_id id;
+    struct rs_raft_config raft; /* template for every replica: id, members, seed set each */
+    uint64_t random_seed;
+    struct rs_out out;
+    struct rs_node **replicas; /* ordered by region id */
+    size_t replica_count, replica_cap;
+    struct rs_store_op *ops; /* disk operations in flight, in submission order */
+    size_t op_head, op_count, op_cap;
+    /* replicas that handled something since the host last called rs_store_untouch, in the
+     * order they did: the host runs its per-replica bookkeeping on these only */
+    struct rs_node **touched;
+    size_t touched_count, touched_cap;
+    uint8_t *scratch;
+    size_t scratch_cap;
+    struct rs_store_stats stats;
+};
+
+/* cfg->id is the store's id (and each replica's raft id); its voters and learners are
+ * ignored: members come from the boot list, the log or a snapshot. */
+void rs_store_init(struct rs_store *s, const struct rs_raft_config *cfg);
+void rs_store_free(struct rs_store *s);
+/*
+ * Starts every boot region, and every other region whose files are on disk (created by a
+ * split or added later: its range and members come from its own snapshot and log). Returns
+ * the first replica's error, if any (that replica is in its error state; the others run).
+ */
+enum rs_err rs_store_recover(struct rs_store *s, uint64_t now_ns, const struct rs_store_boot *boot,
+                             size_t boot_count, const struct rs_file_view *files,
+                             size_t file_count);
+/* A frame from endpoint `from` (a store or a client). */
+void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
+                   size_t size);
+void rs_store_tick(struct rs_store *s, uint64_t now_ns);
+void rs_store_disk_done(struct rs_store *s, uint64_t now_ns, uint64_t id, enum rs_err err);
+/* Earliest store-local time at which rs_store_tick must run. */
+uint64_t rs_store_deadline(const struct rs_store *s);
+
+/* The replica of a region, or NULL. */
+struct rs_node *rs_store_replica(const struct rs_store *s, uint64_t region_id);
+/* After an administrative call on a replica (rs_node_change_conf, ...): its effects out. */
+void rs_store_flush(struct rs_store *s, struct rs_node *n);
+/* Empties the touched list. */
+void rs_store_untouch(struct rs_store *s);
+/* The file name prefix of a region: exactly RS_STORE_PREFIX_SIZE characters and a NUL. */
+void rs_store_prefix(uint64_t region_id, char out[RS_STORE_PREFIX_SIZE + 1]);
+
+#endif
