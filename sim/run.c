@@ -172,6 +172,40 @@ static void draw_parameters(struct run *run)
 
 #define VAL(id) (run->values[RS_SCN_##id])
 
+static int compare_key_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * cluster.regions: the workload's keys ("k0", "k1", ...) in byte order, cut into that many
+ * ranges of equal key counts; the first starts at "" and the last ends at "" (the whole key
+ * space is covered). Region ids are 1..regions in key order. The keys are unique strings, so
+ * the sort's order does not depend on qsort's algorithm.
+ */
+static struct rs_region *split_key_space(uint32_t key_count, uint32_t regions)
+{
+    uint32_t count = key_count > regions ? key_count : regions;
+    char *text = malloc((size_t)count * 12);
+    char **keys = malloc((size_t)count * sizeof *keys);
+    struct rs_region *out = calloc(regions, sizeof *out);
+    RS_ASSERT(text != NULL && keys != NULL && out != NULL);
+    for (uint32_t i = 0; i < count; i++) {
+        keys[i] = text + (size_t)i * 12;
+        snprintf(keys[i], 12, "k%u", i);
+    }
+    qsort(keys, count, sizeof *keys, compare_key_text);
+    for (uint32_t i = 0; i < regions; i++) {
+        const char *start = i == 0 ? "" : keys[(uint64_t)i * count / regions];
+        const char *end = i + 1 == regions ? "" : keys[(uint64_t)(i + 1) * count / regions];
+        rs_region_init(&out[i], i + 1, (struct rs_bytes){(const uint8_t *)start, strlen(start)},
+                       (struct rs_bytes){(const uint8_t *)end, strlen(end)});
+    }
+    free(keys);
+    free(text);
+    return out;
+}
+
 static void build_config(struct run *run, struct rs_world_config *c)
 {
     const struct rs_scenario *s = &run->scn;
@@ -905,7 +939,16 @@ static int prepare(struct run *run)
     RS_ASSERT(run->history != NULL);
     struct rs_world_config cfg;
     build_config(run, &cfg);
-    if (rs_world_init(&run->world, &cfg, &run->trace) != RS_OK) {
+    uint32_t region_count = (uint32_t)VAL(CLUSTER_REGIONS);
+    struct rs_region *regions = split_key_space((uint32_t)VAL(WORKLOAD_KEYS), region_count);
+    cfg.regions = regions;
+    cfg.region_count = region_count;
+    enum rs_err init_err = rs_world_init(&run->world, &cfg, &run->trace);
+    for (uint32_t i = 0; i < region_count; i++) {
+        rs_region_free(&regions[i]);
+    }
+    free(regions);
+    if (init_err != RS_OK) {
         fprintf(stderr, "rheasim: %s: the network or disk parameters are invalid\n",
                 o->scenario_path);
         return 65;

@@ -80,8 +80,8 @@ enum rs_scn_type {
       "replicas of each region; at most cluster.nodes")                                            \
     X(CLUSTER_LEARNERS, "cluster", "learners", RS_SCN_INT, "0", 0, 7, 0, NULL,                   \
       "learners at the start: the nodes after the replicas")                                   \
-    X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 1, 0, NULL,                       \
-      "regions (raft groups) at the start")                                                        \
+    X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 64, 0, NULL,                      \
+      "regions (raft groups) at the start: the workload's keys cut into equal ranges")           \
     X(RAFT_ELECTION_TIMEOUT, "raft", "election_timeout", RS_SCN_DURATION, "1s", RS_SCN_MS(10),     \
       RS_SCN_S(60), 0, NULL, "base election timeout (randomized up to twice this)")                \
     X(RAFT_HEARTBEAT, "raft", "heartbeat", RS_SCN_DURATION, "100ms", RS_SCN_MS(1), RS_SCN_S(10),   \

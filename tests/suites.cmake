@@ -87,3 +87,11 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
   SUFFIX transfer-without-catchup
   ARGS transfer-without-catchup scenarios/leader-transfer-storm.scn 500 expectation
   TIMEOUT 1800)
+
+# Multi-raft (issue 4): several regions on the same stores, routed by key, seeds 1..200, and
+# the same bytes for the same seed.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX multi-region-faults ARGS scenarios/multi-region-faults.scn 1 200
+  TIMEOUT 1800)
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
+  SUFFIX multi-region-faults ARGS scenarios/multi-region-faults.scn 5 TIMEOUT 600)
