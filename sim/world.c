@@ -5,6 +5,7 @@
 #include "core/wire/frame.h"
 #include "sim/pool.h"
 
+#include <bsd/stdlib.h> /* reallocarray */
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +199,11 @@ struct rs_node *rs_world_replica(const struct rs_world *w, uint32_t node, uint32
     return rs_store_replica(wn->store, w->regions[region_index].id);
 }
 
+static bool region_created(const struct rs_region *r)
+{
+    return r->epoch.version > 0;
+}
+
 /* The index of a region in w->regions (ids are 1..region_count, in order). */
 static uint32_t region_index_of(const struct rs_world *w, uint64_t region_id)
 {
@@ -333,6 +339,21 @@ static void region_failed(struct rs_world *w, uint32_t index)
                    (unsigned long long)w->regions[index].id, c->message);
 }
 
+/* A replica's descriptor is the newest known when its epoch is: the world's routes use it. */
+static void note_region(struct rs_world *w, const struct rs_node *n)
+{
+    if (!n->initialized) {
+        return;
+    }
+    struct rs_region *known = &w->regions[region_index_of(w, n->region.id)];
+    const struct rs_region_epoch *a = &n->region.epoch;
+    const struct rs_region_epoch *b = &known->epoch;
+    if (a->version > b->version || (a->version == b->version && a->conf_ver > b->conf_ver)) {
+        rs_region_free(known);
+        rs_region_copy(known, &n->region);
+    }
+}
+
 /* Whether every replica of the store holds a configuration of its own. */
 static bool store_configured(const struct rs_store *s)
 {
@@ -353,6 +374,7 @@ static void after_node_event(struct rs_world *w, struct rs_world_node *wn)
     bool first_changed = false;
     for (size_t i = 0; i < s->touched_count; i++) {
         struct rs_node *n = s->touched[i];
+        note_region(w, n);
         bool changed = trace_node_state(w, wn, n);
         first_changed |= changed && n->region.id == w->regions[0].id;
     }
@@ -405,10 +427,10 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
             conf.learners[i] = conf.voter_count + 1 + i;
         }
     }
-    struct rs_store_boot *boot = malloc(w->region_count * sizeof *boot);
+    struct rs_store_boot *boot = malloc(w->boot_region_count * sizeof *boot);
     RS_ASSERT(boot != NULL);
-    for (uint32_t i = 0; i < w->region_count; i++) {
-        boot[i] = (struct rs_store_boot){.region = &w->regions[i], .conf = &conf};
+    for (uint32_t i = 0; i < w->boot_region_count; i++) {
+        boot[i] = (struct rs_store_boot){.region = &w->boot_regions[i], .conf = &conf};
     }
     wn->store = malloc(sizeof *wn->store);
     RS_ASSERT(wn->store != NULL);
@@ -440,7 +462,8 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     wn->up = true;
     wn->incarnation++;
     wn->timer_global_ns = UINT64_MAX;
-    rs_store_recover(wn->store, node_local(wn, w->now_ns), boot, w->region_count, views, count);
+    rs_store_recover(wn->store, node_local(wn, w->now_ns), boot, w->boot_region_count, views,
+                     count);
     free(boot);
     rs_disk_recovered(&wn->disk); /* what recovery read now counts as durable */
     for (size_t i = 0; i < wn->store->replica_count; i++) {
@@ -675,6 +698,10 @@ static void client_done(struct rs_world *w, struct rs_world_client *wc,
     w->stats.ops_fail += phase == RS_OP_FAIL;
     w->stats.ops_info += phase == RS_OP_INFO;
     wc->busy = false;
+    if (wc->target == NULL) { /* the routes were refreshed since the last attempt */
+        wc->target = rs_route_lookup(&wc->route, (struct rs_bytes){(const uint8_t *)op->key,
+                                                                    op->key_size});
+    }
     wc->target->leader = rs_client_leader(&wc->client);
     if (phase == RS_OP_INFO) {
         wc->process = w->next_process++; /* the old operation may still land: new process */
@@ -688,6 +715,12 @@ static void client_done(struct rs_world *w, struct rs_world_client *wc,
 static void drain_client(struct rs_world *w, struct rs_world_client *wc,
                          const struct rs_client_out *out)
 {
+    if (out->send_count > 0) {
+        /* the routes may have changed since the operation started */
+        wc->target = rs_route_lookup(&wc->route, (struct rs_bytes){(const uint8_t *)wc->op.key,
+                                                                    wc->op.key_size});
+        RS_ASSERT(wc->target != NULL); /* the routes cover every key */
+    }
     for (uint32_t i = 0; i < out->send_count; i++) {
         /* the client speaks to one region: the envelope names it and the epoch it knows */
         const struct rs_region *region = &wc->target->region;
@@ -704,6 +737,34 @@ static void drain_client(struct rs_world *w, struct rs_world_client *wc,
     schedule_client_timer(w, wc, out->deadline_ns);
 }
 
+/*
+ * A client's routing table from the world's newest region descriptors (the fake Placement
+ * Driver: in RheaKV's fake mode routes are static; here they follow the splits the stores
+ * applied, so that a client never needs a PD to find a key). Leader guesses are kept.
+ */
+static void refresh_routes(struct rs_world *w, struct rs_world_client *wc)
+{
+    struct rs_region *live = calloc(w->region_count, sizeof *live);
+    rs_node_id *leaders = calloc(w->region_count, sizeof *leaders);
+    RS_ASSERT(live != NULL && leaders != NULL);
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        if (region_created(&w->regions[i])) {
+            struct rs_route_entry *old = rs_route_find(&wc->route, w->regions[i].id);
+            leaders[count] = old != NULL ? old->leader : RS_NODE_NONE;
+            live[count++] = w->regions[i]; /* shallow: rs_route_init copies */
+        }
+    }
+    rs_route_free(&wc->route);
+    rs_route_init(&wc->route, live, count);
+    for (uint32_t i = 0; i < count; i++) {
+        rs_route_find(&wc->route, live[i].id)->leader = leaders[i];
+    }
+    wc->target = NULL;
+    free(live);
+    free(leaders);
+}
+
 /* An answer from a store: out of its envelope, the region's epoch noted, into the client. */
 static void client_recv(struct rs_world *w, struct rs_world_client *wc,
                         const struct rs_world_flight *f)
@@ -717,6 +778,12 @@ static void client_recv(struct rs_world *w, struct rs_world_client *wc,
     if (env.epoch.version == r->epoch.version && env.epoch.conf_ver > r->epoch.conf_ver) {
         /* a membership change: same range, newer conf_ver */
         r->epoch.conf_ver = env.epoch.conf_ver;
+    }
+    struct rs_kv_response resp;
+    if (rs_kv_response_frame_decode(env.inner, &resp) == RS_OK &&
+        (resp.status == RS_EKEYRANGE || resp.status == RS_ENOREGION ||
+         (resp.status == RS_EEPOCH && env.epoch.version != r->epoch.version))) {
+        refresh_routes(w, wc); /* a split moved the range: ask the (fake) PD again */
     }
     struct rs_client_out out;
     rs_client_recv(&wc->client, w->now_ns, f->from, env.inner.data, env.inner.size, &out);
@@ -748,7 +815,7 @@ static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
         .expected = {(const uint8_t *)wc->op.expected, wc->op.expected_size},
     };
     wc->target = rs_route_lookup(&wc->route, op.key);
-    RS_ASSERT(wc->target != NULL); /* the static regions cover every key */
+    RS_ASSERT(wc->target != NULL); /* the routes cover every key */
     rs_client_set_leader(&wc->client, wc->target->leader);
     struct rs_client_out out;
     wc->busy = true;
@@ -1234,6 +1301,9 @@ static const char *convergence_gap(const struct rs_world *w)
         }
     }
     for (uint32_t i = 0; i < w->region_count; i++) {
+        if (!region_created(&w->regions[i])) {
+            continue; /* a split that was proposed and never applied */
+        }
         const char *gap = region_gap(w, i);
         if (gap != NULL) {
             return gap;
@@ -1369,28 +1439,44 @@ static void init_nodes(struct rs_world *w)
 }
 
 /* The regions every store starts with, ids 1..region_count in key order, each with checks. */
+/* A new region slot (id region_count + 1), with its checks; not created until a replica
+ * applies the split that makes it. */
+static uint32_t region_add(struct rs_world *w, const struct rs_region *r)
+{
+    if (w->region_count == w->region_cap) {
+        w->region_cap = w->region_cap ? w->region_cap * 2 : 8;
+        w->regions = reallocarray(w->regions, w->region_cap, sizeof *w->regions);
+        w->region_checks = reallocarray(w->region_checks, w->region_cap,
+                                        sizeof *w->region_checks);
+        RS_ASSERT(w->regions != NULL && w->region_checks != NULL);
+    }
+    uint32_t i = w->region_count++;
+    RS_ASSERT(r->id == i + 1);
+    rs_region_copy(&w->regions[i], r);
+    if (i == 0) {
+        w->region_checks[i] = &w->checks;
+    } else {
+        w->region_checks[i] = malloc(sizeof *w->region_checks[i]);
+        RS_ASSERT(w->region_checks[i] != NULL);
+        rs_checks_init(w->region_checks[i]);
+    }
+    return i;
+}
+
 static void init_regions(struct rs_world *w)
 {
     const struct rs_world_config *cfg = &w->cfg;
-    w->region_count = cfg->regions != NULL ? cfg->region_count : 1;
-    w->regions = calloc(w->region_count, sizeof *w->regions);
-    w->region_checks = calloc(w->region_count, sizeof *w->region_checks);
-    RS_ASSERT(w->regions != NULL && w->region_checks != NULL);
-    for (uint32_t i = 0; i < w->region_count; i++) {
+    w->boot_region_count = cfg->regions != NULL ? cfg->region_count : 1;
+    w->boot_regions = calloc(w->boot_region_count, sizeof *w->boot_regions);
+    RS_ASSERT(w->boot_regions != NULL);
+    for (uint32_t i = 0; i < w->boot_region_count; i++) {
         if (cfg->regions != NULL) {
-            rs_region_copy(&w->regions[i], &cfg->regions[i]);
-            RS_ASSERT(w->regions[i].id == i + 1);
+            rs_region_copy(&w->boot_regions[i], &cfg->regions[i]);
         } else {
-            rs_region_init(&w->regions[i], 1, (struct rs_bytes){NULL, 0},
+            rs_region_init(&w->boot_regions[i], 1, (struct rs_bytes){NULL, 0},
                            (struct rs_bytes){NULL, 0});
         }
-        if (i == 0) {
-            w->region_checks[i] = &w->checks;
-        } else {
-            w->region_checks[i] = malloc(sizeof *w->region_checks[i]);
-            RS_ASSERT(w->region_checks[i] != NULL);
-            rs_checks_init(w->region_checks[i]);
-        }
+        region_add(w, &w->boot_regions[i]);
     }
     w->cfg.regions = NULL; /* the copies above are the world's own */
 }
@@ -1494,6 +1580,10 @@ void rs_world_free(struct rs_world *w)
         }
         rs_region_free(&w->regions[i]);
     }
+    for (uint32_t i = 0; i < w->boot_region_count; i++) {
+        rs_region_free(&w->boot_regions[i]);
+    }
+    free(w->boot_regions);
     free(w->region_checks);
     free(w->regions);
     rs_checks_free(&w->checks);
@@ -1527,6 +1617,28 @@ enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node)
     rs_store_flush(wn->store, n);
     after_admin(w, node, "snapshot", node, RS_OK);
     return RS_OK;
+}
+
+enum rs_err rs_world_split(struct rs_world *w, uint32_t region_index, struct rs_bytes key)
+{
+    uint32_t leader = rs_world_region_leader(w, region_index);
+    if (leader == 0 || w->nodes[leader].paused) {
+        return RS_ENOTLEADER;
+    }
+    struct rs_node *ln = rs_world_replica(w, leader, region_index);
+    uint64_t child = (uint64_t)w->region_count + 1;
+    enum rs_err err =
+        rs_node_split(ln, rs_clock_local(&w->nodes[leader].clock, w->now_ns), key, child);
+    if (err == RS_OK) {
+        struct rs_region pending;
+        rs_region_init(&pending, child, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
+        pending.epoch.version = 0; /* not created until a replica applies the split */
+        region_add(w, &pending);
+        rs_region_free(&pending);
+    }
+    rs_store_flush(w->nodes[leader].store, ln);
+    after_admin(w, leader, "split", (uint32_t)child, err);
+    return err;
 }
 
 static bool conf_remove(rs_node_id *list, uint32_t *count, rs_node_id id)

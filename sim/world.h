@@ -146,10 +146,18 @@ struct rs_world {
     uint32_t next_process;
     struct rs_workload workload;
     struct rs_checks checks; /* the first region's checks, and the run's first failure */
-    /* the regions; checks of region i: region_checks[i] (region_checks[0] == &checks) */
+    /*
+     * The regions, ids 1..region_count in that order: the newest descriptor any replica
+     * applied (version 0: a split was proposed but no replica applied it yet). It serves the
+     * clients' routing tables (the fake Placement Driver). Checks of region i:
+     * region_checks[i] (region_checks[0] == &checks). The first boot_region_count are the
+     * regions every store starts with, as they were at the start (boot_regions).
+     */
     struct rs_region *regions;
-    uint32_t region_count;
+    uint32_t region_count, region_cap;
     struct rs_checks **region_checks;
+    struct rs_region *boot_regions;
+    uint32_t boot_region_count;
     struct rs_trace *trace;
     rs_op_observer on_op;
     void *on_op_ctx;
@@ -262,5 +270,8 @@ enum rs_member_op {
 enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uint32_t node);
 enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target); /* 0: best candidate */
 enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node);
+/* The leader of region i splits it at key (size 0: the key-count midpoint) into a region with
+ * the next free id. */
+enum rs_err rs_world_split(struct rs_world *w, uint32_t region_index, struct rs_bytes key);
 
 #endif

@@ -706,3 +706,59 @@ enum rs_err rs_kv_snapshot_load(struct rs_kv *kv, struct rs_bytes snapshot)
     *kv = loaded;
     return RS_OK;
 }
+
+/* ---- splits ---- */
+
+enum rs_err rs_kv_split(struct rs_kv *from, struct rs_bytes split_key, struct rs_kv *to,
+                        uint64_t to_index)
+{
+    RS_ASSERT(to->key_count == 0 && to->session_count == 0);
+    RS_ASSERT(split_key.size > 0);
+    /* copy the sessions first: a failed allocation then leaves `from` as it was */
+    struct rs_kv_session *s;
+    RB_FOREACH(s, rs_kv_session_map, &from->sessions)
+    {
+        struct rs_kv_session *copy = malloc(sizeof *copy);
+        if (copy == NULL || !bytes_dup(s->value, s->value_size, &copy->value)) {
+            free(copy);
+            rs_kv_free(to);
+            rs_kv_init(to);
+            return RS_ENOMEM;
+        }
+        uint8_t *value = copy->value;
+        *copy = *s;
+        copy->value = value;
+        /* the parent's indexes mean nothing in the child's log: every copied session counts
+         * as used at the child's first index (age order then falls back to client id) */
+        copy->last_index = to_index;
+        session_link(to, copy);
+    }
+    struct rs_kv_node probe;
+    probe.key = split_key.data;
+    probe.key_size = (uint32_t)split_key.size;
+    struct rs_kv_node *node = RB_NFIND(rs_kv_map, &from->map, &probe);
+    while (node != NULL) {
+        struct rs_kv_node *next = RB_NEXT(rs_kv_map, &from->map, node);
+        map_unlink(from, node);
+        map_link(to, node);
+        node = next;
+    }
+    to->session_count_max = from->session_count_max;
+    to->applied_index = to_index;
+    return RS_OK;
+}
+
+bool rs_kv_middle_key(const struct rs_kv *kv, struct rs_bytes *key)
+{
+    if (kv->key_count < 2) {
+        return false;
+    }
+    uint64_t rank = kv->key_count / 2;
+    struct rs_kv_node *node = RB_MIN(rs_kv_map, (struct rs_kv_map *)&kv->map);
+    for (uint64_t i = 0; i < rank && node != NULL; i++) {
+        node = RB_NEXT(rs_kv_map, (struct rs_kv_map *)&kv->map, node);
+    }
+    RS_ASSERT(node != NULL);
+    *key = node_key(node);
+    return true;
+}

@@ -161,4 +161,16 @@ size_t rs_kv_snapshot_write(const struct rs_kv *kv, uint8_t *buffer, size_t buff
 /* Replaces the state with the snapshot. RS_ECORRUPT or RS_ENOMEM leave the kv unchanged. */
 enum rs_err rs_kv_snapshot_load(struct rs_kv *kv, struct rs_bytes snapshot);
 
+/*
+ * A region split: every pair whose key is at or above split_key moves from `from` into `to`
+ * (an empty kv), and `to` gets a copy of every session, so a client retrying a write on the
+ * new region is still deduplicated. `to` starts at applied index to_index. RS_ENOMEM leaves
+ * both unchanged.
+ */
+enum rs_err rs_kv_split(struct rs_kv *from, struct rs_bytes split_key, struct rs_kv *to,
+                        uint64_t to_index);
+/* The key at the middle of the key order (RheaKV splits at the key-count midpoint); false
+ * with fewer than two keys. A view into the kv, valid until it changes. O(key count). */
+bool rs_kv_middle_key(const struct rs_kv *kv, struct rs_bytes *key);
+
 #endif

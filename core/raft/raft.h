@@ -384,6 +384,13 @@ enum rs_err rs_raft_snapshot_save(struct rs_raft *r, rs_index index, const uint8
 struct rs_bytes rs_raft_snapshot_data(const struct rs_raft *r);
 void rs_raft_snapshot_loaded(struct rs_raft *r);
 rs_index rs_raft_snapshot_index(const struct rs_raft *r);
+/*
+ * Starts a new, empty replica from a state (a region made by a split): the log begins after
+ * (index, term), the snapshot holds data and conf, and snapshot_to_load is set. RS_EINVAL
+ * unless the replica is empty (no log, no snapshot, term 0) and index and term are non-zero.
+ */
+enum rs_err rs_raft_bootstrap(struct rs_raft *r, rs_index index, rs_term term,
+                              const struct rs_conf *conf, const uint8_t *data, size_t size);
 
 /* Puts the replica into the error state (it stops serving and never acknowledges). */
 void rs_raft_enter_error(struct rs_raft *r, enum rs_err err);

@@ -150,6 +150,44 @@ enum rs_err rs_raft_snapshot_save(struct rs_raft *r, rs_index index, const uint8
     return RS_OK;
 }
 
+/*
+ * A group that starts from a state instead of an empty log (a region made by a split): every
+ * replica that applies the split writes the same snapshot at (index, term), and one created
+ * later, empty, receives it from the leader like any snapshot, because the log begins after
+ * index. The file goes through .part, sync and rename like any snapshot; it is current at
+ * once (its bytes are the same on every replica), and the host's disk completes operations
+ * in order, so no later write of this replica can be durable without it.
+ */
+enum rs_err rs_raft_bootstrap(struct rs_raft *r, rs_index index, rs_term term,
+                              const struct rs_conf *conf, const uint8_t *data, size_t size)
+{
+    if (r->role == RS_ERROR_STATE) {
+        return RS_ESHUTDOWN;
+    }
+    if (index == 0 || term == 0 || r->term != 0 || rs_log_last_index(&r->log) != 0 ||
+        r->snap.file != NULL || r->snap_saving.file != NULL || r->install.active) {
+        return RS_EINVAL;
+    }
+    struct rs_snapshot snap = {.meta = {.last_index = index, .last_term = term, .conf = *conf}};
+    snap.file = rs_snapshot_encode(&snap.meta, data, size);
+    snap.file_size = rs_snapshot_file_size(size);
+    char part[RS_FILE_NAME_MAX], name[RS_FILE_NAME_MAX];
+    rs_snapshot_name(index, term, true, part, sizeof part);
+    rs_snapshot_name(index, term, false, name, sizeof name);
+    uint64_t id = rs_out_disk_op(r->out, RS_DISK_WRITE, part, NULL, 0, snap.file, snap.file_size);
+    rs_raft__track(r, id);
+    rs_raft__disk(r, RS_DISK_SYNC, part, RS_PURPOSE_NONE, 0);
+    rs_raft__track(r, rs_out_disk_op(r->out, RS_DISK_RENAME, part, name, 0, NULL, 0));
+    r->snap = snap;
+    rs_log_reset(&r->log, index, term);
+    r->written_index = index;
+    r->durable_index = index;
+    r->term = term;
+    rs_raft__conf_reset(r, conf);
+    r->snapshot_to_load = true;
+    return RS_OK;
+}
+
 /* A snapshot we took is durable: it becomes current and the log behind it is compacted,
  * keeping a margin of entries for followers that are only a little behind. */
 static void snapshot_saved(struct rs_raft *r)

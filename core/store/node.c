@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The first byte of a node's snapshot (see snapshot_size below). */
+#define NODE_SNAPSHOT_VERSION 1u
+
 void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg,
                   const struct rs_region *region)
 {
@@ -23,6 +26,7 @@ void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg,
         rs_region_init(&n->region, 1, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
     }
     n->applied_conf = n->raft.conf;
+    n->initialized = true;
     n->next_cookie = 1;
     n->host_role = -1;
 }
@@ -35,6 +39,7 @@ void rs_node_free(struct rs_node *n)
     rs_raft_free(&n->raft);
     rs_kv_free(&n->kv);
     rs_region_free(&n->region);
+    free(n->split.snapshot);
     rs_out_free(&n->out);
     free(n->writes);
     free(n->scratch);
@@ -254,8 +259,10 @@ static void serve_reads(struct rs_node *n)
             continue;
         }
         struct rs_kv_op op = {.opcode = RS_KV_GET, .key = {rd->key, rd->key_size}};
-        struct rs_kv_result res;
-        enum rs_err err = rs_kv_read(&n->kv, &op, &res);
+        struct rs_kv_result res = {0};
+        /* a split applied since the read arrived may have moved the key away */
+        enum rs_err err = rs_region_contains(&n->region, op.key) ? rs_kv_read(&n->kv, &op, &res)
+                                                                 : RS_EKEYRANGE;
         respond(n, rd->client, rd->request_id, rd->client_id, rd->seq, err, &res);
         n->stats.reads_answered++;
         remove_read(n, j);
@@ -304,6 +311,74 @@ static void apply_conf(struct rs_node *n, const struct rs_entry *e)
     n->applied_conf = conf;
 }
 
+/*
+ * A KV command, unless its key left the region: a write proposed before a split and applied
+ * after it is refused (RS_EKEYRANGE) on every replica alike, and the client retries on the
+ * region that holds the key now.
+ */
+static enum rs_err apply_data(struct rs_node *n, rs_index index, struct rs_bytes data,
+                              struct rs_kv_result *res)
+{
+    struct rs_kv_cmd cmd;
+    if (rs_kv_cmd_decode(data, &cmd) == RS_OK && !rs_region_contains(&n->region, cmd.op.key)) {
+        n->stats.key_range++;
+        return RS_EKEYRANGE;
+    }
+    return rs_kv_apply(&n->kv, index, data, res);
+}
+
+/*
+ * Applies a split: the range shrinks to [start, key) with version + 1; the keys from `key` on
+ * move into the child's initial snapshot, which the store turns into the child's replica with
+ * the parent's members. The child's epoch is the parent's new one, so along any key's history
+ * epochs only grow. A command whose version is not the region's (proposed before another
+ * split) or whose key is no longer strictly inside is consumed without effect. Returns
+ * whether a split was applied.
+ */
+static bool apply_region_cmd(struct rs_node *n, struct rs_bytes data)
+{
+    struct rs_reader rd;
+    rs_reader_init(&rd, data.data, data.size);
+    rs_r_u8(&rd);
+    uint8_t kind = rs_r_u8(&rd);
+    uint16_t reserved = rs_r_u16(&rd);
+    uint64_t version = rs_r_u64(&rd);
+    uint64_t child_id = rs_r_u64(&rd);
+    struct rs_bytes key = rs_r_blob(&rd);
+    struct rs_region *p = &n->region;
+    bool inside = key.size > 0 && rs_region_contains(p, key) &&
+                  rs_key_compare(key, (struct rs_bytes){p->start, p->start_size}) > 0;
+    if (rd.error || rd.pos != rd.size || kind != RS_REGION_CMD_SPLIT || reserved != 0 ||
+        version != p->epoch.version || !inside || child_id == p->id || n->split.pending) {
+        return false;
+    }
+    struct rs_region child;
+    rs_region_init(&child, child_id, key, (struct rs_bytes){p->end, p->end_size});
+    rs_region_set_range(p, (struct rs_bytes){p->start, p->start_size}, key);
+    p->epoch.version++;
+    child.epoch = p->epoch;
+    struct rs_kv moved;
+    rs_kv_init(&moved);
+    enum rs_err err = rs_kv_split(&n->kv, key, &moved, RS_SPLIT_INIT_INDEX);
+    RS_ASSERT(err == RS_OK); /* out of memory: the simulator has no answer to that */
+    size_t size = 1 + rs_region_size(&child) + rs_kv_snapshot_size(&moved);
+    uint8_t *snap = malloc(size);
+    RS_ASSERT(snap != NULL);
+    struct rs_writer w;
+    rs_writer_init(&w, snap, size);
+    rs_w_u8(&w, NODE_SNAPSHOT_VERSION);
+    rs_region_write(&w, &child);
+    RS_ASSERT(!w.overflow);
+    RS_ASSERT(rs_kv_snapshot_write(&moved, snap + w.pos, size - w.pos) == size - w.pos);
+    rs_kv_free(&moved);
+    rs_region_free(&child);
+    n->split = (struct rs_node_split){.pending = true, .child_id = child_id,
+                                      .conf = n->applied_conf, .snapshot = snap,
+                                      .snapshot_size = size};
+    n->stats.splits_applied++;
+    return true;
+}
+
 static void apply_committed(struct rs_node *n)
 {
     struct rs_raft *r = &n->raft;
@@ -315,8 +390,11 @@ static void apply_committed(struct rs_node *n)
         const struct rs_entry *e = rs_log_get(&r->log, index);
         struct rs_kv_result res = {0};
         enum rs_err err = RS_OK;
-        if (e->type == RS_ENTRY_DATA) {
-            err = rs_kv_apply(&n->kv, index, (struct rs_bytes){e->data, e->size}, &res);
+        bool split = false;
+        if (e->type == RS_ENTRY_DATA && e->size > 0 && e->data[0] == RS_REGION_CMD_MARK) {
+            split = apply_region_cmd(n, (struct rs_bytes){e->data, e->size});
+        } else if (e->type == RS_ENTRY_DATA) {
+            err = apply_data(n, index, (struct rs_bytes){e->data, e->size}, &res);
             if (err == RS_ECORRUPT || err == RS_ENOMEM) {
                 rs_raft_enter_error(r, err); /* a command we cannot apply halts the replica */
                 return;
@@ -326,6 +404,9 @@ static void apply_committed(struct rs_node *n)
         }
         answer_writes(n, index, e->term, &res, err);
         rs_raft_set_applied(r, index);
+        if (split) {
+            break; /* the store creates the new region before anything else is applied */
+        }
     }
 }
 
@@ -334,7 +415,6 @@ static void apply_committed(struct rs_node *n)
  *   u8 version (1), region (core/store/region.h), kv snapshot (core/kv/kv.h)
  * so that a split or a membership change is part of every snapshot taken after it.
  */
-#define NODE_SNAPSHOT_VERSION 1u
 
 static size_t snapshot_size(const struct rs_node *n)
 {
@@ -370,6 +450,7 @@ static enum rs_err snapshot_load(struct rs_node *n, struct rs_bytes data)
         rs_region_free(&n->region);
         n->region = region;
         n->applied_conf = n->raft.snap.meta.conf; /* the configuration at its index */
+        n->initialized = true;
     } else {
         rs_region_free(&region);
     }
@@ -399,7 +480,9 @@ static void maybe_snapshot(struct rs_node *n)
     bool due = n->snapshot_requested ||
                (r->cfg.snapshot_log_entries > 0 && since >= r->cfg.snapshot_log_entries) ||
                (n->next_snapshot_ns > 0 && r->now_ns >= n->next_snapshot_ns);
-    if (!due || since == 0 || r->role == RS_ERROR_STATE) {
+    /* not while a split waits for its store: the child's initial snapshot must be written
+     * before a parent snapshot without the moved keys */
+    if (!due || since == 0 || r->role == RS_ERROR_STATE || n->split.pending) {
         return;
     }
     size_t size = snapshot_size(n);
@@ -480,4 +563,67 @@ uint64_t rs_node_deadline(const struct rs_node *n)
         d = rd != 0 && rd < d ? rd : d;
     }
     return n->next_snapshot_ns > 0 && n->next_snapshot_ns < d ? n->next_snapshot_ns : d;
+}
+
+enum rs_err rs_node_split(struct rs_node *n, uint64_t now_ns, struct rs_bytes split_key,
+                          uint64_t child_id)
+{
+    n->raft.now_ns = now_ns;
+    if (n->raft.role != RS_LEADER) {
+        return RS_ENOTLEADER;
+    }
+    if (n->split.pending) {
+        return RS_EBUSY;
+    }
+    if (split_key.size == 0 && !rs_kv_middle_key(&n->kv, &split_key)) {
+        return RS_EINVAL;
+    }
+    const struct rs_region *p = &n->region;
+    if (split_key.size > RS_REGION_KEY_SIZE_MAX || !rs_region_contains(p, split_key) ||
+        rs_key_compare(split_key, (struct rs_bytes){p->start, p->start_size}) <= 0) {
+        return RS_EKEYRANGE;
+    }
+    size_t size = 1 + 1 + 2 + 8 + 8 + 4 + split_key.size;
+    ensure_scratch(n, size);
+    struct rs_writer w;
+    rs_writer_init(&w, n->scratch, n->scratch_cap);
+    rs_w_u8(&w, RS_REGION_CMD_MARK);
+    rs_w_u8(&w, RS_REGION_CMD_SPLIT);
+    rs_w_u16(&w, 0);
+    rs_w_u64(&w, p->epoch.version);
+    rs_w_u64(&w, child_id);
+    rs_w_blob(&w, split_key.data, split_key.size);
+    RS_ASSERT(!w.overflow && w.pos == size);
+    rs_index index;
+    rs_term term;
+    enum rs_err err =
+        rs_raft_propose(&n->raft, now_ns, (struct rs_bytes){n->scratch, size}, &index, &term);
+    after_event(n);
+    return err;
+}
+
+enum rs_err rs_node_bootstrap(struct rs_node *n, uint64_t now_ns, const struct rs_conf *conf,
+                              const uint8_t *snapshot, size_t size)
+{
+    n->raft.now_ns = now_ns;
+    enum rs_err err =
+        rs_raft_bootstrap(&n->raft, RS_SPLIT_INIT_INDEX, RS_SPLIT_INIT_TERM, conf, snapshot, size);
+    if (err == RS_OK) {
+        n->applied_conf = *conf;
+        after_event(n); /* loads the snapshot: range, epoch and data */
+    }
+    return err;
+}
+
+void rs_node_split_done(struct rs_node *n)
+{
+    free(n->split.snapshot);
+    memset(&n->split, 0, sizeof n->split);
+    after_event(n); /* entries after the split apply now */
+}
+
+bool rs_node_empty(const struct rs_node *n)
+{
+    return rs_log_last_index(&n->raft.log) == 0 && n->raft.snap.file == NULL &&
+           n->raft.term == 0;
 }

@@ -34,6 +34,28 @@ struct rs_pending_read {
     uint64_t deadline_ns; /* a read served by a follower times out here (0: never) */
 };
 
+/*
+ * Region commands are log entries of their own format, told from KV commands by the first
+ * byte (a KV command starts with its version, 1):
+ *   u8 RS_REGION_CMD_MARK, u8 kind, u16 reserved (0), u64 version (the parent's, when
+ *   proposed), u64 child_id, u32 key_size, key
+ * kind 1 is a split at key into [start, key) (the region) and [key, end) (child_id).
+ */
+#define RS_REGION_CMD_MARK  0xa7u
+#define RS_REGION_CMD_SPLIT 1u
+/* A region made by a split starts from a snapshot at this index and term. */
+#define RS_SPLIT_INIT_INDEX 1u
+#define RS_SPLIT_INIT_TERM  1u
+
+/* A split this replica applied, for its store to create the new region's replica. */
+struct rs_node_split {
+    bool pending;
+    uint64_t child_id;
+    struct rs_conf conf;  /* the parent's members at the split: the child's */
+    uint8_t *snapshot;    /* the child's initial state, in the node snapshot format */
+    size_t snapshot_size;
+};
+
 struct rs_node_stats {
     uint64_t requests;
     uint64_t corrupt_frames;
@@ -44,6 +66,8 @@ struct rs_node_stats {
     uint64_t snapshots_loaded;
     uint64_t follower_reads;    /* gets a follower or learner accepted (cfg.follower_reads) */
     uint64_t reads_timed_out;   /* ... and answered RS_ETIMEDOUT */
+    uint64_t key_range;         /* requests and writes refused: key outside the region */
+    uint64_t splits_applied;
 };
 
 struct rs_node {
@@ -55,6 +79,10 @@ struct rs_node {
      * repetition of the same configuration */
     struct rs_region region;
     struct rs_conf applied_conf;
+    /* false for a replica its store created on a leader's message (for a region it learns of
+     * only through that leader): it serves no client until a snapshot gives it its state */
+    bool initialized;
+    struct rs_node_split split;
     struct rs_out out;
     struct rs_pending_write *writes;
     size_t write_head, write_count, write_cap;
@@ -92,6 +120,21 @@ enum rs_err rs_node_reset_conf(struct rs_node *n, uint64_t now_ns, const struct 
 enum rs_err rs_node_transfer(struct rs_node *n, uint64_t now_ns, rs_node_id target);
 /* Takes a snapshot at the next opportunity (an administrative command). */
 void rs_node_request_snapshot(struct rs_node *n);
+/*
+ * Proposes a split of the region at split_key (size 0: the key-count midpoint) into the
+ * region child_id (ids are the caller's to allocate). RS_ENOTLEADER, RS_EBUSY (a split is
+ * waiting for its store), RS_EKEYRANGE (the key is not strictly inside the range), RS_EINVAL
+ * (no key given and fewer than two keys to split).
+ */
+enum rs_err rs_node_split(struct rs_node *n, uint64_t now_ns, struct rs_bytes split_key,
+                          uint64_t child_id);
+/* A new replica starts from a split's snapshot (see struct rs_node_split). */
+enum rs_err rs_node_bootstrap(struct rs_node *n, uint64_t now_ns, const struct rs_conf *conf,
+                              const uint8_t *snapshot, size_t size);
+/* The store took the pending split. */
+void rs_node_split_done(struct rs_node *n);
+/* Whether the replica holds nothing yet: no log, no snapshot, term 0. */
+bool rs_node_empty(const struct rs_node *n);
 /* Earliest node-local time at which rs_node_tick must run. */
 uint64_t rs_node_deadline(const struct rs_node *n);
 

@@ -167,9 +167,53 @@ void rs_store_untouch(struct rs_store *s)
     s->touched_count = 0;
 }
 
+static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *region,
+                                   const struct rs_conf *conf);
+static void out_move(struct rs_store *s, struct rs_node *n);
+
+/*
+ * A replica applied a split: the new region's replica starts here from the split's snapshot,
+ * unless this store already has one that holds something (created by its leader's messages,
+ * or recovered from its own files): then that one is the region's, and the snapshot is
+ * dropped. The child's effects go out before the parent's, so its initial snapshot is written
+ * before anything the parent does after the split.
+ */
+static void adopt_splits(struct rs_store *s, struct rs_node *n)
+{
+    while (n->split.pending) {
+        struct rs_node *child = rs_store_replica(s, n->split.child_id);
+        if (child == NULL) {
+            struct rs_region placeholder;
+            rs_region_init(&placeholder, n->split.child_id, (struct rs_bytes){NULL, 0},
+                           (struct rs_bytes){NULL, 0});
+            child = replica_add(s, &placeholder, NULL);
+            rs_region_free(&placeholder);
+            child->initialized = false;
+        }
+        if (rs_node_empty(child)) {
+            enum rs_err err = rs_node_bootstrap(child, n->raft.now_ns, &n->split.conf,
+                                                n->split.snapshot, n->split.snapshot_size);
+            RS_ASSERT(err == RS_OK || err == RS_ESHUTDOWN);
+        }
+        touch(s, child);
+        out_move(s, child);
+        s->stats.splits++;
+        rs_node_split_done(n);
+    }
+}
+
 void rs_store_flush(struct rs_store *s, struct rs_node *n)
 {
     touch(s, n);
+    if (!s->recovering) {
+        adopt_splits(s, n);
+    }
+    out_move(s, n);
+}
+
+/* Moves a replica's effects into the store's outbox. */
+static void out_move(struct rs_store *s, struct rs_node *n)
+{
     struct rs_out *o = &n->out;
     /* raft messages carry no epoch; responses to clients carry the region's */
     for (size_t i = 0; i < o->msg_count; i++) {
@@ -255,14 +299,23 @@ enum rs_err rs_store_recover(struct rs_store *s, uint64_t now_ns, const struct r
         if (file_region(files[i].name, &id) && rs_store_replica(s, id) == NULL) {
             struct rs_region r;
             rs_region_init(&r, id, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
-            replica_add(s, &r, NULL);
+            replica_add(s, &r, NULL)->initialized = false;
             rs_region_free(&r);
         }
     }
+    /* every replica recovers from its own files before splits found in the logs create any */
     enum rs_err first = RS_OK;
-    for (size_t i = 0; i < s->replica_count; i++) {
+    s->recovering = true;
+    size_t count = s->replica_count;
+    for (size_t i = 0; i < count; i++) {
         enum rs_err err = recover_one(s, now_ns, s->replicas[i], files, file_count);
         first = first == RS_OK ? err : first;
+    }
+    s->recovering = false;
+    for (size_t i = 0; i < count; i++) {
+        /* by id: a child made here has a higher id, so the loop reaches it too */
+        rs_store_flush(s, s->replicas[i]);
+        count = s->replica_count;
     }
     return first;
 }
@@ -306,12 +359,27 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
     struct rs_node *n = rs_store_replica(s, env.region_id);
     if (type == RS_MSG_KV_REQUEST) {
         /* RheaKV's requireSameEpoch: membership (conf_ver) and range (version) both */
-        if (n == NULL || !rs_region_epoch_equal(env.epoch, n->region.epoch)) {
-            s->stats.no_region += n == NULL;
-            s->stats.epoch_mismatch += n != NULL;
-            refuse_request(s, from, &env, n, n == NULL ? RS_ENOREGION : RS_EEPOCH);
+        if (n == NULL || !n->initialized) {
+            s->stats.no_region++;
+            refuse_request(s, from, &env, NULL, RS_ENOREGION);
             return;
         }
+        if (!rs_region_epoch_equal(env.epoch, n->region.epoch)) {
+            s->stats.epoch_mismatch++;
+            refuse_request(s, from, &env, n, RS_EEPOCH);
+            return;
+        }
+    } else if (n == NULL && (type == RS_MSG_APPEND_REQUEST || type == RS_MSG_SNAPSHOT_REQUEST) &&
+               env.region_id != RS_REGION_ID_NONE) {
+        /* a leader replicates a region this store should hold (a split it has not applied,
+         * or an added replica): an empty replica with no members takes it in */
+        struct rs_region placeholder;
+        rs_region_init(&placeholder, env.region_id, (struct rs_bytes){NULL, 0},
+                       (struct rs_bytes){NULL, 0});
+        n = replica_add(s, &placeholder, NULL);
+        rs_region_free(&placeholder);
+        n->initialized = false;
+        s->stats.created_on_demand++;
     } else if (n == NULL) {
         s->stats.unknown_region++;
         return;

@@ -33,6 +33,8 @@ struct rs_store_stats {
     uint64_t unknown_region;  /* raft messages for a region this store does not host */
     uint64_t no_region;       /* client requests answered RS_ENOREGION */
     uint64_t epoch_mismatch;  /* client requests answered RS_EEPOCH */
+    uint64_t created_on_demand; /* replicas made for a leader's message about a new region */
+    uint64_t splits;          /* replicas made (or found) for splits applied here */
 };
 
 struct rs_store_op {
@@ -56,6 +58,7 @@ struct rs_store {
     size_t touched_count, touched_cap;
     uint8_t *scratch;
     size_t scratch_cap;
+    bool recovering; /* splits wait until every replica recovered */
     struct rs_store_stats stats;
 };
 
