@@ -537,6 +537,23 @@ static void draw_per_firing(struct rs_nemesis *n, struct rs_scn_command *r)
     }
 }
 
+/*
+ * split: region= names the region (by id); without it, the region holding key=, and without
+ * either, the region whose leader holds the most keys (ties: the lower id). Recorded with the
+ * region resolved, so schedule.scn splits the same one.
+ */
+static bool fire_split(struct rs_nemesis *n, struct rs_scn_command *r)
+{
+    struct rs_world *w = n->world;
+    struct rs_bytes key = {(const uint8_t *)r->key, r->key_size};
+    uint32_t index = rs_world_region_to_split(w, r->region_id, key);
+    if (index == UINT32_MAX) {
+        return false;
+    }
+    r->region_id = w->regions[index].id;
+    return rs_world_split(w, index, key) == RS_OK;
+}
+
 /* Fires one command; records it resolved when it did something, and schedules its undo. */
 static void fire(struct rs_nemesis *n, const struct rs_scn_command *c, bool guarded)
 {
@@ -558,6 +575,7 @@ static void fire(struct rs_nemesis *n, const struct rs_scn_command *c, bool guar
     case RS_SCN_PARTITION_RING:
     case RS_SCN_PARTITION_GROUPS: done = fire_partition(n, &r); break;
     case RS_SCN_HEAL: heal_network(n); break;
+    case RS_SCN_SPLIT: done = fire_split(n, &r); break;
     case RS_SCN_SET: do_set(n, &r); break;
     case RS_SCN_CLOG:
     case RS_SCN_UNCLOG: done = fire_clog(n, &r, c->verb == RS_SCN_CLOG); break;

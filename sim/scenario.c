@@ -53,11 +53,12 @@ static const char *const verb_words[] = {
     "clog",         "unclog",    "swizzle-clog", "filter",    "bandwidth",     "pause",
     "resume",       "disk-fail", "disk-full",   "disk-slow",  "disk-corrupt",  "disk-heal",
     "clock-drift",  "clock-jump", "wipe",      "snapshot",   "add-peer",      "remove-peer",
-    "add-learner", "remove-learner", "promote", "transfer-leader"};
+    "add-learner", "remove-learner", "promote", "transfer-leader", "split"};
 #define COMMAND_LIST                                                                           \
     "partition, heal, crash, restart, crash-restart, set, clog, unclog, swizzle-clog, filter, " \
     "bandwidth, pause, resume, disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, "     \
-    "snapshot, add-peer, remove-peer, add-learner, remove-learner, promote or transfer-leader"
+    "snapshot, add-peer, remove-peer, add-learner, remove-learner, promote, transfer-leader or " \
+    "split"
 static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
                                               "one-way", "bridge",   "ring"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
@@ -109,6 +110,7 @@ static const char *const verb_names[RS_SCN_VERB_COUNT] = {
     "remove-learner",
     "promote",
     "transfer-leader",
+    "split",
 };
 
 const char *rs_scn_type_name(enum rs_scn_type type)
@@ -1760,10 +1762,12 @@ enum {
     OPT_RATE = 1u << 13,
     OPT_FROM = 1u << 14,
     OPT_TO = 1u << 15,
+    OPT_REGION = 1u << 16,
+    OPT_KEY = 1u << 17,
 };
 static const char *const option_words[] = {"for",  "nodes", "interval", "write", "sync", "next",
                                            "dead", "free",  "factor",   "bits",  "scope", "ppm",
-                                           "by",   "rate",  "from",     "to"};
+                                           "by",   "rate",  "from",     "to",    "region", "key"};
 
 /* Limits of the fault options (the disk and clock limits are the simulator's own). */
 #define FAULT_FOR_MIN_NS    RS_SCN_MS(1)
@@ -1823,6 +1827,7 @@ static const struct fault_verb fault_verbs[] = {
     {"promote", RS_SCN_PROMOTE, TARGET_REQUIRED, 0, 0, "promote TARGET"},
     {"transfer-leader", RS_SCN_TRANSFER_LEADER, TARGET_OPTIONAL, 0, 0,
      "transfer-leader [TARGET]"},
+    {"split", RS_SCN_SPLIT, TARGET_NONE, OPT_REGION | OPT_KEY, 0, "split [region=N] [key=KEY]"},
 };
 
 /* "A..B" or "A" of signed integers within [min, max]; lo <= hi. */
@@ -1945,6 +1950,23 @@ static enum rs_err parse_error_rate(const struct sink *k, const char *what, cons
     return rc;
 }
 
+/* A split key: 1..RS_SCN_KEY_SIZE_MAX printable bytes (a line's words have no spaces). */
+static enum rs_err parse_split_key(const struct sink *k, const char *p, size_t n,
+                                   uint32_t column, struct rs_scn_command *c)
+{
+    if (n > RS_SCN_KEY_SIZE_MAX) {
+        return fail(k, column, "key is longer than %u bytes", RS_SCN_KEY_SIZE_MAX);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x21 || p[i] > 0x7e) {
+            return fail(k, column + (uint32_t)i, "key bytes must be printable ASCII");
+        }
+    }
+    memcpy(c->key, p, n);
+    c->key_size = (uint32_t)n;
+    return RS_OK;
+}
+
 /* One key=value option (or the flag `dead`) whose key is option_words[index]. */
 static enum rs_err read_option_value(struct reader *r, int index, const char *p, size_t n,
                                      uint32_t column, struct rs_scn_command *c)
@@ -2010,6 +2032,17 @@ static enum rs_err read_option_value(struct reader *r, int index, const char *p,
         case OPT_RATE: return parse_bandwidth(k, p, n, column, c);
         case OPT_FROM: return read_target(r, p, n, column, &c->source);
         case OPT_TO: return read_target(r, p, n, column, &c->target);
+        case OPT_REGION: {
+            int64_t lo = 0;
+            int64_t hi = 0;
+            rc = parse_int_span(k, "region", p, n, column, 1, RS_SCN_REGION_ID_MAX, &lo, &hi);
+            if (rc == RS_OK && lo != hi) {
+                return fail(k, column, "region cannot be drawn from a range");
+            }
+            c->region_id = (uint64_t)lo;
+            return rc;
+        }
+        case OPT_KEY: return parse_split_key(k, p, n, column, c);
         default: RS_UNREACHABLE();
     }
 }
@@ -2775,6 +2808,14 @@ static void out_fault_options(struct out *o, const struct rs_scn_command *c)
             break;
         case RS_SCN_DRIFT: out_amount(o, "ppm", RS_SCN_INT, lo, hi, ""); break;
         case RS_SCN_WALL_JUMP: out_amount(o, "by", RS_SCN_DURATION, lo, hi, ""); break;
+        case RS_SCN_SPLIT:
+            if (c->region_id > 0) {
+                out_printf(o, " region=%" PRIu64, c->region_id);
+            }
+            if (c->key_size > 0) {
+                out_printf(o, " key=%.*s", (int)c->key_size, c->key);
+            }
+            break;
         default: break;
     }
     if (c->for_lo_ns > 0) {
@@ -2974,7 +3015,8 @@ static bool command_same(const struct rs_scn_command *a, const struct rs_scn_com
            a->interval_ns == b->interval_ns && a->write_ppm == b->write_ppm &&
            a->sync_ppm == b->sync_ppm && a->fail_next == b->fail_next && a->dead == b->dead &&
            a->scope == b->scope && a->msg_types == b->msg_types &&
-           memcmp(a->groups, b->groups, sizeof a->groups) == 0;
+           memcmp(a->groups, b->groups, sizeof a->groups) == 0 && a->region_id == b->region_id &&
+           a->key_size == b->key_size && memcmp(a->key, b->key, a->key_size) == 0;
     return same;
 }
 

@@ -282,6 +282,7 @@ enum rs_scn_verb {
     RS_SCN_REMOVE_LEARNER,   /* the leader removes the learner */
     RS_SCN_PROMOTE,          /* the leader turns the learner into a voter */
     RS_SCN_TRANSFER_LEADER,  /* the leader hands over to the target (none: the best one) */
+    RS_SCN_SPLIT,            /* a region splits: region_id (0: by key, or the largest), key */
     RS_SCN_VERB_COUNT
 };
 
@@ -301,6 +302,9 @@ struct rs_scn_target {
     rs_node_id node; /* RS_SCN_TARGET_NODE: 1..cluster.nodes */
     uint32_t column; /* where it was written (0 when built in code) */
 };
+
+#define RS_SCN_KEY_SIZE_MAX    64u
+#define RS_SCN_REGION_ID_MAX   1000000
 
 struct rs_scn_command {
     bool repeat;        /* an `every` line */
@@ -327,6 +331,9 @@ struct rs_scn_command {
     bool dead;                     /* disk-fail dead */
     enum rs_scn_scope scope;       /* disk-corrupt scope= */
     uint64_t msg_types;            /* filter: bit t drops message type t (core/wire/frame.h) */
+    uint64_t region_id;            /* split region=: 0 when not given */
+    char key[RS_SCN_KEY_SIZE_MAX]; /* split key=: key_size 0 when not given */
+    uint32_t key_size;
     uint8_t groups[RS_SCN_NODE_COUNT_MAX + 1]; /* partition groups: 1-based group per node */
     uint32_t groups_column;
 };

@@ -1619,6 +1619,37 @@ enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node)
     return RS_OK;
 }
 
+uint32_t rs_world_region_to_split(const struct rs_world *w, uint64_t region_id,
+                                  struct rs_bytes key)
+{
+    if (region_id > 0) {
+        return region_id <= w->region_count && region_created(&w->regions[region_id - 1])
+                   ? (uint32_t)(region_id - 1)
+                   : UINT32_MAX;
+    }
+    uint32_t best = UINT32_MAX;
+    uint64_t best_keys = 0;
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        const struct rs_region *r = &w->regions[i];
+        if (!region_created(r)) {
+            continue;
+        }
+        if (key.size > 0) {
+            if (rs_region_contains(r, key)) {
+                return i;
+            }
+            continue;
+        }
+        uint32_t leader = rs_world_region_leader(w, i);
+        uint64_t keys = leader != 0 ? rs_kv_key_count(&rs_world_replica(w, leader, i)->kv) : 0;
+        if (best == UINT32_MAX || keys > best_keys) {
+            best = i;
+            best_keys = keys;
+        }
+    }
+    return best;
+}
+
 enum rs_err rs_world_split(struct rs_world *w, uint32_t region_index, struct rs_bytes key)
 {
     uint32_t leader = rs_world_region_leader(w, region_index);

@@ -273,5 +273,9 @@ enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node);
 /* The leader of region i splits it at key (size 0: the key-count midpoint) into a region with
  * the next free id. */
 enum rs_err rs_world_split(struct rs_world *w, uint32_t region_index, struct rs_bytes key);
+/* The index of the region a split command means (see the scenario verb `split`), UINT32_MAX
+ * when there is none (an unknown id, or no region created yet). */
+uint32_t rs_world_region_to_split(const struct rs_world *w, uint64_t region_id,
+                                  struct rs_bytes key);
 
 #endif

@@ -496,6 +496,11 @@ void rs_raft__snapshot_recover(struct rs_raft *r, const struct rs_file_view *fil
     /* the log must continue the snapshot: a gap or a conflicting entry means the segments
      * are stale (the snapshot was installed from a leader) */
     bool continues = r->log.first_index <= index + 1 && rs_log_last_index(&r->log) >= index;
+    if (r->log.first_index == index + 1 && r->log.count > 0) {
+        /* the log begins right after the snapshot (a bootstrapped region, or appends after
+         * an install that dropped every segment): only the snapshot knows the term there */
+        r->log.prev_term = term;
+    }
     r->install_conf = r->snap.meta.conf;
     rs_raft__conf_reset(r, &r->snap.meta.conf); /* log entries after it are replayed next */
     bool drop_tail = (r->cfg.bugs & RS_BUG_SNAPSHOT_DROPS_TAIL) != 0; /* planted */

@@ -347,6 +347,17 @@ static void refuse_request(struct rs_store *s, rs_node_id from, const struct rs_
     send_wrapped(s, from, RS_MSG_KV_RESPONSE, env->region_id, epoch, s->scratch, written);
 }
 
+/*
+ * RheaKV's requireSameEpoch refuses any difference. A request that knows a newer epoch than
+ * this replica is not stale, the replica is behind: it goes on, so a follower answers "not
+ * the leader" with its hint (instead of "stale epoch", which would send the client back here),
+ * and the range checks at request, apply and read time stay the authority.
+ */
+static bool epoch_older(struct rs_region_epoch a, struct rs_region_epoch b)
+{
+    return a.version < b.version || (a.version == b.version && a.conf_ver < b.conf_ver);
+}
+
 void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
                    size_t size)
 {
@@ -358,13 +369,12 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
     unsigned type = env.inner.size >= RS_FRAME_HEADER_SIZE ? rs_get_u16(env.inner.data + 4) : 0;
     struct rs_node *n = rs_store_replica(s, env.region_id);
     if (type == RS_MSG_KV_REQUEST) {
-        /* RheaKV's requireSameEpoch: membership (conf_ver) and range (version) both */
         if (n == NULL || !n->initialized) {
             s->stats.no_region++;
             refuse_request(s, from, &env, NULL, RS_ENOREGION);
             return;
         }
-        if (!rs_region_epoch_equal(env.epoch, n->region.epoch)) {
+        if (epoch_older(env.epoch, n->region.epoch)) {
             s->stats.epoch_mismatch++;
             refuse_request(s, from, &env, n, RS_EEPOCH);
             return;
