@@ -20,7 +20,7 @@ void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg)
 void rs_node_free(struct rs_node *n)
 {
     for (size_t i = 0; i < n->read_count; i++) {
-        free(n->reads[i].key);
+        free(n->reads[i].request);
     }
     rs_raft_free(&n->raft);
     rs_kv_free(&n->kv);
@@ -144,7 +144,8 @@ static void handle_write(struct rs_node *n, rs_node_id from, const struct rs_kv_
     writes_push(n, &w);
 }
 
-static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_request *req)
+static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_request *req,
+                        struct rs_bytes frame)
 {
     if (n->read_count == RS_NODE_PENDING_READS_MAX) {
         respond(n, from, req->request_id, req->client_id, req->seq, RS_EBUSY, NULL);
@@ -164,10 +165,10 @@ static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_r
     rd->request_id = req->request_id;
     rd->client_id = req->client_id;
     rd->seq = req->seq;
-    rd->key_size = req->op.key.size;
-    rd->key = malloc(rd->key_size ? rd->key_size : 1);
-    RS_ASSERT(rd->key != NULL);
-    memcpy(rd->key, req->op.key.data, rd->key_size);
+    rd->request_size = frame.size;
+    rd->request = malloc(frame.size);
+    RS_ASSERT(rd->request != NULL);
+    memcpy(rd->request, frame.data, frame.size);
     if (n->raft.role != RS_LEADER) {
         /* served here once applied: bounded by the read timeout, forwarding included */
         uint64_t timeout = n->raft.cfg.read_timeout_ns;
@@ -186,7 +187,7 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
     n->stats.requests++;
     bool is_write = rs_kv_opcode_is_write(req.op.opcode);
     if (!is_write && n->raft.cfg.follower_reads && n->raft.role != RS_ERROR_STATE) {
-        handle_read(n, from, &req); /* any replica serves gets (rs_raft_read_index forwards) */
+        handle_read(n, from, &req, frame); /* any replica serves reads (ReadIndex forwards) */
         return;
     }
     if (n->raft.role != RS_LEADER) {
@@ -197,13 +198,13 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
     if (is_write) {
         handle_write(n, from, &req);
     } else {
-        handle_read(n, from, &req);
+        handle_read(n, from, &req, frame);
     }
 }
 
 static void remove_read(struct rs_node *n, size_t i)
 {
-    free(n->reads[i].key);
+    free(n->reads[i].request);
     n->reads[i] = n->reads[--n->read_count];
 }
 
@@ -236,9 +237,15 @@ static void serve_reads(struct rs_node *n)
             j++;
             continue;
         }
-        struct rs_kv_op op = {.opcode = RS_KV_GET, .key = {rd->key, rd->key_size}};
+        /* The copy decoded when it arrived, so it decodes again; entries go to scratch, which
+         * nothing else uses while reads are served, and respond copies them out. */
+        struct rs_kv_request req;
+        enum rs_err err = rs_kv_request_frame_decode(
+            (struct rs_bytes){rd->request, rd->request_size}, &req);
+        RS_ASSERT(err == RS_OK);
+        ensure_scratch(n, RS_KV_RESULT_BYTES_MAX);
         struct rs_kv_result res;
-        enum rs_err err = rs_kv_read(&n->kv, &op, &res);
+        err = rs_kv_read_into(&n->kv, &req.op, n->scratch, RS_KV_RESULT_BYTES_MAX, &res);
         respond(n, rd->client, rd->request_id, rd->client_id, rd->seq, err, &res);
         n->stats.reads_answered++;
         remove_read(n, j);
