@@ -70,6 +70,7 @@ struct rs_lincheck_result {
     uint32_t keys_violating;
     uint32_t keys_unknown;
     uint32_t keys_general;             /* keys whose written values repeat (general search) */
+    uint32_t keys_skipped;             /* keys the projection could not check (see note) */
     uint64_t op_count;                 /* operations checked (fail ones excluded) */
     uint64_t steps;                    /* summed over keys */
     uint64_t configs_max;              /* largest frontier of one key */
