@@ -87,3 +87,7 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
   SUFFIX transfer-without-catchup
   ARGS transfer-without-catchup scenarios/leader-transfer-storm.scn 500 expectation
   TIMEOUT 1800)
+
+# Every operation of the KV API in one mix, under a few faults: seeds 1..100.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX kv-api-mix ARGS scenarios/kv-api-mix.scn 1 100 TIMEOUT 1800)
