@@ -780,7 +780,7 @@ static void test_batches_atomic(void **state)
     assert_int_equal(rs_kv_key_count(&kv), 0);
     /* a list past the count bound is refused by the encoder */
     struct rs_kv_entry many[RS_KV_BATCH_COUNT_MAX + 1];
-    char names[RS_KV_BATCH_COUNT_MAX + 1][8];
+    char names[RS_KV_BATCH_COUNT_MAX + 1][16];
     for (int i = 0; i <= (int)RS_KV_BATCH_COUNT_MAX; i++) {
         snprintf(names[i], sizeof names[i], "m%d", i);
         many[i] = (struct rs_kv_entry){.key = str(names[i])};
