@@ -13,15 +13,19 @@ enum hist_field {
     FIELD_KEY,
     FIELD_VALUE,
     FIELD_TIME,
+    FIELD_ARGS,
     FIELD_COUNT
 };
 
-static const char *const field_names[FIELD_COUNT] = {"process", "type",  "f",
-                                                     "key",     "value", "time"};
+static const char *const field_names[FIELD_COUNT] = {"process", "type", "f",   "key",
+                                                     "value",   "time", "args"};
 
 static const char *const type_names[] = {"invoke", "ok", "fail", "info"};
-static const char *const f_names[] = {"get", "put",           "delete",
-                                      "cas", "put_if_absent", "get_and_put"};
+static const char *const f_names[RS_HIST_F_COUNT] = {
+    "get",          "put",          "delete",       "cas",        "put_if_absent",
+    "get_and_put",  "multi_get",    "contains_key", "scan",       "reverse_scan",
+    "batch_put",    "batch_delete", "cas_all",      "merge",      "delete_range",
+    "get_sequence", "reset_sequence", "lock",       "unlock"};
 
 const char *rs_hist_type_name(enum rs_hist_type type)
 {
@@ -78,6 +82,9 @@ struct rs_history {
     struct hist_proc *procs;
     size_t proc_count;
     size_t proc_cap;
+    struct rs_hist_item *items; /* keys and value items of the later operations */
+    size_t item_count;
+    size_t item_cap;
 };
 
 /* Grows *ptr to hold at least need elements; false when memory runs out. */
@@ -116,6 +123,7 @@ void rs_history_free(struct rs_history *history)
     free(history->string_size);
     free(history->string_table);
     free(history->procs);
+    free(history->items);
     free(history);
 }
 
@@ -140,6 +148,19 @@ struct rs_hist_str rs_history_string(const struct rs_history *history, uint32_t 
 uint32_t rs_history_string_count(const struct rs_history *history)
 {
     return history->string_count;
+}
+
+const struct rs_hist_item *rs_history_keys(const struct rs_history *history,
+                                           const struct rs_hist_event *ev)
+{
+    RS_ASSERT(ev->items_start + ev->key_count + ev->item_count <= history->item_count);
+    return history->items + ev->items_start;
+}
+
+const struct rs_hist_item *rs_history_items(const struct rs_history *history,
+                                            const struct rs_hist_event *ev)
+{
+    return rs_history_keys(history, ev) + ev->key_count;
 }
 
 static uint64_t hash_bytes(const char *data, size_t size)
@@ -212,6 +233,24 @@ static enum rs_err history_intern(struct rs_history *h, const char *data, size_t
     return RS_OK;
 }
 
+uint32_t rs_history_find_string(const struct rs_history *h, const char *data, size_t size)
+{
+    if (h->string_table_cap == 0) {
+        return RS_HIST_NONE;
+    }
+    size_t mask = h->string_table_cap - 1;
+    size_t i = hash_bytes(data, size) & mask;
+    for (size_t probe = 0; probe <= mask && h->string_table[i] != 0; probe++) {
+        uint32_t other = h->string_table[i] - 1;
+        if (h->string_size[other] == size &&
+            (size == 0 || memcmp(h->chars + h->string_offset[other], data, size) == 0)) {
+            return other;
+        }
+        i = (i + 1) & mask;
+    }
+    return RS_HIST_NONE;
+}
+
 /* Finds or inserts the process; NULL when memory runs out. */
 static struct hist_proc *proc_find(struct rs_history *h, uint64_t process)
 {
@@ -261,6 +300,175 @@ static bool kind_in(uint8_t kind, bool none, bool null, bool string)
            (kind == RS_HIST_VALUE_STRING && string);
 }
 
+static bool same_value(const struct rs_hist_event *a, const struct rs_hist_event *b);
+
+/* ---- The rules of the later operations ---- */
+
+/* The shape an operation's key takes: one string, a list of strings, or [start, end|null]. */
+static bool f_key_list(uint8_t f)
+{
+    return f == RS_HIST_MULTI_GET || f == RS_HIST_BATCH_PUT || f == RS_HIST_BATCH_DELETE ||
+           f == RS_HIST_CAS_ALL || f == RS_HIST_SCAN || f == RS_HIST_REVERSE_SCAN ||
+           f == RS_HIST_DELETE_RANGE;
+}
+
+static bool f_is_range(uint8_t f)
+{
+    return f == RS_HIST_SCAN || f == RS_HIST_REVERSE_SCAN || f == RS_HIST_DELETE_RANGE;
+}
+
+static const char *check_keys(const struct rs_history *h, const struct rs_hist_event *ev)
+{
+    if (!f_key_list(ev->f)) {
+        return ev->key_list ? "this f takes one key, a string" : NULL;
+    }
+    if (!ev->key_list) {
+        return "this f takes its keys as an array";
+    }
+    const struct rs_hist_item *keys = rs_history_keys(h, ev);
+    if (f_is_range(ev->f)) {
+        bool ok = ev->key_count == 2 && keys[0].first != RS_HIST_NONE;
+        return ok ? NULL : "a range is [\"start\", \"end\" or null]";
+    }
+    for (uint32_t i = 0; i < ev->key_count; i++) {
+        if (keys[i].first == RS_HIST_NONE) {
+            return "keys are strings";
+        }
+    }
+    return ev->key_count >= 1 ? NULL : "the key array is empty";
+}
+
+/* Items of a list value: all strings (or null when may_null), or all pairs. */
+static bool items_shaped(const struct rs_history *h, const struct rs_hist_event *ev, bool pairs,
+                         bool may_null, bool second_may_null)
+{
+    const struct rs_hist_item *items = rs_history_items(h, ev);
+    for (uint32_t i = 0; i < ev->item_count; i++) {
+        if (items[i].pair != pairs || (items[i].first == RS_HIST_NONE && !may_null) ||
+            (pairs && items[i].second == RS_HIST_NONE && !second_may_null)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_list(const struct rs_hist_event *ev)
+{
+    return ev->value_kind == RS_HIST_VALUE_LIST;
+}
+
+/* The args an operation's invoke and ok carry (fail and info carry none). */
+static uint8_t f_args(uint8_t f, bool invoke)
+{
+    switch (f) {
+    case RS_HIST_CONTAINS_KEY: return invoke ? 0 : 1;
+    case RS_HIST_SCAN:
+    case RS_HIST_REVERSE_SCAN: return invoke ? 2 : 1;
+    case RS_HIST_GET_SEQUENCE: return invoke ? 1 : 2;
+    case RS_HIST_LOCK: return invoke ? 3 : 4;
+    case RS_HIST_UNLOCK: return invoke ? 1 : 2;
+    default: return 0;
+    }
+}
+
+static const char *check_args(const struct rs_hist_event *ev)
+{
+    bool carries = ev->type == RS_HIST_INVOKE || ev->type == RS_HIST_OK;
+    uint8_t want = carries ? f_args(ev->f, ev->type == RS_HIST_INVOKE) : 0;
+    if (ev->arg_count != want) {
+        return want == 0 ? "this event carries no args" : "wrong number of args for this f";
+    }
+    bool flags_ok = true;
+    if (ev->type == RS_HIST_OK && (ev->f == RS_HIST_CONTAINS_KEY || ev->f == RS_HIST_SCAN ||
+                                   ev->f == RS_HIST_REVERSE_SCAN || ev->f == RS_HIST_LOCK ||
+                                   ev->f == RS_HIST_UNLOCK)) {
+        flags_ok = ev->args[0] == 0 || ev->args[0] == 1;
+    }
+    if (ev->type == RS_HIST_INVOKE && (ev->f == RS_HIST_SCAN || ev->f == RS_HIST_REVERSE_SCAN)) {
+        flags_ok = ev->args[1] == 0 || ev->args[1] == 1;
+    }
+    for (uint32_t i = 0; i < ev->arg_count; i++) {
+        flags_ok = flags_ok && ev->args[i] >= 0;
+    }
+    return flags_ok ? NULL : "args out of range (flags are 0 or 1, numbers not negative)";
+}
+
+/* Value rules of the later operations for an invoke. */
+static const char *check_later_invoke(const struct rs_history *h, const struct rs_hist_event *ev)
+{
+    bool none = kind_in(ev->value_kind, true, true, false);
+    switch (ev->f) {
+    case RS_HIST_BATCH_PUT:
+        return is_list(ev) && ev->item_count == ev->key_count &&
+                       items_shaped(h, ev, false, false, false)
+                   ? NULL
+                   : "a batch_put invoke needs one string value per key";
+    case RS_HIST_CAS_ALL:
+        return is_list(ev) && ev->item_count == ev->key_count &&
+                       items_shaped(h, ev, true, false, false)
+                   ? NULL
+                   : "a cas_all invoke needs one [\"expected\",\"new\"] per key";
+    case RS_HIST_MERGE:
+    case RS_HIST_LOCK:
+        return ev->value_kind == RS_HIST_VALUE_STRING ? NULL : "this invoke needs a string value";
+    default: return none ? NULL : "this invoke carries no value";
+    }
+}
+
+static bool same_items(const struct rs_history *h, const struct rs_hist_event *a,
+                       const struct rs_hist_event *b)
+{
+    if (a->item_count != b->item_count) {
+        return false;
+    }
+    const struct rs_hist_item *x = rs_history_items(h, a);
+    const struct rs_hist_item *y = rs_history_items(h, b);
+    for (uint32_t i = 0; i < a->item_count; i++) {
+        if (x[i].first != y[i].first || x[i].second != y[i].second || x[i].pair != y[i].pair) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Value rules of the later operations for a completion. */
+static const char *check_later_completion(const struct rs_history *h,
+                                          const struct rs_hist_event *ev,
+                                          const struct rs_hist_event *inv)
+{
+    bool ok = ev->type == RS_HIST_OK;
+    bool none = kind_in(ev->value_kind, true, true, false);
+    switch (ev->f) {
+    case RS_HIST_MULTI_GET:
+        if (!ok) {
+            return none ? NULL : "a fail or info carries no value here";
+        }
+        return is_list(ev) && ev->item_count <= inv->key_count &&
+                       items_shaped(h, ev, false, true, false)
+                   ? NULL
+                   : "a multi_get ok needs [value or null, ...], at most one per key";
+    case RS_HIST_SCAN:
+    case RS_HIST_REVERSE_SCAN:
+        if (!ok) {
+            return none ? NULL : "a fail or info carries no value here";
+        }
+        return is_list(ev) && items_shaped(h, ev, true, false, true)
+                   ? NULL
+                   : "a scan ok needs [[\"key\", value or null], ...]";
+    case RS_HIST_BATCH_PUT:
+    case RS_HIST_CAS_ALL:
+        return ev->value_kind == RS_HIST_VALUE_NONE || (is_list(ev) && same_items(h, ev, inv))
+                   ? NULL
+                   : "the value differs from its invoke's";
+    case RS_HIST_MERGE:
+    case RS_HIST_LOCK:
+        return ev->value_kind == RS_HIST_VALUE_NONE || same_value(ev, inv)
+                   ? NULL
+                   : "the value differs from its invoke's";
+    default: return none ? NULL : "this f carries no value";
+    }
+}
+
 /* The value rules of the table in history.h for an invoke; NULL when the value is fine. */
 static const char *check_invoke_value(const struct rs_hist_event *ev)
 {
@@ -285,6 +493,9 @@ static const char *check_invoke_value(const struct rs_hist_event *ev)
 
 static bool same_value(const struct rs_hist_event *a, const struct rs_hist_event *b)
 {
+    if (a->value_kind == RS_HIST_VALUE_LIST || b->value_kind == RS_HIST_VALUE_LIST) {
+        return false; /* lists are compared by same_items */
+    }
     return a->value_kind == b->value_kind && a->value == b->value && a->expected == b->expected;
 }
 
@@ -330,6 +541,45 @@ static void where(const struct rs_hist_event *ev, uint32_t index, char *out, siz
     }
 }
 
+static bool same_keys(const struct rs_history *h, const struct rs_hist_event *a,
+                      const struct rs_hist_event *b)
+{
+    if (a->key_list != b->key_list || a->key_count != b->key_count) {
+        return false;
+    }
+    if (!a->key_list) {
+        return a->key == b->key;
+    }
+    const struct rs_hist_item *x = rs_history_keys(h, a);
+    const struct rs_hist_item *y = rs_history_keys(h, b);
+    for (uint32_t i = 0; i < a->key_count; i++) {
+        if (x[i].first != y[i].first) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* An invoke's own rules: key shape, args, value. */
+static enum rs_err check_event_alone(const struct rs_history *h, const struct rs_hist_event *ev,
+                                     struct rs_history_error *error, enum hist_field *bad_field)
+{
+    const char *bad = check_keys(h, ev);
+    *bad_field = FIELD_KEY;
+    if (bad == NULL) {
+        bad = check_args(ev);
+        *bad_field = FIELD_ARGS;
+    }
+    if (bad == NULL) {
+        bad = ev->f >= RS_HIST_F_SIMPLE_COUNT ? check_later_invoke(h, ev) : check_invoke_value(ev);
+        *bad_field = FIELD_VALUE;
+    }
+    if (bad != NULL) {
+        set_message(error, "%s", bad);
+    }
+    return bad ? RS_EINVAL : RS_OK;
+}
+
 /* Pairing: an invoke needs an idle process, a completion needs a matching outstanding invoke. */
 static enum rs_err check_pairing(const struct rs_history *h,
                                  const struct hist_proc *proc,
@@ -348,12 +598,7 @@ static enum rs_err check_pairing(const struct rs_history *h,
                         (unsigned long long)ev->process, at);
             return RS_EINVAL;
         }
-        *bad_field = FIELD_VALUE;
-        bad = check_invoke_value(ev);
-        if (bad != NULL) {
-            set_message(error, "%s", bad);
-        }
-        return bad ? RS_EINVAL : RS_OK;
+        return check_event_alone(h, ev, error, bad_field);
     }
     if (!outstanding) {
         *bad_field = FIELD_TYPE;
@@ -365,12 +610,19 @@ static enum rs_err check_pairing(const struct rs_history *h,
     if (inv->f != ev->f) {
         *bad_field = FIELD_F;
         bad = "f differs from its invoke's";
-    } else if (inv->key != ev->key) {
+    } else if (!same_keys(h, inv, ev)) {
         *bad_field = FIELD_KEY;
         bad = "key differs from its invoke's";
+    } else if (check_keys(h, ev) != NULL) {
+        *bad_field = FIELD_KEY;
+        bad = check_keys(h, ev);
+    } else if (check_args(ev) != NULL) {
+        *bad_field = FIELD_ARGS;
+        bad = check_args(ev);
     } else {
         *bad_field = FIELD_VALUE;
-        bad = check_completion_value(ev, inv);
+        bad = ev->f >= RS_HIST_F_SIMPLE_COUNT ? check_later_completion(h, ev, inv)
+                                              : check_completion_value(ev, inv);
     }
     if (bad != NULL) {
         where(inv, proc->outstanding, at, sizeof at);
@@ -387,10 +639,10 @@ static enum rs_err check_ranges(const struct rs_history *h,
                                 enum hist_field *bad_field)
 {
     if (ev->type > RS_HIST_INFO || ev->f >= RS_HIST_F_COUNT ||
-        ev->process > RS_HISTORY_PROCESS_MAX || ev->value_kind > RS_HIST_VALUE_PAIR) {
+        ev->process > RS_HISTORY_PROCESS_MAX || ev->value_kind > RS_HIST_VALUE_LIST) {
         *bad_field = ev->type > RS_HIST_INFO               ? FIELD_TYPE
                      : ev->f >= RS_HIST_F_COUNT            ? FIELD_F
-                     : ev->value_kind > RS_HIST_VALUE_PAIR ? FIELD_VALUE
+                     : ev->value_kind > RS_HIST_VALUE_LIST ? FIELD_VALUE
                                                            : FIELD_PROCESS;
         set_message(error, "%s out of range", field_names[*bad_field]);
         return RS_EINVAL;
@@ -465,6 +717,53 @@ static enum rs_err intern_str(struct rs_history *h, struct rs_hist_str s, uint32
     return history_intern(h, s.data, s.size, id);
 }
 
+/* Appends one item (string ids already interned); false when memory runs out. */
+static bool item_push(struct rs_history *h, uint32_t first, uint32_t second, bool pair)
+{
+    if (!grow((void **)&h->items, &h->item_cap, h->item_count + 1, sizeof *h->items)) {
+        return false;
+    }
+    h->items[h->item_count++] = (struct rs_hist_item){first, second, pair};
+    return true;
+}
+
+static enum rs_err intern_or_null(struct rs_history *h, struct rs_hist_str s, uint32_t *id)
+{
+    *id = RS_HIST_NONE;
+    return s.data == NULL ? RS_OK : history_intern(h, s.data, s.size, id);
+}
+
+/* The keys, items and args of a recorded event; the items go at the end of the table. */
+static enum rs_err add_lists(struct rs_history *h, const struct rs_hist_event_in *in,
+                             struct rs_hist_event *ev)
+{
+    if (in->key_count + in->item_count > RS_HISTORY_ITEMS_MAX || in->arg_count > RS_HIST_ARGS_MAX) {
+        return RS_ETOOBIG;
+    }
+    ev->items_start = (uint32_t)h->item_count;
+    ev->key_list = in->keys != NULL;
+    ev->key_count = in->keys != NULL ? in->key_count : 0;
+    ev->item_count = in->value_kind == RS_HIST_VALUE_LIST ? in->item_count : 0;
+    ev->arg_count = (uint8_t)in->arg_count;
+    memcpy(ev->args, in->args, sizeof ev->args);
+    enum rs_err rc = RS_OK;
+    for (uint32_t i = 0; i < ev->key_count && rc == RS_OK; i++) {
+        uint32_t id;
+        rc = intern_or_null(h, in->keys[i], &id);
+        rc = rc == RS_OK && !item_push(h, id, RS_HIST_NONE, false) ? RS_ENOMEM : rc;
+    }
+    for (uint32_t i = 0; i < ev->item_count && rc == RS_OK; i++) {
+        uint32_t a;
+        uint32_t b = RS_HIST_NONE;
+        rc = intern_or_null(h, in->items[i].first, &a);
+        if (rc == RS_OK && in->items[i].pair) {
+            rc = intern_or_null(h, in->items[i].second, &b);
+        }
+        rc = rc == RS_OK && !item_push(h, a, b, in->items[i].pair) ? RS_ENOMEM : rc;
+    }
+    return rc;
+}
+
 enum rs_err rs_history_add(struct rs_history *history,
                            const struct rs_hist_event_in *event,
                            struct rs_history_error *error)
@@ -479,28 +778,60 @@ enum rs_err rs_history_add(struct rs_history *history,
                                .type = (uint8_t)event->type,
                                .f = (uint8_t)event->f,
                                .value_kind = (uint8_t)event->value_kind};
-    enum rs_err rc = intern_str(history, event->key, &ev.key);
-    if (rc == RS_OK && event->value_kind >= RS_HIST_VALUE_STRING) {
+    size_t items_before = history->item_count;
+    enum rs_err rc = event->keys != NULL ? RS_OK : intern_str(history, event->key, &ev.key);
+    ev.key = event->keys != NULL ? RS_HIST_NONE : ev.key;
+    if (rc == RS_OK) {
+        rc = add_lists(history, event, &ev);
+    }
+    if (rc == RS_OK && event->value_kind >= RS_HIST_VALUE_STRING &&
+        event->value_kind != RS_HIST_VALUE_LIST) {
         rc = intern_str(history, event->value, &ev.value);
     }
     if (rc == RS_OK && event->value_kind == RS_HIST_VALUE_PAIR) {
         rc = intern_str(history, event->expected, &ev.expected);
     }
-    if (rc == RS_OK && event->value_kind > RS_HIST_VALUE_PAIR) {
+    if (rc == RS_OK && event->value_kind > RS_HIST_VALUE_LIST) {
         rc = RS_EINVAL;
     }
     if (rc != RS_OK) {
+        history->item_count = items_before;
         set_message(err, "bad key or value: %s", rs_err_message(rc));
         return rc;
     }
     enum hist_field field;
-    return history_append(history, &ev, err, &field);
+    rc = history_append(history, &ev, err, &field);
+    if (rc != RS_OK) {
+        history->item_count = items_before;
+    }
+    return rc;
 }
 
 static void format_string(const struct rs_history *h, uint32_t id, struct rs_buf *out)
 {
+    if (id == RS_HIST_NONE) {
+        rs_buf_puts(out, "null");
+        return;
+    }
     struct rs_hist_str s = rs_history_string(h, id);
     rs_buf_json_str(out, s.data, s.size);
+}
+
+static void format_items(const struct rs_history *h, const struct rs_hist_item *items,
+                         uint32_t count, struct rs_buf *out)
+{
+    rs_buf_putc(out, '[');
+    for (uint32_t i = 0; i < count; i++) {
+        rs_buf_puts(out, i > 0 ? "," : "");
+        rs_buf_puts(out, items[i].pair ? "[" : "");
+        format_string(h, items[i].first, out);
+        if (items[i].pair) {
+            rs_buf_putc(out, ',');
+            format_string(h, items[i].second, out);
+            rs_buf_putc(out, ']');
+        }
+    }
+    rs_buf_putc(out, ']');
 }
 
 void rs_history_format_event(const struct rs_history *history, size_t index, struct rs_buf *out)
@@ -513,8 +844,16 @@ void rs_history_format_event(const struct rs_history *history, size_t index, str
     rs_buf_puts(out, "\",\"f\":\"");
     rs_buf_puts(out, rs_hist_f_name(ev->f));
     rs_buf_puts(out, "\",\"key\":");
-    format_string(history, ev->key, out);
+    if (ev->key_list) {
+        format_items(history, rs_history_keys(history, ev), ev->key_count, out);
+    } else {
+        format_string(history, ev->key, out);
+    }
     switch (ev->value_kind) {
+        case RS_HIST_VALUE_LIST:
+            rs_buf_puts(out, ",\"value\":");
+            format_items(history, rs_history_items(history, ev), ev->item_count, out);
+            break;
         case RS_HIST_VALUE_NULL:
             rs_buf_puts(out, ",\"value\":null");
             break;
@@ -531,6 +870,14 @@ void rs_history_format_event(const struct rs_history *history, size_t index, str
             break;
         default:
             break;
+    }
+    if (ev->arg_count > 0) {
+        rs_buf_puts(out, ",\"args\":[");
+        for (uint32_t i = 0; i < ev->arg_count; i++) {
+            rs_buf_puts(out, i > 0 ? "," : "");
+            rs_buf_i64(out, ev->args[i]);
+        }
+        rs_buf_putc(out, ']');
     }
     rs_buf_puts(out, ",\"time\":");
     rs_buf_i64(out, ev->time_ns);
@@ -569,6 +916,8 @@ struct parser {
     size_t pos;
     uint32_t line_number;
     char *scratch; /* RS_HISTORY_STRING_BYTES_MAX bytes for decoding one string */
+    struct rs_hist_item *keys;   /* RS_HISTORY_ITEMS_MAX: a key array being read */
+    struct rs_hist_item *values; /* RS_HISTORY_ITEMS_MAX: a value list being read */
 };
 
 /* A line's fields as parsed, with the column of each value for later errors. */
@@ -576,6 +925,7 @@ struct line_fields {
     bool seen[FIELD_COUNT];
     size_t pos[FIELD_COUNT];
     struct rs_hist_event ev;
+    uint32_t value_items; /* items of a list value, in p->values */
 };
 
 static enum rs_err parse_error_at(struct parser *p, size_t pos, const char *fmt, ...)
@@ -840,50 +1190,133 @@ static bool parse_null(struct parser *p)
     return false;
 }
 
-/* cas's ["expected","new"] at pos (on the bracket). */
-static enum rs_err parse_pair(struct parser *p, struct rs_hist_event *ev)
+/* A string or null at pos, as an item string id (RS_HIST_NONE for null). */
+static enum rs_err parse_item_string(struct parser *p, bool may_null, const char *wanted,
+                                     uint32_t *id)
 {
-    static const char *const wanted = "a string in [\"expected\",\"new\"]";
-    uint32_t ids[2];
-    p->pos++;
-    for (int i = 0; i < 2; i++) {
+    *id = RS_HIST_NONE;
+    if (p->pos < p->size && p->line[p->pos] == '"') {
+        return parse_interned(p, id);
+    }
+    if (may_null && parse_null(p)) {
+        return RS_OK;
+    }
+    return unexpected(p, wanted);
+}
+
+/* After an item: ',' (true) or the closing ']' (false, *done set). */
+static enum rs_err parse_list_separator(struct parser *p, bool *done)
+{
+    skip_ws(p);
+    if (p->pos < p->size && (p->line[p->pos] == ',' || p->line[p->pos] == ']')) {
+        *done = p->line[p->pos] == ']';
+        p->pos++;
         skip_ws(p);
-        if (p->pos >= p->size || p->line[p->pos] != '"') {
-            return unexpected(p, wanted);
+        return RS_OK;
+    }
+    return unexpected(p, "',' or ']'");
+}
+
+/* ["a","b"] or ["a",null] inside a list, at pos (on the bracket). */
+static enum rs_err parse_item_pair(struct parser *p, struct rs_hist_item *item)
+{
+    p->pos++;
+    skip_ws(p);
+    enum rs_err rc = parse_item_string(p, false, "a string in a [pair]", &item->first);
+    skip_ws(p);
+    if (rc == RS_OK && (p->pos >= p->size || p->line[p->pos] != ',')) {
+        rc = unexpected(p, "',' (a pair is [\"first\",\"second\" or null])");
+    }
+    if (rc == RS_OK) {
+        p->pos++;
+        skip_ws(p);
+        rc = parse_item_string(p, true, "a string or null in a [pair]", &item->second);
+    }
+    skip_ws(p);
+    if (rc == RS_OK && (p->pos >= p->size || p->line[p->pos] != ']')) {
+        rc = unexpected(p, "']' (a pair has two items)");
+    }
+    p->pos += rc == RS_OK;
+    item->pair = true;
+    return rc;
+}
+
+/* An array of strings and nulls (and pairs when pairs is set) at pos (on the bracket). */
+static enum rs_err parse_list(struct parser *p, struct rs_hist_item *items, bool pairs,
+                              uint32_t *count)
+{
+    *count = 0;
+    p->pos++;
+    skip_ws(p);
+    if (p->pos < p->size && p->line[p->pos] == ']') {
+        p->pos++;
+        return RS_OK;
+    }
+    bool done = false;
+    while (!done) {
+        if (*count == RS_HISTORY_ITEMS_MAX) {
+            return parse_error_at(p, p->pos, "more than %u items", RS_HISTORY_ITEMS_MAX);
         }
-        enum rs_err rc = parse_interned(p, &ids[i]);
+        struct rs_hist_item *item = &items[(*count)++];
+        *item = (struct rs_hist_item){RS_HIST_NONE, RS_HIST_NONE, false};
+        enum rs_err rc = pairs && p->pos < p->size && p->line[p->pos] == '['
+                             ? parse_item_pair(p, item)
+                             : parse_item_string(p, true,
+                                                 pairs ? "a string, null or a [pair] in a list"
+                                                       : "a string or null in the key array",
+                                                 &item->first);
+        if (rc == RS_OK) {
+            rc = parse_list_separator(p, &done);
+        }
         if (rc != RS_OK) {
             return rc;
         }
-        skip_ws(p);
-        char sep = i == 0 ? ',' : ']';
-        if (p->pos >= p->size || p->line[p->pos] != sep) {
-            return unexpected(p, i == 0 ? "',' (cas value is [\"expected\",\"new\"])"
-                                        : "']' (cas value is [\"expected\",\"new\"])");
-        }
-        p->pos++;
     }
-    ev->expected = ids[0];
-    ev->value = ids[1];
-    ev->value_kind = RS_HIST_VALUE_PAIR;
     return RS_OK;
 }
 
-static enum rs_err parse_value_field(struct parser *p, struct rs_hist_event *ev)
+static enum rs_err parse_value_field(struct parser *p, struct line_fields *lf)
 {
+    struct rs_hist_event *ev = &lf->ev;
     char c = p->pos < p->size ? p->line[p->pos] : '\0';
     if (c == '"') {
         ev->value_kind = RS_HIST_VALUE_STRING;
         return parse_interned(p, &ev->value);
     }
     if (c == '[') {
-        return parse_pair(p, ev);
+        ev->value_kind = RS_HIST_VALUE_LIST; /* cas's pair is told apart once f is known */
+        return parse_list(p, p->values, true, &lf->value_items);
     }
     if (parse_null(p)) {
         ev->value_kind = RS_HIST_VALUE_NULL;
         return RS_OK;
     }
     return unexpected(p, "a string, null or [\"expected\",\"new\"] for value");
+}
+
+/* "args": an array of at most RS_HIST_ARGS_MAX integers. */
+static enum rs_err parse_args(struct parser *p, struct rs_hist_event *ev)
+{
+    if (p->pos >= p->size || p->line[p->pos] != '[') {
+        return unexpected(p, "an array of integers for args");
+    }
+    p->pos++;
+    skip_ws(p);
+    bool done = p->pos < p->size && p->line[p->pos] == ']';
+    p->pos += done;
+    while (!done) {
+        if (ev->arg_count == RS_HIST_ARGS_MAX) {
+            return parse_error_at(p, p->pos, "more than %u args", RS_HIST_ARGS_MAX);
+        }
+        enum rs_err rc = parse_int(p, "an arg", &ev->args[ev->arg_count++]);
+        if (rc == RS_OK) {
+            rc = parse_list_separator(p, &done);
+        }
+        if (rc != RS_OK) {
+            return rc;
+        }
+    }
+    return RS_OK;
 }
 
 /* "type" or "f": a string naming one of a few words. */
@@ -903,8 +1336,8 @@ static enum rs_err parse_name_field(struct parser *p, enum hist_field field, uin
         return parse_error_at(p, start,
                               field == FIELD_TYPE
                                   ? "unknown type (invoke, ok, fail or info)"
-                                  : "unknown f (get, put, delete, cas, put_if_absent "
-                                    "or get_and_put)");
+                                  : "unknown f (get, put, delete, cas, put_if_absent, "
+                                    "get_and_put or one of the later operations)");
     }
     *out = (uint8_t)v;
     return RS_OK;
@@ -930,12 +1363,18 @@ static enum rs_err parse_field(struct parser *p, enum hist_field field, struct l
         case FIELD_F:
             return parse_name_field(p, field, &ev->f);
         case FIELD_KEY:
+            if (p->pos < p->size && p->line[p->pos] == '[') {
+                ev->key_list = true;
+                return parse_list(p, p->keys, false, &ev->key_count);
+            }
             if (p->pos >= p->size || p->line[p->pos] != '"') {
                 return unexpected(p, "a string for key");
             }
             return parse_interned(p, &ev->key);
         case FIELD_VALUE:
-            return parse_value_field(p, ev);
+            return parse_value_field(p, lf);
+        case FIELD_ARGS:
+            return parse_args(p, ev);
         default:
             RS_UNREACHABLE();
     }
@@ -963,8 +1402,8 @@ static enum rs_err parse_field_name(struct parser *p,
     }
     if (found < 0) {
         return parse_error_at(p, start,
-                              "unknown field (expected process, type, f, key, value "
-                              "or time)");
+                              "unknown field (expected process, type, f, key, value, "
+                              "args or time)");
     }
     if (lf->seen[found]) {
         return parse_error_at(p, start, "field \"%s\" appears twice", field_names[found]);
@@ -1010,11 +1449,43 @@ static enum rs_err parse_object(struct parser *p, struct line_fields *lf)
         p->pos++;
         skip_ws(p);
     }
-    /* Six distinct fields were read and a seventh follows: it is a duplicate or unknown. */
+    /* Every distinct field was read and one more follows: it is a duplicate or unknown. */
     enum hist_field field;
     enum rs_err rc = parse_field_name(p, lf, &field);
     RS_ASSERT(rc != RS_OK);
     return rc;
+}
+
+/*
+ * Moves a line's key array and value list into the history's items (keys first), and turns
+ * a cas value of exactly two strings into its pair.
+ */
+static enum rs_err line_lists(struct parser *p, struct line_fields *lf)
+{
+    struct rs_hist_event *ev = &lf->ev;
+    const struct rs_hist_item *v = p->values;
+    if (ev->f < RS_HIST_F_SIMPLE_COUNT && ev->value_kind == RS_HIST_VALUE_LIST &&
+        lf->value_items == 2 && !v[0].pair && !v[1].pair && v[0].first != RS_HIST_NONE &&
+        v[1].first != RS_HIST_NONE) {
+        ev->value_kind = RS_HIST_VALUE_PAIR;
+        ev->expected = v[0].first;
+        ev->value = v[1].first;
+        lf->value_items = 0;
+    }
+    ev->key = ev->key_list ? RS_HIST_NONE : ev->key;
+    ev->items_start = (uint32_t)p->h->item_count;
+    ev->item_count = ev->value_kind == RS_HIST_VALUE_LIST ? lf->value_items : 0;
+    if (ev->key_count + ev->item_count > RS_HISTORY_ITEMS_MAX) {
+        return parse_error_at(p, lf->pos[FIELD_VALUE], "more than %u items in one line",
+                              RS_HISTORY_ITEMS_MAX);
+    }
+    for (uint32_t i = 0; i < ev->key_count + ev->item_count; i++) {
+        const struct rs_hist_item *it = i < ev->key_count ? &p->keys[i] : &v[i - ev->key_count];
+        if (!item_push(p->h, it->first, it->second, it->pair)) {
+            return parse_error_at(p, 0, "out of memory");
+        }
+    }
+    return RS_OK;
 }
 
 /* One non-blank line: the object, then the checks shared with the recorder. */
@@ -1041,16 +1512,22 @@ static enum rs_err parse_line(struct parser *p)
         return unexpected(p, "the end of the line after the object");
     }
     for (int i = 0; i < FIELD_COUNT; i++) {
-        if (!lf.seen[i] && i != FIELD_VALUE) {
+        if (!lf.seen[i] && i != FIELD_VALUE && i != FIELD_ARGS) {
             return parse_error_at(p, close, "missing field \"%s\"", field_names[i]);
         }
         if (!lf.seen[i]) {
             lf.pos[i] = close;
         }
     }
+    size_t items_before = p->h->item_count;
+    rc = line_lists(p, &lf);
+    if (rc != RS_OK) {
+        return rc;
+    }
     enum hist_field bad = FIELD_PROCESS;
     rc = history_append(p->h, &lf.ev, p->error, &bad);
     if (rc != RS_OK) {
+        p->h->item_count = items_before;
         RS_ASSERT(bad < FIELD_COUNT);
         p->error->line = p->line_number;
         p->error->column = (uint32_t)(lf.pos[bad] + 1);
@@ -1072,7 +1549,12 @@ enum rs_err rs_history_parse(struct rs_history *history,
         return RS_ETOOBIG;
     }
     p.scratch = malloc(RS_HISTORY_STRING_BYTES_MAX);
-    if (p.scratch == NULL) {
+    p.keys = malloc(RS_HISTORY_ITEMS_MAX * sizeof *p.keys);
+    p.values = malloc(RS_HISTORY_ITEMS_MAX * sizeof *p.values);
+    if (p.scratch == NULL || p.keys == NULL || p.values == NULL) {
+        free(p.scratch);
+        free(p.keys);
+        free(p.values);
         set_message(p.error, "out of memory");
         return RS_ENOMEM;
     }
@@ -1097,6 +1579,8 @@ enum rs_err rs_history_parse(struct rs_history *history,
         start = end + 1;
     }
     free(p.scratch);
+    free(p.keys);
+    free(p.values);
     return rc;
 }
 
@@ -1193,11 +1677,12 @@ void rs_history_gen_defaults(struct rs_history_gen_options *options)
 static uint8_t gen_pick_f(uint64_t *rng, const struct rs_history_gen_options *o)
 {
     uint64_t total = 0;
-    for (int i = 0; i < RS_HIST_F_COUNT; i++) {
+    /* The generator models the single-key operations only. */
+    for (int i = 0; i < RS_HIST_F_SIMPLE_COUNT; i++) {
         total += o->mix_ppm[i];
     }
     uint64_t x = gen_below(rng, total ? total : 1);
-    for (int i = 0; i < RS_HIST_F_COUNT; i++) {
+    for (int i = 0; i < RS_HIST_F_SIMPLE_COUNT; i++) {
         if (x < o->mix_ppm[i]) {
             return (uint8_t)i;
         }

@@ -48,6 +48,8 @@
 #define DEAD   1u
 #define NONE   RS_HIST_NONE
 #define NEVER  INT64_MAX
+/* An id no string takes (witness windows use it for "some other value"). */
+#define WITNESS_OTHER_ID (NONE - 1)
 /* The window (operations pending at once on one key) is at most this many words of bits. */
 #define WINDOW_WORDS_MAX 64u
 
@@ -60,7 +62,9 @@ struct lc_op {
     uint32_t key;
     uint32_t pre_value; /* string id the state must equal, NONE for absent (when !pre_any) */
     uint32_t eff_value; /* string id written, NONE for absent (delete) (when writes) */
-    uint8_t f;
+    uint8_t f;        /* the single-key kind the search uses */
+    uint8_t source_f; /* the history operation it was projected from (for messages) */
+    bool sequence;    /* key names a sequence, not a data key */
     bool ok;
     bool maybe; /* witness windows only: may have taken effect, by return_ns, or not at all */
     bool pre_any;
@@ -100,6 +104,7 @@ struct key_ctx {
     uint32_t *reader_start;      /* per sweep state: its reads are reader_ops[start..next) */
     uint32_t *reader_ops;
     uint32_t *class_of; /* per op that is branched on: ops with equal (pre, eff) share it */
+    const struct derived *derived; /* strings of value ids (for messages) */
 };
 
 /* What one key's sweep concluded. */
@@ -149,103 +154,699 @@ void rs_lincheck_options_default(struct rs_lincheck_options *options)
 
 /* ---- Extraction: operations from events ---- */
 
-/* Fills *op from an invoke and its completion; false when the operation is dropped. */
-static bool extract_op(const struct rs_history *h, uint32_t index, struct lc_op *op)
+/*
+ * Multi-key and later operations are checked by projection: each operation becomes one
+ * single-key operation (a guarded read or write of one register) per key it touches, with its
+ * own interval and outcome, and each key is then checked alone as before.
+ *
+ * Why this is sound (it never reports a violation for a linearizable history): take a
+ * linearization of the whole history and keep, for one key, the projected operations in the
+ * same order. Each projected operation sees exactly the state its original saw on that key and
+ * leaves what the original left, so the order is a linearization of that key's projection.
+ * Projection keeps every per-key consequence but forgets atomicity across keys: a multi_get
+ * or scan that sees one key of a batch_put before it and another after it passes. That is the
+ * gap (a full multi-key model for small key sets would close it).
+ *
+ *   multi_get ok      a get per returned key (a truncated result's missing keys: nothing)
+ *   scan ok           a get per returned pair (keys_only: nothing for the key), and a get of
+ *                     absent for every key the history knows inside the covered range that the
+ *                     scan did not return (covered: the whole range, or up to the last key
+ *                     returned when truncated)
+ *   contains_key ok   found 0: a get of absent; found 1: nothing (presence is not a value)
+ *   batch_put, batch_delete, cas_all   a put, delete or cas per key, same outcome
+ *   delete_range      a delete of every key the history knows in the range
+ *   merge             with unique merged strings containing no separator, the value a merge
+ *                     made is visible in any observed value holding its string: "p1,..,m,..."
+ *                     makes merge m a cas from "p1,..,p(i-1)" (absent when first) to
+ *                     "p1,..,m". A merge nobody observes is a blind write of a value nobody
+ *                     reads (every operation that could tell would have observed it). When the
+ *                     strings repeat or hold the separator, the key is not checked (a note).
+ *   get_sequence ok   in the sequence space: a cas from start to end (0 is absent), or a get
+ *                     of start when step is 0; reset_sequence a delete
+ *   lock ok, success with acquires 1 (a new holder)   on the fencing key (a data key): a cas
+ *                     from token - 1 (0: absent) to token, as decimal text
+ * Counters (a sequence, a fencing key) with an increment of unknown outcome are not checked:
+ * the value it would leave is unknown, so later operations could not be explained (a note).
+ * Lock records themselves (mutual exclusion, leases) are not checked, nor unlock.
+ */
+
+/* Strings the projection makes (merge prefixes, counters) that the history may not hold. */
+struct derived {
+    const struct rs_history *h;
+    uint32_t base; /* ids from base on are derived */
+    char *chars;
+    size_t chars_size, chars_cap;
+    size_t *offset;
+    uint32_t *size;
+    uint32_t count, cap;
+};
+
+static void derived_free(struct derived *d)
 {
-    const struct rs_hist_event *inv = rs_history_event(h, index);
-    RS_ASSERT(inv->type == RS_HIST_INVOKE);
-    const struct rs_hist_event *done =
-        inv->partner != NONE ? rs_history_event(h, inv->partner) : NULL;
-    uint8_t outcome = done ? done->type : RS_HIST_INFO;
-    if (outcome == RS_HIST_FAIL || (inv->f == RS_HIST_GET && outcome != RS_HIST_OK)) {
-        return false; /* did not happen, or a read whose result nobody knows */
-    }
-    memset(op, 0, sizeof *op);
-    op->invoke_ns = inv->time_ns;
-    op->return_ns = outcome == RS_HIST_OK ? done->time_ns : NEVER;
-    op->invoke_event = index;
-    op->complete_event = inv->partner;
-    op->key = inv->key;
-    op->f = inv->f;
-    op->ok = outcome == RS_HIST_OK;
-    op->pre_any = true;
-    op->writes = inv->f != RS_HIST_GET;
-    op->pre_value = NONE;
-    op->eff_value = inv->f == RS_HIST_DELETE ? NONE : inv->value;
-    bool has_result = op->ok && (inv->f == RS_HIST_GET || inv->f == RS_HIST_GET_AND_PUT);
-    if (has_result) {
-        op->pre_any = false;
-        op->pre_value = done->value_kind == RS_HIST_VALUE_STRING ? done->value : NONE;
-    } else if (inv->f == RS_HIST_CAS) {
-        op->pre_any = false;
-        op->pre_value = inv->expected;
-    } else if (inv->f == RS_HIST_PUT_IF_ABSENT) {
-        op->pre_any = false;
-    }
-    RS_ASSERT(!op->writes || inv->f == RS_HIST_DELETE || op->eff_value != NONE);
-    return true;
+    free(d->chars);
+    free(d->offset);
+    free(d->size);
+    memset(d, 0, sizeof *d);
 }
+
+static struct rs_hist_str lc_string(const struct derived *d, uint32_t id)
+{
+    if (id < d->base) {
+        return rs_history_string(d->h, id);
+    }
+    RS_ASSERT(id - d->base < d->count);
+    return (struct rs_hist_str){d->chars + d->offset[id - d->base], d->size[id - d->base]};
+}
+
+/* The id of these bytes: the history's, or a derived one (linear search: few are made). */
+static uint32_t derived_id(struct derived *d, const char *data, size_t size)
+{
+    uint32_t id = rs_history_find_string(d->h, data, size);
+    if (id != NONE) {
+        return id;
+    }
+    for (uint32_t i = 0; i < d->count; i++) {
+        if (d->size[i] == size && memcmp(d->chars + d->offset[i], data, size) == 0) {
+            return d->base + i;
+        }
+    }
+    if (d->count == d->cap) {
+        uint32_t cap = d->cap ? d->cap * 2 : 64;
+        size_t *offset = realloc(d->offset, cap * sizeof *offset);
+        d->offset = offset ? offset : d->offset;
+        uint32_t *sizes = realloc(d->size, cap * sizeof *sizes);
+        d->size = sizes ? sizes : d->size;
+        RS_ASSERT(offset != NULL && sizes != NULL);
+        d->cap = cap;
+    }
+    if (d->chars_size + size + 1 > d->chars_cap) {
+        size_t cap = (d->chars_size + size + 1) * 2;
+        char *chars = realloc(d->chars, cap);
+        RS_ASSERT(chars != NULL);
+        d->chars = chars;
+        d->chars_cap = cap;
+    }
+    memcpy(d->chars + d->chars_size, data, size);
+    d->offset[d->count] = d->chars_size;
+    d->size[d->count] = (uint32_t)size;
+    d->chars_size += size;
+    RS_ASSERT(d->base + d->count < WITNESS_OTHER_ID);
+    return d->base + d->count++;
+}
+
+static uint32_t counter_id(struct derived *d, int64_t value)
+{
+    if (value <= 0) {
+        return NONE; /* a counter at 0 is an absent key */
+    }
+    char text[24];
+    int n = snprintf(text, sizeof text, "%lld", (long long)value);
+    return derived_id(d, text, (size_t)n);
+}
+
+/* What one history operation is, before projection. */
+struct source {
+    const struct rs_hist_event *inv;
+    const struct rs_hist_event *done; /* NULL when never completed */
+    uint32_t index;
+    bool ok;
+};
 
 /* All operations, grouped by key (keys in order of first invoke, ops in invoke order). */
 struct op_table {
     struct lc_op *ops;
     uint32_t op_count;
+    uint32_t op_cap;
     uint32_t *key_start; /* per key rank: first op; key_start[key_count] = op_count */
     uint32_t key_count;
+    struct derived derived;
+    uint32_t space_base; /* checker keys: data key id, or space_base + id for a sequence */
+    uint32_t key_ids;    /* checker key ids are below this */
+    bool *skip;          /* per checker key: not checked (see above) */
+    uint32_t keys_skipped;
+    char skip_note[160];
+    uint32_t *universe; /* data key ids the history knows, sorted by their bytes */
+    uint32_t universe_count;
 };
+
+/* Appends one projected op (most fields from the source); false when memory runs out. */
+static bool emit(struct op_table *t, const struct source *src, uint32_t key, uint8_t f,
+                 bool pre_any, uint32_t pre, bool writes, uint32_t eff)
+{
+    if (t->op_count == t->op_cap) {
+        uint32_t cap = t->op_cap ? t->op_cap * 2 : 1024;
+        struct lc_op *ops = realloc(t->ops, ((size_t)cap + 1) * sizeof *ops);
+        if (ops == NULL) {
+            return false;
+        }
+        t->ops = ops;
+        t->op_cap = cap;
+    }
+    struct lc_op *op = &t->ops[t->op_count++];
+    memset(op, 0, sizeof *op);
+    op->invoke_ns = src->inv->time_ns;
+    op->return_ns = src->ok ? src->done->time_ns : NEVER;
+    op->invoke_event = src->index;
+    op->complete_event = src->inv->partner;
+    op->key = key;
+    op->f = f;
+    op->source_f = src->inv->f;
+    op->ok = src->ok;
+    op->pre_any = pre_any;
+    op->pre_value = pre;
+    op->writes = writes;
+    op->eff_value = eff;
+    RS_ASSERT(!writes || f == RS_HIST_DELETE || eff != NONE);
+    return true;
+}
+
+static bool emit_get(struct op_table *t, const struct source *src, uint32_t key, uint32_t value)
+{
+    return emit(t, src, key, RS_HIST_GET, false, value, false, NONE);
+}
+
+/* The single-key operations of the first format, as before projection existed. */
+static bool project_simple(struct op_table *t, const struct source *src)
+{
+    const struct rs_hist_event *inv = src->inv;
+    uint8_t f = inv->f;
+    if (f == RS_HIST_GET) {
+        return emit_get(t, src, inv->key,
+                        src->done->value_kind == RS_HIST_VALUE_STRING ? src->done->value : NONE);
+    }
+    uint32_t eff = f == RS_HIST_DELETE ? NONE : inv->value;
+    if (src->ok && f == RS_HIST_GET_AND_PUT) {
+        uint32_t pre = src->done->value_kind == RS_HIST_VALUE_STRING ? src->done->value : NONE;
+        return emit(t, src, inv->key, f, false, pre, true, eff);
+    }
+    if (f == RS_HIST_CAS) {
+        return emit(t, src, inv->key, f, false, inv->expected, true, eff);
+    }
+    return emit(t, src, inv->key, f, f != RS_HIST_PUT_IF_ABSENT, NONE, true, eff);
+}
+
+static int compare_strings(const struct rs_history *h, uint32_t a, uint32_t b)
+{
+    struct rs_hist_str x = rs_history_string(h, a);
+    struct rs_hist_str y = rs_history_string(h, b);
+    size_t common = x.size < y.size ? x.size : y.size;
+    int c = common > 0 ? memcmp(x.data, y.data, common) : 0;
+    return c != 0 ? c : (x.size < y.size ? -1 : (x.size > y.size ? 1 : 0));
+}
+
+/* Universe keys in [start, end) (end NONE: unbounded), as an index range of t->universe. */
+static void universe_range(const struct op_table *t, const struct rs_history *h, uint32_t start,
+                           uint32_t end, bool end_inclusive, uint32_t *first, uint32_t *last)
+{
+    uint32_t i = 0;
+    while (i < t->universe_count && compare_strings(h, t->universe[i], start) < 0) {
+        i++;
+    }
+    uint32_t j = i;
+    while (j < t->universe_count &&
+           (end == NONE || compare_strings(h, t->universe[j], end) < (end_inclusive ? 1 : 0))) {
+        j++;
+    }
+    *first = i;
+    *last = j;
+}
+
+static bool project_scan(struct op_table *t, const struct rs_history *h, const struct source *src)
+{
+    const struct rs_hist_item *range = rs_history_keys(h, src->inv);
+    const struct rs_hist_item *items = rs_history_items(h, src->done);
+    uint32_t n = src->done->item_count;
+    bool reverse = src->inv->f == RS_HIST_REVERSE_SCAN;
+    for (uint32_t i = 0; i < n; i++) {
+        if (items[i].second != NONE && !emit_get(t, src, items[i].first, items[i].second)) {
+            return false;
+        }
+    }
+    /* The covered range: all of it, or when truncated up to (from) the last key returned. */
+    uint32_t start = range[0].first;
+    uint32_t end = range[1].first;
+    bool inclusive = false;
+    if (src->done->args[0] == 1 && n > 0) {
+        start = reverse ? items[n - 1].first : start;
+        end = reverse ? end : items[n - 1].first;
+        inclusive = !reverse;
+    } else if (src->done->args[0] == 1) {
+        return true;
+    }
+    uint32_t first;
+    uint32_t last;
+    universe_range(t, h, start, end, inclusive, &first, &last);
+    for (uint32_t u = first; u < last; u++) {
+        bool returned = false;
+        for (uint32_t i = 0; i < n && !returned; i++) {
+            returned = items[i].first == t->universe[u];
+        }
+        if (!returned && !emit_get(t, src, t->universe[u], NONE)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Lists: batch_put, batch_delete, cas_all (one op per key), multi_get (one get per result). */
+static bool project_list(struct op_table *t, const struct rs_history *h, const struct source *src)
+{
+    const struct rs_hist_item *keys = rs_history_keys(h, src->inv);
+    uint8_t f = src->inv->f;
+    if (f == RS_HIST_MULTI_GET) {
+        const struct rs_hist_item *items = rs_history_items(h, src->done);
+        for (uint32_t i = 0; i < src->done->item_count; i++) {
+            if (!emit_get(t, src, keys[i].first, items[i].first)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    const struct rs_hist_item *values = rs_history_items(h, src->inv);
+    for (uint32_t i = 0; i < src->inv->key_count; i++) {
+        bool ok = f == RS_HIST_BATCH_DELETE
+                      ? emit(t, src, keys[i].first, RS_HIST_DELETE, true, NONE, true, NONE)
+                  : f == RS_HIST_BATCH_PUT
+                      ? emit(t, src, keys[i].first, RS_HIST_PUT, true, NONE, true, values[i].first)
+                      : emit(t, src, keys[i].first, RS_HIST_CAS, false, values[i].first, true,
+                             values[i].second);
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool project_delete_range(struct op_table *t, const struct rs_history *h,
+                                 const struct source *src)
+{
+    const struct rs_hist_item *range = rs_history_keys(h, src->inv);
+    uint32_t first;
+    uint32_t last;
+    universe_range(t, h, range[0].first, range[1].first, false, &first, &last);
+    for (uint32_t u = first; u < last; u++) {
+        if (!emit(t, src, t->universe[u], RS_HIST_DELETE, true, NONE, true, NONE)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- Merge, counters and the table ---- */
+
+#define MULTI_KEY (NONE - 1) /* a string written on more than one key */
+
+/* Per data key facts the projection needs before it starts (indexed by string id). */
+struct prepass {
+    bool *in_universe;
+    bool *has_merge;
+    bool *merge_unsafe;     /* merged strings repeat, hold the separator or equal a write */
+    uint32_t *written_on;   /* string id -> the key a non-merge write wrote it on, MULTI_KEY */
+    uint32_t *merged_on;    /* string id -> the key a merge appended it on, MULTI_KEY */
+    uint32_t **observed;    /* per key: values ok operations observed */
+    uint32_t *observed_count;
+    uint32_t *observed_cap;
+};
+
+static void prepass_free(struct prepass *pp, uint32_t strings)
+{
+    for (uint32_t i = 0; pp->observed != NULL && i < strings; i++) {
+        free(pp->observed[i]);
+    }
+    free(pp->in_universe);
+    free(pp->has_merge);
+    free(pp->merge_unsafe);
+    free(pp->written_on);
+    free(pp->merged_on);
+    free(pp->observed);
+    free(pp->observed_count);
+    free(pp->observed_cap);
+    memset(pp, 0, sizeof *pp);
+}
+
+static void note_observed(struct prepass *pp, uint32_t key, uint32_t value)
+{
+    if (value == NONE) {
+        return;
+    }
+    pp->in_universe[key] = true;
+    if (pp->observed_count[key] == pp->observed_cap[key]) {
+        uint32_t cap = pp->observed_cap[key] ? pp->observed_cap[key] * 2 : 8;
+        uint32_t *grown = realloc(pp->observed[key], cap * sizeof *grown);
+        RS_ASSERT(grown != NULL);
+        pp->observed[key] = grown;
+        pp->observed_cap[key] = cap;
+    }
+    pp->observed[key][pp->observed_count[key]++] = value;
+}
+
+static void note_written(struct prepass *pp, uint32_t *on, uint32_t key, uint32_t value)
+{
+    pp->in_universe[key] = true;
+    if (value != NONE) {
+        on[value] = on[value] == NONE || on[value] == key ? key : MULTI_KEY;
+    }
+}
+
+static bool has_separator(const struct rs_history *h, uint32_t id)
+{
+    struct rs_hist_str v = rs_history_string(h, id);
+    return v.size > 0 && memchr(v.data, ',', v.size) != NULL;
+}
+
+/* What one invoke tells the prepass: keys, written and observed values. */
+static void prepass_event(struct prepass *pp, const struct rs_history *h, uint32_t index)
+{
+    const struct rs_hist_event *inv = rs_history_event(h, index);
+    const struct rs_hist_event *done =
+        inv->partner != NONE ? rs_history_event(h, inv->partner) : NULL;
+    bool ok = done != NULL && done->type == RS_HIST_OK;
+    const struct rs_hist_item *keys = inv->key_list ? rs_history_keys(h, inv) : NULL;
+    const struct rs_hist_item *vals = inv->value_kind == RS_HIST_VALUE_LIST
+                                          ? rs_history_items(h, inv) : NULL;
+    switch (inv->f) {
+    case RS_HIST_GET:
+    case RS_HIST_GET_AND_PUT:
+    case RS_HIST_PUT:
+    case RS_HIST_PUT_IF_ABSENT:
+    case RS_HIST_CAS:
+        note_written(pp, pp->written_on, inv->key, inv->f == RS_HIST_GET ? NONE : inv->value);
+        if (ok && done->value_kind == RS_HIST_VALUE_STRING) {
+            note_observed(pp, inv->key, done->value);
+        }
+        if (ok && inv->f == RS_HIST_CAS) {
+            note_observed(pp, inv->key, inv->expected);
+        }
+        return;
+    case RS_HIST_DELETE:
+    case RS_HIST_CONTAINS_KEY: pp->in_universe[inv->key] = true; return;
+    case RS_HIST_MERGE:
+        pp->has_merge[inv->key] = true;
+        pp->merge_unsafe[inv->key] |= has_separator(h, inv->value) ||
+                                      pp->merged_on[inv->value] != NONE;
+        note_written(pp, pp->merged_on, inv->key, inv->value);
+        return;
+    case RS_HIST_LOCK: pp->in_universe[inv->value] = true; return;
+    case RS_HIST_MULTI_GET:
+    case RS_HIST_BATCH_PUT:
+    case RS_HIST_BATCH_DELETE:
+    case RS_HIST_CAS_ALL:
+        for (uint32_t i = 0; i < inv->key_count; i++) {
+            note_written(pp, pp->written_on, keys[i].first,
+                         vals != NULL ? (vals[i].pair ? vals[i].second : vals[i].first) : NONE);
+            if (ok && inv->f == RS_HIST_CAS_ALL) {
+                note_observed(pp, keys[i].first, vals[i].first);
+            }
+            if (ok && inv->f == RS_HIST_MULTI_GET && i < done->item_count) {
+                note_observed(pp, keys[i].first, rs_history_items(h, done)[i].first);
+            }
+        }
+        return;
+    case RS_HIST_SCAN:
+    case RS_HIST_REVERSE_SCAN:
+        for (uint32_t i = 0; ok && i < done->item_count; i++) {
+            const struct rs_hist_item *it = &rs_history_items(h, done)[i];
+            pp->in_universe[it->first] = true;
+            note_observed(pp, it->first, it->second);
+        }
+        return;
+    default: return;
+    }
+}
+
+static enum rs_err prepass_run(struct prepass *pp, const struct rs_history *h)
+{
+    uint32_t strings = rs_history_string_count(h);
+    size_t n = (size_t)strings + 1;
+    memset(pp, 0, sizeof *pp);
+    pp->in_universe = calloc(n, sizeof *pp->in_universe);
+    pp->has_merge = calloc(n, sizeof *pp->has_merge);
+    pp->merge_unsafe = calloc(n, sizeof *pp->merge_unsafe);
+    pp->written_on = malloc(n * sizeof *pp->written_on);
+    pp->merged_on = malloc(n * sizeof *pp->merged_on);
+    pp->observed = calloc(n, sizeof *pp->observed);
+    pp->observed_count = calloc(n, sizeof *pp->observed_count);
+    pp->observed_cap = calloc(n, sizeof *pp->observed_cap);
+    if (!pp->in_universe || !pp->has_merge || !pp->merge_unsafe || !pp->written_on ||
+        !pp->merged_on || !pp->observed || !pp->observed_count || !pp->observed_cap) {
+        return RS_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        pp->written_on[i] = pp->merged_on[i] = NONE;
+    }
+    size_t events = rs_history_event_count(h);
+    for (size_t i = 0; i < events; i++) {
+        if (rs_history_event(h, i)->type == RS_HIST_INVOKE) {
+            prepass_event(pp, h, (uint32_t)i);
+        }
+    }
+    /* A merged string that some other write also writes, or any written value holding the
+     * separator, on a key with merges, breaks the reading of observed values. */
+    for (uint32_t id = 0; id < strings; id++) {
+        uint32_t key = pp->merged_on[id];
+        if (key == MULTI_KEY || (key != NONE && pp->written_on[id] == key)) {
+            for (uint32_t k = 0; k < strings; k++) {
+                pp->merge_unsafe[k] |= key == MULTI_KEY ? pp->has_merge[k] : k == key;
+            }
+        }
+        uint32_t w = pp->written_on[id];
+        if (w != NONE && has_separator(h, id)) {
+            for (uint32_t k = 0; k < strings; k++) {
+                pp->merge_unsafe[k] |= pp->has_merge[k] && (w == MULTI_KEY || k == w);
+            }
+        }
+    }
+    return RS_OK;
+}
+
+/* Finds merge m in an observed value of its key; the value ids before and after it. */
+static bool merge_find(struct op_table *t, const struct prepass *pp, const struct rs_history *h,
+                       uint32_t key, uint32_t m, uint32_t *pre, uint32_t *eff)
+{
+    struct rs_hist_str arg = rs_history_string(h, m);
+    for (uint32_t o = 0; o < pp->observed_count[key]; o++) {
+        struct rs_hist_str v = lc_string(&t->derived, pp->observed[key][o]);
+        size_t at = 0;
+        /* Walk the elements of v; bounded by its size. */
+        while (at <= v.size) {
+            const char *sep = at < v.size ? memchr(v.data + at, ',', v.size - at) : NULL;
+            size_t end = sep != NULL ? (size_t)(sep - v.data) : v.size;
+            if (end - at == arg.size && (arg.size == 0 || memcmp(v.data + at, arg.data, arg.size) == 0)) {
+                *pre = at == 0 ? NONE : derived_id(&t->derived, v.data, at - 1);
+                *eff = derived_id(&t->derived, v.data, end);
+                return true;
+            }
+            if (sep == NULL) {
+                break;
+            }
+            at = end + 1;
+        }
+    }
+    return false;
+}
+
+static void skip_key(struct op_table *t, const struct rs_history *h, uint32_t key, bool sequence,
+                     const char *why)
+{
+    uint32_t rank = sequence ? t->space_base + key : key;
+    if (t->skip[rank]) {
+        return;
+    }
+    t->skip[rank] = true;
+    if (t->keys_skipped++ == 0) {
+        struct rs_hist_str k = rs_history_string(h, key);
+        snprintf(t->skip_note, sizeof t->skip_note, "%s \"%.*s\" not checked: %s",
+                 sequence ? "sequence" : "key", k.size > 40 ? 40 : (int)k.size, k.data, why);
+    }
+}
+
+/* The later single-key operations: merge, contains_key, sequences, lock. */
+static bool project_later(struct op_table *t, const struct prepass *pp, const struct rs_history *h,
+                          const struct source *src)
+{
+    const struct rs_hist_event *inv = src->inv;
+    switch (inv->f) {
+    case RS_HIST_MERGE: {
+        uint32_t pre = NONE;
+        uint32_t eff = NONE;
+        if (pp->merge_unsafe[inv->key]) {
+            skip_key(t, h, inv->key, false, "its merged strings repeat or hold the separator");
+            return true;
+        }
+        if (merge_find(t, pp, h, inv->key, inv->value, &pre, &eff)) {
+            return emit(t, src, inv->key, RS_HIST_CAS, false, pre, true, eff);
+        }
+        char blind[40];
+        int n = snprintf(blind, sizeof blind, "\x01merge#%u", src->index); /* nobody reads it */
+        return emit(t, src, inv->key, RS_HIST_PUT, true, NONE, true,
+                    derived_id(&t->derived, blind, (size_t)n));
+    }
+    case RS_HIST_CONTAINS_KEY:
+        return !src->ok || src->done->args[0] == 1 || emit_get(t, src, inv->key, NONE);
+    case RS_HIST_RESET_SEQUENCE: {
+        bool ok = emit(t, src, inv->key, RS_HIST_DELETE, true, NONE, true, NONE);
+        t->ops[t->op_count - 1].sequence = true;
+        return ok;
+    }
+    case RS_HIST_GET_SEQUENCE: {
+        if (!src->ok) {
+            if (inv->args[0] > 0) {
+                skip_key(t, h, inv->key, true, "an increment's outcome is unknown");
+            }
+            return true;
+        }
+        uint32_t pre = counter_id(&t->derived, src->done->args[0]);
+        uint32_t eff = counter_id(&t->derived, src->done->args[1]);
+        bool ok = inv->args[0] == 0 ? emit_get(t, src, inv->key, pre)
+                                    : emit(t, src, inv->key,
+                                           pre == NONE ? RS_HIST_PUT_IF_ABSENT : RS_HIST_CAS, false,
+                                           pre, true, eff);
+        t->ops[t->op_count - 1].sequence = true;
+        return ok;
+    }
+    case RS_HIST_LOCK:
+        if (!src->ok) {
+            skip_key(t, h, inv->value, false, "a lock of unknown outcome may have taken a token");
+            return true;
+        }
+        if (src->done->args[0] == 1 && src->done->args[3] == 1) {
+            uint32_t pre = counter_id(&t->derived, src->done->args[2] - 1);
+            return emit(t, src, inv->value, pre == NONE ? RS_HIST_PUT_IF_ABSENT : RS_HIST_CAS,
+                        false, pre, true, counter_id(&t->derived, src->done->args[2]));
+        }
+        return true;
+    default: return true; /* unlock: lock records are not checked */
+    }
+}
+
+/* Projects one operation; false when memory runs out. */
+static bool project(struct op_table *t, const struct prepass *pp, const struct rs_history *h,
+                    uint32_t index)
+{
+    const struct rs_hist_event *inv = rs_history_event(h, index);
+    RS_ASSERT(inv->type == RS_HIST_INVOKE);
+    struct source src = {inv, inv->partner != NONE ? rs_history_event(h, inv->partner) : NULL,
+                         index, false};
+    uint8_t outcome = src.done ? src.done->type : RS_HIST_INFO;
+    src.ok = outcome == RS_HIST_OK;
+    bool read = inv->f == RS_HIST_GET || inv->f == RS_HIST_MULTI_GET ||
+                inv->f == RS_HIST_SCAN || inv->f == RS_HIST_REVERSE_SCAN ||
+                inv->f == RS_HIST_CONTAINS_KEY;
+    if (outcome == RS_HIST_FAIL || (read && !src.ok)) {
+        return true; /* did not happen, or a read whose result nobody knows */
+    }
+    if (inv->f < RS_HIST_F_SIMPLE_COUNT) {
+        return project_simple(t, &src);
+    }
+    switch (inv->f) {
+    case RS_HIST_SCAN:
+    case RS_HIST_REVERSE_SCAN: return project_scan(t, h, &src);
+    case RS_HIST_MULTI_GET:
+    case RS_HIST_BATCH_PUT:
+    case RS_HIST_BATCH_DELETE:
+    case RS_HIST_CAS_ALL: return project_list(t, h, &src);
+    case RS_HIST_DELETE_RANGE: return project_delete_range(t, h, &src);
+    default: return project_later(t, pp, h, &src);
+    }
+}
 
 static void op_table_free(struct op_table *t)
 {
     free(t->ops);
     free(t->key_start);
+    free(t->skip);
+    free(t->universe);
+    derived_free(&t->derived);
     memset(t, 0, sizeof *t);
+}
+
+static const struct rs_history *universe_history; /* qsort has no context argument */
+
+static int compare_universe(const void *a, const void *b)
+{
+    return compare_strings(universe_history, *(const uint32_t *)a, *(const uint32_t *)b);
+}
+
+/* Orders the projected ops by checker key (first appearance), keeping their order within. */
+static enum rs_err op_table_group(struct op_table *t)
+{
+    uint32_t *rank = malloc(((size_t)t->key_ids + 1) * sizeof *rank);
+    uint32_t *count = calloc((size_t)t->key_ids + 1, sizeof *count);
+    struct lc_op *grouped = malloc(((size_t)t->op_count + 1) * sizeof *grouped);
+    enum rs_err rc = RS_ENOMEM;
+    if (rank != NULL && count != NULL && grouped != NULL) {
+        for (uint32_t i = 0; i < t->key_ids; i++) {
+            rank[i] = NONE;
+        }
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < t->op_count; i++) {
+            uint32_t id = t->ops[i].sequence ? t->space_base + t->ops[i].key : t->ops[i].key;
+            if (t->skip[id]) {
+                continue;
+            }
+            rank[id] = rank[id] == NONE ? t->key_count++ : rank[id];
+            count[rank[id]]++;
+            t->ops[n++] = t->ops[i];
+        }
+        t->op_count = n;
+        t->key_start = calloc((size_t)t->key_count + 1, sizeof *t->key_start);
+        if (t->key_start != NULL) {
+            for (uint32_t k = 0; k < t->key_count; k++) {
+                t->key_start[k + 1] = t->key_start[k] + count[k];
+                count[k] = t->key_start[k];
+            }
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t id = t->ops[i].sequence ? t->space_base + t->ops[i].key : t->ops[i].key;
+                grouped[count[rank[id]]++] = t->ops[i];
+            }
+            RS_ASSERT(t->key_start[t->key_count] == n);
+            free(t->ops);
+            t->ops = grouped;
+            grouped = NULL;
+            rc = RS_OK;
+        }
+    }
+    free(rank);
+    free(count);
+    free(grouped);
+    return rc;
 }
 
 static enum rs_err op_table_build(const struct rs_history *h, struct op_table *t)
 {
-    size_t events = rs_history_event_count(h);
     uint32_t strings = rs_history_string_count(h);
-    struct lc_op *all = calloc(events + 1, sizeof *all);
-    uint32_t *rank = malloc(((size_t)strings + 1) * sizeof *rank);
-    uint32_t *count = calloc((size_t)strings + 1, sizeof *count);
     memset(t, 0, sizeof *t);
-    enum rs_err rc = RS_ENOMEM;
-    if (all == NULL || rank == NULL || count == NULL) {
-        goto done;
-    }
-    for (uint32_t s = 0; s < strings; s++) {
-        rank[s] = NONE;
-    }
-    uint32_t n = 0;
-    for (size_t i = 0; i < events; i++) {
-        if (rs_history_event(h, i)->type == RS_HIST_INVOKE && extract_op(h, (uint32_t)i, &all[n])) {
-            if (rank[all[n].key] == NONE) {
-                rank[all[n].key] = t->key_count++;
-            }
-            count[rank[all[n].key]]++;
-            n++;
+    t->derived.h = h;
+    t->derived.base = strings;
+    t->space_base = strings;
+    t->key_ids = 2 * strings;
+    struct prepass pp;
+    enum rs_err rc = prepass_run(&pp, h);
+    t->skip = calloc((size_t)t->key_ids + 1, sizeof *t->skip);
+    t->universe = malloc(((size_t)strings + 1) * sizeof *t->universe);
+    rc = rc == RS_OK && t->skip != NULL && t->universe != NULL ? RS_OK : RS_ENOMEM;
+    for (uint32_t id = 0; rc == RS_OK && id < strings; id++) {
+        if (pp.in_universe[id]) {
+            t->universe[t->universe_count++] = id;
         }
     }
-    t->ops = malloc(((size_t)n + 1) * sizeof *t->ops);
-    t->key_start = calloc((size_t)t->key_count + 1, sizeof *t->key_start);
-    if (t->ops == NULL || t->key_start == NULL) {
+    if (rc == RS_OK) {
+        universe_history = h;
+        qsort(t->universe, t->universe_count, sizeof *t->universe, compare_universe);
+    }
+    size_t events = rs_history_event_count(h);
+    for (size_t i = 0; rc == RS_OK && i < events; i++) {
+        if (rs_history_event(h, i)->type == RS_HIST_INVOKE && !project(t, &pp, h, (uint32_t)i)) {
+            rc = RS_ENOMEM;
+        }
+    }
+    prepass_free(&pp, strings);
+    if (rc == RS_OK) {
+        rc = op_table_group(t);
+    }
+    if (rc != RS_OK) {
         op_table_free(t);
-        goto done;
     }
-    for (uint32_t k = 0; k < t->key_count; k++) {
-        t->key_start[k + 1] = t->key_start[k] + count[k];
-        count[k] = t->key_start[k];
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        t->ops[count[rank[all[i].key]]++] = all[i];
-    }
-    t->op_count = n;
-    RS_ASSERT(t->key_start[t->key_count] == n);
-    rc = RS_OK;
-done:
-    free(all);
-    free(rank);
-    free(count);
     return rc;
 }
 
@@ -1747,11 +2348,14 @@ static uint32_t ref_ops_of_key(const struct key_ctx *k, struct ref_op *ref)
 enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history, uint64_t steps_max)
 {
     struct op_table t;
-    uint32_t strings = rs_history_string_count(history);
+    if (op_table_build(history, &t) != RS_OK) {
+        return RS_LINCHECK_UNKNOWN;
+    }
+    uint32_t strings = t.derived.base + t.derived.count;
     uint32_t *map = malloc(((size_t)strings + 1) * sizeof *map);
     uint32_t *touched = NULL;
-    if (map == NULL || op_table_build(history, &t) != RS_OK) {
-        free(map);
+    if (map == NULL) {
+        op_table_free(&t);
         return RS_LINCHECK_UNKNOWN;
     }
     touched = malloc(((size_t)t.op_count * 2 + 1) * sizeof *touched);
@@ -1790,7 +2394,7 @@ enum rs_lincheck_verdict rs_lincheck_reference(const struct rs_history *history,
 #define WITNESS_ENDS_MAX          16u
 #define WITNESS_ATTEMPTS_MAX      512u
 #define WITNESS_OPS_MAX           128u       /* a window with more operations is no small witness */
-#define WITNESS_OTHER             (NONE - 1) /* an initial value no window op observes */
+#define WITNESS_OTHER             WITNESS_OTHER_ID /* an initial value no window op observes */
 
 struct witness {
     uint32_t ops[WITNESS_OPS_MAX]; /* key-local op indices that must take effect */
@@ -2212,26 +2816,26 @@ static void violation_reason(const struct rs_history *h,
     char at[32];
     event_place(h, op->invoke_event, at, sizeof at);
     if (unwritten_value(k, fail)) {
-        struct rs_hist_str v = rs_history_string(h, op->pre_value);
+        struct rs_hist_str v = lc_string(k->derived, op->pre_value);
         result_reason(r,
                       "the %s invoked on %s needs the value \"%.*s\", which no operation "
                       "on this key writes",
-                      rs_hist_f_name(op->f), at, v.size > 40 ? 40 : (int)v.size, v.data);
+                      rs_hist_f_name(op->source_f), at, v.size > 40 ? 40 : (int)v.size, v.data);
     } else if (!op->ok) {
         result_reason(r,
                       "the %s of unknown outcome invoked on %s is observed, so it must take "
                       "effect by time %lld, and it cannot",
-                      rs_hist_f_name(op->f), at, (long long)fail_ns);
+                      rs_hist_f_name(op->source_f), at, (long long)fail_ns);
     } else if (exact_prefix) {
         result_reason(r,
                       "the %s invoked on %s cannot take effect by its completion at time %lld: "
                       "the history up to then is not linearizable",
-                      rs_hist_f_name(op->f), at, (long long)fail_ns);
+                      rs_hist_f_name(op->source_f), at, (long long)fail_ns);
     } else {
         result_reason(r,
                       "no linearization lets the %s invoked on %s take effect by its "
                       "completion at time %lld (later reads and cas taken into account)",
-                      rs_hist_f_name(op->f), at, (long long)fail_ns);
+                      rs_hist_f_name(op->source_f), at, (long long)fail_ns);
     }
 }
 
@@ -2367,11 +2971,11 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
     memset(result, 0, sizeof *result);
     result->key = NONE;
     struct op_table t;
-    uint32_t strings = rs_history_string_count(history);
     enum rs_err rc = op_table_build(history, &t);
     if (rc != RS_OK) {
         return rc;
     }
+    uint32_t strings = t.derived.base + t.derived.count;
     uint32_t *map = malloc(((size_t)strings + 1) * sizeof *map);
     uint32_t *touched = malloc(((size_t)t.op_count * 2 + 1) * sizeof *touched);
     rc = map && touched ? RS_OK : RS_ENOMEM;
@@ -2383,10 +2987,16 @@ enum rs_err rs_lincheck_check(const struct rs_history *history,
     for (uint32_t key = 0; key < t.key_count && rc == RS_OK; key++) {
         struct key_ctx k = {.ops = t.ops + t.key_start[key],
                             .n = t.key_start[key + 1] - t.key_start[key],
-                            .force_general = opt.general};
+                            .force_general = opt.general,
+                            .derived = &t.derived};
         rc = check_key(history, &k, map, touched, &opt, result);
         key_ctx_free(&k);
     }
+    if (t.keys_skipped > 0 && result->note[0] == '\0') {
+        snprintf(result->note, sizeof result->note, "%u key(s) not checked; %s", t.keys_skipped,
+                 t.skip_note);
+    }
+    result->keys_skipped = t.keys_skipped;
     free(map);
     free(touched);
     op_table_free(&t);

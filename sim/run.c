@@ -5,6 +5,7 @@
 #include "reports/plot.h"
 #include "sim/context.h"
 #include "sim/history.h"
+#include "sim/workload.h"
 #include "sim/lincheck.h"
 #include "sim/nemesis.h"
 #include "sim/scenario.h"
@@ -349,57 +350,16 @@ static void on_window(void *ctx, uint64_t since_ns, uint64_t until_ns, const cha
 
 /* ---- client operations: history and latency ---- */
 
-static const char *const op_names[] = {"", "get", "put", "delete", "cas", "put_if_absent",
-                                       "get_and_put"};
-
 static void on_op(void *ctx, const struct rs_op_event *ev)
 {
     struct run *run = ctx;
     static const enum rs_hist_type types[] = {RS_HIST_INVOKE, RS_HIST_OK, RS_HIST_FAIL,
                                               RS_HIST_INFO};
-    struct rs_hist_event_in in = {
-        .process = ev->process,
-        .type = types[ev->phase],
-        .f = (enum rs_hist_f)(ev->opcode - 1), /* the same order as the KV opcodes */
-        .key = {(const char *)ev->key.data, ev->key.size},
-        .value_kind = RS_HIST_VALUE_NONE,
-        .time_ns = (int64_t)ev->time_ns,
-    };
-    struct rs_hist_str value = {(const char *)ev->value.data, ev->value.size};
-    bool ok = ev->phase == RS_OP_OK;
-    switch (ev->opcode) {
-    case RS_KV_GET:
-        if (ok) {
-            in.value_kind = ev->result_found ? RS_HIST_VALUE_STRING : RS_HIST_VALUE_NULL;
-            in.value.data = (const char *)ev->result_value.data;
-            in.value.size = ev->result_value.size;
-        }
-        break;
-    case RS_KV_GET_AND_PUT:
-        if (ev->phase == RS_OP_INVOKE) {
-            in.value_kind = RS_HIST_VALUE_STRING;
-            in.value = value;
-        } else if (ok) { /* the ok carries the previous value */
-            in.value_kind = ev->result_found ? RS_HIST_VALUE_STRING : RS_HIST_VALUE_NULL;
-            in.value.data = (const char *)ev->result_value.data;
-            in.value.size = ev->result_value.size;
-        }
-        break;
-    case RS_KV_PUT:
-    case RS_KV_PUT_IF_ABSENT:
-        in.value_kind = RS_HIST_VALUE_STRING;
-        in.value = value;
-        break;
-    case RS_KV_CAS:
-        in.value_kind = RS_HIST_VALUE_PAIR;
-        in.value = value;
-        in.expected.data = (const char *)ev->expected.data;
-        in.expected.size = ev->expected.size;
-        break;
-    default: break; /* delete carries no value */
-    }
+    /* The workload knows each operation's shape; it writes the history event. */
     struct rs_history_error herr;
-    if (!run->history_error && rs_history_add(run->history, &in, &herr) != RS_OK) {
+    if (!run->history_error &&
+        rs_workload_record(ev->op, ev->process, types[ev->phase], ev->result,
+                           (int64_t)ev->time_ns, run->history, &herr) != RS_OK) {
         run->history_error = true;
         snprintf(run->history_message, sizeof run->history_message, "%s", herr.message);
     }
@@ -407,7 +367,7 @@ static void on_op(void *ctx, const struct rs_op_event *ev)
         static const enum rs_outcome outcomes[] = {RS_OUTCOME_OK, RS_OUTCOME_OK, RS_OUTCOME_FAIL,
                                                    RS_OUTCOME_INFO};
         rs_latency_add(&run->latency, ev->invoke_ns, ev->time_ns - ev->invoke_ns,
-                       op_names[ev->opcode], outcomes[ev->phase]);
+                       rs_hist_f_name((enum rs_hist_f)(ev->opcode - 1)), outcomes[ev->phase]);
     }
 }
 

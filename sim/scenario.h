@@ -195,14 +195,28 @@ struct rs_scn_setting {
 /* The schema, RS_SCN_SETTING_COUNT rows in the order of RS_SCN_SETTINGS. */
 extern const struct rs_scn_setting rs_scn_schema[RS_SCN_SETTING_COUNT];
 
-/* The KV operations a workload mix can name, in canonical order. */
+/* The KV operations a workload mix can name, in canonical order: the KV opcode order
+ * (RS_SCN_OP_x + 1 is the opcode). */
 #define RS_SCN_OPS(X)                 \
     X(GET, "get")                     \
     X(PUT, "put")                     \
     X(DELETE, "delete")               \
     X(CAS, "cas")                     \
     X(PUT_IF_ABSENT, "put_if_absent") \
-    X(GET_AND_PUT, "get_and_put")
+    X(GET_AND_PUT, "get_and_put")     \
+    X(MULTI_GET, "multi_get")         \
+    X(CONTAINS_KEY, "contains_key")   \
+    X(SCAN, "scan")                   \
+    X(REVERSE_SCAN, "reverse_scan")   \
+    X(BATCH_PUT, "batch_put")         \
+    X(BATCH_DELETE, "batch_delete")   \
+    X(CAS_ALL, "cas_all")             \
+    X(MERGE, "merge")                 \
+    X(DELETE_RANGE, "delete_range")   \
+    X(GET_SEQUENCE, "get_sequence")   \
+    X(RESET_SEQUENCE, "reset_sequence") \
+    X(LOCK, "lock")                   \
+    X(UNLOCK, "unlock")
 
 enum rs_scn_op {
 #define RS_SCN_OP_ENUM(id, name) RS_SCN_OP_##id,

@@ -641,6 +641,8 @@ static void observe_op(struct rs_world *w, struct rs_world_client *wc, enum rs_o
         .expected = {(const uint8_t *)op->expected, op->expected_size},
         .time_ns = w->now_ns,
         .invoke_ns = wc->invoke_ns,
+        .op = op,
+        .result = res,
     };
     if (res != NULL) {
         ev.result_found = res->found;
@@ -666,15 +668,7 @@ static void observe_op(struct rs_world *w, struct rs_world_client *wc, enum rs_o
 static void learn_value(struct rs_world *w, struct rs_world_client *wc,
                         const struct rs_kv_result *res)
 {
-    const struct rs_workload_op *op = &wc->op;
-    bool wrote = op->opcode == RS_KV_PUT || op->opcode == RS_KV_GET_AND_PUT ||
-                 ((op->opcode == RS_KV_CAS || op->opcode == RS_KV_PUT_IF_ABSENT) && res->success);
-    if (wrote) {
-        rs_workload_observe(&w->workload, op->key_index, (const uint8_t *)op->value,
-                            op->value_size);
-    } else if (op->opcode == RS_KV_GET && res->found) {
-        rs_workload_observe(&w->workload, op->key_index, res->value, res->value_size);
-    }
+    rs_workload_learn(&w->workload, &wc->op, res);
 }
 
 static void client_done(struct rs_world *w, struct rs_world_client *wc,
@@ -686,9 +680,8 @@ static void client_done(struct rs_world *w, struct rs_world_client *wc,
         phase = RS_OP_FAIL;
     } else if (out->outcome == RS_CLIENT_INFO) {
         phase = RS_OP_INFO;
-    } else if ((op->opcode == RS_KV_CAS || op->opcode == RS_KV_PUT_IF_ABSENT) &&
-               !out->result.success) {
-        phase = RS_OP_FAIL; /* the comparison failed: definitely no effect */
+    } else if (rs_workload_no_effect(op, &out->result)) {
+        phase = RS_OP_FAIL; /* the comparison failed (or a refusal): definitely no effect */
     }
     if (phase == RS_OP_OK) {
         learn_value(w, wc, &out->result);
@@ -808,12 +801,8 @@ static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
     }
     bool reader = (uint32_t)(wc - w->clients) < w->cfg.workload.reader_count;
     rs_workload_next(&w->workload, reader, &wc->op);
-    struct rs_kv_op op = {
-        .opcode = wc->op.opcode,
-        .key = {(const uint8_t *)wc->op.key, wc->op.key_size},
-        .value = {(const uint8_t *)wc->op.value, wc->op.value_size},
-        .expected = {(const uint8_t *)wc->op.expected, wc->op.expected_size},
-    };
+    struct rs_kv_op op;
+    rs_workload_to_kv(&wc->op, w->now_ns / RS_NS_PER_MS, wc->client.cfg.client_id, &op);
     wc->target = rs_route_lookup(&wc->route, op.key);
     RS_ASSERT(wc->target != NULL); /* the routes cover every key */
     rs_client_set_leader(&wc->client, wc->target->leader);

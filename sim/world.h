@@ -51,6 +51,8 @@ struct rs_op_event {
     struct rs_bytes result_value;
     uint64_t time_ns;
     uint64_t invoke_ns;
+    const struct rs_workload_op *op;    /* the whole operation (multi-key ops, ranges, ...) */
+    const struct rs_kv_result *result;  /* the answer, when phase is ok */
 };
 
 struct rs_world;

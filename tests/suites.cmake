@@ -95,3 +95,7 @@ rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   TIMEOUT 1800)
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
   SUFFIX multi-region-faults ARGS scenarios/multi-region-faults.scn 5 TIMEOUT 600)
+
+# Every operation of the KV API in one mix, under a few faults: seeds 1..100.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX kv-api-mix ARGS scenarios/kv-api-mix.scn 1 100 TIMEOUT 1800)

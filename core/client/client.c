@@ -147,23 +147,29 @@ static void complete(struct rs_client *c, enum rs_client_outcome outcome, enum r
     out->status = status;
 }
 
-/* Copies the answer into the client's buffer; false when there is no memory for it. */
+/* Copies the answer (value and entries) into the client's buffer; false when out of memory. */
 static bool keep_result(struct rs_client *c, const struct rs_kv_result *res,
                         struct rs_client_out *out)
 {
-    if (res->value_size > c->result_cap) {
-        uint8_t *grown = realloc(c->result_value, res->value_size);
+    size_t need = res->value_size + res->entries_size;
+    if (need > c->result_cap) {
+        uint8_t *grown = realloc(c->result_value, need);
         if (grown == NULL) {
             return false;
         }
         c->result_value = grown;
-        c->result_cap = res->value_size;
+        c->result_cap = need;
     }
     out->result = *res;
     out->result.value = NULL;
+    out->result.entries = NULL;
     if (res->value_size > 0) {
         memcpy(c->result_value, res->value, res->value_size);
         out->result.value = c->result_value;
+    }
+    if (res->entries_size > 0) {
+        memcpy(c->result_value + res->value_size, res->entries, res->entries_size);
+        out->result.entries = c->result_value + res->value_size;
     }
     return true;
 }

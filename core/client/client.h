@@ -30,7 +30,10 @@ struct rs_client_send {
     size_t frame_size;
 };
 
-/* The effects of one call; the frames and result value stay valid until the next call. */
+/* The effects of one call; the frames and the result's value and entries stay valid until the
+ * next call. Multi-key operations are sent as one request: the client does not split them
+ * (one region today; a routing layer will split per region, batches being atomic only
+ * within one). */
 struct rs_client_out {
     uint32_t send_count;
     struct rs_client_send sends[RS_CLIENT_SENDS_MAX];

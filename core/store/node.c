@@ -34,7 +34,7 @@ void rs_node_init(struct rs_node *n, const struct rs_raft_config *cfg,
 void rs_node_free(struct rs_node *n)
 {
     for (size_t i = 0; i < n->read_count; i++) {
-        free(n->reads[i].key);
+        free(n->reads[i].request);
     }
     rs_raft_free(&n->raft);
     rs_kv_free(&n->kv);
@@ -114,6 +114,49 @@ static void respond(struct rs_node *n, rs_node_id to, uint64_t request_id, uint6
     }
 }
 
+/*
+ * Whether every key an operation touches lies in the region: its key, a list's keys, a
+ * range [key, end_key) (an empty end_key: up to the region's end, which must then be open),
+ * the lock's fencing key. A multi-key operation is atomic within one region only; a client
+ * splits one that spans regions.
+ */
+static bool op_in_region(const struct rs_region *region, const struct rs_kv_op *op)
+{
+    switch (op->opcode) {
+    case RS_KV_MULTI_GET:
+    case RS_KV_BATCH_PUT:
+    case RS_KV_BATCH_DELETE:
+    case RS_KV_CAS_ALL: {
+        struct rs_kv_iter it;
+        struct rs_kv_entry e;
+        rs_kv_list_begin(&it, op->opcode, op->list);
+        while (rs_kv_iter_next(&it, &e)) {
+            if (!rs_region_contains(region, e.key)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    case RS_KV_SCAN:
+    case RS_KV_REVERSE_SCAN:
+    case RS_KV_DELETE_RANGE: {
+        bool start_in = op->key.size == 0 ? region->start_size == 0
+                                          : rs_region_contains(region, op->key);
+        bool end_in = op->end_key.size == 0
+                          ? region->end_size == 0
+                          : region->end_size == 0 ||
+                                rs_key_compare(op->end_key,
+                                               (struct rs_bytes){region->end, region->end_size}) <= 0;
+        return start_in && end_in;
+    }
+    case RS_KV_LOCK:
+    case RS_KV_UNLOCK:
+        return rs_region_contains(region, op->key) &&
+               (op->fencing_key.size == 0 || rs_region_contains(region, op->fencing_key));
+    default: return rs_region_contains(region, op->key);
+    }
+}
+
 static void ensure_scratch(struct rs_node *n, size_t size)
 {
     if (size > n->scratch_cap) {
@@ -161,7 +204,8 @@ static void handle_write(struct rs_node *n, rs_node_id from, const struct rs_kv_
     writes_push(n, &w);
 }
 
-static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_request *req)
+static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_request *req,
+                        struct rs_bytes frame)
 {
     if (n->read_count == RS_NODE_PENDING_READS_MAX) {
         respond(n, from, req->request_id, req->client_id, req->seq, RS_EBUSY, NULL);
@@ -181,10 +225,10 @@ static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_r
     rd->request_id = req->request_id;
     rd->client_id = req->client_id;
     rd->seq = req->seq;
-    rd->key_size = req->op.key.size;
-    rd->key = malloc(rd->key_size ? rd->key_size : 1);
-    RS_ASSERT(rd->key != NULL);
-    memcpy(rd->key, req->op.key.data, rd->key_size);
+    rd->request_size = frame.size;
+    rd->request = malloc(frame.size);
+    RS_ASSERT(rd->request != NULL);
+    memcpy(rd->request, frame.data, frame.size);
     if (n->raft.role != RS_LEADER) {
         /* served here once applied: bounded by the read timeout, forwarding included */
         uint64_t timeout = n->raft.cfg.read_timeout_ns;
@@ -201,14 +245,14 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
         return;
     }
     n->stats.requests++;
-    if (!rs_region_contains(&n->region, req.op.key)) {
+    if (!op_in_region(&n->region, &req.op)) {
         /* the client's routing table is behind a split: it refreshes and retries */
         respond(n, from, req.request_id, req.client_id, req.seq, RS_EKEYRANGE, NULL);
         return;
     }
     bool is_write = rs_kv_opcode_is_write(req.op.opcode);
     if (!is_write && n->raft.cfg.follower_reads && n->raft.role != RS_ERROR_STATE) {
-        handle_read(n, from, &req); /* any replica serves gets (rs_raft_read_index forwards) */
+        handle_read(n, from, &req, frame); /* any replica serves reads (ReadIndex forwards) */
         return;
     }
     if (n->raft.role != RS_LEADER) {
@@ -219,13 +263,13 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
     if (is_write) {
         handle_write(n, from, &req);
     } else {
-        handle_read(n, from, &req);
+        handle_read(n, from, &req, frame);
     }
 }
 
 static void remove_read(struct rs_node *n, size_t i)
 {
-    free(n->reads[i].key);
+    free(n->reads[i].request);
     n->reads[i] = n->reads[--n->read_count];
 }
 
@@ -258,11 +302,18 @@ static void serve_reads(struct rs_node *n)
             j++;
             continue;
         }
-        struct rs_kv_op op = {.opcode = RS_KV_GET, .key = {rd->key, rd->key_size}};
+        /* The copy decoded when it arrived, so it decodes again; entries go to scratch, which
+         * nothing else uses while reads are served, and respond copies them out. */
+        struct rs_kv_request req;
+        enum rs_err err = rs_kv_request_frame_decode(
+            (struct rs_bytes){rd->request, rd->request_size}, &req);
+        RS_ASSERT(err == RS_OK);
+        ensure_scratch(n, RS_KV_RESULT_BYTES_MAX);
         struct rs_kv_result res = {0};
-        /* a split applied since the read arrived may have moved the key away */
-        enum rs_err err = rs_region_contains(&n->region, op.key) ? rs_kv_read(&n->kv, &op, &res)
-                                                                 : RS_EKEYRANGE;
+        /* a split applied since the read arrived may have moved its keys away */
+        err = op_in_region(&n->region, &req.op)
+                  ? rs_kv_read_into(&n->kv, &req.op, n->scratch, RS_KV_RESULT_BYTES_MAX, &res)
+                  : RS_EKEYRANGE;
         respond(n, rd->client, rd->request_id, rd->client_id, rd->seq, err, &res);
         n->stats.reads_answered++;
         remove_read(n, j);
@@ -320,7 +371,7 @@ static enum rs_err apply_data(struct rs_node *n, rs_index index, struct rs_bytes
                               struct rs_kv_result *res)
 {
     struct rs_kv_cmd cmd;
-    if (rs_kv_cmd_decode(data, &cmd) == RS_OK && !rs_region_contains(&n->region, cmd.op.key)) {
+    if (rs_kv_cmd_decode(data, &cmd) == RS_OK && !op_in_region(&n->region, &cmd.op)) {
         n->stats.key_range++;
         return RS_EKEYRANGE;
     }

@@ -29,8 +29,8 @@ struct rs_pending_read {
     uint64_t request_id;
     uint64_t client_id;
     uint64_t seq;
-    uint8_t *key;
-    size_t key_size;
+    uint8_t *request; /* a copy of the request frame: its op is decoded again when served */
+    size_t request_size;
     uint64_t deadline_ns; /* a read served by a follower times out here (0: never) */
 };
 

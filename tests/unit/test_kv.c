@@ -3,10 +3,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+
+/* Ops and results are spelled positionally (opcode, key, value, expected; success, found,
+ * value, value_size): the fields added after those stay zero, as they should. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include "core/kv/kv.h"
 #include "core/kv/kv_cmd.h"
@@ -197,6 +202,7 @@ static void test_key_order_in_snapshot(void **state)
     const size_t expected_size[] = {0, 1, 2, 2, 1, 1};
     size_t pos = 32;
     for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(snap[pos++], RS_KV_SPACE_DATA);
         assert_int_equal(rs_get_u32(snap + pos), expected_size[i]);
         assert_memory_equal(snap + pos + 4, expected[i], expected_size[i]);
         pos += 4 + expected_size[i];
@@ -555,7 +561,7 @@ static void test_against_model(void **state)
     const char *values[] = {"", "v", "vv", "vvv", "w"};
     for (unsigned i = 0; i < 20000; i++) {
         unsigned k = (unsigned)(rng_next() % MODEL_KEYS);
-        struct rs_kv_op op = {(uint8_t)(1 + rng_next() % RS_KV_OPCODE_MAX), str(keys[k]),
+        struct rs_kv_op op = {(uint8_t)(1 + rng_next() % RS_KV_GET_AND_PUT), str(keys[k]),
                               {0}, {0}};
         if (op.opcode != RS_KV_GET && op.opcode != RS_KV_DELETE) {
             op.value = str(values[rng_next() % 5]);
@@ -585,6 +591,396 @@ static void test_against_model(void **state)
     rs_kv_free(&kv);
 }
 
+
+/* ---- The later operations ---- */
+
+static uint8_t list_buf[8][4096];
+static unsigned list_next;
+
+/* An op with a list of keys (and values / expected values) built from NULL-ended strings. */
+static struct rs_kv_op op_list(uint8_t opcode, const char *const *keys, const char *const *values,
+                               const char *const *expected)
+{
+    struct rs_kv_entry e[RS_KV_BATCH_COUNT_MAX];
+    uint32_t n = 0;
+    for (; keys[n] != NULL; n++) {
+        e[n] = (struct rs_kv_entry){.key = str(keys[n])};
+        e[n].value = values != NULL ? str(values[n]) : (struct rs_bytes){0};
+        e[n].expected = expected != NULL ? str(expected[n]) : (struct rs_bytes){0};
+    }
+    uint8_t *buf = list_buf[list_next++ % 8];
+    size_t size = 0;
+    enum rs_err err = rs_kv_list_encode(opcode, e, n, buf, sizeof list_buf[0], &size);
+    struct rs_kv_op op = {.opcode = opcode, .list = {buf, err == RS_OK ? size : 0}};
+    return op;
+}
+
+static struct rs_kv_op op_scan(uint8_t opcode, const char *start, const char *end, uint32_t limit,
+                               bool keys_only)
+{
+    return (struct rs_kv_op){.opcode = opcode, .key = str(start), .end_key = str(end),
+                             .limit = limit, .keys_only = keys_only};
+}
+
+static struct rs_kv_op op_lock(const char *key, uint64_t who, uint64_t lease_ms, uint64_t now_ms,
+                               const char *fence)
+{
+    return (struct rs_kv_op){.opcode = RS_KV_LOCK, .key = str(key), .acquirer_id = who,
+                             .lease_ms = lease_ms, .timestamp_ms = now_ms,
+                             .fencing_key = str(fence)};
+}
+
+static struct rs_kv_op op_unlock(const char *key, uint64_t who)
+{
+    return (struct rs_kv_op){.opcode = RS_KV_UNLOCK, .key = str(key), .acquirer_id = who};
+}
+
+/* Applies with a large command buffer (lists do not fit in apply()'s). */
+static enum rs_err apply_big(struct rs_kv *kv, uint64_t client_id, uint64_t seq,
+                             struct rs_kv_op op, struct rs_kv_result *res)
+{
+    static uint8_t buf[16384];
+    size_t n = 0;
+    struct rs_kv_cmd cmd = {client_id, seq, op};
+    enum rs_err err = rs_kv_cmd_encode(&cmd, buf, sizeof buf, &n);
+    if (err != RS_OK) {
+        return err;
+    }
+    return rs_kv_apply(kv, rs_kv_applied_index(kv) + 1, (struct rs_bytes){buf, n}, res);
+}
+
+/* The entries of a result as "k=v;k2=-;" (found false: '-'), for compact comparisons. */
+static const char *entries_text(const struct rs_kv_result *res)
+{
+    static char text[1024];
+    size_t at = 0;
+    struct rs_kv_iter it;
+    struct rs_kv_entry e;
+    rs_kv_entries_begin(&it, res);
+    while (rs_kv_iter_next(&it, &e)) {
+        at += (size_t)snprintf(text + at, sizeof text - at, "%.*s=%.*s;", (int)e.key.size,
+                               (const char *)e.key.data, e.found ? (int)e.value.size : 1,
+                               e.found ? (const char *)e.value.data : "-");
+    }
+    text[at] = '\0';
+    return text;
+}
+
+static const char *read_text(const struct rs_kv *kv, struct rs_kv_op op, bool *truncated)
+{
+    static uint8_t buf[4096];
+    struct rs_kv_result res;
+    assert_int_equal(rs_kv_read_into(kv, &op, buf, sizeof buf, &res), RS_OK);
+    assert_true(res.success);
+    *truncated = res.truncated;
+    return entries_text(&res);
+}
+
+static void put_all(struct rs_kv *kv, const char *const *keys)
+{
+    struct rs_kv_result res;
+    for (size_t i = 0; keys[i] != NULL; i++) {
+        apply_ok(kv, op_put(keys[i], keys[i]), &res);
+    }
+}
+
+static void test_multi_get_contains_scan(void **state)
+{
+    (void)state;
+    struct rs_kv kv;
+    rs_kv_init(&kv);
+    put_all(&kv, (const char *const[]){"a", "b", "c", "d", NULL});
+    struct rs_kv_result res;
+    /* a sequence and a lock named "b2" live in their own spaces: scans never see them */
+    apply_ok(&kv, (struct rs_kv_op){.opcode = RS_KV_GET_SEQUENCE, .key = str("b2"), .step = 1},
+             &res);
+    apply_ok(&kv, op_lock("b3", 1, 10, 0, "f"), &res);
+    bool t = false;
+    assert_string_equal(read_text(&kv, op_list(RS_KV_MULTI_GET,
+                                               (const char *const[]){"c", "x", "a", NULL}, NULL,
+                                               NULL),
+                                  &t),
+                        "c=c;x=-;a=a;");
+    assert_false(t);
+    struct rs_kv_op has = {.opcode = RS_KV_CONTAINS_KEY, .key = str("b")};
+    assert_int_equal(rs_kv_read(&kv, &has, &res), RS_OK);
+    assert_true(res.found);
+    has.key = str("b2");
+    assert_int_equal(rs_kv_read(&kv, &has, &res), RS_OK);
+    assert_false(res.found);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "b", "", 0, false), &t),
+                        "b=b;c=c;d=d;f=1;");
+    assert_false(t);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "", "c", 0, true), &t), "a=;b=;");
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "a", "z", 2, false), &t), "a=a;b=b;");
+    assert_true(t);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "a", "c", 2, false), &t), "a=a;b=b;");
+    assert_false(t); /* the limit was reached exactly at the end of the range */
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_REVERSE_SCAN, "b", "d", 0, false), &t),
+                        "c=c;b=b;");
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_REVERSE_SCAN, "", "", 3, false), &t),
+                        "f=1;d=d;c=c;");
+    assert_true(t);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "x", "y", 0, false), &t), "");
+    /* A buffer for two entries truncates; one too small for any entry is an error. */
+    uint8_t small[2 * (RS_KV_ENTRY_OVERHEAD + 2) + 1];
+    struct rs_kv_op scan = op_scan(RS_KV_SCAN, "", "", 0, false);
+    assert_int_equal(rs_kv_read_into(&kv, &scan, small, sizeof small, &res), RS_OK);
+    assert_true(res.truncated);
+    assert_int_equal(res.entry_count, 2);
+    assert_int_equal(rs_kv_read_into(&kv, &scan, small, 4, &res), RS_ENOSPACE);
+    assert_int_equal(rs_kv_read(&kv, &scan, &res), RS_ENOSPACE);
+    /* Bounds: the scan limit, empty and repeated lists, writes refused by the read path. */
+    scan.limit = RS_KV_SCAN_LIMIT_MAX + 1;
+    assert_int_equal(rs_kv_read(&kv, &scan, &res), RS_EINVAL);
+    struct rs_kv_op dup = op_list(RS_KV_MULTI_GET, (const char *const[]){"a", "a", NULL}, NULL,
+                                  NULL);
+    assert_int_equal(dup.list.size, 0);
+    assert_int_equal(rs_kv_read(&kv, &dup, &res), RS_EINVAL);
+    struct rs_kv_op put = op_put("a", "b");
+    assert_int_equal(rs_kv_read(&kv, &put, &res), RS_EINVAL);
+    rs_kv_free(&kv);
+}
+
+static void test_batches_atomic(void **state)
+{
+    (void)state;
+    struct rs_kv kv;
+    rs_kv_init(&kv);
+    struct rs_kv_result res;
+    bool t;
+    apply_ok(&kv, op_list(RS_KV_BATCH_PUT, (const char *const[]){"k1", "k2", "k3", NULL},
+                          (const char *const[]){"1", "2", "3"}, NULL),
+             &res);
+    assert_true(res.success);
+    assert_int_equal(rs_kv_key_count(&kv), 3);
+    apply_ok(&kv, op_list(RS_KV_BATCH_DELETE, (const char *const[]){"k1", "k9", "k3", NULL}, NULL,
+                          NULL),
+             &res);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "", "", 0, false), &t), "k2=2;");
+    /* compareAndPutAll: one mismatch (or one missing key) and nothing is written */
+    apply_ok(&kv, op_list(RS_KV_CAS_ALL, (const char *const[]){"k2", "k4", NULL},
+                          (const char *const[]){"x", "y"}, (const char *const[]){"2", ""}),
+             &res);
+    assert_false(res.success);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "", "", 0, false), &t), "k2=2;");
+    apply_ok(&kv, op_put("k4", "4"), &res);
+    apply_ok(&kv, op_list(RS_KV_CAS_ALL, (const char *const[]){"k2", "k4", NULL},
+                          (const char *const[]){"x", "y"}, (const char *const[]){"2", "4"}),
+             &res);
+    assert_true(res.success);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "", "", 0, false), &t), "k2=x;k4=y;");
+    /* delete_range [k2, k4) and then an unbounded one */
+    apply_ok(&kv, op_put("k3", "3"), &res);
+    apply_ok(&kv, (struct rs_kv_op){.opcode = RS_KV_DELETE_RANGE, .key = str("k2"),
+                                    .end_key = str("k4")},
+             &res);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "", "", 0, false), &t), "k4=y;");
+    apply_ok(&kv, (struct rs_kv_op){.opcode = RS_KV_DELETE_RANGE, .key = str("")}, &res);
+    assert_int_equal(rs_kv_key_count(&kv), 0);
+    /* a list past the count bound is refused by the encoder */
+    struct rs_kv_entry many[RS_KV_BATCH_COUNT_MAX + 1];
+    char names[RS_KV_BATCH_COUNT_MAX + 1][16];
+    for (int i = 0; i <= (int)RS_KV_BATCH_COUNT_MAX; i++) {
+        snprintf(names[i], sizeof names[i], "m%d", i);
+        many[i] = (struct rs_kv_entry){.key = str(names[i])};
+    }
+    size_t size;
+    assert_int_equal(rs_kv_list_encode(RS_KV_BATCH_DELETE, many, RS_KV_BATCH_COUNT_MAX + 1,
+                                       list_buf[0], sizeof list_buf[0], &size),
+                     RS_EINVAL);
+    assert_int_equal(rs_kv_list_encode(RS_KV_BATCH_DELETE, many, 0, list_buf[0],
+                                       sizeof list_buf[0], &size),
+                     RS_EINVAL);
+    assert_int_equal(rs_kv_list_encode(RS_KV_BATCH_DELETE, many, RS_KV_BATCH_COUNT_MAX,
+                                       list_buf[0], sizeof list_buf[0], &size),
+                     RS_OK);
+    rs_kv_free(&kv);
+}
+
+static void test_merge(void **state)
+{
+    (void)state;
+    struct rs_kv kv;
+    rs_kv_init(&kv);
+    struct rs_kv_result res;
+    bool t;
+    struct rs_kv_op m = {.opcode = RS_KV_MERGE, .key = str("k"), .value = str("a")};
+    apply_ok(&kv, m, &res);
+    assert_true(res.success);
+    assert_false(res.found);
+    m.value = str("b");
+    apply_ok(&kv, m, &res);
+    assert_true(res.found);
+    m.value = str("");
+    apply_ok(&kv, m, &res);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "", "", 0, false), &t), "k=a,b,;");
+    /* a merge that would pass the value bound changes nothing */
+    static uint8_t big[RS_KV_VALUE_SIZE_MAX];
+    memset(big, 'x', sizeof big);
+    m.value = (struct rs_bytes){big, sizeof big};
+    assert_int_equal(rs_kv_apply_op(&kv, rs_kv_applied_index(&kv) + 1, 0, 0, &m, &res), RS_OK);
+    assert_false(res.success);
+    assert_string_equal(read_text(&kv, op_scan(RS_KV_SCAN, "", "", 0, false), &t), "k=a,b,;");
+    rs_kv_free(&kv);
+}
+
+static void test_sequences(void **state)
+{
+    (void)state;
+    struct rs_kv kv;
+    rs_kv_init(&kv);
+    struct rs_kv_result res;
+    struct rs_kv_op get = {.opcode = RS_KV_GET_SEQUENCE, .key = str("s"), .step = 5};
+    apply_ok(&kv, get, &res);
+    assert_true(res.success);
+    assert_int_equal(res.seq_start, 0);
+    assert_int_equal(res.seq_end, 5);
+    get.step = 3;
+    apply_ok(&kv, get, &res);
+    assert_int_equal(res.seq_start, 5);
+    assert_int_equal(res.seq_end, 8);
+    get.step = 0;
+    apply_ok(&kv, get, &res);
+    assert_int_equal(res.seq_start, 8);
+    assert_int_equal(res.seq_end, 8);
+    get.step = UINT64_MAX;
+    apply_ok(&kv, get, &res);
+    assert_false(res.success); /* overflow: refused, unchanged */
+    /* the sequence is not the data key "s" */
+    struct rs_kv_op data = op_get("s");
+    assert_int_equal(rs_kv_read(&kv, &data, &res), RS_OK);
+    assert_false(res.found);
+    apply_ok(&kv, (struct rs_kv_op){.opcode = RS_KV_RESET_SEQUENCE, .key = str("s")}, &res);
+    assert_true(res.found);
+    get.step = 2;
+    apply_ok(&kv, get, &res);
+    assert_int_equal(res.seq_start, 0);
+    assert_int_equal(res.seq_end, 2);
+    /* exactly once: a retry gets the saved range and does not advance again */
+    get.step = 10;
+    assert_int_equal(apply(&kv, 7, 1, get, &res), RS_OK);
+    assert_int_equal(res.seq_start, 2);
+    assert_int_equal(apply(&kv, 7, 1, get, &res), RS_OK);
+    assert_int_equal(res.seq_start, 2);
+    assert_int_equal(res.seq_end, 12);
+    apply_ok(&kv, (struct rs_kv_op){.opcode = RS_KV_GET_SEQUENCE, .key = str("s")}, &res);
+    assert_int_equal(res.seq_start, 12);
+    rs_kv_free(&kv);
+}
+
+static uint64_t fence_value(const struct rs_kv *kv, const char *fence)
+{
+    struct rs_bytes v;
+    if (!rs_kv_lookup(kv, RS_KV_SPACE_DATA, str(fence), &v)) {
+        return 0;
+    }
+    char text[32] = {0};
+    memcpy(text, v.data, v.size < 31 ? v.size : 31);
+    return strtoull(text, NULL, 10);
+}
+
+static void test_lock(void **state)
+{
+    (void)state;
+    struct rs_kv kv;
+    rs_kv_init(&kv);
+    struct rs_kv_result res;
+    apply_ok(&kv, op_lock("L", 1, 100, 1000, "F"), &res);
+    assert_true(res.success);
+    assert_int_equal(res.lock_owner, 1);
+    assert_int_equal(res.lock_token, 1);
+    assert_int_equal(res.lock_acquires, 1);
+    /* re-entrant: same token, two acquires, lease renewed from the new timestamp */
+    apply_ok(&kv, op_lock("L", 1, 100, 1050, "F"), &res);
+    assert_true(res.success);
+    assert_int_equal(res.lock_token, 1);
+    assert_int_equal(res.lock_acquires, 2);
+    /* another acquirer fails and learns the holder and the lease left */
+    apply_ok(&kv, op_lock("L", 2, 100, 1100, "F"), &res);
+    assert_false(res.success);
+    assert_int_equal(res.lock_owner, 1);
+    assert_int_equal(res.lock_remaining_ms, 50);
+    /* a non-owner cannot unlock */
+    apply_ok(&kv, op_unlock("L", 2), &res);
+    assert_false(res.success);
+    assert_int_equal(res.lock_owner, 1);
+    /* the lease ends at 1150: the next acquirer gets the next token of the fencing key */
+    apply_ok(&kv, op_lock("L", 2, 100, 1150, "F"), &res);
+    assert_true(res.success);
+    assert_int_equal(res.lock_token, 2);
+    assert_int_equal(fence_value(&kv, "F"), 2);
+    /* a second lock sharing the fencing key continues its counter */
+    apply_ok(&kv, op_lock("M", 3, 100, 0, "F"), &res);
+    assert_int_equal(res.lock_token, 3);
+    apply_ok(&kv, op_unlock("L", 2), &res);
+    assert_true(res.success);
+    assert_int_equal(res.lock_owner, 0);
+    apply_ok(&kv, op_unlock("L", 2), &res);
+    assert_true(res.success);
+    assert_false(res.found);
+    apply_ok(&kv, op_lock("L", 1, 100, 0, "F"), &res);
+    assert_int_equal(res.lock_token, 4);
+    /* a fencing key someone overwrote with non-numbers refuses to hand out tokens */
+    apply_ok(&kv, op_put("G", "oops"), &res);
+    apply_ok(&kv, op_lock("N", 1, 100, 0, "G"), &res);
+    assert_false(res.success);
+    /* bad arguments */
+    struct rs_kv_op bad = op_lock("L", 0, 100, 0, "F");
+    assert_int_equal(apply_big(&kv, 0, 0, bad, &res), RS_EINVAL);
+    bad = op_lock("L", 1, 0, 0, "F");
+    assert_int_equal(apply_big(&kv, 0, 0, bad, &res), RS_EINVAL);
+    bad = op_lock("L", 1, RS_KV_LEASE_MS_MAX + 1, 0, "F");
+    assert_int_equal(apply_big(&kv, 0, 0, bad, &res), RS_EINVAL);
+    /* exactly once: a retried lock answers the saved result */
+    apply_ok(&kv, op_unlock("L", 1), &res);
+    assert_int_equal(apply(&kv, 9, 1, op_lock("L", 5, 10, 0, "F"), &res), RS_OK);
+    assert_int_equal(res.lock_token, 5);
+    assert_int_equal(apply(&kv, 9, 1, op_lock("L", 5, 10, 0, "F"), &res), RS_OK);
+    assert_int_equal(res.lock_token, 5);
+    assert_int_equal(res.lock_acquires, 1);
+    assert_int_equal(fence_value(&kv, "F"), 5);
+    rs_kv_free(&kv);
+}
+
+/* Every space, sessions with numbers: the snapshot restores the same digest and answers. */
+static void test_snapshot_spaces(void **state)
+{
+    (void)state;
+    struct rs_kv kv;
+    rs_kv_init(&kv);
+    struct rs_kv_result res;
+    apply_ok(&kv, op_put("a", "1"), &res);
+    assert_int_equal(apply(&kv, 3, 1, (struct rs_kv_op){.opcode = RS_KV_GET_SEQUENCE,
+                                                        .key = str("a"), .step = 4},
+                           &res),
+                     RS_OK);
+    assert_int_equal(apply(&kv, 4, 1, op_lock("a", 4, 100, 5, "f"), &res), RS_OK);
+    size_t size = rs_kv_snapshot_size(&kv);
+    uint8_t *snap = malloc(size);
+    assert_int_equal(rs_kv_snapshot_write(&kv, snap, size), size);
+    struct rs_kv copy;
+    rs_kv_init(&copy);
+    assert_int_equal(rs_kv_snapshot_load(&copy, (struct rs_bytes){snap, size}), RS_OK);
+    assert_int_equal(rs_kv_digest(&copy), rs_kv_digest(&kv));
+    assert_int_equal(rs_kv_key_count(&copy), 4);
+    assert_int_equal(apply(&copy, 3, 1, (struct rs_kv_op){.opcode = RS_KV_GET_SEQUENCE,
+                                                          .key = str("a"), .step = 4},
+                           &res),
+                     RS_OK);
+    assert_int_equal(res.seq_end, 4); /* the saved answer, numbers included */
+    assert_int_equal(apply(&copy, 4, 1, op_lock("a", 4, 100, 5, "f"), &res), RS_OK);
+    assert_int_equal(res.lock_token, 1);
+    assert_int_equal(res.lock_owner, 4);
+    /* a space byte past the known ones is damage */
+    snap[32] = RS_KV_SPACE_COUNT;
+    rs_put_u64(snap + size - 8, XXH64(snap, size - 8, 0));
+    assert_int_equal(rs_kv_snapshot_load(&copy, (struct rs_bytes){snap, size}), RS_ECORRUPT);
+    free(snap);
+    rs_kv_free(&copy);
+    rs_kv_free(&kv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +996,12 @@ int main(void)
         cmocka_unit_test(test_snapshot_corruption),
         cmocka_unit_test(test_snapshot_content_checks),
         cmocka_unit_test(test_against_model),
+        cmocka_unit_test(test_multi_get_contains_scan),
+        cmocka_unit_test(test_batches_atomic),
+        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_sequences),
+        cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_snapshot_spaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

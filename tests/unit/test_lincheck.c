@@ -790,10 +790,115 @@ static void test_command_usage_and_budget(void **state)
     assert_int_equal(rs_cmd_check_history(2, argv2), 0);
 }
 
+
+/* ---- The later operations: each kind has a history that must be rejected ---- */
+
+#define EV(p, t, f, rest, time)                                                               \
+    "{\"process\":" #p ",\"type\":\"" t "\",\"f\":\"" f "\",\"key\":" rest ",\"time\":" #time \
+    "}\n"
+#define PUT_A_V1 EV(0, "invoke", "put", "\"a\",\"value\":\"v1\"", 1) EV(0, "ok", "put", "\"a\"", 2)
+
+static enum rs_lincheck_verdict verdict_of(const char *text)
+{
+    struct rs_history *h = parse_text(text);
+    struct rs_lincheck_result r;
+    assert_int_equal(rs_lincheck_check(h, NULL, &r), RS_OK);
+    enum rs_lincheck_verdict v = r.verdict;
+    rs_lincheck_result_free(&r);
+    rs_history_free(h);
+    return v;
+}
+
+static void test_later_ops_rejected(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        /* multi_get misses a completed put */
+        PUT_A_V1 EV(1, "invoke", "multi_get", "[\"a\",\"b\"]", 3)
+            EV(1, "ok", "multi_get", "[\"a\",\"b\"],\"value\":[null,null]", 4),
+        /* a full scan that leaves out a key that exists */
+        PUT_A_V1 EV(1, "invoke", "scan", "[\"\",null],\"args\":[0,0]", 3)
+            EV(1, "ok", "scan", "[\"\",null],\"value\":[],\"args\":[0]", 4),
+        /* a truncated scan that skipped a key before the last one it returned */
+        PUT_A_V1 EV(0, "invoke", "put", "\"b\",\"value\":\"v2\"", 3) EV(0, "ok", "put", "\"b\"", 4)
+            EV(1, "invoke", "scan", "[\"\",null],\"args\":[1,0]", 5)
+                EV(1, "ok", "scan", "[\"\",null],\"value\":[[\"b\",\"v2\"]],\"args\":[1]", 6),
+        /* contains_key false after a put */
+        PUT_A_V1 EV(1, "invoke", "contains_key", "\"a\"", 3)
+            EV(1, "ok", "contains_key", "\"a\",\"args\":[0]", 4),
+        /* batch_put, then a read of the old state */
+        EV(0, "invoke", "batch_put", "[\"a\",\"b\"],\"value\":[\"v1\",\"v2\"]", 1)
+            EV(0, "ok", "batch_put", "[\"a\",\"b\"]", 2) EV(1, "invoke", "get", "\"b\"", 3)
+                EV(1, "ok", "get", "\"b\",\"value\":null", 4),
+        /* batch_delete, then the deleted value */
+        PUT_A_V1 EV(0, "invoke", "batch_delete", "[\"a\"]", 3)
+            EV(0, "ok", "batch_delete", "[\"a\"]", 4) EV(1, "invoke", "get", "\"a\"", 5)
+                EV(1, "ok", "get", "\"a\",\"value\":\"v1\"", 6),
+        /* cas_all succeeded, yet the old value is read after */
+        PUT_A_V1 EV(0, "invoke", "cas_all", "[\"a\"],\"value\":[[\"v1\",\"v2\"]]", 3)
+            EV(0, "ok", "cas_all", "[\"a\"]", 4) EV(1, "invoke", "get", "\"a\"", 5)
+                EV(1, "ok", "get", "\"a\",\"value\":\"v1\"", 6),
+        /* two merges in order, read back in the other order */
+        EV(0, "invoke", "merge", "\"a\",\"value\":\"m1\"", 1) EV(0, "ok", "merge", "\"a\"", 2)
+            EV(0, "invoke", "merge", "\"a\",\"value\":\"m2\"", 3) EV(0, "ok", "merge", "\"a\"", 4)
+                EV(1, "invoke", "get", "\"a\"", 5)
+                    EV(1, "ok", "get", "\"a\",\"value\":\"m2,m1\"", 6),
+        /* delete_range, then a value of its range */
+        PUT_A_V1 EV(0, "invoke", "delete_range", "[\"a\",\"b\"]", 3)
+            EV(0, "ok", "delete_range", "[\"a\",\"b\"]", 4) EV(1, "invoke", "get", "\"a\"", 5)
+                EV(1, "ok", "get", "\"a\",\"value\":\"v1\"", 6),
+        /* two sequential get_sequence calls hand out the same range */
+        EV(0, "invoke", "get_sequence", "\"s\",\"args\":[5]", 1)
+            EV(0, "ok", "get_sequence", "\"s\",\"args\":[0,5]", 2)
+                EV(1, "invoke", "get_sequence", "\"s\",\"args\":[5]", 3)
+                    EV(1, "ok", "get_sequence", "\"s\",\"args\":[0,5]", 4),
+        /* reset_sequence completed, yet the next range continues the old one */
+        EV(0, "invoke", "get_sequence", "\"s\",\"args\":[5]", 1)
+            EV(0, "ok", "get_sequence", "\"s\",\"args\":[0,5]", 2)
+                EV(0, "invoke", "reset_sequence", "\"s\"", 3)
+                    EV(0, "ok", "reset_sequence", "\"s\"", 4)
+                        EV(1, "invoke", "get_sequence", "\"s\",\"args\":[1]", 5)
+                            EV(1, "ok", "get_sequence", "\"s\",\"args\":[5,6]", 6),
+        /* two new holders in turn get the same fencing token */
+        EV(0, "invoke", "lock", "\"L\",\"value\":\"f\",\"args\":[1,10,0]", 1)
+            EV(0, "ok", "lock", "\"L\",\"value\":\"f\",\"args\":[1,1,1,1]", 2)
+                EV(1, "invoke", "lock", "\"M\",\"value\":\"f\",\"args\":[2,10,0]", 3)
+                    EV(1, "ok", "lock", "\"M\",\"value\":\"f\",\"args\":[1,2,1,1]", 4),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (verdict_of(bad[i]) != RS_LINCHECK_VIOLATION) {
+            fail_msg("case %zu was not rejected", i);
+        }
+    }
+    /* Their linearizable twins pass. */
+    static const char *const good[] = {
+        PUT_A_V1 EV(1, "invoke", "multi_get", "[\"a\",\"b\"]", 3)
+            EV(1, "ok", "multi_get", "[\"a\",\"b\"],\"value\":[\"v1\",null]", 4),
+        PUT_A_V1 EV(0, "invoke", "put", "\"b\",\"value\":\"v2\"", 3) EV(0, "ok", "put", "\"b\"", 4)
+            EV(1, "invoke", "scan", "[\"\",null],\"args\":[1,0]", 5)
+                EV(1, "ok", "scan", "[\"\",null],\"value\":[[\"a\",\"v1\"]],\"args\":[1]", 6),
+        EV(0, "invoke", "merge", "\"a\",\"value\":\"m1\"", 1) EV(0, "ok", "merge", "\"a\"", 2)
+            EV(0, "invoke", "merge", "\"a\",\"value\":\"m2\"", 3) EV(0, "ok", "merge", "\"a\"", 4)
+                EV(1, "invoke", "get", "\"a\"", 5)
+                    EV(1, "ok", "get", "\"a\",\"value\":\"m1,m2\"", 6),
+        /* an unknown-outcome increment: the sequence is left unchecked, not misjudged */
+        EV(0, "invoke", "get_sequence", "\"s\",\"args\":[5]", 1)
+            EV(0, "info", "get_sequence", "\"s\"", 2)
+                EV(1, "invoke", "get_sequence", "\"s\",\"args\":[1]", 3)
+                    EV(1, "ok", "get_sequence", "\"s\",\"args\":[5,6]", 4),
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        if (verdict_of(good[i]) != RS_LINCHECK_OK) {
+            fail_msg("good case %zu was rejected", i);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_and_sequential),
+        cmocka_unit_test(test_later_ops_rejected),
         cmocka_unit_test(test_stale_read),
         cmocka_unit_test(test_lost_write_and_concurrency),
         cmocka_unit_test(test_cas_chains),
