@@ -60,6 +60,9 @@ const char *rs_check_name(enum rs_check_kind kind)
     case RS_CHECK_COMMITTED_KEPT: return "committed-kept";
     case RS_CHECK_LEARNERS_UNCOUNTED: return "learners-uncounted";
     case RS_CHECK_ACKS_KEPT: return "acknowledgements-kept";
+    case RS_CHECK_REGION_RANGES: return "region-ranges";
+    case RS_CHECK_REGION_EPOCHS: return "region-epochs";
+    case RS_CHECK_REGION_KEYS: return "region-keys";
     }
     return "unknown";
 }

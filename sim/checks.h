@@ -25,6 +25,9 @@ enum rs_check_kind {
     RS_CHECK_COMMITTED_KEPT,      /* a replica never drops entries it knows are committed */
     RS_CHECK_LEARNERS_UNCOUNTED,  /* a leader commits only on a majority of its voters */
     RS_CHECK_ACKS_KEPT,           /* a replica keeps every entry it acknowledged */
+    RS_CHECK_REGION_RANGES,       /* the regions' ranges never overlap and cover every key */
+    RS_CHECK_REGION_EPOCHS,       /* a replica's region epoch never goes back */
+    RS_CHECK_REGION_KEYS,         /* a replica holds no key outside its region's range */
 };
 
 const char *rs_check_name(enum rs_check_kind kind);

@@ -339,19 +339,103 @@ static void region_failed(struct rs_world *w, uint32_t index)
                    (unsigned long long)w->regions[index].id, c->message);
 }
 
-/* A replica's descriptor is the newest known when its epoch is: the world's routes use it. */
-static void note_region(struct rs_world *w, const struct rs_node *n)
+static int compare_region_start(const void *a, const void *b)
+{
+    const struct rs_region *x = *(const struct rs_region *const *)a;
+    const struct rs_region *y = *(const struct rs_region *const *)b;
+    /* ids break ties, so the order never depends on qsort's algorithm */
+    int c = rs_key_compare((struct rs_bytes){x->start, x->start_size},
+                           (struct rs_bytes){y->start, y->start_size});
+    return c != 0 ? c : (x->id < y->id ? -1 : (x->id > y->id ? 1 : 0));
+}
+
+/*
+ * region-ranges: the newest descriptors of the created regions cut the key space into
+ * ranges that neither overlap nor leave a gap, from "" to "". Run when a descriptor changed
+ * (a split applied somewhere): the parent shrinks and the child appears in the same event.
+ */
+static void check_region_ranges(struct rs_world *w)
+{
+    const struct rs_region **order = calloc(w->region_count, sizeof *order);
+    RS_ASSERT(order != NULL);
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        if (region_created(&w->regions[i])) {
+            order[count++] = &w->regions[i];
+        }
+    }
+    qsort(order, count, sizeof *order, compare_region_start);
+    struct rs_bytes at = {NULL, 0}; /* every key from here on is still to be covered */
+    for (uint32_t i = 0; i < count && w->checks.failed == RS_CHECK_NONE; i++) {
+        struct rs_bytes start = {order[i]->start, order[i]->start_size};
+        if (rs_key_compare(start, at) != 0 || (i > 0 && at.size == 0)) {
+            rs_checks_fail(&w->checks, w->now_ns, RS_CHECK_REGION_RANGES,
+                           "region %llu starts at '%.*s' but the regions before it end at '%.*s'",
+                           (unsigned long long)order[i]->id, (int)start.size, start.data,
+                           (int)at.size, at.data);
+        }
+        at = (struct rs_bytes){order[i]->end, order[i]->end_size};
+    }
+    if (count > 0 && at.size != 0 && w->checks.failed == RS_CHECK_NONE) {
+        rs_checks_fail(&w->checks, w->now_ns, RS_CHECK_REGION_RANGES,
+                       "no region covers the keys from '%.*s' on", (int)at.size, at.data);
+    }
+    free(order);
+    if (w->checks.failed != RS_CHECK_NONE) {
+        w->stopped = true;
+    }
+}
+
+/*
+ * region-epochs and region-keys, for a replica that handled something: its epoch never goes
+ * back while it runs (a restart replays from older state, so the bound starts again), and
+ * it holds no key (of any key space) outside its range.
+ */
+static void check_replica_region(struct rs_world *w, uint32_t node, struct rs_node *n)
+{
+    const struct rs_region_epoch *e = &n->region.epoch;
+    const struct rs_region_epoch *seen = &n->host_epoch;
+    if (e->version < seen->version || (e->version == seen->version && e->conf_ver < seen->conf_ver)) {
+        rs_checks_fail(&w->checks, w->now_ns, RS_CHECK_REGION_EPOCHS,
+                       "node %u region %llu: epoch went back from (%llu, %llu) to (%llu, %llu)",
+                       node, (unsigned long long)n->region.id,
+                       (unsigned long long)seen->conf_ver, (unsigned long long)seen->version,
+                       (unsigned long long)e->conf_ver, (unsigned long long)e->version);
+    }
+    n->host_epoch = *e;
+    struct rs_bytes lowest, highest;
+    if (n->initialized && rs_kv_key_bounds(&n->kv, &lowest, &highest) &&
+        w->checks.failed == RS_CHECK_NONE &&
+        (!rs_region_contains(&n->region, lowest) || !rs_region_contains(&n->region, highest))) {
+        struct rs_bytes bad = rs_region_contains(&n->region, lowest) ? highest : lowest;
+        rs_checks_fail(&w->checks, w->now_ns, RS_CHECK_REGION_KEYS,
+                       "node %u region %llu [%.*s, %.*s) holds key '%.*s'", node,
+                       (unsigned long long)n->region.id, (int)n->region.start_size,
+                       n->region.start, (int)n->region.end_size, n->region.end, (int)bad.size,
+                       bad.data);
+    }
+    if (w->checks.failed != RS_CHECK_NONE) {
+        w->stopped = true;
+    }
+}
+
+/* A replica's descriptor is the newest known when its epoch is: the world's routes use it.
+ * Returns whether it was. */
+static bool note_region(struct rs_world *w, const struct rs_node *n)
 {
     if (!n->initialized) {
-        return;
+        return false;
     }
     struct rs_region *known = &w->regions[region_index_of(w, n->region.id)];
     const struct rs_region_epoch *a = &n->region.epoch;
     const struct rs_region_epoch *b = &known->epoch;
     if (a->version > b->version || (a->version == b->version && a->conf_ver > b->conf_ver)) {
+        bool range_changed = a->version != b->version;
         rs_region_free(known);
         rs_region_copy(known, &n->region);
+        return range_changed;
     }
+    return false;
 }
 
 /* Whether every replica of the store holds a configuration of its own. */
@@ -372,14 +456,19 @@ static void after_node_event(struct rs_world *w, struct rs_world_node *wn)
 {
     struct rs_store *s = wn->store;
     bool first_changed = false;
+    bool ranges_changed = false;
     for (size_t i = 0; i < s->touched_count; i++) {
         struct rs_node *n = s->touched[i];
-        note_region(w, n);
+        ranges_changed |= note_region(w, n);
+        check_replica_region(w, wn->id, n);
         bool changed = trace_node_state(w, wn, n);
         first_changed |= changed && n->region.id == w->regions[0].id;
     }
     if (first_changed) {
         note_leader(w);
+    }
+    if (ranges_changed) {
+        check_region_ranges(w);
     }
     if (wn->joining && store_configured(s)) {
         wn->joining = false; /* it holds configurations of its own now */

@@ -1339,3 +1339,30 @@ bool rs_kv_middle_key(const struct rs_kv *kv, struct rs_bytes *key)
     *key = node_key(node);
     return true;
 }
+
+bool rs_kv_key_bounds(const struct rs_kv *kv, struct rs_bytes *lowest, struct rs_bytes *highest)
+{
+    bool any = false;
+    for (uint8_t space = RS_KV_SPACE_DATA; space <= RS_KV_SPACE_LOCK; space++) {
+        struct rs_kv_node *first = map_lower_bound(kv, space, (struct rs_bytes){NULL, 0});
+        if (first == NULL) {
+            continue;
+        }
+        /* the space's last pair: the one before the next space's first, or the maximum */
+        struct rs_kv_node probe = {.space = (uint8_t)(space + 1), .key = NULL, .key_size = 0};
+        struct rs_kv_node *next = RB_NFIND(rs_kv_map, (struct rs_kv_map *)&kv->map, &probe);
+        struct rs_kv_node *last = next != NULL
+                                      ? RB_PREV(rs_kv_map, (struct rs_kv_map *)&kv->map, next)
+                                      : RB_MAX(rs_kv_map, (struct rs_kv_map *)&kv->map);
+        struct rs_bytes lo = node_key(first);
+        struct rs_bytes hi = node_key(last);
+        if (!any || bytes_compare(lo.data, lo.size, lowest->data, lowest->size) < 0) {
+            *lowest = lo;
+        }
+        if (!any || bytes_compare(hi.data, hi.size, highest->data, highest->size) > 0) {
+            *highest = hi;
+        }
+        any = true;
+    }
+    return any;
+}

@@ -274,6 +274,9 @@ enum rs_err rs_kv_snapshot_load(struct rs_kv *kv, struct rs_bytes snapshot);
  */
 enum rs_err rs_kv_split(struct rs_kv *from, struct rs_bytes split_key, struct rs_kv *to,
                         uint64_t to_index);
+/* The lowest and highest key held in any key space (data, sequences, locks); false when the kv
+ * is empty. Views into the kv, valid until it changes. O(log n). */
+bool rs_kv_key_bounds(const struct rs_kv *kv, struct rs_bytes *lowest, struct rs_bytes *highest);
 /* The key at the middle of the key order (RheaKV splits at the key-count midpoint); false
  * with fewer than two keys. A view into the kv, valid until it changes. O(key count). */
 bool rs_kv_middle_key(const struct rs_kv *kv, struct rs_bytes *key);

@@ -97,6 +97,7 @@ struct rs_node {
     bool host_touched;
     int host_role;
     rs_term host_term;
+    struct rs_region_epoch host_epoch;
     bool snapshot_requested;
     struct rs_node_stats stats;
 };

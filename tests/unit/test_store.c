@@ -325,6 +325,70 @@ static void test_replica_that_missed_the_split(void **state)
     close_world(&f);
 }
 
+/* ---- the region checks fire ---- */
+
+/* Runs one event on node id: a tick of its store after the time moved on. */
+static void poke(struct rs_world *w)
+{
+    rs_world_run_until(w, w->now_ns + 200 * MS);
+}
+
+static void test_region_keys_check_fires(void **state)
+{
+    (void)state;
+    struct rs_world_config c;
+    config(&c, 17, NULL, 0);
+    struct fixture f;
+    struct rs_world *w = open_world(&f, &c);
+    rs_world_run_until(w, 1 * S);
+    split_at(w, 0, "k5");
+    rs_world_run_until(w, w->now_ns + 1 * S);
+    assert_checks_held(w);
+    /* a key above the first region's end appears in its replica on node 2 */
+    struct rs_node *n = rs_world_replica(w, 2, 0);
+    struct rs_kv_op op = {.opcode = RS_KV_PUT, .key = text("k7"), .value = text("x")};
+    struct rs_kv_result res;
+    uint64_t applied = n->kv.applied_index;
+    assert_int_equal(rs_kv_apply_op(&n->kv, applied + 1, 0, 0, &op, &res), RS_OK);
+    n->kv.applied_index = applied; /* the log's next entry applies as usual */
+    poke(w);
+    assert_int_equal(w->checks.failed, RS_CHECK_REGION_KEYS);
+    assert_non_null(strstr(w->checks.message, "holds key 'k7'"));
+    close_world(&f);
+}
+
+static void test_region_epoch_and_range_checks_fire(void **state)
+{
+    (void)state;
+    struct rs_world_config c;
+    config(&c, 19, NULL, 0);
+    struct fixture f;
+    struct rs_world *w = open_world(&f, &c);
+    rs_world_run_until(w, 1 * S);
+    split_at(w, 0, "k5");
+    rs_world_run_until(w, w->now_ns + 1 * S);
+    assert_checks_held(w);
+    /* an epoch that goes back */
+    struct rs_node *n = rs_world_replica(w, 3, 1);
+    n->region.epoch.version--;
+    poke(w);
+    assert_int_equal(w->checks.failed, RS_CHECK_REGION_EPOCHS);
+    close_world(&f);
+
+    /* a newer descriptor whose range overlaps its neighbour's */
+    w = open_world(&f, &c);
+    rs_world_run_until(w, 1 * S);
+    split_at(w, 0, "k5");
+    rs_world_run_until(w, w->now_ns + 1 * S);
+    n = rs_world_replica(w, 1, 0);
+    n->region.epoch.version++;
+    rs_region_set_range(&n->region, (struct rs_bytes){NULL, 0}, text("k7"));
+    poke(w);
+    assert_int_equal(w->checks.failed, RS_CHECK_REGION_RANGES);
+    assert_non_null(strstr(w->checks.message, "starts at 'k5'"));
+    close_world(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +398,8 @@ int main(void)
         cmocka_unit_test(test_split_moves_range_and_keys),
         cmocka_unit_test(test_split_survives_crashes),
         cmocka_unit_test(test_replica_that_missed_the_split),
+        cmocka_unit_test(test_region_keys_check_fires),
+        cmocka_unit_test(test_region_epoch_and_range_checks_fire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
