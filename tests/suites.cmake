@@ -95,6 +95,14 @@ rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   TIMEOUT 1800)
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
   SUFFIX multi-region-faults ARGS scenarios/multi-region-faults.scn 5 TIMEOUT 600)
+# Splits through the raft log under partitions, crashes and leadership transfers: 1..200, and
+# the same bytes for the same seed.
+foreach(s region-split-under-partition split-during-leader-transfer)
+  rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+    LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 200 TIMEOUT 1800)
+  rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
+    SUFFIX ${s} ARGS scenarios/${s}.scn 3 TIMEOUT 600)
+endforeach()
 
 # Every operation of the KV API in one mix, under a few faults: seeds 1..100.
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
