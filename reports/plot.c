@@ -396,11 +396,13 @@ static void remove_file(const char *dir, const char *name)
 }
 
 /* Child side: only async-signal-safe calls between fork and exec. */
-static _Noreturn void exec_gnuplot(const char *gnuplot, const char *dir, int null_fd, int log_fd)
+static _Noreturn void exec_gnuplot(const char *gnuplot, const char *dir, const char *script,
+                                   int null_fd, int log_fd)
 {
     static const char exec_failed[] = "rheasim: could not execute gnuplot\n";
     char arg0[] = "gnuplot";
-    char arg1[] = "latency.gp";
+    char arg1[64];
+    snprintf(arg1, sizeof arg1, "%s", script);
     char *const argv[] = {arg0, arg1, NULL};
     if (chdir(dir) != 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 ||
         dup2(log_fd, STDERR_FILENO) < 0) {
@@ -413,7 +415,8 @@ static _Noreturn void exec_gnuplot(const char *gnuplot, const char *dir, int nul
 }
 
 /* Runs gnuplot and waits; returns its wait status, or -1 with errno when it did not start. */
-static int spawn_and_wait(const char *gnuplot, const char *dir, const char *log_path)
+static int spawn_and_wait(const char *gnuplot, const char *dir, const char *script,
+                          const char *log_path)
 {
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (log_fd < 0) {
@@ -428,7 +431,7 @@ static int spawn_and_wait(const char *gnuplot, const char *dir, const char *log_
     }
     pid_t pid = fork();
     if (pid == 0) {
-        exec_gnuplot(gnuplot, dir, null_fd, log_fd);
+        exec_gnuplot(gnuplot, dir, script, null_fd, log_fd);
     }
     int err = errno;
     close(null_fd);
@@ -455,38 +458,57 @@ static bool file_nonempty(const char *dir, const char *name)
            S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
+/* The images a script makes. */
+struct plot_job {
+    const char *script;
+    const char *csv; /* named in messages */
+    const char *const *images;
+    size_t image_count;
+};
+
+static const struct plot_job latency_job = {"latency.gp", "latency.csv", image_names, IMAGE_COUNT};
+static const char *const store_image_names[] = {"stores.svg", "stores.png"};
+static const struct plot_job stores_job = {"stores.gp", "timeseries.csv", store_image_names, 2};
+
 static enum rs_plot_status run_gnuplot(const char *gnuplot,
                                        const char *dir,
+                                       const struct plot_job *job,
                                        char *message,
                                        size_t message_size)
 {
     char log_path[PATH_SIZE];
     snprintf(log_path, sizeof log_path, "%s/gnuplot.log", dir);
-    int status = spawn_and_wait(gnuplot, dir, log_path);
+    int status = spawn_and_wait(gnuplot, dir, job->script, log_path);
     if (status < 0) {
-        say(message, message_size, "could not run %s (%s): wrote latency.csv and latency.gp in %s",
-            gnuplot, strerror(errno), dir);
+        say(message, message_size, "could not run %s (%s): wrote %s and %s in %s", gnuplot,
+            strerror(errno), job->csv, job->script, dir);
         return RS_PLOT_FAILED;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         say(message, message_size,
-            "%s failed (%s %d, see %s): wrote latency.csv and latency.gp in %s", gnuplot,
+            "%s failed (%s %d, see %s): wrote %s and %s in %s", gnuplot,
             WIFEXITED(status) ? "exit status" : "signal",
-            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log_path, dir);
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log_path, job->csv,
+            job->script, dir);
         return RS_PLOT_FAILED;
     }
-    for (size_t i = 0; i < IMAGE_COUNT; i++) {
-        if (!file_nonempty(dir, image_names[i])) {
+    for (size_t i = 0; i < job->image_count; i++) {
+        if (!file_nonempty(dir, job->images[i])) {
             say(message, message_size, "%s exited 0 but did not write %s/%s (see %s)", gnuplot, dir,
-                image_names[i], log_path);
+                job->images[i], log_path);
             return RS_PLOT_FAILED;
         }
     }
     if (!file_nonempty(dir, "gnuplot.log")) {
         remove_file(dir, "gnuplot.log");
     }
-    say(message, message_size,
-        "wrote latency.svg, latency.png, throughput.svg and throughput.png in %s", dir);
+    char names[256];
+    size_t at = 0;
+    for (size_t i = 0; i < job->image_count && at < sizeof names; i++) {
+        const char *sep = i == 0 ? "" : (i + 1 == job->image_count ? " and " : ", ");
+        at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", sep, job->images[i]);
+    }
+    say(message, message_size, "wrote %s in %s", names, dir);
     return RS_PLOT_OK;
 }
 
@@ -531,5 +553,64 @@ enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log,
         }
         return RS_PLOT_NO_GNUPLOT;
     }
-    return run_gnuplot(gnuplot, dir, message, message_size);
+    return run_gnuplot(gnuplot, dir, &latency_job, message, message_size);
+}
+
+/* Leaders and region replicas per store over time, from timeseries.csv, whose rows come in
+ * groups of one per store, in store order: `every N::s` picks one store's rows. A down store
+ * has no point (a gap). */
+void rs_plot_stores_script(const char *title, uint32_t store_count, struct rs_buf *out)
+{
+    rs_buf_puts(out, "# rheasim: leaders and region replicas per store. Run in the run\n"
+                     "# directory: it reads timeseries.csv and writes stores.svg and stores.png.\n"
+                     "set datafile separator ','\n");
+    for (int format = 0; format < 2; format++) {
+        rs_buf_printf(out, "set terminal %s size %d,%d%s\nset output 'stores.%s'\n",
+                      format == 0 ? "svg dynamic" : "pngcairo", RS_PLOT_WIDTH, RS_PLOT_HEIGHT * 2,
+                      format == 0 ? " background '#ffffff'" : "", format == 0 ? "svg" : "png");
+        rs_buf_puts(out, "set multiplot layout 2,1 title ");
+        put_quoted(out, title != NULL ? title : "rheasim");
+        rs_buf_puts(out, "\nset key outside right\nset grid\nset xlabel 'simulated time (s)'\n");
+        for (int panel = 0; panel < 2; panel++) {
+            rs_buf_printf(out, "set ylabel '%s per store'\nplot ",
+                          panel == 0 ? "leaders" : "region replicas");
+            for (uint32_t s = 1; s <= store_count; s++) {
+                rs_buf_printf(out,
+                              "%s'timeseries.csv' skip 1 every %u::%u using 1:($3==1 ? $%d : 1/0) "
+                              "with steps linewidth 1.5 lc rgb '#%s' title 'store %u'",
+                              s > 1 ? ", \\\n     " : "", store_count, s - 1,
+                              panel == 0 ? 4 : 5,
+                              op_colours[(s - 1) % (sizeof op_colours / sizeof op_colours[0])],
+                              s);
+            }
+            rs_buf_puts(out, "\n");
+        }
+        rs_buf_puts(out, "unset multiplot\n");
+    }
+}
+
+enum rs_plot_status rs_plot_stores(const char *dir, const char *title, uint32_t store_count,
+                                   char *message, size_t message_size)
+{
+    PLOT_ASSERT(dir != NULL);
+    char path[PATH_SIZE];
+    struct rs_buf script;
+    rs_buf_init(&script);
+    rs_plot_stores_script(title, store_count, &script);
+    int err = rs_latency_write_file(dir, "stores.gp", &script, path, sizeof path);
+    rs_buf_free(&script);
+    if (err != 0) {
+        say(message, message_size, "cannot write %s: %s", path, strerror(err));
+        return RS_PLOT_IO;
+    }
+    for (size_t i = 0; i < stores_job.image_count; i++) {
+        remove_file(dir, stores_job.images[i]);
+    }
+    char gnuplot[PATH_SIZE];
+    if (!find_gnuplot(gnuplot, sizeof gnuplot)) {
+        say(message, message_size, "gnuplot not found: wrote timeseries.csv and stores.gp in %s",
+            dir);
+        return RS_PLOT_NO_GNUPLOT;
+    }
+    return run_gnuplot(gnuplot, dir, &stores_job, message, message_size);
 }

@@ -45,4 +45,13 @@ enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log,
                                     char *message,
                                     size_t message_size);
 
+/*
+ * stores.gp: leaders and region replicas per store over time (two panels), read from the
+ * run's timeseries.csv; rs_plot_stores writes it into dir and runs gnuplot for stores.svg
+ * and stores.png (statuses and message as rs_plot_latency; timeseries.csv must exist).
+ */
+void rs_plot_stores_script(const char *title, uint32_t store_count, struct rs_buf *out);
+enum rs_plot_status rs_plot_stores(const char *dir, const char *title, uint32_t store_count,
+                                   char *message, size_t message_size);
+
 #endif

@@ -10,6 +10,7 @@
 #include "sim/nemesis.h"
 #include "sim/scenario.h"
 #include "sim/swarm.h"
+#include "sim/timeseries.h"
 #include "sim/world.h"
 
 #include <errno.h>
@@ -269,6 +270,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->fault_phase_ns = s->run_ns;
     c->liveness_ns = (uint64_t)VAL(CHECK_LIVENESS);
     c->liveness_unchecked = VAL(CHECK_MODE) == 1;
+    c->sample_ns = (uint64_t)VAL(CHECK_SAMPLE);
     c->bugs = run->opt->bugs;
 }
 
@@ -622,7 +624,9 @@ static void summary_json(const struct run *run, const struct rs_checks *checks,
     json_kv_u64(b, "leader_terms", checks->leader_changes, false);
     rs_buf_puts(b, "},");
     summary_faults(run, b);
-    rs_buf_puts(b, "\"linearizability\":{");
+    rs_buf_puts(b, "\"balance\":");
+    rs_balance_json(&run->world, b);
+    rs_buf_puts(b, ",\"linearizability\":{");
     rs_buf_printf(b, "\"verdict\":\"%s\",", rs_lincheck_verdict_name(lin->verdict));
     json_kv_u64(b, "operations", lin->op_count, true);
     json_kv_u64(b, "keys", lin->key_count, false);
@@ -706,6 +710,15 @@ static void write_schedule(struct run *run)
     fclose(f);
 }
 
+static void write_buf(struct run *run, const char *name, const struct rs_buf *b)
+{
+    FILE *f = open_out(run, name);
+    if (f != NULL) {
+        fwrite(b->data, 1, b->size, f);
+        fclose(f);
+    }
+}
+
 static void write_outputs(struct run *run, const struct rs_checks *checks,
                           const struct rs_lincheck_result *lin)
 {
@@ -731,6 +744,19 @@ static void write_outputs(struct run *run, const struct rs_checks *checks,
     }
     struct rs_buf b;
     rs_buf_init(&b);
+    rs_timeseries_csv(&run->world, &b);
+    write_buf(run, "timeseries.csv", &b);
+    rs_buf_reset(&b);
+    rs_balance_csv(&run->world, &b);
+    write_buf(run, "balance.csv", &b);
+    rs_buf_reset(&b);
+    if (run->opt->plots) {
+        enum rs_plot_status st = rs_plot_stores(run->dir, title, run->world.cfg.node_count,
+                                                message, sizeof message);
+        if (st != RS_PLOT_OK && st != RS_PLOT_NO_GNUPLOT && !run->opt->quiet) {
+            fprintf(stderr, "rheasim: %s\n", message);
+        }
+    }
     summary_json(run, checks, lin, &b);
     f = open_out(run, "summary.json");
     if (f != NULL) {

@@ -18,6 +18,7 @@ enum ev_kind {
     EV_NEMESIS,
     EV_HEAL,
     EV_LIVENESS_DEADLINE,
+    EV_SAMPLE,
 };
 
 /* A message in flight; the bytes follow the header in the same pooled block. */
@@ -36,6 +37,8 @@ struct rs_world_disk_op {
     struct rs_out_disk op;
     uint8_t *data; /* pooled copy of the write data */
 };
+
+static void counts_keep(struct rs_world_node *wn);
 
 uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client)
 {
@@ -277,6 +280,7 @@ static bool trace_node_state(struct rs_world *w, struct rs_world_node *wn, struc
     if ((int)r->role == n->host_role && r->term == n->host_term) {
         return false;
     }
+    wn->leader_gains += r->role == RS_LEADER && n->host_role != (int)RS_LEADER;
     n->host_role = (int)r->role;
     n->host_term = r->term;
     uint64_t words[5] = {0x524f4c45, wn->id, (uint64_t)r->role, r->term, n->region.id};
@@ -588,6 +592,7 @@ void rs_world_crash(struct rs_world *w, uint32_t node)
         return;
     }
     deferred_drop(wn);
+    counts_keep(wn);
     for (size_t i = 0; i < wn->store->replica_count; i++) {
         struct rs_node *n = wn->store->replicas[i];
         rs_checks_crash(w->region_checks[region_index_of(w, n->region.id)], node, n);
@@ -1415,6 +1420,78 @@ static void describe_nodes(const struct rs_world *w, char *out, size_t size)
 
 /* ---- the loop ---- */
 
+/* What a store's live replicas have counted so far (lost at a crash: see counts_keep). */
+static struct rs_world_counts live_counts(const struct rs_world_node *wn)
+{
+    struct rs_world_counts c = {0};
+    if (!wn->up) {
+        return c;
+    }
+    const struct rs_store *s = wn->store;
+    for (size_t i = 0; i < s->replica_count; i++) {
+        const struct rs_node *n = s->replicas[i];
+        c.reads += n->stats.reads_answered;
+        c.writes += n->stats.writes_answered;
+        c.snapshot_bytes += n->raft.stats.snapshot_bytes_sent;
+    }
+    c.replicas_added = s->stats.created_on_demand;
+    c.splits = s->stats.splits;
+    return c;
+}
+
+/* Before a store goes away: its counters join the node's running totals. */
+static void counts_keep(struct rs_world_node *wn)
+{
+    struct rs_world_counts c = live_counts(wn);
+    wn->counted.reads += c.reads;
+    wn->counted.writes += c.writes;
+    wn->counted.snapshot_bytes += c.snapshot_bytes;
+    wn->counted.replicas_added += c.replicas_added;
+    wn->counted.splits += c.splits;
+}
+
+/* One row per store: gauges now, counters since the last sample. */
+static void sample_stores(struct rs_world *w)
+{
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        struct rs_world_node *wn = &w->nodes[id];
+        struct rs_world_counts live = live_counts(wn);
+        struct rs_world_counts total = {
+            .reads = wn->counted.reads + live.reads,
+            .writes = wn->counted.writes + live.writes,
+            .leader_gains = wn->leader_gains,
+            .replicas_added = wn->counted.replicas_added + live.replicas_added,
+            .snapshot_bytes = wn->counted.snapshot_bytes + live.snapshot_bytes,
+            .splits = wn->counted.splits + live.splits,
+        };
+        struct rs_world_sample row = {
+            .time_ns = w->now_ns,
+            .store = id,
+            .up = wn->up,
+            .reads = total.reads - wn->sampled.reads,
+            .writes = total.writes - wn->sampled.writes,
+            .leader_gains = total.leader_gains - wn->sampled.leader_gains,
+            .replicas_added = total.replicas_added - wn->sampled.replicas_added,
+            .snapshot_bytes = total.snapshot_bytes - wn->sampled.snapshot_bytes,
+            .splits = total.splits - wn->sampled.splits,
+        };
+        wn->sampled = total;
+        for (size_t i = 0; wn->up && i < wn->store->replica_count; i++) {
+            const struct rs_node *n = wn->store->replicas[i];
+            row.leaders += n->raft.role == RS_LEADER;
+            row.regions += n->initialized;
+            row.keys += rs_kv_key_count(&n->kv);
+            row.bytes += rs_kv_key_bytes(&n->kv) + rs_kv_value_bytes(&n->kv);
+        }
+        if (w->sample_count == w->sample_cap) {
+            w->sample_cap = w->sample_cap ? w->sample_cap * 2 : 256;
+            w->samples = reallocarray(w->samples, w->sample_cap, sizeof *w->samples);
+            RS_ASSERT(w->samples != NULL);
+        }
+        w->samples[w->sample_count++] = row;
+    }
+}
+
 static void dispatch(struct rs_world *w, const struct rs_event *ev)
 {
     if (defer_if_paused(w, ev)) {
@@ -1436,6 +1513,10 @@ static void dispatch(struct rs_world *w, const struct rs_event *ev)
         }
         return;
     case EV_HEAL: rs_world_heal_all(w); return;
+    case EV_SAMPLE:
+        sample_stores(w);
+        rs_evq_push(&w->evq, w->now_ns + w->cfg.sample_ns, EV_SAMPLE, 0, 0, NULL);
+        return;
     case EV_LIVENESS_DEADLINE: {
         const char *gap = convergence_gap(w);
         if (gap != NULL && !w->cfg.liveness_unchecked) {
@@ -1479,6 +1560,9 @@ void rs_world_run_until(struct rs_world *w, uint64_t time_ns)
 void rs_world_start(struct rs_world *w)
 {
     rs_evq_push(&w->evq, w->cfg.fault_phase_ns, EV_HEAL, 0, 0, NULL);
+    if (w->cfg.sample_ns > 0) {
+        rs_evq_push(&w->evq, w->cfg.sample_ns, EV_SAMPLE, 0, 0, NULL);
+    }
 }
 
 bool rs_world_done(const struct rs_world *w)
@@ -1646,6 +1730,7 @@ void rs_world_free(struct rs_world *w)
     }
     free(w->clients);
     free(w->leader_log);
+    free(w->samples);
     if (w->cfg.workload.client_count > 0) {
         rs_workload_free(&w->workload);
     }

@@ -36,6 +36,7 @@ struct rs_world_config {
     uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
+    uint64_t sample_ns;      /* per-store samples this often (0: none); see rs_world_sample */
     uint32_t bugs;
 };
 
@@ -61,6 +62,31 @@ typedef void (*rs_nemesis_fn)(void *ctx, struct rs_world *w, uint64_t arg);
 /* Called after every event that touched a node, before its effects go out (benchmarks and
  * tests use it to drive the node directly). */
 typedef void (*rs_node_hook)(void *ctx, struct rs_world *w, uint32_t node);
+
+/*
+ * One store at one sample time. Gauges (leaders, regions, keys, bytes) are the state at that
+ * time; the rest count what happened since the previous sample.
+ */
+struct rs_world_sample {
+    uint64_t time_ns;
+    uint32_t store;
+    bool up;
+    uint32_t leaders;        /* region replicas leading here */
+    uint32_t regions;        /* region replicas here (serving ones) */
+    uint64_t keys;           /* pairs in those replicas, every key space */
+    uint64_t bytes;          /* their key and value bytes */
+    uint64_t reads;          /* client reads answered here */
+    uint64_t writes;         /* client writes answered here */
+    uint64_t leader_gains;   /* replicas that became leader here (elections and transfers) */
+    uint64_t replicas_added; /* replicas created here for a region's leader (moves, splits missed) */
+    uint64_t snapshot_bytes; /* snapshot bytes sent from here */
+    uint64_t splits;         /* splits applied here */
+};
+
+/* Cumulative counters of a node across its incarnations (a crash loses the live ones). */
+struct rs_world_counts {
+    uint64_t reads, writes, leader_gains, replicas_added, snapshot_bytes, splits;
+};
 
 /* Events of a paused node, kept in their original order until it resumes. */
 struct rs_world_deferred {
@@ -89,6 +115,9 @@ struct rs_world_node {
     uint64_t down_since_ns;
     uint64_t crashes;
     struct rs_world_deferred deferred;
+    struct rs_world_counts counted; /* from incarnations that ended */
+    struct rs_world_counts sampled; /* as of the last sample */
+    uint64_t leader_gains;          /* cumulative: counted in the world, not in the store */
     struct rs_rng corrupt_rng;   /* "bit-rot/<node>": where bit rot lands */
     uint32_t corrupt_bits_armed; /* bit rot applied when the node next starts */
     bool corrupt_unsynced_only;
@@ -172,6 +201,8 @@ struct rs_world {
     uint64_t converged_ns;
     bool stopped;
     struct rs_world_stats stats;
+    struct rs_world_sample *samples; /* every store at every sample time, in time order */
+    size_t sample_count, sample_cap;
     struct rs_leader_change *leader_log;
     size_t leader_log_count, leader_log_cap;
     /* copies held by clogged links, in the order they were held (linked through them) */

@@ -188,6 +188,7 @@ struct rs_raft_stats {
     uint64_t snapshots_saved;
     uint64_t snapshots_installed;
     uint64_t snapshot_chunks_sent;
+    uint64_t snapshot_bytes_sent;
     uint64_t transfers_started;
     uint64_t transfers_timed_out;
     uint64_t timeout_now_sent;

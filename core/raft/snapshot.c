@@ -395,6 +395,7 @@ void rs_raft__send_snapshot(struct rs_raft *r, struct rs_progress *p)
     rs_raft__sent(r, mark);
     p->snap_sent_ns = r->now_ns == 0 ? 1 : r->now_ns;
     r->stats.snapshot_chunks_sent++;
+    r->stats.snapshot_bytes_sent += n;
 }
 
 void rs_raft__recv_snapshot_response(struct rs_raft *r, const struct rs_snapshot_response *m)
