@@ -675,6 +675,7 @@ void rs_node_split_done(struct rs_node *n)
 
 bool rs_node_empty(const struct rs_node *n)
 {
+    /* a snapshot being installed counts: the leader is already filling the replica */
     return rs_log_last_index(&n->raft.log) == 0 && n->raft.snap.file == NULL &&
-           n->raft.term == 0;
+           n->raft.term == 0 && !n->raft.install.active;
 }

@@ -134,7 +134,7 @@ enum rs_err rs_node_bootstrap(struct rs_node *n, uint64_t now_ns, const struct r
                               const uint8_t *snapshot, size_t size);
 /* The store took the pending split. */
 void rs_node_split_done(struct rs_node *n);
-/* Whether the replica holds nothing yet: no log, no snapshot, term 0. */
+/* Whether the replica holds nothing yet: no log, no snapshot, term 0, no install under way. */
 bool rs_node_empty(const struct rs_node *n);
 /* Earliest node-local time at which rs_node_tick must run. */
 uint64_t rs_node_deadline(const struct rs_node *n);
