@@ -25,6 +25,7 @@ enum rs_check_kind {
     RS_CHECK_COMMITTED_KEPT,      /* a replica never drops entries it knows are committed */
     RS_CHECK_LEARNERS_UNCOUNTED,  /* a leader commits only on a majority of its voters */
     RS_CHECK_ACKS_KEPT,           /* a replica keeps every entry it acknowledged */
+    RS_CHECK_CONF_SERIAL,         /* one configuration change in flight: the last one committed */
 };
 
 const char *rs_check_name(enum rs_check_kind kind);
@@ -48,6 +49,16 @@ struct rs_check_node {
     rs_term match_term;
     uint64_t match_digest;
     rs_term lead_term; /* non-zero while it leads: the term it was last seen leading */
+    /* conf-changes-serial, while it leads serial_term: its log was scanned up to serial_index
+     * from serial_first_index (the first entry of that term); its last configuration entry
+     * of the term (serial_conf_index, serial_conf_term; index 0 while there is none) and the
+     * nodes (bit id) seen holding that entry durably since it was appended */
+    rs_term serial_term;
+    rs_index serial_first_index;
+    rs_index serial_index;
+    rs_index serial_conf_index;
+    rs_term serial_conf_term;
+    uint64_t serial_conf_holders;
 };
 
 /* What the checks remember per log index (private to checks.c). */
