@@ -87,3 +87,15 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
   SUFFIX transfer-without-catchup
   ARGS transfer-without-catchup scenarios/leader-transfer-storm.scn 500 expectation
   TIMEOUT 1800)
+
+# Several voters changed at once (change-peers) while partitions split the old voters from
+# the new: every check holds for seeds 1..200 (about 30 s), and the planted bug
+# joint-single-quorum is caught (each of the seeds 1..100 catches it).
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX joint-change-under-partition
+  ARGS scenarios/joint-change-under-partition.scn 1 200 TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
+  SUFFIX joint-single-quorum
+  ARGS joint-single-quorum scenarios/joint-change-under-partition.scn 500
+  "learners-uncounted|conf-changes-serial|election-safety|leader-completeness|state-machine-safety|linearizability"
+  TIMEOUT 1800)
