@@ -89,7 +89,7 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
   TIMEOUT 1800)
 
 # Several voters changed at once (change-peers) while partitions split the old voters from
-# the new: every check holds for seeds 1..200 (about 30 s), and the planted bug
+# the new: every check holds for seeds 1..200 (30 to 50 s), and the planted bug
 # joint-single-quorum is caught (each of the seeds 1..100 catches it).
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX joint-change-under-partition
