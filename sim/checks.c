@@ -63,6 +63,7 @@ const char *rs_check_name(enum rs_check_kind kind)
     case RS_CHECK_REGION_RANGES: return "region-ranges";
     case RS_CHECK_REGION_EPOCHS: return "region-epochs";
     case RS_CHECK_REGION_KEYS: return "region-keys";
+    case RS_CHECK_CONF_SERIAL: return "conf-changes-serial";
     }
     return "unknown";
 }
@@ -568,6 +569,158 @@ static void check_acks(struct rs_checks *c, uint64_t now, uint32_t id, const str
     }
 }
 
+/* ---- conf-changes-serial --------------------------------------------------------------- */
+
+/* Does the replica hold entry (index, term) in its synced log? */
+static bool holds_durably(const struct rs_raft *r, rs_index index, rs_term term)
+{
+    return r->durable_index >= index && log_has(&r->log, index) &&
+           log_entry(&r->log, index)->term == term;
+}
+
+/*
+ * Node id was touched: each leader's last configuration entry gains it as a holder once it
+ * holds that entry durably. A replica acknowledges only what it synced, and every sync ends
+ * in an event the checks see, so these holders include every acknowledgement the leader can
+ * have counted (they may include more: nodes that stored the entry and were then wiped).
+ */
+static void note_conf_holders(struct rs_checks *c, uint32_t id, const struct rs_raft *r)
+{
+    for (uint32_t k = 0; k < RS_CHECKS_NODES_MAX; k++) {
+        struct rs_check_node *l = &c->nodes[k];
+        if (l->serial_conf_index != 0 &&
+            holds_durably(r, l->serial_conf_index, l->serial_conf_term)) {
+            l->serial_conf_holders |= 1ull << id;
+        }
+    }
+}
+
+/* The first index of the entries of this term at the end of the log. */
+static rs_index term_first_index(const struct rs_log *log, rs_term term)
+{
+    rs_index i = rs_log_last_index(log);
+    while (i >= log->first_index && log_entry(log, i)->term == term) {
+        i--;
+    }
+    return i + 1;
+}
+
+/* The configuration entry before index in the log, 0 when none is in memory. */
+static rs_index conf_before(const struct rs_log *log, rs_index index)
+{
+    for (rs_index k = index; k-- > log->first_index;) {
+        if (log_entry(log, k)->type == RS_ENTRY_CONF) {
+            return k;
+        }
+    }
+    return 0;
+}
+
+static bool same_payload(const struct rs_entry *a, const struct rs_entry *b)
+{
+    return a->size == b->size && (a->size == 0 || memcmp(a->data, b->data, a->size) == 0);
+}
+
+/* "1,4,5": the node ids of a bit set. */
+static void format_nodes(uint64_t ids, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (uint32_t id = 0; id < 64 && used < size; id++) {
+        if ((ids >> id) & 1u) {
+            int n = snprintf(buf + used, size - used, "%s%u", used > 0 ? "," : "", id);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if (buf[0] == '\0') {
+        snprintf(buf, size, "none");
+    }
+}
+
+/*
+ * The leader appended the configuration entry at index: the configuration entry before it
+ * must be committed, both by the leader's own commit index and from the outside (held
+ * durably by a majority of its voters, of both sides when it is joint). Only a new term's
+ * first entry may restate the configuration it inherits while that one is uncommitted.
+ */
+static void check_conf_entry(struct rs_checks *c, uint64_t now, uint32_t id,
+                             const struct rs_raft *r, const struct rs_check_node *cn,
+                             rs_index index)
+{
+    const struct rs_log *log = &r->log;
+    bool watched = cn->serial_conf_index != 0;
+    rs_index prev = watched ? cn->serial_conf_index : conf_before(log, index);
+    if (prev == 0 || prev < log->first_index) {
+        return; /* none in memory: compacted entries were committed and applied */
+    }
+    const struct rs_entry *p = log_entry(log, prev);
+    if (!watched && index == cn->serial_first_index && same_payload(log_entry(log, index), p)) {
+        return; /* the new term's first entry repeats the configuration in force */
+    }
+    if (r->commit_index < prev) {
+        rs_checks_fail(c, now, RS_CHECK_CONF_SERIAL,
+                       "leader node %u of term %llu appended configuration entry %llu while "
+                       "configuration entry %llu (term %llu) was uncommitted: its commit index "
+                       "is %llu",
+                       id, ull(r->term), ull(index), ull(prev), ull(p->term),
+                       ull(r->commit_index));
+        return;
+    }
+    struct rs_conf conf;
+    if (!watched || rs_conf_decode((struct rs_bytes){p->data, p->size}, &conf) != RS_OK) {
+        return; /* appended in an earlier term: its holders were not followed */
+    }
+    if (!rs_conf_majority(&conf, cn->serial_conf_holders)) {
+        char holders[64];
+        format_nodes(cn->serial_conf_holders, holders, sizeof holders);
+        rs_checks_fail(c, now, RS_CHECK_CONF_SERIAL,
+                       "leader node %u of term %llu appended configuration entry %llu after "
+                       "committing configuration entry %llu, which only nodes %s held: not a "
+                       "majority of its voters%s",
+                       id, ull(r->term), ull(index), ull(prev), holders,
+                       rs_conf_joint(&conf) ? " (old and new)" : "");
+    }
+}
+
+/* A leader's new entries: each configuration entry is checked, then followed. */
+static void check_conf_serial(struct rs_checks *c, uint64_t now, uint32_t id,
+                              const struct rs_raft *r)
+{
+    struct rs_check_node *cn = &c->nodes[id];
+    note_conf_holders(c, id, r);
+    if (r->role != RS_LEADER) {
+        cn->serial_term = 0;
+        cn->serial_conf_index = 0;
+        return;
+    }
+    const struct rs_log *log = &r->log;
+    if (cn->serial_term != r->term) {
+        cn->serial_term = r->term;
+        cn->serial_first_index = term_first_index(log, r->term);
+        cn->serial_index = cn->serial_first_index - 1;
+        cn->serial_conf_index = 0;
+    }
+    rs_index last = rs_log_last_index(log);
+    rs_index from = cn->serial_index + 1 > log->first_index ? cn->serial_index + 1
+                                                            : log->first_index;
+    for (rs_index i = from; i <= last && c->failed == RS_CHECK_NONE; i++) {
+        if (log_entry(log, i)->type != RS_ENTRY_CONF) {
+            continue;
+        }
+        check_conf_entry(c, now, id, r, cn, i);
+        cn->serial_conf_index = i;
+        cn->serial_conf_term = log_entry(log, i)->term;
+        cn->serial_conf_holders = 0;
+        for (uint32_t k = 0; k < RS_CHECKS_NODES_MAX; k++) {
+            const struct rs_raft *other = c->nodes[k].raft;
+            if (other != NULL && holds_durably(other, i, cn->serial_conf_term)) {
+                cn->serial_conf_holders |= 1ull << k;
+            }
+        }
+    }
+    cn->serial_index = last;
+}
+
 bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const struct rs_node *n)
 {
     RS_ASSERT(id < RS_CHECKS_NODES_MAX);
@@ -597,6 +750,7 @@ bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const str
                        id, ull(r->commit_index), ull(rs_log_last_index(&r->log)));
     }
     check_acks(c, now_ns, id, r);
+    check_conf_serial(c, now_ns, id, r);
     if (r->conflict_index != 0) {
         rs_checks_fail(c, now_ns, RS_CHECK_COMMITTED_CONFLICT,
                        "node %u was sent an entry contradicting its committed entry %llu", id,

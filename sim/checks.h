@@ -28,6 +28,7 @@ enum rs_check_kind {
     RS_CHECK_REGION_RANGES,       /* the regions' ranges never overlap and cover every key */
     RS_CHECK_REGION_EPOCHS,       /* a replica's region epoch never goes back */
     RS_CHECK_REGION_KEYS,         /* a replica holds no key outside its region's range */
+    RS_CHECK_CONF_SERIAL,         /* one configuration change in flight: the last one committed */
 };
 
 const char *rs_check_name(enum rs_check_kind kind);
@@ -51,6 +52,16 @@ struct rs_check_node {
     rs_term match_term;
     uint64_t match_digest;
     rs_term lead_term; /* non-zero while it leads: the term it was last seen leading */
+    /* conf-changes-serial, while it leads serial_term: its log was scanned up to serial_index
+     * from serial_first_index (the first entry of that term); its last configuration entry
+     * of the term (serial_conf_index, serial_conf_term; index 0 while there is none) and the
+     * nodes (bit id) seen holding that entry durably since it was appended */
+    rs_term serial_term;
+    rs_index serial_first_index;
+    rs_index serial_index;
+    rs_index serial_conf_index;
+    rs_term serial_conf_term;
+    uint64_t serial_conf_holders;
 };
 
 /* What the checks remember per log index (private to checks.c). */

@@ -581,6 +581,9 @@ static void fire(struct rs_nemesis *n, const struct rs_scn_command *c, bool guar
     case RS_SCN_UNCLOG: done = fire_clog(n, &r, c->verb == RS_SCN_CLOG); break;
     case RS_SCN_SWIZZLE_CLOG: fire_swizzle(n, &r); return; /* its steps are recorded */
     case RS_SCN_FILTER: done = fire_filter(n, &r, true); break;
+    case RS_SCN_CHANGE_PEERS: /* recorded whatever the leader answers, as the other admin verbs */
+        rs_world_change_peers(w, r.conf_voters, r.conf_learners);
+        break;
     case RS_SCN_TRANSFER_LEADER:
         if (r.target.kind == RS_SCN_TARGET_NONE) { /* to the best candidate */
             done = rs_world_transfer(w, RS_NODE_NONE) == RS_OK;

@@ -47,18 +47,19 @@ static const char *const section_names[] = {"cluster",  "raft",  "net",    "disk
 static const char *const line_words[] = {"name",   "describe", "at",   "every", "run",
                                          "expect", "cluster",  "raft", "net",   "disk",
                                          "clock",  "workload", "check", "nemesis"};
-/* The first six have their own readers; the rest are in fault_verbs or read_filter. */
+/* The first six have their own readers; the rest are in fault_verbs, read_filter or
+ * read_change_peers. */
 static const char *const verb_words[] = {
     "partition",    "heal",      "crash",       "restart",    "crash-restart", "set",
     "clog",         "unclog",    "swizzle-clog", "filter",    "bandwidth",     "pause",
     "resume",       "disk-fail", "disk-full",   "disk-slow",  "disk-corrupt",  "disk-heal",
     "clock-drift",  "clock-jump", "wipe",      "snapshot",   "add-peer",      "remove-peer",
-    "add-learner", "remove-learner", "promote", "transfer-leader", "split"};
+    "add-learner", "remove-learner", "promote", "transfer-leader", "change-peers", "split"};
 #define COMMAND_LIST                                                                           \
     "partition, heal, crash, restart, crash-restart, set, clog, unclog, swizzle-clog, filter, " \
     "bandwidth, pause, resume, disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, "     \
-    "snapshot, add-peer, remove-peer, add-learner, remove-learner, promote, transfer-leader or " \
-    "split"
+    "snapshot, add-peer, remove-peer, add-learner, remove-learner, promote, transfer-leader, " \
+    "change-peers or split"
 static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
                                               "one-way", "bridge",   "ring"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
@@ -110,6 +111,7 @@ static const char *const verb_names[RS_SCN_VERB_COUNT] = {
     "remove-learner",
     "promote",
     "transfer-leader",
+    "change-peers",
     "split",
 };
 
@@ -1265,6 +1267,23 @@ static enum rs_err check_rule(const struct rs_scenario *s,
                 rs_scn_schema[rule->right].section_key, right_text);
 }
 
+/* change-peers names nodes that must exist in every draw of cluster.nodes. */
+static enum rs_err check_change_peers_nodes(const struct rs_scn_value *nodes,
+                                            const struct sink *blamed,
+                                            const struct rs_scn_command *c, const char *text)
+{
+    for (uint32_t id = 1; id <= RS_SCN_NODE_COUNT_MAX; id++) {
+        bool voter = (c->conf_voters >> id) & 1u;
+        bool learner = (c->conf_learners >> id) & 1u;
+        if ((voter || learner) && (int64_t)id > nodes->lo) {
+            return fail(blamed, voter ? c->conf_voters_column : c->conf_learners_column,
+                        "node %" PRIu32 " of %s does not exist: cluster.nodes is %s", id,
+                        voter ? "voters=" : "learners=", text);
+        }
+    }
+    return RS_OK;
+}
+
 /* Node counts and groups must fit every draw of cluster.nodes (like node(N) targets). */
 static enum rs_err check_nodes(const struct rs_scenario *s, const struct sink *k,
                                const struct rs_scn_command *c)
@@ -1289,7 +1308,8 @@ static enum rs_err check_nodes(const struct rs_scenario *s, const struct sink *k
                         text);
         }
     }
-    return RS_OK;
+    return c->verb == RS_SCN_CHANGE_PEERS ? check_change_peers_nodes(nodes, &blamed, c, text)
+                                          : RS_OK;
 }
 
 static enum rs_err check_command(const struct rs_scenario *s,
@@ -2250,6 +2270,112 @@ static enum rs_err read_groups(struct reader *r, const struct word *w, struct rs
     }
     return RS_OK;
 }
+/* ---- change-peers voters=N,N... [learners=N,N...] ---- */
+
+#define CHANGE_USAGE "change-peers voters=N,N... [learners=N,N...]"
+/* The engine's bound on learners (RS_CONF_LEARNERS_MAX, which test_scenario compares), kept
+ * here so that the reader links without the engine. */
+#define CHANGE_LEARNERS_MAX 7u
+
+/* "1,4,5" after key=: node numbers, each once; where each was written goes to columns[]. */
+static enum rs_err read_node_list(struct reader *r, const char *key, const char *p, size_t n,
+                                  uint32_t column, uint32_t *ids, uint32_t *columns)
+{
+    char q[QUOTE_SIZE];
+    size_t start = 0;
+    /* Each node consumes at least one byte and its comma, so n + 1 rounds are enough. */
+    for (size_t round = 0; round <= n; round++) {
+        const char *comma = memchr(p + start, ',', n - start);
+        size_t end = comma != NULL ? (size_t)(comma - p) : n;
+        uint32_t at = column + (uint32_t)start;
+        int64_t node = 0;
+        if (end == start) {
+            return fail(&r->sink, at, "expected node numbers such as %s1,4,5, got %s", key,
+                        quote(q, p, n));
+        }
+        enum rs_err rc = parse_int(&r->sink, p + start, end - start, at, &node);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        if (node < 1 || node > (int64_t)RS_SCN_NODE_COUNT_MAX) {
+            return fail(&r->sink, at, "node %s of %s is out of range (1..%u)",
+                        quote(q, p + start, end - start), key, RS_SCN_NODE_COUNT_MAX);
+        }
+        if ((*ids >> node) & 1u) {
+            return fail(&r->sink, at, "node %" PRId64 " is listed twice in %s", node, key);
+        }
+        *ids |= 1u << node;
+        columns[node] = at;
+        if (comma == NULL) {
+            return RS_OK;
+        }
+        start = end + 1;
+    }
+    return fail(&r->sink, column, "too many node numbers in %s", key);
+}
+
+/* The lowest node id in a bit set (which must not be empty). */
+static uint32_t lowest_node(uint32_t ids)
+{
+    RS_ASSERT(ids != 0);
+    uint32_t id = 0;
+    while (((ids >> id) & 1u) == 0) {
+        id++;
+    }
+    return id;
+}
+
+static enum rs_err read_change_peers(struct reader *r, uint32_t first, struct rs_scn_command *c)
+{
+    char q[QUOTE_SIZE];
+    uint32_t columns[2][RS_SCN_NODE_COUNT_MAX + 1] = {{0}};
+    c->verb = RS_SCN_CHANGE_PEERS;
+    for (uint32_t i = first; i < r->word_count; i++) {
+        const struct word *w = &r->words[i];
+        bool voters = w->size >= 7 && memcmp(w->text, "voters=", 7) == 0;
+        bool learners = w->size >= 9 && memcmp(w->text, "learners=", 9) == 0;
+        if (!voters && !learners) {
+            return fail(&r->sink, w->column, "change-peers does not take %s: " CHANGE_USAGE,
+                        word_quote(q, w));
+        }
+        const char *key = voters ? "voters=" : "learners=";
+        size_t skip = voters ? 7 : 9;
+        uint32_t *column = voters ? &c->conf_voters_column : &c->conf_learners_column;
+        if (*column != 0) {
+            return fail(&r->sink, w->column, "%s is given twice", key);
+        }
+        *column = w->column + (uint32_t)skip;
+        if (w->size == skip) {
+            return fail(&r->sink, *column, "missing node numbers after %s", key);
+        }
+        enum rs_err rc = read_node_list(r, key, w->text + skip, w->size - skip, *column,
+                                        voters ? &c->conf_voters : &c->conf_learners,
+                                        columns[voters ? 0 : 1]);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    }
+    if (c->conf_voters == 0) {
+        return fail(&r->sink, r->end_column, "change-peers needs voters=: " CHANGE_USAGE);
+    }
+    uint32_t both = c->conf_voters & c->conf_learners;
+    if (both != 0) {
+        uint32_t node = lowest_node(both);
+        return fail(&r->sink, columns[0][node] > columns[1][node] ? columns[0][node]
+                                                                 : columns[1][node],
+                    "node %" PRIu32 " is both a voter and a learner", node);
+    }
+    uint32_t learner_count = 0;
+    for (uint32_t id = 1; id <= RS_SCN_NODE_COUNT_MAX; id++) {
+        learner_count += (c->conf_learners >> id) & 1u;
+    }
+    if (learner_count > CHANGE_LEARNERS_MAX) {
+        return fail(&r->sink, c->conf_learners_column,
+                    "change-peers takes at most %u learners", CHANGE_LEARNERS_MAX);
+    }
+    return RS_OK;
+}
+
 static enum rs_err read_command(struct reader *r, uint32_t first, struct rs_scn_command *c)
 {
     char q[QUOTE_SIZE];
@@ -2295,6 +2421,9 @@ static enum rs_err read_command(struct reader *r, uint32_t first, struct rs_scn_
     }
     if (word_is(w, "filter")) {
         return read_filter(r, first + 1, c);
+    }
+    if (word_is(w, "change-peers")) {
+        return read_change_peers(r, first + 1, c);
     }
     for (size_t i = 0; i < COUNT_OF(fault_verbs); i++) {
         if (word_is(w, fault_verbs[i].word)) {
@@ -2746,6 +2875,18 @@ static void out_groups(struct out *o, const uint8_t *groups)
     }
 }
 
+/* " voters=1,4,5" (nothing for an empty set): change-peers' lists in node order. */
+static void out_node_list(struct out *o, const char *key, uint32_t ids)
+{
+    const char *separator = key;
+    for (uint32_t id = 1; id <= RS_SCN_NODE_COUNT_MAX; id++) {
+        if ((ids >> id) & 1u) {
+            out_printf(o, "%s%" PRIu32, separator, id);
+            separator = ",";
+        }
+    }
+}
+
 /* " key=A" or " key=A..B" for a signed amount in a type's syntax. */
 static void out_amount(struct out *o, const char *key, enum rs_scn_type type, int64_t lo,
                        int64_t hi, const char *suffix)
@@ -2868,6 +3009,10 @@ size_t rs_scn_command_format(const struct rs_scn_command *c, char *buf, size_t s
             out_printf(&o, "..");
             out_duration(&o, c->down_hi_ns);
         }
+    }
+    if (c->verb == RS_SCN_CHANGE_PEERS) {
+        out_node_list(&o, " voters=", c->conf_voters);
+        out_node_list(&o, " learners=", c->conf_learners);
     }
     out_fault_options(&o, c);
     return o.len;
@@ -3016,7 +3161,8 @@ static bool command_same(const struct rs_scn_command *a, const struct rs_scn_com
            a->sync_ppm == b->sync_ppm && a->fail_next == b->fail_next && a->dead == b->dead &&
            a->scope == b->scope && a->msg_types == b->msg_types &&
            memcmp(a->groups, b->groups, sizeof a->groups) == 0 && a->region_id == b->region_id &&
-           a->key_size == b->key_size && memcmp(a->key, b->key, a->key_size) == 0;
+           a->key_size == b->key_size && memcmp(a->key, b->key, a->key_size) == 0 &&
+           a->conf_voters == b->conf_voters && a->conf_learners == b->conf_learners;
     return same;
 }
 

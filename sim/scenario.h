@@ -298,6 +298,7 @@ enum rs_scn_verb {
     RS_SCN_REMOVE_LEARNER,   /* the leader removes the learner */
     RS_SCN_PROMOTE,          /* the leader turns the learner into a voter */
     RS_SCN_TRANSFER_LEADER,  /* the leader hands over to the target (none: the best one) */
+    RS_SCN_CHANGE_PEERS,     /* the leader changes to exactly conf_voters and conf_learners */
     RS_SCN_SPLIT,            /* a region splits: region_id (0: by key, or the largest), key */
     RS_SCN_VERB_COUNT
 };
@@ -352,6 +353,9 @@ struct rs_scn_command {
     uint32_t key_size;
     uint8_t groups[RS_SCN_NODE_COUNT_MAX + 1]; /* partition groups: 1-based group per node */
     uint32_t groups_column;
+    /* change-peers voters= learners=: the target configuration, bit N for node N */
+    uint32_t conf_voters, conf_learners;
+    uint32_t conf_voters_column, conf_learners_column;
 };
 
 enum rs_scn_expect_kind {

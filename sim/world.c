@@ -1878,6 +1878,84 @@ enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uin
     return err;
 }
 
+/* The configuration of two node sets, in node order; false when it cannot be one. */
+static bool conf_of_sets(const struct rs_world *w, uint64_t voters, uint64_t learners,
+                         struct rs_conf *conf)
+{
+    memset(conf, 0, sizeof *conf);
+    if (voters == 0 || (voters & learners) != 0 || ((voters | learners) & 1u) != 0) {
+        return false; /* no voter, a node in both sets, or node 0 */
+    }
+    for (uint32_t id = 1; id < 64; id++) {
+        bool voter = (voters >> id) & 1u;
+        bool learner = (learners >> id) & 1u;
+        if ((voter || learner) && id > w->cfg.node_count) {
+            return false;
+        }
+        if (voter && conf->voter_count == RS_CONF_VOTERS_MAX) {
+            return false;
+        }
+        if (learner && conf->learner_count == RS_CONF_LEARNERS_MAX) {
+            return false;
+        }
+        if (voter) {
+            conf->voters[conf->voter_count++] = id;
+        } else if (learner) {
+            conf->learners[conf->learner_count++] = id;
+        }
+    }
+    return true;
+}
+
+/* "1,4,5": the node ids of a bit set, into the trace line. */
+static void trace_node_set(struct rs_buf *b, uint64_t ids)
+{
+    const char *separator = "";
+    for (uint32_t id = 0; id < 64; id++) {
+        if ((ids >> id) & 1u) {
+            rs_buf_printf(b, "%s%u", separator, id);
+            separator = ",";
+        }
+    }
+}
+
+/* As after_admin, with both node sets of the target configuration in the trace. */
+static void after_change_peers(struct rs_world *w, uint32_t id, uint64_t voters,
+                               uint64_t learners, enum rs_err err)
+{
+    after_node_event(w, &w->nodes[id]);
+    uint64_t words[5] = {0x41444d43, id, voters, learners, (uint64_t)err};
+    rs_trace_fold(w->trace, words, 5);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "admin");
+        rs_buf_printf(b, ",\"op\":\"change-peers\",\"leader\":%u,\"voters\":[", id);
+        trace_node_set(b, voters);
+        rs_buf_puts(b, "],\"learners\":[");
+        trace_node_set(b, learners);
+        rs_buf_printf(b, "],\"result\":\"%s\"", rs_err_name(err));
+        rs_trace_end(w->trace);
+    }
+}
+
+enum rs_err rs_world_change_peers(struct rs_world *w, uint64_t voters, uint64_t learners)
+{
+    uint32_t leader = rs_world_leader(w);
+    if (leader == 0 || w->nodes[leader].paused) {
+        return RS_ENOTLEADER;
+    }
+    struct rs_node *ln = rs_world_replica(w, leader, 0);
+    struct rs_conf target;
+    bool valid = conf_of_sets(w, voters, learners, &target);
+    enum rs_err err =
+        valid ? rs_node_change_conf(ln, rs_clock_local(&w->nodes[leader].clock, w->now_ns),
+                                    &target)
+              : RS_EINVAL;
+    RS_ASSERT(valid || err == RS_EINVAL);
+    rs_store_flush(w->nodes[leader].store, ln);
+    after_change_peers(w, leader, voters, learners, err);
+    return err;
+}
+
 enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target)
 {
     uint32_t leader = rs_world_leader(w);

@@ -301,6 +301,10 @@ enum rs_member_op {
     RS_MEMBER_PROMOTE, /* learner -> voter */
 };
 enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uint32_t node);
+/* The leader changes to exactly this configuration (bit N: node N), through catch-up and
+ * joint consensus when the voters change (CliService changePeers). RS_EINVAL for an empty
+ * voter set, a node in both sets or beyond the cluster, or too many of either. */
+enum rs_err rs_world_change_peers(struct rs_world *w, uint64_t voters, uint64_t learners);
 enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target); /* 0: best candidate */
 enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node);
 /* The leader of region i splits it at key (size 0: the key-count midpoint) into a region with

@@ -107,3 +107,15 @@ endforeach()
 # Every operation of the KV API in one mix, under a few faults: seeds 1..100.
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX kv-api-mix ARGS scenarios/kv-api-mix.scn 1 100 TIMEOUT 1800)
+
+# Several voters changed at once (change-peers) while partitions split the old voters from
+# the new: every check holds for seeds 1..200 (30 to 50 s), and the planted bug
+# joint-single-quorum is caught (each of the seeds 1..100 catches it).
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX joint-change-under-partition
+  ARGS scenarios/joint-change-under-partition.scn 1 200 TIMEOUT 1800)
+rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
+  SUFFIX joint-single-quorum
+  ARGS joint-single-quorum scenarios/joint-change-under-partition.scn 500
+  "learners-uncounted|conf-changes-serial|election-safety|leader-completeness|state-machine-safety|linearizability"
+  TIMEOUT 1800)

@@ -151,6 +151,7 @@ static void test_names(void **state)
     assert_string_equal(rs_check_name(RS_CHECK_LEADER_APPEND_ONLY), "leader-append-only");
     assert_string_equal(rs_check_name(RS_CHECK_LEADER_COMPLETENESS), "leader-completeness");
     assert_string_equal(rs_check_name(RS_CHECK_STATE_MACHINE), "state-machine-safety");
+    assert_string_equal(rs_check_name(RS_CHECK_CONF_SERIAL), "conf-changes-serial");
 }
 
 /* Leader changes with a legitimate truncation of an uncommitted suffix: nothing fails. */
@@ -425,6 +426,134 @@ static void test_lost_synced_entry_fails_durability(void **state)
     assert_failed(f, RS_CHECK_DURABILITY, "node 2 lost synced entry 3");
 }
 
+/* ---- conf-changes-serial ---------------------------------------------------------------- */
+
+/* {1,2,3} -> {3}: the joint configuration needs node 3 and two of 1, 2, 3. */
+static const struct rs_conf conf_123 = {.voter_count = 3, .voters = {1, 2, 3}};
+static const struct rs_conf conf_3 = {.voter_count = 1, .voters = {3}};
+static const struct rs_conf joint_123_3 = {
+    .voter_count = 1, .voters = {3}, .old_voter_count = 3, .old_voters = {1, 2, 3}};
+
+static void append_conf(struct fixture *f, uint32_t id, rs_term term, const struct rs_conf *conf)
+{
+    uint8_t bytes[RS_CONF_ENCODED_MAX];
+    size_t size = rs_conf_encode(conf, bytes);
+    rs_log_append(&f->nodes[id]->raft.log, term, RS_ENTRY_CONF, bytes, (uint32_t)size);
+}
+
+/* Node id follows the leader of term: role, and the entries given, synced. */
+static void follow(struct fixture *f, uint32_t id, rs_term term)
+{
+    set_role(f, id, RS_FOLLOWER, term);
+    sync_log(f, id);
+    assert_true(check(f, id));
+}
+
+/* Node 1 leads term 2 from entry e1: its first entry restates {1,2,3}, and every node stores
+ * and syncs it, so it commits (index 2). */
+static void conf_committed_at_term_start(struct fixture *f)
+{
+    replicated_prefix(f, 1);
+    set_role(f, 1, RS_LEADER, 2);
+    append_conf(f, 1, 2, &conf_123);
+    assert_true(check(f, 1));
+    for (uint32_t id = 2; id <= NODES; id++) {
+        append_conf(f, id, 2, &conf_123);
+        follow(f, id, 2);
+    }
+    sync_log(f, 1);
+    set_commit(f, 1, 2);
+    assert_true(check(f, 1));
+}
+
+/* {1,2,3} -> joint -> {3}, each entry appended once the one before committed on both
+ * majorities; a new leader restates the joint configuration it inherits uncommitted, and
+ * finishes the change once that restatement committed. */
+static void test_conf_changes_one_at_a_time_pass(void **state)
+{
+    struct fixture *f = *state;
+    conf_committed_at_term_start(f);
+    append(f, 1, 2, "x");
+    append_conf(f, 1, 2, &joint_123_3); /* index 4 */
+    assert_true(check(f, 1));
+    for (uint32_t id = 2; id <= NODES; id++) {
+        append(f, id, 2, "x");
+        append_conf(f, id, 2, &joint_123_3);
+        follow(f, id, 2);
+    }
+    sync_log(f, 1);
+    set_commit(f, 1, 4);
+    append_conf(f, 1, 2, &conf_3); /* index 5: the second step, in the same event */
+    assert_true(check(f, 1));
+    /* node 3 never heard of index 5 or of the commit of 4: it restates the joint entry */
+    set_role(f, 3, RS_LEADER, 3);
+    set_commit(f, 3, 3);
+    append_conf(f, 3, 3, &joint_123_3); /* index 5 of term 3 */
+    assert_true(check(f, 3));
+    truncate_from(f, 2, 5);
+    append_conf(f, 2, 3, &joint_123_3);
+    follow(f, 2, 3);
+    sync_log(f, 3);
+    set_commit(f, 3, 5);
+    append_conf(f, 3, 3, &conf_3); /* index 6 */
+    assert_true(check(f, 3));
+    assert_int_equal(f->checks.failed, RS_CHECK_NONE);
+}
+
+/* A second change starts while the first (the term's first entry) is uncommitted. */
+static void test_conf_entry_before_the_last_committed_fails(void **state)
+{
+    struct fixture *f = *state;
+    replicated_prefix(f, 1);
+    set_role(f, 1, RS_LEADER, 2);
+    append_conf(f, 1, 2, &conf_123);
+    assert_true(check(f, 1));
+    append(f, 1, 2, "x");
+    append_conf(f, 1, 2, &joint_123_3);
+    assert_false(check(f, 1));
+    assert_failed(f, RS_CHECK_CONF_SERIAL,
+                  "leader node 1 of term 2 appended configuration entry 4 while configuration "
+                  "entry 2 (term 2) was uncommitted: its commit index is 1");
+}
+
+/* A new leader's first entry may only restate the configuration it inherits uncommitted. */
+static void test_new_leader_changing_uncommitted_conf_fails(void **state)
+{
+    struct fixture *f = *state;
+    conf_committed_at_term_start(f);
+    append_conf(f, 1, 2, &joint_123_3); /* index 3, uncommitted */
+    assert_true(check(f, 1));
+    append_conf(f, 2, 2, &joint_123_3);
+    follow(f, 2, 2);
+    set_role(f, 2, RS_LEADER, 3);
+    append_conf(f, 2, 3, &conf_3); /* skips the joint entry's commit */
+    assert_false(check(f, 2));
+    assert_failed(f, RS_CHECK_CONF_SERIAL,
+                  "appended configuration entry 4 while configuration entry 3 (term 2) was "
+                  "uncommitted");
+}
+
+/* The leader counts the joint entry committed once node 3 (the new majority) holds it: the
+ * old voters 1 and 2 never stored it durably (the planted bug joint-single-quorum). */
+static void test_joint_entry_committed_on_new_majority_only_fails(void **state)
+{
+    struct fixture *f = *state;
+    conf_committed_at_term_start(f);
+    append_conf(f, 1, 2, &joint_123_3); /* index 3, not synced by node 1 */
+    assert_true(check(f, 1));
+    append_conf(f, 3, 2, &joint_123_3);
+    follow(f, 3, 2);
+    append_conf(f, 2, 2, &joint_123_3); /* stored, not yet synced */
+    assert_true(check(f, 2));
+    set_commit(f, 1, 3);
+    append_conf(f, 1, 2, &conf_3);
+    assert_false(check(f, 1));
+    assert_failed(f, RS_CHECK_CONF_SERIAL,
+                  "leader node 1 of term 2 appended configuration entry 4 after committing "
+                  "configuration entry 3, which only nodes 3 held: not a majority of its voters "
+                  "(old and new)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +583,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovered_log_is_rechecked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_synced_entry_fails_durability, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_conf_changes_one_at_a_time_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conf_entry_before_the_last_committed_fails, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_new_leader_changing_uncommitted_conf_fails, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_joint_entry_committed_on_new_majority_only_fails,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include <cmocka.h>
 
+#include "core/raft/conf.h"
 #include "core/wire/frame.h"
 #include "sim/scenario.h"
 
@@ -720,7 +721,9 @@ static void test_errors_at_end_of_line(void **state)
         {"run 1s\nat 1s",
          "t.scn:2:6: missing command: partition, heal, crash, restart, crash-restart, set, "
          "clog, unclog, swizzle-clog, filter, bandwidth, pause, resume, "
-         "disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, snapshot, add-peer, remove-peer, add-learner, remove-learner, promote, transfer-leader or split"},
+         "disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, snapshot, add-peer, "
+         "remove-peer, add-learner, remove-learner, promote, transfer-leader, change-peers or "
+         "split"},
         {"run 1s\nat", "t.scn:2:3: at needs a time and a command"},
         {"run 1s\nexpect leader within", "t.scn:2:21: within needs a duration"},
         {"run 1s\nexpect leader", "t.scn:2:14: expect leader needs 'within DURATION'"},
@@ -1216,6 +1219,116 @@ static void test_mutation_fuzz(void **state)
     free(buf);
 }
 
+/* ---- change-peers ---- */
+
+/* Node lists read into bit sets, written back in node order. */
+static void test_change_peers_reads_and_writes(void **state)
+{
+    (void)state;
+    struct rs_scenario s;
+    load_ok("t",
+            "cluster nodes=5\nrun 20s\nat 5s change-peers voters=5,1,4 learners=2\n"
+            "at 6s change-peers learners=4 voters=3\n"
+            "at 7s change-peers voters=1,2,3,4,5\n",
+            &s);
+    assert_int_equal(s.command_count, 3);
+    const struct rs_scn_command *c = s.commands;
+    assert_int_equal(c[0].verb, RS_SCN_CHANGE_PEERS);
+    assert_int_equal(c[0].conf_voters, (1u << 1) | (1u << 4) | (1u << 5));
+    assert_int_equal(c[0].conf_learners, 1u << 2);
+    assert_int_equal(c[0].target.kind, RS_SCN_TARGET_NONE);
+    /* the options in either order; a single voter is enough */
+    assert_int_equal(c[1].conf_voters, 1u << 3);
+    assert_int_equal(c[1].conf_learners, 1u << 4);
+    assert_int_equal(c[2].conf_learners, 0);
+    char line[256];
+    rs_scn_command_format(&c[0], line, sizeof line);
+    assert_string_equal(line, "at 5s change-peers voters=1,4,5 learners=2");
+    rs_scn_command_format(&c[2], line, sizeof line);
+    assert_string_equal(line, "at 7s change-peers voters=1,2,3,4,5");
+    assert_string_equal(rs_scn_verb_name(RS_SCN_CHANGE_PEERS), "change-peers");
+    assert_round_trip(&s);
+    rs_scenario_free(&s);
+}
+
+static void test_change_peers_errors_are_located(void **state)
+{
+    (void)state;
+    char line[600];
+    static const char *const cases[][2] = {
+        {"run 9s\nat 1s change-peers",
+         "t.scn:2:19: change-peers needs voters=: change-peers voters=N,N... [learners=N,N...]"},
+        {"run 9s\nat 1s change-peers learners=2",
+         "t.scn:2:30: change-peers needs voters=: change-peers voters=N,N... [learners=N,N...]"},
+        {"run 9s\nat 1s change-peers voters=", "t.scn:2:27: missing node numbers after voters="},
+        {"run 9s\nat 1s change-peers voters=1,3,1",
+         "t.scn:2:31: node 1 is listed twice in voters="},
+        {"run 9s\nat 1s change-peers voters=1,,2",
+         "t.scn:2:29: expected node numbers such as voters=1,4,5, got '1,,2'"},
+        {"run 9s\nat 1s change-peers voters=1,2,",
+         "t.scn:2:31: expected node numbers such as voters=1,4,5, got '1,2,'"},
+        {"run 9s\nat 1s change-peers voters=x", "t.scn:2:27: expected an integer, got 'x'"},
+        {"run 9s\nat 1s change-peers voters=1,12",
+         "t.scn:2:29: node '12' of voters= is out of range (1..9)"},
+        {"run 9s\nat 1s change-peers voters=0",
+         "t.scn:2:27: node '0' of voters= is out of range (1..9)"},
+        {"run 9s\nat 1s change-peers voters=1,2 learners=3,2",
+         "t.scn:2:42: node 2 is both a voter and a learner"},
+        {"run 9s\nat 1s change-peers learners=1,2 voters=3,2",
+         "t.scn:2:42: node 2 is both a voter and a learner"},
+        {"run 9s\nat 1s change-peers voters=1 voters=2", "t.scn:2:29: voters= is given twice"},
+        {"run 9s\nat 1s change-peers voters=1 node(2)",
+         "t.scn:2:29: change-peers does not take 'node(2)': change-peers voters=N,N... "
+         "[learners=N,N...]"},
+        {"run 9s\nat 1s change-peers voters=1,2,3,4",
+         "t.scn:2:27: node 4 of voters= does not exist: cluster.nodes is 3"},
+        {"cluster nodes=4\nrun 9s\nat 1s change-peers voters=1 learners=2,5",
+         "t.scn:3:38: node 5 of learners= does not exist: cluster.nodes is 4"},
+        {"cluster nodes=9\nrun 9s\nat 1s change-peers voters=1 learners=2,3,4,5,6,7,8,9",
+         "t.scn:3:38: change-peers takes at most 7 learners"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        load_bad(cases[i][0], line, sizeof line);
+        if (strcmp(line, cases[i][1]) != 0) {
+            fail_msg("\n  expected %s\n  got      %s", cases[i][1], line);
+        }
+    }
+}
+
+/* The reader's learner bound is the engine's, and 7 learners read. */
+static void test_change_peers_learner_bound_is_the_engines(void **state)
+{
+    (void)state;
+    assert_int_equal(RS_CONF_LEARNERS_MAX, 7);
+    struct rs_scenario s;
+    load_ok("t", "cluster nodes=9\nrun 9s\nat 1s change-peers voters=1,2 learners=3,4,5,6,7,8,9\n",
+            &s);
+    assert_int_equal(s.commands[0].conf_learners, 0x3f8u);
+    rs_scenario_free(&s);
+}
+
+/* Every prefix of a change-peers line reads, or fails inside the text. */
+static void test_change_peers_prefixes_fail_inside_the_text(void **state)
+{
+    (void)state;
+    static const char full[] = "cluster nodes=5\nrun 9s\nat 1s change-peers voters=3,4,5 "
+                               "learners=1,2\n";
+    size_t parsed = 0;
+    for (size_t size = 0; size <= sizeof full - 1; size++) {
+        struct rs_scenario s;
+        struct rs_scn_error err;
+        if (rs_scenario_load_text("p.scn", full, size, &s, &err) == RS_OK) {
+            parsed++;
+            assert_round_trip(&s);
+        } else {
+            assert_int_equal(err.exit_code, RS_SCN_EXIT_DATAERR);
+            assert_located_inside(full, size, &err);
+        }
+        rs_scenario_free(&s);
+    }
+    assert_true(parsed >= 8); /* the prefixes ending at a whole node or option */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1240,6 +1353,10 @@ int main(void)
         cmocka_unit_test(test_command_and_expect_format),
         cmocka_unit_test(test_fault_commands),
         cmocka_unit_test(test_mutation_fuzz),
+        cmocka_unit_test(test_change_peers_reads_and_writes),
+        cmocka_unit_test(test_change_peers_errors_are_located),
+        cmocka_unit_test(test_change_peers_learner_bound_is_the_engines),
+        cmocka_unit_test(test_change_peers_prefixes_fail_inside_the_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
