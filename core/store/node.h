@@ -98,6 +98,9 @@ struct rs_node {
     int host_role;
     rs_term host_term;
     struct rs_region_epoch host_epoch;
+    /* the store's timer heap: this replica's place in it and the deadline it is filed under */
+    size_t store_heap_index;
+    uint64_t store_deadline;
     bool snapshot_requested;
     struct rs_node_stats stats;
 };

@@ -25,6 +25,8 @@ void rs_store_free(struct rs_store *s)
         free(s->replicas[i]);
     }
     free(s->replicas);
+    free(s->heap);
+    free(s->due);
     free(s->touched);
     free(s->ops);
     free(s->scratch);
@@ -75,6 +77,52 @@ static uint64_t replica_seed(uint64_t store_seed, uint64_t region_id)
     return z ^ (z >> 31);
 }
 
+/* ---- the timer heap ---- */
+
+static bool heap_before(const struct rs_node *a, const struct rs_node *b)
+{
+    return a->store_deadline < b->store_deadline ||
+           (a->store_deadline == b->store_deadline && a->region.id < b->region.id);
+}
+
+static void heap_place(struct rs_store *s, size_t i, struct rs_node *n)
+{
+    s->heap[i] = n;
+    n->store_heap_index = i;
+}
+
+static void heap_sift(struct rs_store *s, size_t i)
+{
+    struct rs_node *n = s->heap[i];
+    while (i > 0 && heap_before(n, s->heap[(i - 1) / 2])) {
+        heap_place(s, i, s->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= s->heap_count) {
+            break;
+        }
+        if (child + 1 < s->heap_count && heap_before(s->heap[child + 1], s->heap[child])) {
+            child++;
+        }
+        if (!heap_before(s->heap[child], n)) {
+            break;
+        }
+        heap_place(s, i, s->heap[child]);
+        i = child;
+    }
+    heap_place(s, i, n);
+}
+
+/* A replica's timers change only when it handles something: refile it then. */
+static void heap_update(struct rs_store *s, struct rs_node *n)
+{
+    n->store_deadline = rs_node_deadline(n);
+    RS_ASSERT(n->store_heap_index < s->heap_count && s->heap[n->store_heap_index] == n);
+    heap_sift(s, n->store_heap_index);
+}
+
 static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *region,
                                    const struct rs_conf *conf)
 {
@@ -82,7 +130,9 @@ static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *r
     if (s->replica_count == s->replica_cap) {
         s->replica_cap = s->replica_cap ? s->replica_cap * 2 : 4;
         s->replicas = realloc(s->replicas, s->replica_cap * sizeof *s->replicas);
-        RS_ASSERT(s->replicas != NULL);
+        s->heap = realloc(s->heap, s->replica_cap * sizeof *s->heap);
+        s->due = realloc(s->due, s->replica_cap * sizeof *s->due);
+        RS_ASSERT(s->replicas != NULL && s->heap != NULL && s->due != NULL);
     }
     struct rs_raft_config cfg = s->raft;
     cfg.random_seed = replica_seed(s->random_seed, region->id);
@@ -100,6 +150,10 @@ static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *r
     memmove(s->replicas + at + 1, s->replicas + at, (s->replica_count - at) * sizeof *s->replicas);
     s->replicas[at] = n;
     s->replica_count++;
+    n->store_deadline = rs_node_deadline(n);
+    s->heap_count++;
+    heap_place(s, s->heap_count - 1, n);
+    heap_sift(s, s->heap_count - 1);
     return n;
 }
 
@@ -214,6 +268,7 @@ void rs_store_flush(struct rs_store *s, struct rs_node *n)
 /* Moves a replica's effects into the store's outbox. */
 static void out_move(struct rs_store *s, struct rs_node *n)
 {
+    heap_update(s, n);
     struct rs_out *o = &n->out;
     /* raft messages carry no epoch; responses to clients carry the region's */
     for (size_t i = 0; i < o->msg_count; i++) {
@@ -400,12 +455,18 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
 
 void rs_store_tick(struct rs_store *s, uint64_t now_ns)
 {
-    for (size_t i = 0; i < s->replica_count; i++) {
-        struct rs_node *n = s->replicas[i];
-        if (rs_node_deadline(n) <= now_ns) {
-            rs_node_tick(n, now_ns);
-            rs_store_flush(s, n);
-        }
+    /* the due replicas first, in (deadline, region id) order: each is ticked once, and a tick
+     * that splits a region adds a replica without disturbing the walk */
+    size_t due = 0;
+    while (s->heap_count > due && s->heap[0]->store_deadline <= now_ns) {
+        struct rs_node *n = s->heap[0];
+        s->due[due++] = n;
+        n->store_deadline = UINT64_MAX; /* out of the way until it is refiled */
+        heap_sift(s, 0);
+    }
+    for (size_t i = 0; i < due; i++) {
+        rs_node_tick(s->due[i], now_ns);
+        rs_store_flush(s, s->due[i]);
     }
 }
 
@@ -426,10 +487,5 @@ void rs_store_disk_done(struct rs_store *s, uint64_t now_ns, uint64_t id, enum r
 
 uint64_t rs_store_deadline(const struct rs_store *s)
 {
-    uint64_t d = UINT64_MAX;
-    for (size_t i = 0; i < s->replica_count; i++) {
-        uint64_t r = rs_node_deadline(s->replicas[i]);
-        d = r < d ? r : d;
-    }
-    return d;
+    return s->heap_count > 0 ? s->heap[0]->store_deadline : UINT64_MAX;
 }

@@ -50,6 +50,11 @@ struct rs_store {
     struct rs_out out;
     struct rs_node **replicas; /* ordered by region id */
     size_t replica_count, replica_cap;
+    /* every replica, a min-heap by (deadline, region id): the store's next timer is the top,
+     * and an event costs O(log replicas), not a scan (a store may host thousands) */
+    struct rs_node **heap;
+    size_t heap_count;
+    struct rs_node **due; /* scratch for rs_store_tick */
     struct rs_store_op *ops; /* disk operations in flight, in submission order */
     size_t op_head, op_count, op_cap;
     /* replicas that handled something since the host last called rs_store_untouch, in the
