@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RS_CHECKS_NODES_MAX 10u
+#define RS_CHECKS_NODES_MAX 33u /* node ids 0..32 (RS_WORLD_NODES_MAX) */
 
 enum rs_check_kind {
     RS_CHECK_NONE = 0,

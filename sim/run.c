@@ -5,6 +5,7 @@
 #include "reports/plot.h"
 #include "sim/context.h"
 #include "sim/history.h"
+#include "sim/layout.h"
 #include "sim/workload.h"
 #include "sim/lincheck.h"
 #include "sim/nemesis.h"
@@ -173,40 +174,6 @@ static void draw_parameters(struct run *run)
 }
 
 #define VAL(id) (run->values[RS_SCN_##id])
-
-static int compare_key_text(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/*
- * cluster.regions: the workload's keys ("k0", "k1", ...) in byte order, cut into that many
- * ranges of equal key counts; the first starts at "" and the last ends at "" (the whole key
- * space is covered). Region ids are 1..regions in key order. The keys are unique strings, so
- * the sort's order does not depend on qsort's algorithm.
- */
-static struct rs_region *split_key_space(uint32_t key_count, uint32_t regions)
-{
-    uint32_t count = key_count > regions ? key_count : regions;
-    char *text = malloc((size_t)count * 12);
-    char **keys = malloc((size_t)count * sizeof *keys);
-    struct rs_region *out = calloc(regions, sizeof *out);
-    RS_ASSERT(text != NULL && keys != NULL && out != NULL);
-    for (uint32_t i = 0; i < count; i++) {
-        keys[i] = text + (size_t)i * 12;
-        snprintf(keys[i], 12, "k%u", i);
-    }
-    qsort(keys, count, sizeof *keys, compare_key_text);
-    for (uint32_t i = 0; i < regions; i++) {
-        const char *start = i == 0 ? "" : keys[(uint64_t)i * count / regions];
-        const char *end = i + 1 == regions ? "" : keys[(uint64_t)(i + 1) * count / regions];
-        rs_region_init(&out[i], i + 1, (struct rs_bytes){(const uint8_t *)start, strlen(start)},
-                       (struct rs_bytes){(const uint8_t *)end, strlen(end)});
-    }
-    free(keys);
-    free(text);
-    return out;
-}
 
 static void build_config(struct run *run, struct rs_world_config *c)
 {
@@ -926,10 +893,18 @@ static int prepare(struct run *run)
     struct rs_world_config cfg;
     build_config(run, &cfg);
     uint32_t region_count = (uint32_t)VAL(CLUSTER_REGIONS);
-    struct rs_region *regions = split_key_space((uint32_t)VAL(WORKLOAD_KEYS), region_count);
+    struct rs_region *regions = rs_layout_split_keys((uint32_t)VAL(WORKLOAD_KEYS), region_count);
     cfg.regions = regions;
     cfg.region_count = region_count;
+    struct rs_conf *confs = NULL;
+    if (VAL(CLUSTER_PLACEMENT) == 1) {
+        confs = calloc(region_count, sizeof *confs);
+        RS_ASSERT(confs != NULL);
+        rs_layout_spread(confs, region_count, cfg.node_count, cfg.replica_count);
+        cfg.region_confs = confs;
+    }
     enum rs_err init_err = rs_world_init(&run->world, &cfg, &run->trace);
+    free(confs);
     for (uint32_t i = 0; i < region_count; i++) {
         rs_region_free(&regions[i]);
     }

@@ -82,6 +82,9 @@ enum rs_scn_type {
       "learners at the start: the nodes after the replicas")                                   \
     X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 64, 0, NULL,                      \
       "regions (raft groups) at the start: the workload's keys cut into equal ranges")           \
+    X(CLUSTER_PLACEMENT, "cluster", "placement", RS_SCN_ENUM, "same", 0, 1, 0, "same|spread",      \
+      "same: every region on nodes 1..replicas (and the learners); spread: region i on the "      \
+      "replicas nodes from i mod nodes + 1 on (no learners)")                                      \
     X(RAFT_ELECTION_TIMEOUT, "raft", "election_timeout", RS_SCN_DURATION, "1s", RS_SCN_MS(10),     \
       RS_SCN_S(60), 0, NULL, "base election timeout (randomized up to twice this)")                \
     X(RAFT_HEARTBEAT, "raft", "heartbeat", RS_SCN_DURATION, "100ms", RS_SCN_MS(1), RS_SCN_S(10),   \

@@ -522,8 +522,18 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     }
     struct rs_store_boot *boot = malloc(w->boot_region_count * sizeof *boot);
     RS_ASSERT(boot != NULL);
+    uint32_t boot_count = 0;
+    static const struct rs_conf no_conf = {0};
     for (uint32_t i = 0; i < w->boot_region_count; i++) {
-        boot[i] = (struct rs_store_boot){.region = &w->boot_regions[i], .conf = &conf};
+        const struct rs_conf *c = &conf;
+        if (w->boot_confs != NULL) {
+            c = &w->boot_confs[i];
+            if (!rs_conf_is_member(c, wn->id)) {
+                continue; /* not one of its replicas: a leader's message creates it if needed */
+            }
+            c = wn->joining ? &no_conf : c;
+        }
+        boot[boot_count++] = (struct rs_store_boot){.region = &w->boot_regions[i], .conf = c};
     }
     wn->store = malloc(sizeof *wn->store);
     RS_ASSERT(wn->store != NULL);
@@ -555,8 +565,7 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     wn->up = true;
     wn->incarnation++;
     wn->timer_global_ns = UINT64_MAX;
-    rs_store_recover(wn->store, node_local(wn, w->now_ns), boot, w->boot_region_count, views,
-                     count);
+    rs_store_recover(wn->store, node_local(wn, w->now_ns), boot, boot_count, views, count);
     free(boot);
     rs_disk_recovered(&wn->disk); /* what recovery read now counts as durable */
     for (size_t i = 0; i < wn->store->replica_count; i++) {
@@ -899,6 +908,10 @@ static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
     rs_workload_to_kv(&wc->op, w->now_ns / RS_NS_PER_MS, wc->client.cfg.client_id, &op);
     wc->target = rs_route_lookup(&wc->route, op.key);
     RS_ASSERT(wc->target != NULL); /* the routes cover every key */
+    if (wc->target->leader == RS_NODE_NONE) {
+        /* the fake PD tells where the region's leader is, as RheaKV's PD client does */
+        wc->target->leader = rs_world_region_leader(w, region_index_of(w, wc->target->region.id));
+    }
     rs_client_set_leader(&wc->client, wc->target->leader);
     struct rs_client_out out;
     wc->busy = true;
@@ -1406,7 +1419,13 @@ static void describe_nodes(const struct rs_world *w, char *out, size_t size)
             at += (size_t)snprintf(out + at, size - at, "%sn%u down", id > 1 ? ", " : "", id);
             continue;
         }
-        const struct rs_raft *r = &rs_world_replica(w, id, 0)->raft;
+        const struct rs_node *n = rs_world_replica(w, id, 0);
+        if (n == NULL) {
+            at += (size_t)snprintf(out + at, size - at, "%sn%u hosts no replica of region 1",
+                                   id > 1 ? ", " : "", id);
+            continue;
+        }
+        const struct rs_raft *r = &n->raft;
         at += (size_t)snprintf(out + at, size - at,
                                "%sn%u %s term %llu last %llu durable %llu commit %llu applied %llu",
                                id > 1 ? ", " : "", id, rs_role_name(r->role),
@@ -1640,7 +1659,13 @@ static void init_regions(struct rs_world *w)
         }
         region_add(w, &w->boot_regions[i]);
     }
+    if (cfg->region_confs != NULL) {
+        w->boot_confs = calloc(w->boot_region_count, sizeof *w->boot_confs);
+        RS_ASSERT(w->boot_confs != NULL);
+        memcpy(w->boot_confs, cfg->region_confs, w->boot_region_count * sizeof *w->boot_confs);
+    }
     w->cfg.regions = NULL; /* the copies above are the world's own */
+    w->cfg.region_confs = NULL;
 }
 
 static void init_clients(struct rs_world *w)
@@ -1747,6 +1772,7 @@ void rs_world_free(struct rs_world *w)
         rs_region_free(&w->boot_regions[i]);
     }
     free(w->boot_regions);
+    free(w->boot_confs);
     free(w->region_checks);
     free(w->regions);
     rs_checks_free(&w->checks);

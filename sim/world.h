@@ -16,7 +16,7 @@
 #include "sim/trace.h"
 #include "sim/workload.h"
 
-#define RS_WORLD_NODES_MAX   9u
+#define RS_WORLD_NODES_MAX   32u
 #define RS_WORLD_CLIENTS_MAX 256u
 
 struct rs_world_config {
@@ -33,6 +33,10 @@ struct rs_world_config {
     /* the regions every store starts with (copied; NULL: one region, id 1, every key) */
     const struct rs_region *regions;
     uint32_t region_count;
+    /* each region's initial members (NULL: every region on the voters 1..replica_count and
+     * the learner_count nodes after them); a store outside a region's members does not host
+     * it at the start */
+    const struct rs_conf *region_confs;
     uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
@@ -189,6 +193,7 @@ struct rs_world {
     struct rs_checks **region_checks;
     struct rs_region *boot_regions;
     uint32_t boot_region_count;
+    struct rs_conf *boot_confs; /* NULL: the cluster-wide layout */
     struct rs_trace *trace;
     rs_op_observer on_op;
     void *on_op_ctx;

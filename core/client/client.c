@@ -238,8 +238,12 @@ static void handle_response(struct rs_client *c, uint64_t now_ns, rs_node_id fro
         return;
     case RS_EEPOCH:
     case RS_EKEYRANGE:
-    case RS_ENOREGION:
         /* the host's routing table was behind; it refreshed it from the answer */
+        back_off(c, now_ns);
+        return;
+    case RS_ENOREGION:
+        /* that node holds no replica of the region (or an empty one): try the next */
+        c->leader = next_node(c, c->leader);
         back_off(c, now_ns);
         return;
     case RS_EBUSY:
