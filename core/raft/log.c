@@ -278,6 +278,26 @@ static size_t collect_segments(const struct rs_file_view *files, size_t file_cou
     return n;
 }
 
+struct rs_segment *rs_log_store_push(struct rs_log_store *store)
+{
+    RS_ASSERT(store->segment_count < RS_LOG_SEGMENTS_MAX);
+    if (store->segment_count == store->segment_cap) {
+        uint32_t cap = store->segment_cap ? store->segment_cap * 2 : 4;
+        cap = cap < RS_LOG_SEGMENTS_MAX ? cap : RS_LOG_SEGMENTS_MAX;
+        store->segments = realloc(store->segments, cap * sizeof *store->segments);
+        RS_ASSERT(store->segments != NULL);
+        store->segment_cap = cap;
+    }
+    return &store->segments[store->segment_count++];
+}
+
+void rs_log_store_free(struct rs_log_store *store)
+{
+    free(store->segments);
+    store->segments = NULL;
+    store->segment_count = store->segment_cap = 0;
+}
+
 static void recovery_cut(struct rs_log_store *store, const struct rs_file_view *files,
                          const size_t *order, size_t seg, size_t seg_count, uint64_t offset,
                          struct rs_out *out, struct rs_log_recovery *rec)
@@ -318,11 +338,10 @@ enum rs_err rs_log_recover(struct rs_log *log, struct rs_log_store *store,
     rs_index expect = firsts[0];
     for (size_t s = 0; s < seg_count; s++) {
         const struct rs_file_view *f = &files[order[s]];
-        struct rs_segment *seg = &store->segments[s];
+        struct rs_segment *seg = rs_log_store_push(store); /* the (s+1)-th */
         seg->first_index = firsts[s];
         seg->size_bytes = f->size;
         seg->dirty = false;
-        store->segment_count = (uint32_t)s + 1;
         if (firsts[s] != expect) {
             /* a gap between segments: everything from here on is unusable */
             recovery_cut(store, files, order, s, seg_count, 0, out, rec);

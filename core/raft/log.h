@@ -73,12 +73,15 @@ struct rs_segment {
 };
 
 struct rs_log_store {
-    struct rs_segment segments[RS_LOG_SEGMENTS_MAX];
-    uint32_t segment_count;
+    struct rs_segment *segments; /* grown on demand, up to RS_LOG_SEGMENTS_MAX */
+    uint32_t segment_count, segment_cap;
     uint64_t segment_bytes_max;
 };
 
 void rs_log_segment_name(rs_index first_index, char name[RS_FILE_NAME_MAX]);
+/* Room for one more segment (at most RS_LOG_SEGMENTS_MAX); returns it, segment_count + 1. */
+struct rs_segment *rs_log_store_push(struct rs_log_store *store);
+void rs_log_store_free(struct rs_log_store *store);
 size_t rs_log_record_size(uint32_t payload_size);
 /* Encodes one record into dst (rs_log_record_size bytes). */
 void rs_log_record_encode(uint8_t *dst, rs_index index, rs_term term, uint8_t type,

@@ -65,6 +65,10 @@ void rs_raft_init(struct rs_raft *r, const struct rs_raft_config *cfg, struct rs
 void rs_raft_free(struct rs_raft *r)
 {
     rs_log_free(&r->log);
+    rs_log_store_free(&r->store);
+    for (uint32_t id = 0; id <= RS_NODE_ID_MAX; id++) {
+        free(r->inflight[id]);
+    }
     free(r->held);
     free(r->held_bytes);
     free(r->waits);
@@ -472,8 +476,7 @@ void rs_raft__write_log(struct rs_raft *r)
     while (r->written_index < last) {
         if (st->segment_count == 0 ||
             st->segments[st->segment_count - 1].size_bytes >= st->segment_bytes_max) {
-            RS_ASSERT(st->segment_count < RS_LOG_SEGMENTS_MAX);
-            struct rs_segment *s = &st->segments[st->segment_count++];
+            struct rs_segment *s = rs_log_store_push(st);
             s->first_index = r->written_index + 1;
             s->size_bytes = 0;
             s->dirty = false;

@@ -84,6 +84,12 @@ struct rs_raft_config {
     uint64_t read_timeout_ns; /* a forwarded read gives up after this (0: 2 s) */
 };
 
+/* One append message in flight: the last index it carries and when it went out. */
+struct rs_inflight {
+    rs_index last;
+    uint64_t sent_ns;
+};
+
 /* The replication state of one follower, seen from the leader. */
 enum rs_progress_state { RS_PROBE = 0, RS_REPLICATE = 1, RS_SNAPSHOT = 2 };
 
@@ -95,9 +101,7 @@ struct rs_progress {
     uint64_t send_seq;       /* sequence number of the next append message */
     uint64_t valid_seq;      /* responses to messages below this are stale */
     uint32_t inflight_count; /* append messages with entries not yet answered */
-    rs_index inflight_last[RS_RAFT_INFLIGHT_MAX]; /* ring: last index of each message */
-    uint64_t inflight_sent_ns[RS_RAFT_INFLIGHT_MAX];
-    uint32_t inflight_head;
+    uint32_t inflight_head;  /* in the ring rs_raft.inflight[id] */
     uint64_t probe_sent_ns;  /* when the outstanding probe went out (0 = none) */
     uint64_t last_ack_ns;    /* last response in the current term, for step-down checks */
     uint64_t read_seq_acked;
@@ -278,6 +282,10 @@ struct rs_raft {
 
     /* leader state: one progress per peer of the configuration */
     struct rs_progress progress[RS_RAFT_PEERS_MAX];
+    /* per peer id, the ring of its appends in flight (last index and send time of each,
+     * cfg.max_inflight slots), allocated when the peer first gets one: a store hosting
+     * thousands of replicas pays for the peers they have, not for the largest window */
+    struct rs_inflight *inflight[RS_NODE_ID_MAX + 1];
     uint32_t peer_count;
     rs_index term_start_index; /* index of this leader's first entry */
     uint64_t read_seq;

@@ -1,6 +1,7 @@
 /* Leader side of replication: probing, pipelined appends, heartbeats, responses, commit. */
 #include "core/raft/internal.h"
 
+#include <stdlib.h>
 
 static struct rs_append_request request_header(const struct rs_raft *r, rs_index prev,
                                                uint64_t seq)
@@ -59,16 +60,20 @@ static void send_probe(struct rs_raft *r, struct rs_progress *p)
 static void inflight_push(struct rs_raft *r, struct rs_progress *p, rs_index last)
 {
     RS_ASSERT(p->inflight_count < r->cfg.max_inflight);
-    uint32_t slot = (p->inflight_head + p->inflight_count) % RS_RAFT_INFLIGHT_MAX;
-    p->inflight_last[slot] = last;
-    p->inflight_sent_ns[slot] = r->now_ns;
+    RS_ASSERT(p->id <= RS_NODE_ID_MAX);
+    if (r->inflight[p->id] == NULL) {
+        r->inflight[p->id] = calloc(r->cfg.max_inflight, sizeof *r->inflight[p->id]);
+        RS_ASSERT(r->inflight[p->id] != NULL);
+    }
+    uint32_t slot = (p->inflight_head + p->inflight_count) % r->cfg.max_inflight;
+    r->inflight[p->id][slot] = (struct rs_inflight){.last = last, .sent_ns = r->now_ns};
     p->inflight_count++;
 }
 
-static void inflight_free_upto(struct rs_progress *p, rs_index index)
+static void inflight_free_upto(struct rs_raft *r, struct rs_progress *p, rs_index index)
 {
-    while (p->inflight_count > 0 && p->inflight_last[p->inflight_head] <= index) {
-        p->inflight_head = (p->inflight_head + 1) % RS_RAFT_INFLIGHT_MAX;
+    while (p->inflight_count > 0 && r->inflight[p->id][p->inflight_head].last <= index) {
+        p->inflight_head = (p->inflight_head + 1) % r->cfg.max_inflight;
         p->inflight_count--;
     }
 }
@@ -183,7 +188,7 @@ void rs_raft__leader_tick(struct rs_raft *r)
             continue;
         }
         bool stuck = p->state == RS_REPLICATE && p->inflight_count > 0 &&
-                     r->now_ns - p->inflight_sent_ns[p->inflight_head] >=
+                     r->now_ns - r->inflight[p->id][p->inflight_head].sent_ns >=
                          r->cfg.election_timeout_ns / 2;
         if (stuck) {
             reset_to_probe(p, p->match_index + 1);
@@ -275,7 +280,7 @@ void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_res
             rs_raft__maybe_commit(r);
             rs_raft__change_catchup(r);
         }
-        inflight_free_upto(p, p->match_index);
+        inflight_free_upto(r, p, p->match_index);
         if (p->next_index <= p->match_index) {
             p->next_index = p->match_index + 1;
         }

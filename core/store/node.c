@@ -36,6 +36,7 @@ void rs_node_free(struct rs_node *n)
     for (size_t i = 0; i < n->read_count; i++) {
         free(n->reads[i].request);
     }
+    free(n->reads);
     rs_raft_free(&n->raft);
     rs_kv_free(&n->kv);
     rs_region_free(&n->region);
@@ -207,6 +208,12 @@ static void handle_write(struct rs_node *n, rs_node_id from, const struct rs_kv_
 static void handle_read(struct rs_node *n, rs_node_id from, const struct rs_kv_request *req,
                         struct rs_bytes frame)
 {
+    if (n->read_count == n->read_cap && n->read_cap < RS_NODE_PENDING_READS_MAX) {
+        /* grown on demand: most replicas of a big store never hold many reads */
+        n->read_cap = n->read_cap ? n->read_cap * 2 : 8;
+        n->reads = realloc(n->reads, n->read_cap * sizeof *n->reads);
+        RS_ASSERT(n->reads != NULL);
+    }
     if (n->read_count == RS_NODE_PENDING_READS_MAX) {
         respond(n, from, req->request_id, req->client_id, req->seq, RS_EBUSY, NULL);
         return;

@@ -86,8 +86,8 @@ struct rs_node {
     struct rs_out out;
     struct rs_pending_write *writes;
     size_t write_head, write_count, write_cap;
-    struct rs_pending_read reads[RS_NODE_PENDING_READS_MAX];
-    size_t read_count;
+    struct rs_pending_read *reads; /* grows up to RS_NODE_PENDING_READS_MAX */
+    size_t read_count, read_cap;
     uint64_t next_cookie;
     uint8_t *scratch; /* encoding buffer for commands and snapshots */
     size_t scratch_cap;
