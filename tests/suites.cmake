@@ -99,3 +99,9 @@ rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS dete
 # Every operation of the KV API in one mix, under a few faults: seeds 1..100.
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX kv-api-mix ARGS scenarios/kv-api-mix.scn 1 100 TIMEOUT 1800)
+
+# Operations that span regions (split by the client, merged for the caller) over four regions
+# that split while they run: seeds 1..100.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX multi-region-kv-api ARGS scenarios/multi-region-kv-api.scn 1 100
+  TIMEOUT 1800)
