@@ -179,17 +179,33 @@ static void next_later(struct rs_workload *wl, struct rs_workload_op *op)
     case RS_KV_UNLOCK:
         op->key_size = key_name(op->key, 'l', op->key_index % RS_WORKLOAD_LOCKS);
         if (op->opcode == RS_KV_LOCK) {
+            /* The fencing counter is the data key named like the lock: a key with the lock's
+             * own bytes always lies in the lock's region, whatever the splits (RheaKV keeps
+             * fencing tokens per region for the same reason); a client refuses a lock whose
+             * fencing key lies in another region. */
             op->lease_ms = 20 + rs_rng_below(&wl->rng, 180);
-            op->fencing_key_size = (size_t)snprintf(op->fencing_key, sizeof op->fencing_key,
-                                                    "fence");
+            memcpy(op->fencing_key, op->key, op->key_size);
+            op->fencing_key_size = op->key_size;
         }
         return;
     default: return;
     }
 }
 
+void rs_workload_script(struct rs_workload *wl, const struct rs_workload_op *ops, uint32_t count)
+{
+    RS_ASSERT(ops != NULL || count == 0);
+    wl->script = ops;
+    wl->script_count = count;
+    wl->script_next = 0;
+}
+
 void rs_workload_next(struct rs_workload *wl, bool reader, struct rs_workload_op *op)
 {
+    if (wl->script_next < wl->script_count) {
+        *op = wl->script[wl->script_next++]; /* scripted: readers too take it as it is */
+        return;
+    }
     memset(op, 0, offsetof(struct rs_workload_op, key));
     op->opcode = reader ? (uint8_t)RS_KV_GET : pick_opcode(wl);
     op->key_index = pick_key(wl);

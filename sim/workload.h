@@ -76,12 +76,21 @@ struct rs_workload {
     uint64_t value_counter;  /* written values are v<counter>: unique in the run */
     uint64_t *last_known;    /* per key: counter of the last value seen, 0 = none */
     uint64_t sequential_next;
+    /* Scripted operations (tests): handed out first, in order, to whichever client asks. */
+    const struct rs_workload_op *script;
+    uint32_t script_count, script_next;
 };
 
 enum rs_err rs_workload_init(struct rs_workload *wl, const struct rs_workload_config *cfg,
                              uint64_t seed);
 void rs_workload_free(struct rs_workload *wl);
-/* The next operation; a reader only reads. */
+/*
+ * Operations to hand out before any generated one (tests set up known keys and ask known
+ * questions this way). The ops are not copied: they must outlive the script. Draws nothing
+ * from the random stream, so the generated operations that follow are the usual ones.
+ */
+void rs_workload_script(struct rs_workload *wl, const struct rs_workload_op *ops, uint32_t count);
+/* The next operation (the script's first, while it lasts); a reader only reads. */
 void rs_workload_next(struct rs_workload *wl, bool reader, struct rs_workload_op *op);
 /*
  * The operation as the client submits it: stamps the acquirer (the client) and its clock

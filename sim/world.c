@@ -717,6 +717,32 @@ static void on_disk_done(struct rs_world *w, struct rs_world_node *wn, uint64_t 
 
 /* ---- clients ---- */
 
+/*
+ * Request splitting (RheaKV's FailoverFuture family; research/jraft.md, "request path"). An
+ * operation whose keys span regions runs as parts, one region each: a list's keys grouped by
+ * region, a range region by region (a reverse scan from the last), the scan limit carried from
+ * part to part. The parts run one after another in key order by the same client (RheaKV sends
+ * them at once; one at a time is the simplest deterministic choice, and a client has only one
+ * request in flight anyway), and their answers are merged for the caller. cas_all is split
+ * too, as in RheaKV: all or nothing within each region, not across regions. A lock whose
+ * fencing key lies in another region than its key is refused at the client (RS_EINVAL,
+ * recorded as a failed lock): its fencing token must be the region's.
+ *
+ * History: each part is recorded as an operation of its own, with its own keys, interval and
+ * outcome. That is sound because the checker (sim/lincheck.c) projects every operation on its
+ * keys and assumes nothing across keys: a part is exactly what happened on its keys, and the
+ * caller's operation, not atomic across regions, is never claimed to be one. An operation
+ * inside one region is one part and is recorded as before.
+ *
+ * A split under a part: when the routes change (a refusal made the client refresh them) and
+ * the part no longer lies in one region, it is abandoned (recorded as fail for a read, as info
+ * for a write: an earlier attempt may still be applied) and what is left of the operation is
+ * split again on the new routes and sent with the same values.
+ */
+
+/* Parts of one operation at most: a bound on re-splitting (then the operation fails). */
+#define RS_WORLD_PARTS_MAX 64u
+
 static void schedule_client_timer(struct rs_world *w, struct rs_world_client *wc, uint64_t at)
 {
     if (at == 0) {
@@ -731,10 +757,11 @@ static void schedule_client_timer(struct rs_world *w, struct rs_world_client *wc
     }
 }
 
-static void observe_op(struct rs_world *w, struct rs_world_client *wc, enum rs_op_phase phase,
+/* One history event of op (a part, or an operation refused before any part). */
+static void observe_op(struct rs_world *w, struct rs_world_client *wc,
+                       const struct rs_workload_op *op, enum rs_op_phase phase,
                        const struct rs_kv_result *res)
 {
-    const struct rs_workload_op *op = &wc->op;
     struct rs_op_event ev = {
         .process = wc->process,
         .phase = phase,
@@ -743,7 +770,7 @@ static void observe_op(struct rs_world *w, struct rs_world_client *wc, enum rs_o
         .value = {(const uint8_t *)op->value, op->value_size},
         .expected = {(const uint8_t *)op->expected, op->expected_size},
         .time_ns = w->now_ns,
-        .invoke_ns = wc->invoke_ns,
+        .invoke_ns = phase == RS_OP_INVOKE ? w->now_ns : wc->part_invoke_ns,
         .op = op,
         .result = res,
     };
@@ -767,58 +794,435 @@ static void observe_op(struct rs_world *w, struct rs_world_client *wc, enum rs_o
     }
 }
 
-/* Whether an ok result tells the workload which value the key holds now. */
-static void learn_value(struct rs_world *w, struct rs_world_client *wc,
-                        const struct rs_kv_result *res)
+static bool op_listed(uint8_t opcode)
 {
-    rs_workload_learn(&w->workload, &wc->op, res);
+    return opcode == RS_KV_MULTI_GET || opcode == RS_KV_BATCH_PUT ||
+           opcode == RS_KV_BATCH_DELETE || opcode == RS_KV_CAS_ALL;
 }
 
-static void client_done(struct rs_world *w, struct rs_world_client *wc,
-                        const struct rs_client_out *out)
+static bool op_ranged(uint8_t opcode)
 {
-    enum rs_op_phase phase = RS_OP_OK;
+    return opcode == RS_KV_SCAN || opcode == RS_KV_REVERSE_SCAN || opcode == RS_KV_DELETE_RANGE;
+}
+
+/* Room for size more bytes of merged answers. */
+static void merged_reserve(struct rs_world_client *wc, size_t size)
+{
+    if (wc->merged_size + size > wc->merged_cap) {
+        size_t cap = wc->merged_cap ? wc->merged_cap : 256;
+        while (cap < wc->merged_size + size) {
+            cap *= 2;
+        }
+        wc->merged = realloc(wc->merged, cap);
+        RS_ASSERT(wc->merged != NULL);
+        wc->merged_cap = cap;
+    }
+}
+
+static size_t merged_append(struct rs_world_client *wc, const uint8_t *data, size_t size)
+{
+    merged_reserve(wc, size);
+    size_t at = wc->merged_size;
+    if (size > 0) {
+        memcpy(wc->merged + at, data, size);
+    }
+    wc->merged_size += size;
+    return at;
+}
+
+static void copy_key(char *dst, size_t *dst_size, const char *src, size_t size)
+{
+    RS_ASSERT(size <= RS_WORKLOAD_KEY_MAX);
+    if (size > 0) { /* an empty key may be a NULL view */
+        memcpy(dst, src, size);
+    }
+    *dst_size = size;
+}
+
+/* What is left of the operation is all of it; the answers so far, none. */
+static void split_begin(struct rs_world_client *wc)
+{
     const struct rs_workload_op *op = &wc->op;
-    if (out->outcome == RS_CLIENT_FAIL) {
-        phase = RS_OP_FAIL;
-    } else if (out->outcome == RS_CLIENT_INFO) {
-        phase = RS_OP_INFO;
-    } else if (rs_workload_no_effect(op, &out->result)) {
-        phase = RS_OP_FAIL; /* the comparison failed (or a refusal): definitely no effect */
+    memset(wc->list_done, 0, sizeof wc->list_done);
+    copy_key(wc->range_start, &wc->range_start_size, op->key, op->key_size);
+    copy_key(wc->range_end, &wc->range_end_size, op->end_key, op->end_key_size);
+    wc->rest_done = false;
+    wc->limit_left = op->limit != 0 ? op->limit : RS_KV_SCAN_LIMIT_MAX;
+    wc->merged_size = 0;
+    wc->merged_count = 0;
+    wc->all_success = true;
+    wc->truncated = false;
+    memset(&wc->single, 0, sizeof wc->single);
+    wc->worst = RS_OP_OK;
+    wc->part_count = 0;
+}
+
+/* The part: op's fields, without list or range (the caller fills those in). */
+static void part_base(struct rs_workload_op *part, const struct rs_workload_op *op)
+{
+    part->opcode = op->opcode;
+    part->key_index = op->key_index;
+    copy_key(part->key, &part->key_size, op->key, op->key_size);
+    memcpy(part->value, op->value, op->value_size); /* arrays: never NULL */
+    part->value_size = op->value_size;
+    memcpy(part->expected, op->expected, op->expected_size);
+    part->expected_size = op->expected_size;
+    part->list_count = 0;
+    part->list_size = 0;
+    copy_key(part->end_key, &part->end_key_size, op->end_key, op->end_key_size);
+    part->limit = op->limit;
+    part->keys_only = op->keys_only;
+    part->step = op->step;
+    part->lease_ms = op->lease_ms;
+    part->acquirer_id = op->acquirer_id;
+    part->timestamp_ms = op->timestamp_ms;
+    copy_key(part->fencing_key, &part->fencing_key_size, op->fencing_key, op->fencing_key_size);
+}
+
+/* The list entries of op that take[] selects, in op's order. */
+static void part_list(struct rs_world_client *wc, const bool *take)
+{
+    struct rs_workload_op *part = &wc->part;
+    const struct rs_workload_op *op = &wc->op;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < op->list_count; i++) {
+        if (!take[i]) {
+            continue;
+        }
+        part->list_index[n] = op->list_index[i];
+        copy_key(part->list_key[n], &part->list_key_size[n], op->list_key[i],
+                 op->list_key_size[i]);
+        memcpy(part->list_value[n], op->list_value[i], op->list_value_size[i]);
+        part->list_value_size[n] = op->list_value_size[i];
+        memcpy(part->list_expected[n], op->list_expected[i], op->list_expected_size[i]);
+        part->list_expected_size[n] = op->list_expected_size[i];
+        wc->part_list_of[n++] = i;
     }
-    if (phase == RS_OP_OK) {
-        learn_value(w, wc, &out->result);
+    RS_ASSERT(n > 0);
+    part->list_count = n;
+    part->key_index = part->list_index[0]; /* a list's key is its first */
+    copy_key(part->key, &part->key_size, part->list_key[0], part->list_key_size[0]);
+}
+
+enum plan { PLAN_PART, PLAN_DONE, PLAN_REFUSED };
+
+/* The next range part: [range_start, range_end) cut at a region boundary. */
+static enum plan plan_range(struct rs_world_client *wc, struct rs_workload_op *part)
+{
+    const struct rs_workload_op *op = &wc->op;
+    if (wc->rest_done) {
+        return PLAN_DONE;
     }
-    observe_op(w, wc, phase, &out->result);
+    struct rs_bytes start = {(const uint8_t *)wc->range_start, wc->range_start_size};
+    struct rs_bytes end = {(const uint8_t *)wc->range_end, wc->range_end_size};
+    struct rs_bytes part_start, part_end;
+    wc->target = rs_route_range_part(&wc->route, start, end, op->opcode == RS_KV_REVERSE_SCAN,
+                                     &part_start, &part_end);
+    /* a bound longer than a workload key cannot be carried: the rest is refused */
+    if (wc->target == NULL || part_start.size > RS_WORKLOAD_KEY_MAX ||
+        part_end.size > RS_WORKLOAD_KEY_MAX) {
+        return PLAN_REFUSED;
+    }
+    part_base(part, op);
+    copy_key(part->key, &part->key_size, (const char *)part_start.data, part_start.size);
+    copy_key(part->end_key, &part->end_key_size, (const char *)part_end.data, part_end.size);
+    if (op->opcode != RS_KV_DELETE_RANGE) {
+        bool untouched = op->limit == 0 && wc->limit_left == RS_KV_SCAN_LIMIT_MAX;
+        part->limit = untouched ? 0 : wc->limit_left; /* the limit carried over */
+    }
+    return PLAN_PART;
+}
+
+/* The next part of wc->op on the current routes, in wc->part (wc->target its region). */
+static enum plan plan_part(struct rs_world_client *wc)
+{
+    const struct rs_workload_op *op = &wc->op;
+    struct rs_workload_op *part = &wc->part;
+    if (op_listed(op->opcode)) {
+        bool take[RS_KV_BATCH_COUNT_MAX];
+        struct rs_bytes list = {op->list, op->list_size};
+        bool left = false;
+        for (uint32_t i = 0; i < op->list_count; i++) {
+            left = left || !wc->list_done[i];
+        }
+        if (!left) {
+            return PLAN_DONE;
+        }
+        wc->target = rs_route_list_part(&wc->route, op->opcode, list, op->list_count,
+                                        wc->list_done, take);
+        if (wc->target == NULL) {
+            return PLAN_REFUSED;
+        }
+        part_base(part, op);
+        part_list(wc, take);
+        return PLAN_PART;
+    }
+    if (op_ranged(op->opcode)) {
+        return plan_range(wc, part);
+    }
+    if (wc->rest_done) {
+        return PLAN_DONE;
+    }
+    part_base(part, op); /* one part: the operation itself */
+    return PLAN_PART;
+}
+
+/* The caller's answer from the parts' answers, in wc->result. */
+static void merged_result(struct rs_world_client *wc)
+{
+    const struct rs_workload_op *op = &wc->op;
+    struct rs_kv_result *res = &wc->result;
+    memset(res, 0, sizeof *res);
+    if (!op_listed(op->opcode) && !op_ranged(op->opcode)) {
+        *res = wc->single;
+        res->value = wc->single.value_size > 0 ? wc->merged : NULL;
+        return;
+    }
+    res->success = wc->all_success;
+    if (op->opcode == RS_KV_MULTI_GET) {
+        /* entries in the caller's order, after the parts' bytes */
+        size_t raw = wc->merged_size;
+        uint32_t count = 0;
+        for (uint32_t i = 0; i < op->list_count; i++) {
+            if (wc->list_done[i]) {
+                merged_reserve(wc, wc->list_entry_size[i]);
+                merged_append(wc, wc->merged + wc->list_entry_at[i], wc->list_entry_size[i]);
+                count++;
+            }
+        }
+        res->entries = wc->merged + raw;
+        res->entries_size = wc->merged_size - raw;
+        res->entry_count = count;
+    } else if (op->opcode != RS_KV_DELETE_RANGE) {
+        res->entries = wc->merged;
+        res->entries_size = wc->merged_size;
+        res->entry_count = wc->merged_count;
+        res->truncated = wc->truncated;
+    }
+    if (res->entries_size == 0) {
+        res->entries = NULL;
+    }
+}
+
+/* The operation is over (every part answered, or one failed): the caller learns its end. */
+static void finish_op(struct rs_world *w, struct rs_world_client *wc, enum rs_op_phase phase)
+{
+    merged_result(wc);
+    if (phase == RS_OP_OK && rs_workload_no_effect(&wc->op, &wc->result)) {
+        phase = RS_OP_FAIL; /* counted as the history counts an unsplit one */
+    }
+    wc->result_phase = phase;
+    wc->ops_finished++;
     w->stats.ops_ok += phase == RS_OP_OK;
     w->stats.ops_fail += phase == RS_OP_FAIL;
     w->stats.ops_info += phase == RS_OP_INFO;
     wc->busy = false;
-    if (wc->target == NULL) { /* the routes were refreshed since the last attempt */
-        wc->target = rs_route_lookup(&wc->route, (struct rs_bytes){(const uint8_t *)op->key,
-                                                                    op->key_size});
-    }
-    wc->target->leader = rs_client_leader(&wc->client);
-    if (phase == RS_OP_INFO) {
-        wc->process = w->next_process++; /* the old operation may still land: new process */
-    }
     if (w->cfg.workload.rate_per_s == 0 && !wc->stopped) {
         rs_evq_push(&w->evq, w->now_ns + w->cfg.workload.think_ns, EV_CLIENT_START,
                     wc->endpoint, 0, NULL);
     }
 }
 
-static void drain_client(struct rs_world *w, struct rs_world_client *wc,
-                         const struct rs_client_out *out)
+/*
+ * Plans and submits the next part (true, with its first send in *out), or finishes the
+ * operation when nothing is left, it is out of time or parts, or the client refuses it.
+ */
+static bool start_next_part(struct rs_world *w, struct rs_world_client *wc,
+                            struct rs_client_out *out)
 {
-    if (out->send_count > 0) {
-        /* the routes may have changed since the operation started */
-        wc->target = rs_route_lookup(&wc->route, (struct rs_bytes){(const uint8_t *)wc->op.key,
-                                                                    wc->op.key_size});
-        RS_ASSERT(wc->target != NULL); /* the routes cover every key */
+    bool late = w->now_ns >= wc->invoke_ns + w->cfg.workload.op_timeout_ns;
+    if (wc->part_count >= RS_WORLD_PARTS_MAX || (wc->part_count > 0 && late)) {
+        finish_op(w, wc, RS_OP_FAIL); /* what is left was never sent: no effect */
+        return false;
     }
+    enum plan plan = plan_part(wc);
+    if (plan == PLAN_PART) {
+        rs_workload_to_kv(&wc->part, w->now_ns / RS_NS_PER_MS, wc->client.cfg.client_id,
+                          &wc->part_kv);
+        wc->target = rs_route_lookup_op(&wc->route, &wc->part_kv);
+        plan = wc->target != NULL ? PLAN_PART : PLAN_REFUSED;
+    }
+    if (plan == PLAN_DONE) {
+        finish_op(w, wc, wc->worst);
+        return false;
+    }
+    if (plan == PLAN_REFUSED) {
+        /* a lock whose fencing key lies in another region (RS_EINVAL), or keys no route
+         * covers: refused before anything is sent; a refusal of the whole is recorded */
+        if (wc->part_count == 0) {
+            wc->part_invoke_ns = w->now_ns;
+            observe_op(w, wc, &wc->op, RS_OP_INVOKE, NULL);
+            observe_op(w, wc, &wc->op, RS_OP_FAIL, NULL);
+        }
+        finish_op(w, wc, RS_OP_FAIL);
+        return false;
+    }
+    if (wc->target->leader == RS_NODE_NONE) {
+        /* the fake PD tells where the region's leader is, as RheaKV's PD client does */
+        wc->target->leader = rs_world_region_leader(w, region_index_of(w, wc->target->region.id));
+    }
+    rs_client_set_leader(&wc->client, wc->target->leader);
+    wc->part_invoke_ns = w->now_ns;
+    wc->part_count++;
+    observe_op(w, wc, &wc->part, RS_OP_INVOKE, NULL);
+    enum rs_err err = rs_client_submit(&wc->client, w->now_ns, &wc->part_kv, out);
+    RS_ASSERT(err == RS_OK); /* a part of a valid operation is valid */
+    return true;
+}
+
+/* The key just after key (key + a zero byte), false when it does not fit a workload key. */
+static bool key_after(char *dst, size_t *dst_size, struct rs_bytes key)
+{
+    if (key.size + 1 > RS_WORKLOAD_KEY_MAX) {
+        return false;
+    }
+    memcpy(dst, key.data, key.size);
+    dst[key.size] = 0;
+    *dst_size = key.size + 1;
+    return true;
+}
+
+/* A range part answered: the range left shrinks, the limit is carried over. */
+static void range_answered(struct rs_world_client *wc, const struct rs_kv_result *res,
+                           struct rs_bytes last_key)
+{
+    const struct rs_workload_op *part = &wc->part;
+    bool reverse = part->opcode == RS_KV_REVERSE_SCAN;
+    bool scan = part->opcode != RS_KV_DELETE_RANGE;
+    if (scan) {
+        RS_ASSERT(res->entry_count <= wc->limit_left);
+        wc->limit_left -= res->entry_count;
+    }
+    if (scan && res->truncated && wc->limit_left > 0) {
+        /* the answer's size bound cut it: go on after the last key returned */
+        bool fits = last_key.size <= RS_WORKLOAD_KEY_MAX;
+        if (reverse && fits) {
+            copy_key(wc->range_end, &wc->range_end_size, (const char *)last_key.data,
+                     last_key.size);
+        } else if (!reverse) {
+            fits = key_after(wc->range_start, &wc->range_start_size, last_key);
+        }
+        wc->rest_done = !fits;
+        wc->truncated = !fits;
+        return;
+    }
+    bool covered = reverse ? part->key_size == wc->range_start_size &&
+                                 memcmp(part->key, wc->range_start, part->key_size) == 0
+                           : part->end_key_size == wc->range_end_size &&
+                                 memcmp(part->end_key, wc->range_end, part->end_key_size) == 0;
+    if (reverse) {
+        copy_key(wc->range_end, &wc->range_end_size, part->key, part->key_size);
+    } else {
+        copy_key(wc->range_start, &wc->range_start_size, part->end_key, part->end_key_size);
+    }
+    wc->rest_done = covered || (scan && wc->limit_left == 0);
+    /* the limit reached before the end: more keys may follow (the client cannot tell) */
+    wc->truncated = scan && wc->limit_left == 0 && (res->truncated || !covered);
+}
+
+/* A part answered: its keys are done and its answer joins the merged one. */
+static void part_answered(struct rs_world_client *wc, const struct rs_kv_result *res)
+{
+    const struct rs_workload_op *op = &wc->op;
+    wc->all_success = wc->all_success && res->success;
+    if (!op_listed(op->opcode) && !op_ranged(op->opcode)) {
+        wc->single = *res;
+        wc->merged_size = 0;
+        merged_append(wc, res->value, res->value_size);
+        wc->rest_done = true;
+        return;
+    }
+    struct rs_kv_iter it;
+    struct rs_kv_entry e;
+    struct rs_bytes last_key = {NULL, 0};
+    uint32_t answered = 0;
+    rs_kv_entries_begin(&it, res);
+    for (size_t before = it.r.pos; rs_kv_iter_next(&it, &e); before = it.r.pos) {
+        size_t at = merged_append(wc, res->entries + before, it.r.pos - before);
+        if (op->opcode == RS_KV_MULTI_GET && answered < wc->part.list_count) {
+            uint32_t i = wc->part_list_of[answered]; /* answers come in the part's order */
+            wc->list_entry_at[i] = at;
+            wc->list_entry_size[i] = it.r.pos - before;
+            wc->list_done[i] = true;
+        }
+        last_key = e.key;
+        answered++;
+    }
+    wc->merged_count += answered;
+    if (op_listed(op->opcode) && op->opcode != RS_KV_MULTI_GET) {
+        for (uint32_t n = 0; n < wc->part.list_count; n++) {
+            wc->list_done[wc->part_list_of[n]] = true; /* a batch is all or nothing */
+        }
+    }
+    if (op_ranged(op->opcode)) {
+        range_answered(wc, res, last_key);
+    }
+}
+
+/*
+ * A part ended (the client's verdict in out). Returns whether the next part was submitted
+ * (its first send in *next).
+ */
+static bool part_done(struct rs_world *w, struct rs_world_client *wc,
+                      const struct rs_client_out *out, struct rs_client_out *next)
+{
+    enum rs_op_phase phase = RS_OP_OK;
+    if (out->outcome == RS_CLIENT_FAIL) {
+        phase = RS_OP_FAIL;
+    } else if (out->outcome == RS_CLIENT_INFO) {
+        phase = RS_OP_INFO;
+    } else if (rs_workload_no_effect(&wc->part, &out->result)) {
+        phase = RS_OP_FAIL; /* the comparison failed (or a refusal): definitely no effect */
+    }
+    if (phase == RS_OP_OK) {
+        rs_workload_learn(&w->workload, &wc->part, &out->result);
+    }
+    observe_op(w, wc, &wc->part, phase, &out->result);
+    if (wc->target == NULL) { /* the routes were refreshed since the last attempt */
+        wc->target = rs_route_lookup_op(&wc->route, &wc->part_kv);
+    }
+    if (wc->target != NULL) {
+        wc->target->leader = rs_client_leader(&wc->client);
+    }
+    if (phase == RS_OP_INFO) {
+        wc->process = w->next_process++; /* the old operation may still land: new process */
+    }
+    wc->worst = phase > wc->worst ? phase : wc->worst; /* ok < fail < info */
+    if (out->outcome != RS_CLIENT_OK) {
+        finish_op(w, wc, wc->worst); /* the rest is not sent (RheaKV fails the whole too) */
+        return false;
+    }
+    part_answered(wc, &out->result);
+    return start_next_part(w, wc, next);
+}
+
+/*
+ * The part no longer lies in one region (a split moved a boundary through it): the client's
+ * operation is ended and what is left is split again. A read had no effect; a write may
+ * still be applied by an attempt in flight, so it is recorded as info, and its keys go out
+ * again with the same values (the checker copes with repeated values).
+ */
+static bool abandon_part(struct rs_world *w, struct rs_world_client *wc,
+                         struct rs_client_out *next)
+{
+    struct rs_client_out end;
+    /* at the end of time the operation is past its deadline: the client ends it now, as the
+     * deadline would; its own verdict is not used */
+    rs_client_tick(&wc->client, UINT64_MAX, &end);
+    RS_ASSERT(end.done);
+    bool write = rs_kv_opcode_is_write(wc->part.opcode);
+    observe_op(w, wc, &wc->part, write ? RS_OP_INFO : RS_OP_FAIL, NULL);
+    if (write) {
+        wc->process = w->next_process++;
+    }
+    return start_next_part(w, wc, next);
+}
+
+/* The client's sends, each in an envelope that names the part's region and its epoch. */
+static void send_frames(struct rs_world *w, struct rs_world_client *wc,
+                        const struct rs_client_out *out)
+{
     for (uint32_t i = 0; i < out->send_count; i++) {
-        /* the client speaks to one region: the envelope names it and the epoch it knows */
         const struct rs_region *region = &wc->target->region;
         size_t size = rs_envelope_size(out->sends[i].frame_size);
         uint8_t *frame = rs_pool_alloc(size);
@@ -827,10 +1231,36 @@ static void drain_client(struct rs_world *w, struct rs_world_client *wc,
         send_message(w, wc->endpoint, out->sends[i].to, RS_MSG_KV_REQUEST, frame, size);
         rs_pool_free(frame);
     }
-    if (out->done) {
-        client_done(w, wc, out);
+}
+
+/*
+ * Carries out the client's effects. A finished part starts the next one, whose effects are
+ * carried out in turn: a loop, bounded because every round starts a new part.
+ */
+static void drain_client(struct rs_world *w, struct rs_world_client *wc,
+                         const struct rs_client_out *first)
+{
+    struct rs_client_out outs[2];
+    const struct rs_client_out *out = first;
+    for (uint32_t round = 0; out != NULL; round++) {
+        RS_ASSERT(round <= RS_WORLD_PARTS_MAX + 1);
+        struct rs_client_out *next = &outs[round % 2]; /* never the one being read */
+        bool started = false;
+        if (out->send_count > 0) {
+            /* the routes may have changed since the part started */
+            wc->target = rs_route_lookup_op(&wc->route, &wc->part_kv);
+        }
+        if (out->send_count > 0 && wc->target == NULL) {
+            started = abandon_part(w, wc, next);
+        } else {
+            send_frames(w, wc, out);
+            if (out->done) {
+                started = part_done(w, wc, out, next);
+            }
+            schedule_client_timer(w, wc, out->deadline_ns);
+        }
+        out = started ? next : NULL;
     }
-    schedule_client_timer(w, wc, out->deadline_ns);
 }
 
 /*
@@ -904,23 +1334,17 @@ static void on_client_start(struct rs_world *w, struct rs_world_client *wc)
     }
     bool reader = (uint32_t)(wc - w->clients) < w->cfg.workload.reader_count;
     rs_workload_next(&w->workload, reader, &wc->op);
-    struct rs_kv_op op;
-    rs_workload_to_kv(&wc->op, w->now_ns / RS_NS_PER_MS, wc->client.cfg.client_id, &op);
-    wc->target = rs_route_lookup(&wc->route, op.key);
-    RS_ASSERT(wc->target != NULL); /* the routes cover every key */
-    if (wc->target->leader == RS_NODE_NONE) {
-        /* the fake PD tells where the region's leader is, as RheaKV's PD client does */
-        wc->target->leader = rs_world_region_leader(w, region_index_of(w, wc->target->region.id));
-    }
-    rs_client_set_leader(&wc->client, wc->target->leader);
-    struct rs_client_out out;
+    /* encodes the list the parts are cut from, and stamps a lock's acquirer and clock */
+    struct rs_kv_op whole;
+    rs_workload_to_kv(&wc->op, w->now_ns / RS_NS_PER_MS, wc->client.cfg.client_id, &whole);
     wc->busy = true;
     wc->invoke_ns = w->now_ns;
     w->stats.ops_invoked++;
-    observe_op(w, wc, RS_OP_INVOKE, NULL);
-    enum rs_err err = rs_client_submit(&wc->client, w->now_ns, &op, &out);
-    RS_ASSERT(err == RS_OK);
-    drain_client(w, wc, &out);
+    split_begin(wc);
+    struct rs_client_out out;
+    if (start_next_part(w, wc, &out)) {
+        drain_client(w, wc, &out);
+    }
 }
 
 static void on_client_timer(struct rs_world *w, struct rs_world_client *wc, uint64_t gen)
@@ -1752,6 +2176,7 @@ void rs_world_free(struct rs_world *w)
     for (uint32_t c = 0; c < w->client_count; c++) {
         rs_client_free(&w->clients[c].client);
         rs_route_free(&w->clients[c].route);
+        free(w->clients[c].merged);
     }
     free(w->clients);
     free(w->leader_log);

@@ -127,6 +127,12 @@ struct rs_world_node {
     bool corrupt_unsynced_only;
 };
 
+/*
+ * A client. Its operation (op, as the workload asked) runs as parts, one region each, one
+ * after another in key order (world.c, "request splitting"); an operation inside one region is
+ * one part, the operation itself. Each part is recorded in the history as an operation of its
+ * own.
+ */
 struct rs_world_client {
     uint32_t endpoint;
     uint32_t process;
@@ -138,7 +144,35 @@ struct rs_world_client {
     struct rs_workload_op op;
     uint64_t invoke_ns;
     struct rs_route route;           /* its own routing table (fake PD: static routes) */
-    struct rs_route_entry *target;   /* the region of the operation in progress */
+    struct rs_route_entry *target;   /* the region of the part in flight */
+    /* The part in flight: its own keys (a list's keys of one region, a range's piece). */
+    struct rs_workload_op part;
+    struct rs_kv_op part_kv; /* the part as submitted (views into part) */
+    uint64_t part_invoke_ns;
+    uint32_t part_count;     /* parts submitted for op, abandoned ones too */
+    uint32_t part_list_of[RS_WORKLOAD_LIST_MAX]; /* the part's n-th list entry is op's */
+    /* What of op is left: list entries done, the range not yet covered, the scan limit. */
+    bool list_done[RS_WORKLOAD_LIST_MAX];
+    char range_start[RS_WORKLOAD_KEY_MAX];
+    size_t range_start_size;
+    char range_end[RS_WORKLOAD_KEY_MAX];
+    size_t range_end_size; /* 0: unbounded */
+    bool rest_done; /* a range covered, or a single-key op answered */
+    uint32_t limit_left;
+    /* The answers merged so far: value or entries bytes (grown, freed with the world). */
+    uint8_t *merged;
+    size_t merged_size, merged_cap;
+    uint32_t merged_count;
+    size_t list_entry_at[RS_WORKLOAD_LIST_MAX]; /* multi_get: each key's entry in merged */
+    size_t list_entry_size[RS_WORKLOAD_LIST_MAX];
+    bool all_success;
+    bool truncated;
+    struct rs_kv_result single; /* the answer of an op that is never split */
+    enum rs_op_phase worst;     /* of the parts so far: info > fail > ok */
+    /* The last finished operation: its merged answer (views into merged) and outcome. */
+    struct rs_kv_result result;
+    enum rs_op_phase result_phase;
+    uint64_t ops_finished;
 };
 
 /* When the effective leader changed: a leader that reaches a majority, 0 when none. */

@@ -119,3 +119,8 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
   ARGS joint-single-quorum scenarios/joint-change-under-partition.scn 500
   "learners-uncounted|conf-changes-serial|election-safety|leader-completeness|state-machine-safety|linearizability"
   TIMEOUT 1800)
+# Operations that span regions (split by the client, merged for the caller) over four regions
+# that split while they run: seeds 1..100.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX multi-region-kv-api ARGS scenarios/multi-region-kv-api.scn 1 100
+  TIMEOUT 1800)

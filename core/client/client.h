@@ -31,9 +31,8 @@ struct rs_client_send {
 };
 
 /* The effects of one call; the frames and the result's value and entries stay valid until the
- * next call. Multi-key operations are sent as one request: the client does not split them
- * (one region today; a routing layer will split per region, batches being atomic only
- * within one). */
+ * next call. Each operation goes to one region as one request; the host splits an operation
+ * that spans regions into one per region (sim/world.c, README "Stores and regions"). */
 struct rs_client_out {
     uint32_t send_count;
     struct rs_client_send sends[RS_CLIENT_SENDS_MAX];

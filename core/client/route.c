@@ -1,6 +1,8 @@
 /* The routing table: a sorted array of regions searched by key. */
 #include "core/client/route.h"
 
+#include "core/kv/kv_cmd.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,4 +65,175 @@ struct rs_route_entry *rs_route_find(struct rs_route *rt, uint64_t region_id)
         }
     }
     return NULL;
+}
+
+static struct rs_bytes region_start(const struct rs_region *r)
+{
+    return (struct rs_bytes){r->start, r->start_size};
+}
+
+static struct rs_bytes region_end(const struct rs_region *r)
+{
+    return (struct rs_bytes){r->end, r->end_size};
+}
+
+/* Whether [start, end) lies in the region; an empty end is unbounded, an empty start "". */
+static bool region_holds_range(const struct rs_region *r, struct rs_bytes start,
+                               struct rs_bytes end)
+{
+    if (!rs_region_contains(r, start)) {
+        return false;
+    }
+    if (r->end_size == 0) {
+        return true;
+    }
+    return end.size > 0 && rs_key_compare(end, region_end(r)) <= 0;
+}
+
+bool rs_route_region_holds(const struct rs_region *r, const struct rs_kv_op *op)
+{
+    switch (op->opcode) {
+    case RS_KV_MULTI_GET:
+    case RS_KV_BATCH_PUT:
+    case RS_KV_BATCH_DELETE:
+    case RS_KV_CAS_ALL: {
+        if (rs_kv_list_check(op->opcode, op->list) != RS_OK) {
+            return false;
+        }
+        struct rs_kv_iter it;
+        struct rs_kv_entry e;
+        rs_kv_list_begin(&it, op->opcode, op->list);
+        while (rs_kv_iter_next(&it, &e)) {
+            if (!rs_region_contains(r, e.key)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    case RS_KV_SCAN:
+    case RS_KV_REVERSE_SCAN:
+    case RS_KV_DELETE_RANGE: return region_holds_range(r, op->key, op->end_key);
+    case RS_KV_LOCK:
+        return rs_region_contains(r, op->key) &&
+               (op->fencing_key.size == 0 || rs_region_contains(r, op->fencing_key));
+    default: return rs_region_contains(r, op->key);
+    }
+}
+
+/* The key a region is found by: a list's first key, a range's start, else the key. */
+static bool routing_key(const struct rs_kv_op *op, struct rs_bytes *key)
+{
+    bool listed = op->opcode == RS_KV_MULTI_GET || op->opcode == RS_KV_BATCH_PUT ||
+                  op->opcode == RS_KV_BATCH_DELETE || op->opcode == RS_KV_CAS_ALL;
+    if (!listed) {
+        *key = op->key;
+        return true;
+    }
+    if (rs_kv_list_check(op->opcode, op->list) != RS_OK) {
+        return false;
+    }
+    struct rs_kv_iter it;
+    struct rs_kv_entry e;
+    rs_kv_list_begin(&it, op->opcode, op->list);
+    bool any = rs_kv_iter_next(&it, &e);
+    RS_ASSERT(any); /* a checked list has at least one entry */
+    *key = e.key;
+    return true;
+}
+
+struct rs_route_entry *rs_route_lookup_op(struct rs_route *rt, const struct rs_kv_op *op)
+{
+    struct rs_bytes key;
+    if (!routing_key(op, &key)) {
+        return NULL;
+    }
+    struct rs_route_entry *e = rs_route_lookup(rt, key);
+    return e != NULL && rs_route_region_holds(&e->region, op) ? e : NULL;
+}
+
+struct rs_route_entry *rs_route_list_part(struct rs_route *rt, unsigned opcode,
+                                          struct rs_bytes list, uint32_t count, const bool *done,
+                                          bool *take)
+{
+    RS_ASSERT(count <= RS_KV_BATCH_COUNT_MAX);
+    struct rs_bytes keys[RS_KV_BATCH_COUNT_MAX];
+    struct rs_kv_iter it;
+    struct rs_kv_entry e;
+    if (rs_kv_list_check(opcode, list) != RS_OK ||
+        rs_kv_list_begin(&it, opcode, list) != count) {
+        return NULL;
+    }
+    int smallest = -1;
+    for (uint32_t i = 0; i < count && rs_kv_iter_next(&it, &e); i++) {
+        keys[i] = e.key;
+        take[i] = false;
+        if (!done[i] && (smallest < 0 || rs_key_compare(e.key, keys[smallest]) < 0)) {
+            smallest = (int)i;
+        }
+    }
+    if (smallest < 0) {
+        return NULL; /* nothing remains */
+    }
+    struct rs_route_entry *entry = rs_route_lookup(rt, keys[smallest]);
+    if (entry == NULL) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        take[i] = !done[i] && rs_region_contains(&entry->region, keys[i]);
+    }
+    RS_ASSERT(take[smallest]);
+    return entry;
+}
+
+/* Reverse: the last entry whose start lies below end (every entry when end is unbounded). */
+static struct rs_route_entry *lookup_below(struct rs_route *rt, struct rs_bytes end)
+{
+    if (end.size == 0) {
+        return rt->count > 0 ? &rt->entries[rt->count - 1] : NULL;
+    }
+    size_t lo = 0, hi = rt->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rs_key_compare(region_start(&rt->entries[mid].region), end) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo > 0 ? &rt->entries[lo - 1] : NULL;
+}
+
+struct rs_route_entry *rs_route_range_part(struct rs_route *rt, struct rs_bytes start,
+                                           struct rs_bytes end, bool reverse,
+                                           struct rs_bytes *part_start,
+                                           struct rs_bytes *part_end)
+{
+    if (end.size > 0 && rs_key_compare(start, end) >= 0) {
+        /* an empty range ([k, k) say): the region of its start answers it whole */
+        *part_start = start;
+        *part_end = end;
+        return rs_route_lookup(rt, start);
+    }
+    struct rs_route_entry *e = reverse ? lookup_below(rt, end) : rs_route_lookup(rt, start);
+    if (e == NULL) {
+        return NULL;
+    }
+    const struct rs_region *r = &e->region;
+    struct rs_bytes rend = region_end(r);
+    if (reverse) {
+        /* the region must reach up to end (or be open when end is) */
+        bool reaches = rend.size == 0 || (end.size > 0 && rs_key_compare(end, rend) <= 0);
+        if (!reaches) {
+            return NULL;
+        }
+        bool inside = rs_key_compare(start, region_start(r)) >= 0;
+        *part_start = inside ? start : region_start(r);
+        *part_end = end;
+    } else {
+        bool inside = rend.size == 0 || (end.size > 0 && rs_key_compare(end, rend) <= 0);
+        *part_start = start;
+        *part_end = inside ? end : rend;
+    }
+    RS_ASSERT(region_holds_range(r, *part_start, *part_end));
+    return e;
 }

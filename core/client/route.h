@@ -3,6 +3,7 @@
 #define RS_CORE_CLIENT_ROUTE_H
 
 #include "core/base.h"
+#include "core/kv/kv.h"
 #include "core/store/region.h"
 
 /*
@@ -27,5 +28,40 @@ void rs_route_free(struct rs_route *rt);
 /* The entry whose range holds key, or NULL when no region covers it. */
 struct rs_route_entry *rs_route_lookup(struct rs_route *rt, struct rs_bytes key);
 struct rs_route_entry *rs_route_find(struct rs_route *rt, uint64_t region_id);
+
+/*
+ * Whether a replica of the region accepts the operation's keys: the same rule as the store's
+ * (core/store/node.c): every key of a list, the whole range [key, end_key) of a scan,
+ * reverse scan or delete range (an empty end_key needs the region to be open above), a lock's
+ * fencing key, otherwise the key. An op whose list does not decode is held by no region.
+ */
+bool rs_route_region_holds(const struct rs_region *r, const struct rs_kv_op *op);
+/* The entry that holds every key of op, or NULL when they span regions (or one has none). */
+struct rs_route_entry *rs_route_lookup_op(struct rs_route *rt, const struct rs_kv_op *op);
+
+/*
+ * Request splitting (RheaKV's findRegionsByKeys and findRegionsByKeyRange): an operation whose
+ * keys span regions runs as parts, one region each, taken one at a time in key order.
+ *
+ * rs_route_list_part: of a list (multi_get, batch put or delete, cas_all) whose entries not yet
+ * `done` remain, the part of the region holding the smallest remaining key: take[i] is set for
+ * every remaining entry that region holds (so a part keeps the list's order). Returns the
+ * entry, or NULL when nothing remains, a remaining key has no region, or the list does not
+ * decode. count is the list's entry count (at most RS_KV_BATCH_COUNT_MAX); done and take hold
+ * count flags.
+ *
+ * rs_route_range_part: the part of [start, end) (an empty end: unbounded) served by one
+ * region: forward, the region holding start, and the part [start, min(end, region end));
+ * reverse, the region holding the greatest keys below end, and the part
+ * [max(start, region start), end). The bounds are views into the arguments or into the
+ * table (valid until it changes). NULL when no region covers the place.
+ */
+struct rs_route_entry *rs_route_list_part(struct rs_route *rt, unsigned opcode,
+                                          struct rs_bytes list, uint32_t count, const bool *done,
+                                          bool *take);
+struct rs_route_entry *rs_route_range_part(struct rs_route *rt, struct rs_bytes start,
+                                           struct rs_bytes end, bool reverse,
+                                           struct rs_bytes *part_start,
+                                           struct rs_bytes *part_end);
 
 #endif

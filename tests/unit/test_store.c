@@ -7,9 +7,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kv/kv_cmd.h"
 #include "core/store/region.h"
 #include "core/store/store.h"
 #include "core/wire/frame.h"
@@ -389,6 +391,258 @@ static void test_region_epoch_and_range_checks_fire(void **state)
     close_world(&f);
 }
 
+/* ---- operations that span regions: split by the client, merged for the caller ---- */
+
+/* What the history saw: part events per opcode and phase. */
+struct part_log {
+    uint32_t events[RS_KV_OPCODE_MAX + 1][4];
+};
+
+static void count_part(void *ctx, const struct rs_op_event *ev)
+{
+    struct part_log *log = ctx;
+    log->events[ev->opcode][ev->phase]++;
+}
+
+static uint32_t key_number(const char *key)
+{
+    return (uint32_t)strtoul(key + 1, NULL, 10);
+}
+
+/* A scripted list operation over keys (values for batch_put). */
+static void list_op(struct rs_workload_op *op, uint8_t opcode, const char *const *keys,
+                    const char *const *values, uint32_t count)
+{
+    memset(op, 0, sizeof *op);
+    op->opcode = opcode;
+    for (uint32_t i = 0; i < count; i++) {
+        op->list_index[i] = key_number(keys[i]);
+        op->list_key_size[i] = strlen(keys[i]);
+        memcpy(op->list_key[i], keys[i], op->list_key_size[i]);
+        if (values != NULL) {
+            op->list_value_size[i] = strlen(values[i]);
+            memcpy(op->list_value[i], values[i], op->list_value_size[i]);
+        }
+    }
+    op->list_count = count;
+    op->key_index = op->list_index[0];
+    op->key_size = op->list_key_size[0];
+    memcpy(op->key, keys[0], op->key_size);
+}
+
+/* A scripted scan, reverse scan or delete range over [start, end) ("" : unbounded). */
+static void range_op(struct rs_workload_op *op, uint8_t opcode, const char *start,
+                     const char *end, uint32_t limit)
+{
+    memset(op, 0, sizeof *op);
+    op->opcode = opcode;
+    op->key_index = key_number(start);
+    op->key_size = strlen(start);
+    memcpy(op->key, start, op->key_size);
+    op->end_key_size = strlen(end);
+    memcpy(op->end_key, end, op->end_key_size);
+    op->limit = limit;
+}
+
+/* Three regions ["", k3), [k3, k6), [k6, "") on three stores; one client that thinks 100ms
+ * between operations and runs the script first. */
+static struct rs_world *open_split_world(struct fixture *f, const struct rs_workload_op *script,
+                                         uint32_t count, struct part_log *log)
+{
+    struct rs_region regions[3];
+    rs_region_init(&regions[0], 1, (struct rs_bytes){NULL, 0}, text("k3"));
+    rs_region_init(&regions[1], 2, text("k3"), text("k6"));
+    rs_region_init(&regions[2], 3, text("k6"), (struct rs_bytes){NULL, 0});
+    struct rs_world_config c;
+    config(&c, 21, regions, 3);
+    c.workload.client_count = 1;
+    c.workload.key_count = 10;
+    c.workload.think_ns = 100 * MS;
+    c.workload.mix[RS_KV_PUT] = 0; /* after the script: reads only */
+    struct rs_world *w = open_world(f, &c);
+    for (int i = 0; i < 3; i++) {
+        rs_region_free(&regions[i]);
+    }
+    rs_workload_script(&w->workload, script, count);
+    memset(log, 0, sizeof *log);
+    w->on_op = count_part;
+    w->on_op_ctx = log;
+    return w;
+}
+
+/* Runs until the client finished its n-th operation (1-based); its answer is then fresh. */
+static const struct rs_world_client *run_to_op(struct rs_world *w, uint64_t n)
+{
+    const struct rs_world_client *wc = &w->clients[0];
+    /* the loop keeps its own time: the world's stops at its last event */
+    uint64_t until_ns = w->now_ns;
+    for (int step = 0; step < 20000 && wc->ops_finished < n; step++) {
+        until_ns += 1 * MS;
+        rs_world_run_until(w, until_ns);
+    }
+    assert_int_equal(wc->ops_finished, n);
+    assert_checks_held(w);
+    return wc;
+}
+
+/* The merged answer's entries, as "key=value" (or "key" for keys-only or absent) joined by
+ * spaces. */
+static void entries_text(const struct rs_kv_result *res, char *out, size_t size)
+{
+    struct rs_kv_iter it;
+    struct rs_kv_entry e;
+    size_t at = 0;
+    out[0] = 0;
+    rs_kv_entries_begin(&it, res);
+    while (rs_kv_iter_next(&it, &e) && at + e.key.size + e.value.size + 3 < size) {
+        at += (size_t)snprintf(out + at, size - at, "%s%.*s%s%.*s", at ? " " : "",
+                               (int)e.key.size, (const char *)e.key.data, e.found ? "=" : "",
+                               (int)e.value.size, e.found ? (const char *)e.value.data : "");
+    }
+}
+
+/* The value of a data key in the replica of region i on every store ("" when absent). */
+static void assert_region_value(struct rs_world *w, uint32_t index, const char *key,
+                                const char *value)
+{
+    for (uint32_t id = 1; id <= 3; id++) {
+        const struct rs_node *n = rs_world_replica(w, id, index);
+        assert_non_null(n);
+        struct rs_bytes v;
+        bool found = rs_kv_lookup(&n->kv, RS_KV_SPACE_DATA, text(key), &v);
+        assert_int_equal(found, value[0] != 0);
+        if (found) {
+            assert_int_equal(v.size, strlen(value));
+            assert_memory_equal(v.data, value, v.size);
+        }
+    }
+}
+
+/* A batch put, a multi_get and scans over three regions: one part per region, each in its
+ * region's kv, the answers merged in the caller's order, the limit carried over. */
+static void test_ops_spanning_regions_are_split_and_merged(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"k1", "k4", "k7", "k8"};
+    static const char *const values[] = {"a1", "a4", "a7", "a8"};
+    static const char *const asked[] = {"k8", "k1", "k4", "k2"};
+    struct rs_workload_op *script = calloc(6, sizeof *script);
+    assert_non_null(script);
+    list_op(&script[0], RS_KV_BATCH_PUT, keys, values, 4);
+    list_op(&script[1], RS_KV_MULTI_GET, asked, NULL, 4);
+    range_op(&script[2], RS_KV_SCAN, "k0", "", 0);
+    range_op(&script[3], RS_KV_REVERSE_SCAN, "k0", "k9", 3);
+    range_op(&script[4], RS_KV_SCAN, "k2", "k71", 0);
+    script[4].keys_only = true;
+    /* a lock whose fencing key lies in another region: refused at the client */
+    range_op(&script[5], RS_KV_LOCK, "l0", "", 0);
+    script[5].lease_ms = 100;
+    memcpy(script[5].fencing_key, "k1", 2);
+    script[5].fencing_key_size = 2;
+    struct fixture f;
+    struct part_log log;
+    struct rs_world *w = open_split_world(&f, script, 6, &log);
+    char text_out[256];
+
+    const struct rs_world_client *wc = run_to_op(w, 1);
+    assert_int_equal(wc->result_phase, RS_OP_OK);
+    assert_true(wc->result.success);
+    assert_int_equal(wc->part_count, 3); /* {k1}, {k4}, {k7, k8} */
+    assert_int_equal(log.events[RS_KV_BATCH_PUT][RS_OP_OK], 3);
+
+    wc = run_to_op(w, 2);
+    assert_int_equal(wc->result_phase, RS_OP_OK);
+    assert_int_equal(wc->part_count, 3);
+    assert_int_equal(wc->result.entry_count, 4);
+    entries_text(&wc->result, text_out, sizeof text_out);
+    assert_string_equal(text_out, "k8=a8 k1=a1 k4=a4 k2"); /* the caller's order */
+
+    wc = run_to_op(w, 3);
+    assert_int_equal(wc->part_count, 3);
+    entries_text(&wc->result, text_out, sizeof text_out);
+    assert_string_equal(text_out, "k1=a1 k4=a4 k7=a7 k8=a8");
+    assert_false(wc->result.truncated);
+
+    wc = run_to_op(w, 4);
+    assert_int_equal(wc->part_count, 2); /* k8, k7 from the last region; the limit left: 1 */
+    entries_text(&wc->result, text_out, sizeof text_out);
+    assert_string_equal(text_out, "k8=a8 k7=a7 k4=a4");
+    assert_true(wc->result.truncated);
+
+    wc = run_to_op(w, 5);
+    assert_int_equal(wc->part_count, 3);
+    entries_text(&wc->result, text_out, sizeof text_out);
+    assert_string_equal(text_out, "k4= k7="); /* keys only */
+
+    wc = run_to_op(w, 6);
+    assert_int_equal(wc->result_phase, RS_OP_FAIL);
+    assert_int_equal(wc->part_count, 0);
+    assert_int_equal(log.events[RS_KV_LOCK][RS_OP_INVOKE], 1);
+    assert_int_equal(log.events[RS_KV_LOCK][RS_OP_FAIL], 1);
+    /* every part was recorded: an invoke and one completion each */
+    assert_int_equal(log.events[RS_KV_SCAN][RS_OP_INVOKE], 6);
+    assert_int_equal(log.events[RS_KV_SCAN][RS_OP_OK], 6);
+    assert_int_equal(log.events[RS_KV_MULTI_GET][RS_OP_OK], 3);
+    finish(w); /* then every replica has applied the batch: each region holds its keys */
+    assert_region_value(w, 0, "k1", "a1");
+    assert_region_value(w, 0, "k4", "");
+    assert_region_value(w, 1, "k4", "a4");
+    assert_region_value(w, 2, "k7", "a7");
+    assert_region_value(w, 2, "k8", "a8");
+    close_world(&f);
+    free(script);
+}
+
+/* Splits the client has not heard of when its operation starts: the part sent on the old
+ * routes is refused, abandoned (a read as fail, a write as info) and what is left goes out
+ * again on the new routes. */
+static void test_split_under_an_operation_resplits_it(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"k1", "k4", "k7", "k8"};
+    static const char *const values[] = {"a1", "a4", "a7", "a8"};
+    static const char *const more[] = {"k2", "k7", "k8", "k9"};
+    static const char *const more_values[] = {"b2", "b7", "b8", "b9"};
+    struct rs_workload_op *script = calloc(3, sizeof *script);
+    assert_non_null(script);
+    list_op(&script[0], RS_KV_BATCH_PUT, keys, values, 4);
+    range_op(&script[1], RS_KV_SCAN, "k0", "", 0);
+    list_op(&script[2], RS_KV_BATCH_PUT, more, more_values, 4);
+    struct fixture f;
+    struct part_log log;
+    struct rs_world *w = open_split_world(&f, script, 3, &log);
+    char text_out[256];
+
+    run_to_op(w, 1);
+    split_at(w, 2, "k8"); /* while the client thinks: its routes go stale */
+    const struct rs_world_client *wc = run_to_op(w, 2);
+    assert_int_equal(w->region_count, 4);
+    assert_int_equal(wc->result_phase, RS_OP_OK);
+    entries_text(&wc->result, text_out, sizeof text_out);
+    assert_string_equal(text_out, "k1=a1 k4=a4 k7=a7 k8=a8");
+    /* [k0, k3), [k3, k6), [k6, "") refused and abandoned, then [k6, k8) and [k8, "") */
+    assert_int_equal(wc->part_count, 5);
+    assert_int_equal(log.events[RS_KV_SCAN][RS_OP_FAIL], 1);
+    assert_int_equal(log.events[RS_KV_SCAN][RS_OP_OK], 4);
+
+    split_at(w, 3, "k9");
+    wc = run_to_op(w, 3);
+    assert_int_equal(w->region_count, 5);
+    assert_int_equal(wc->result_phase, RS_OP_OK);
+    assert_true(wc->result.success);
+    /* {k2}, then {k7} on [k6, k8), {k8, k9} refused by [k8, "") which is now [k8, k9):
+     * abandoned as info, then {k8} and {k9} */
+    assert_int_equal(wc->part_count, 5);
+    assert_int_equal(log.events[RS_KV_BATCH_PUT][RS_OP_INFO], 1);
+    finish(w); /* every replica applies the batch */
+    assert_region_value(w, 0, "k2", "b2");
+    assert_region_value(w, 2, "k7", "b7");
+    assert_region_value(w, 3, "k8", "b8");
+    assert_region_value(w, 4, "k9", "b9");
+    close_world(&f);
+    free(script);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +654,8 @@ int main(void)
         cmocka_unit_test(test_replica_that_missed_the_split),
         cmocka_unit_test(test_region_keys_check_fires),
         cmocka_unit_test(test_region_epoch_and_range_checks_fire),
+        cmocka_unit_test(test_ops_spanning_regions_are_split_and_merged),
+        cmocka_unit_test(test_split_under_an_operation_resplits_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
