@@ -208,6 +208,10 @@ bool rs_pd_policy_uses_ticks(const struct rs_pd_policy *policy)
 
 uint32_t rs_pd__store_index(const struct rs_pd_view *view, rs_node_id id)
 {
+    /* Store ids are usually 1..N: then the id names its slot and no search is needed. */
+    if (id >= 1 && id <= view->store_count && view->stores[id - 1].id == id) {
+        return id - 1;
+    }
     size_t lo = 0, hi = view->store_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
