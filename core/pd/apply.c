@@ -28,15 +28,16 @@ int rs_pd_instruction_format(const struct rs_pd_instruction *in, char *text, siz
     unsigned long long conf_ver = in->epoch.conf_ver, version = in->epoch.version;
     switch (in->kind) {
     case RS_PD_TRANSFER_LEADER:
-        return snprintf(text, text_size, "transfer-leader region=%llu epoch=%llu.%llu to=%u by=%s: %s",
-                        region, conf_ver, version, (unsigned)in->store_id, by, in->reason);
+        return snprintf(text, text_size,
+                        "transfer-leader region=%llu epoch=%llu.%llu to=%u by=%s: %s", region, conf_ver, version, (unsigned)in->store_id, by, in->reason);
     case RS_PD_RANGE_SPLIT:
         return snprintf(text, text_size,
                         "range-split region=%llu epoch=%llu.%llu new=%llu at=%s by=%s: %s",
                         region, conf_ver, version, (unsigned long long)in->new_region_id,
                         in->split_key.size == 0 ? "midpoint" : "key", by, in->reason);
     case RS_PD_CHANGE_PEER:
-        return snprintf(text, text_size, "change-peer %s region=%llu epoch=%llu.%llu store=%u by=%s: %s",
+        return snprintf(text, text_size,
+                        "change-peer %s region=%llu epoch=%llu.%llu store=%u by=%s: %s",
                         change_name(in->change), region, conf_ver, version,
                         (unsigned)in->store_id, by, in->reason);
     }

@@ -118,8 +118,8 @@ static void emit_chain(struct rs_pd__ctx *ctx, uint32_t source, uint32_t target)
     for (uint32_t w = target; w != source && ctx->budget > 0; w = s->d[w]) {
         struct rs_pd_instruction in;
         rs_pd__transfer(&in, v->stores[w].id);
-        snprintf(in.reason, sizeof in.reason, "chain of %zu from store %u (%llu) to store %u (%llu)",
-                 length, (unsigned)v->stores[source].id, from_count,
+        snprintf(in.reason, sizeof in.reason,
+                 "chain of %zu from store %u (%llu) to store %u (%llu)", length, (unsigned)v->stores[source].id, from_count,
                  (unsigned)v->stores[target].id, to_count);
         bool sent = rs_pd__emit(ctx, s->e[w], &in);
         RS_ASSERT(sent);
