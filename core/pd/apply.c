@@ -29,7 +29,8 @@ int rs_pd_instruction_format(const struct rs_pd_instruction *in, char *text, siz
     switch (in->kind) {
     case RS_PD_TRANSFER_LEADER:
         return snprintf(text, text_size,
-                        "transfer-leader region=%llu epoch=%llu.%llu to=%u by=%s: %s", region, conf_ver, version, (unsigned)in->store_id, by, in->reason);
+                        "transfer-leader region=%llu epoch=%llu.%llu to=%u by=%s: %s", region,
+                        conf_ver, version, (unsigned)in->store_id, by, in->reason);
     case RS_PD_RANGE_SPLIT:
         return snprintf(text, text_size,
                         "range-split region=%llu epoch=%llu.%llu new=%llu at=%s by=%s: %s",

@@ -119,8 +119,9 @@ static void emit_chain(struct rs_pd__ctx *ctx, uint32_t source, uint32_t target)
         struct rs_pd_instruction in;
         rs_pd__transfer(&in, v->stores[w].id);
         snprintf(in.reason, sizeof in.reason,
-                 "chain of %zu from store %u (%llu) to store %u (%llu)", length, (unsigned)v->stores[source].id, from_count,
-                 (unsigned)v->stores[target].id, to_count);
+                 "chain of %zu from store %u (%llu) to store %u (%llu)", length,
+                 (unsigned)v->stores[source].id, from_count, (unsigned)v->stores[target].id,
+                 to_count);
         bool sent = rs_pd__emit(ctx, s->e[w], &in);
         RS_ASSERT(sent);
         s->b[w]++;
