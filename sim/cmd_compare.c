@@ -619,11 +619,19 @@ static int split_vary(struct compare *c)
     return 0;
 }
 
+/* The scenario reader blames "--set KEY=VALUE: "; after our own prefix that would repeat. */
+static const char *without_set_prefix(const char *text)
+{
+    const char *colon = strncmp(text, "--set ", 6) == 0 ? strstr(text, ": ") : NULL;
+    return colon != NULL ? colon + 2 : text;
+}
+
 static int scenario_error(const char *prefix, const struct rs_scn_error *err, int fallback)
 {
     char text[768];
     rs_scn_error_format(err, text, sizeof text);
-    fprintf(stderr, "rheasim compare: %s%s\n", prefix, text);
+    fprintf(stderr, "rheasim compare: %s%s\n", prefix,
+            prefix[0] != '\0' ? without_set_prefix(text) : text);
     return err->exit_code ? err->exit_code : fallback;
 }
 
@@ -643,7 +651,7 @@ static int check_config(const struct compare *c, uint32_t config)
     }
     if (code == 0 && rs_scenario_apply_set(&scn, c->assignments[config], &err) != RS_OK) {
         fprintf(stderr, "rheasim compare: %s %s: %s\n", c->opt.vary_flag, c->assignments[config],
-                err.message);
+                without_set_prefix(err.message));
         code = 64;
     }
     if (code == 0 && rs_scenario_validate(&scn, &err) != RS_OK) {
