@@ -608,8 +608,9 @@ static int split_vary(struct compare *c)
                 return usage_error("%s: the value '%s' is listed twice", flag, c->values[k]);
             }
         }
-        snprintf(c->assignments[c->config_count], ASSIGNMENT_SIZE, "%s=%s", c->key,
-                 c->values[c->config_count]);
+        char assignment[ASSIGNMENT_SIZE]; /* a copy: gcc's -Wrestrict sees one object c */
+        snprintf(assignment, sizeof assignment, "%s=%s", c->key, c->values[c->config_count]);
+        memcpy(c->assignments[c->config_count], assignment, sizeof assignment);
         c->config_count++;
         p = end != NULL ? end + 1 : NULL;
     }
@@ -1036,7 +1037,8 @@ static void setup_table(struct compare *c)
     RS_ASSERT(ok);
     free(seeds);
     for (uint32_t k = 0; k < c->config_count; k++) {
-        snprintf(c->table.config_labels[k], RS_COMPARE_LABEL_SIZE, "%s", c->values[k]);
+        _Static_assert(VALUE_SIZE == RS_COMPARE_LABEL_SIZE, "labels are the values");
+        memcpy(c->table.config_labels[k], c->values[k], VALUE_SIZE);
     }
     for (int id = 0; id < M_COUNT; id++) {
         int index = rs_compare_add_metric(&c->table, metric_defs[id].name, metric_defs[id].unit,
