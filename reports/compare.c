@@ -56,8 +56,8 @@ static const double t95_small[30] = {
 static const struct {
     uint32_t df;
     double t;
-} t95_large[] = {{40, 2.0211}, {50, 2.0086}, {60, 2.0003}, {80, 1.9901}, {100, 1.9840},
-                 {120, 1.9799}};
+} t95_large[] = {{40, 2.0211}, {50, 2.0086},  {60, 2.0003},
+                 {80, 1.9901}, {100, 1.9840}, {120, 1.9799}};
 #define T95_NORMAL 1.9600
 
 double rs_compare_t95(uint32_t df)
@@ -273,8 +273,11 @@ bool rs_compare_latency_init(struct rs_compare_table *t, uint64_t seed, uint32_t
 /* ---- writers ---- */
 
 /* value (in the metric's integer unit, as a double) shown in display units. */
-static void put_display(struct rs_buf *out, double value, const struct rs_compare_metric *m,
-                        unsigned places, bool sign)
+static void put_display(struct rs_buf *out,
+                        double value,
+                        const struct rs_compare_metric *m,
+                        unsigned places,
+                        bool sign)
 {
     double shown = value / (double)m->scale;
     if (shown == 0.0) {
@@ -313,7 +316,9 @@ static void put_md_cell(struct rs_buf *out, const char *text)
     }
 }
 
-static void markdown_row(const struct rs_compare_table *t, uint32_t metric, uint32_t config,
+static void markdown_row(const struct rs_compare_table *t,
+                         uint32_t metric,
+                         uint32_t config,
                          struct rs_buf *out)
 {
     const struct rs_compare_metric *m = &t->metrics[metric];
@@ -368,8 +373,9 @@ void rs_compare_markdown(const struct rs_compare_table *t,
     for (uint32_t metric = 0; metric < t->metric_count; metric++) {
         const struct rs_compare_metric *m = &t->metrics[metric];
         rs_buf_printf(out, "## %s (%s)\n\n%s\n\n", m->name, m->unit, m->help);
-        rs_buf_printf(out, "| %s | n | mean | sd | paired diff vs baseline | 95%% CI of the diff "
-                           "| significant? |\n|---|---:|---:|---:|---:|---:|:---:|\n",
+        rs_buf_printf(out,
+                      "| %s | n | mean | sd | paired diff vs baseline | 95%% CI of the diff "
+                      "| significant? |\n|---|---:|---:|---:|---:|---:|:---:|\n",
                       t->setting);
         for (uint32_t config = 0; config < t->config_count; config++) {
             markdown_row(t, metric, config, out);
@@ -395,7 +401,9 @@ static void put_csv_field(struct rs_buf *out, const char *text)
     rs_buf_putc(out, '"');
 }
 
-static void csv_diff_fields(const struct rs_compare_table *t, uint32_t metric, uint32_t config,
+static void csv_diff_fields(const struct rs_compare_table *t,
+                            uint32_t metric,
+                            uint32_t config,
                             struct rs_buf *out)
 {
     const struct rs_compare_metric *m = &t->metrics[metric];
@@ -423,8 +431,9 @@ static void csv_diff_fields(const struct rs_compare_table *t, uint32_t metric, u
 
 void rs_compare_csv(const struct rs_compare_table *t, struct rs_buf *out)
 {
-    rs_buf_puts(out, "metric,unit,config,baseline,n,mean,sd,ci95_half,diff_n,diff_mean,diff_sd,"
-                     "t95,ci95_low,ci95_high,significant,relative_diff\n");
+    rs_buf_puts(out,
+                "metric,unit,config,baseline,n,mean,sd,ci95_half,diff_n,diff_mean,diff_sd,"
+                "t95,ci95_low,ci95_high,significant,relative_diff\n");
     for (uint32_t metric = 0; metric < t->metric_count; metric++) {
         const struct rs_compare_metric *m = &t->metrics[metric];
         for (uint32_t config = 0; config < t->config_count; config++) {
@@ -508,9 +517,10 @@ static void put_data_string(struct rs_buf *out, const char *text)
 
 void rs_compare_plot_data(const struct rs_compare_table *t, struct rs_buf *out)
 {
-    rs_buf_puts(out, "# compare-metrics.dat: one block per metric (gnuplot index = metric "
-                     "order in compare.csv)\n# x label mean ci95_low ci95_high (display "
-                     "units)\n");
+    rs_buf_puts(out,
+                "# compare-metrics.dat: one block per metric (gnuplot index = metric "
+                "order in compare.csv)\n# x label mean ci95_low ci95_high (display "
+                "units)\n");
     for (uint32_t metric = 0; metric < t->metric_count; metric++) {
         const struct rs_compare_metric *m = &t->metrics[metric];
         rs_buf_printf(out, "# %s (%s)\n", m->name, m->unit);
@@ -555,29 +565,34 @@ static const char *const config_colours[] = {"0072B2", "E69F00", "009E73", "CC79
 static void put_terminal(struct rs_buf *out, bool png, int width, int height, const char *name)
 {
     if (png) {
-        rs_buf_printf(out, "set terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
-                           "background '#ffffff'\nset output '%s.png'\n",
+        rs_buf_printf(out,
+                      "set terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
+                      "background '#ffffff'\nset output '%s.png'\n",
                       width, height, name);
     } else {
-        rs_buf_printf(out, "set terminal svg size %d,%d noenhanced font 'Sans,11' "
-                           "background '#ffffff'\nset output '%s.svg'\n",
+        rs_buf_printf(out,
+                      "set terminal svg size %d,%d noenhanced font 'Sans,11' "
+                      "background '#ffffff'\nset output '%s.svg'\n",
                       width, height, name);
     }
 }
 
-static void latency_plot_script(const struct rs_compare_table *t, const char *title,
+static void latency_plot_script(const struct rs_compare_table *t,
+                                const char *title,
                                 struct rs_buf *out)
 {
-    rs_buf_puts(out, "# Latency over time: per second of completion, p99 (solid) and p50 "
-                     "(dashed) of ok operations.\nset datafile separator ','\nset title ");
+    rs_buf_puts(out,
+                "# Latency over time: per second of completion, p99 (solid) and p50 "
+                "(dashed) of ok operations.\nset datafile separator ','\nset title ");
     char text[512];
     snprintf(text, sizeof text, "%s: latency per second, seed %llu (the median seed)",
              title != NULL ? title : "comparison", (unsigned long long)t->latency_seed);
     put_quoted(out, text);
-    rs_buf_puts(out, "\nset xlabel 'simulated time (s)'\nset ylabel 'latency (ms)'\n"
-                     "set logscale y 10\nset format y '%g'\nset grid xtics ytics lc rgb "
-                     "'#dddddd'\nset border 3\nset xtics nomirror\nset ytics nomirror\n"
-                     "set key below center horizontal\n");
+    rs_buf_puts(out,
+                "\nset xlabel 'simulated time (s)'\nset ylabel 'latency (ms)'\n"
+                "set logscale y 10\nset format y '%g'\nset grid xtics ytics lc rgb "
+                "'#dddddd'\nset border 3\nset xtics nomirror\nset ytics nomirror\n"
+                "set key below center horizontal\n");
     for (int png = 0; png < 2; png++) {
         put_terminal(out, png != 0, 1200, 500, "compare-latency");
         if (png) {
@@ -587,29 +602,31 @@ static void latency_plot_script(const struct rs_compare_table *t, const char *ti
         rs_buf_puts(out, "plot \\\n");
         for (uint32_t config = 0; config < t->config_count; config++) {
             const char *colour = config_colours[config % COLOUR_COUNT];
-            rs_buf_printf(out, "  'compare-latency.csv' skip 1 using ($1+0.5):%u with lines "
-                               "linewidth 1.5 linecolor rgb '#%s' title ",
+            rs_buf_printf(out,
+                          "  'compare-latency.csv' skip 1 using ($1+0.5):%u with lines "
+                          "linewidth 1.5 linecolor rgb '#%s' title ",
                           3 + 2 * config, colour);
             snprintf(text, sizeof text, "%s p99", t->config_labels[config]);
             put_quoted(out, text);
-            rs_buf_printf(out, ", \\\n  'compare-latency.csv' skip 1 using ($1+0.5):%u with "
-                               "lines linewidth 1 dashtype 2 linecolor rgb '#%s' title ",
+            rs_buf_printf(out,
+                          ", \\\n  'compare-latency.csv' skip 1 using ($1+0.5):%u with "
+                          "lines linewidth 1 dashtype 2 linecolor rgb '#%s' title ",
                           2 + 2 * config, colour);
             snprintf(text, sizeof text, "%s p50", t->config_labels[config]);
             put_quoted(out, text);
             rs_buf_puts(out, config + 1 < t->config_count ? ", \\\n" : "\n");
         }
     }
-    rs_buf_puts(out, "unset logscale y\nunset title\nunset xlabel\nunset ylabel\nunset key\n"
-                     "set datafile separator whitespace\n");
+    rs_buf_puts(out,
+                "unset logscale y\nunset title\nunset xlabel\nunset ylabel\nunset key\n"
+                "set datafile separator whitespace\n");
 }
 
 /*
  * A panel's y range holds 0 (bars start there, so their heights compare honestly) and every
  * interval, with a margin; a flat panel gets a unit range instead of gnuplot's warning.
  */
-static void put_metric_yrange(const struct rs_compare_table *t, uint32_t metric,
-                              struct rs_buf *out)
+static void put_metric_yrange(const struct rs_compare_table *t, uint32_t metric, struct rs_buf *out)
 {
     const struct rs_compare_metric *m = &t->metrics[metric];
     double low = 0.0, high = 0.0;
@@ -626,20 +643,21 @@ static void put_metric_yrange(const struct rs_compare_table *t, uint32_t metric,
     if (margin <= 0.0) {
         margin = 1.0;
     }
-    rs_buf_printf(out, "\nset yrange [%.6g:%.6g]", low < 0.0 ? low - margin : 0.0,
-                  high + margin);
+    rs_buf_printf(out, "\nset yrange [%.6g:%.6g]", low < 0.0 ? low - margin : 0.0, high + margin);
 }
 
-static void metrics_plot_script(const struct rs_compare_table *t, const char *title,
+static void metrics_plot_script(const struct rs_compare_table *t,
+                                const char *title,
                                 struct rs_buf *out)
 {
     uint32_t columns = t->metric_count < 3 ? (t->metric_count ? t->metric_count : 1) : 3;
     uint32_t rows = (t->metric_count + columns - 1) / columns;
     rows = rows ? rows : 1;
-    rs_buf_printf(out, "# Per metric: the mean of each configuration with the 95%% CI of that "
-                       "mean (paired CIs are in compare.md).\nset style fill solid 0.6 "
-                       "border -1\nset boxwidth 0.6\nset xrange [-0.6:%u.4]\n"
-                       "set xtics nomirror\nset format y '%%g'\n",
+    rs_buf_printf(out,
+                  "# Per metric: the mean of each configuration with the 95%% CI of that "
+                  "mean (paired CIs are in compare.md).\nset style fill solid 0.6 "
+                  "border -1\nset boxwidth 0.6\nset xrange [-0.6:%u.4]\n"
+                  "set xtics nomirror\nset format y '%%g'\n",
                   t->config_count - 1);
     for (int png = 0; png < 2; png++) {
         put_terminal(out, png != 0, 400 * (int)columns, 300 * (int)rows, "compare-metrics");
@@ -653,10 +671,11 @@ static void metrics_plot_script(const struct rs_compare_table *t, const char *ti
             rs_buf_puts(out, "set title ");
             put_quoted(out, text);
             put_metric_yrange(t, metric, out);
-            rs_buf_printf(out, "\nplot 'compare-metrics.dat' index %u using 1:3:xtic(2) with "
-                               "boxes linecolor rgb '#%s' notitle, \\\n  '' index %u using "
-                               "1:3:4:5 with yerrorbars pointtype 0 linecolor rgb '#000000' "
-                               "notitle\n",
+            rs_buf_printf(out,
+                          "\nplot 'compare-metrics.dat' index %u using 1:3:xtic(2) with "
+                          "boxes linecolor rgb '#%s' notitle, \\\n  '' index %u using "
+                          "1:3:4:5 with yerrorbars pointtype 0 linecolor rgb '#000000' "
+                          "notitle\n",
                           metric, config_colours[0], metric);
         }
         rs_buf_puts(out, "unset multiplot\n");
@@ -664,15 +683,14 @@ static void metrics_plot_script(const struct rs_compare_table *t, const char *ti
     rs_buf_puts(out, "unset output\n");
 }
 
-void rs_compare_plot_script(const struct rs_compare_table *t,
-                            const char *title,
-                            struct rs_buf *out)
+void rs_compare_plot_script(const struct rs_compare_table *t, const char *title, struct rs_buf *out)
 {
     COMPARE_ASSERT(t->config_count >= 1);
-    rs_buf_puts(out, "# compare.gp: written by rheasim compare. Run `gnuplot compare.gp` in the\n"
-                     "# comparison directory: it reads compare-latency.csv and "
-                     "compare-metrics.dat\n# and writes compare-latency.svg/.png and "
-                     "compare-metrics.svg/.png.\n");
+    rs_buf_puts(out,
+                "# compare.gp: written by rheasim compare. Run `gnuplot compare.gp` in the\n"
+                "# comparison directory: it reads compare-latency.csv and "
+                "compare-metrics.dat\n# and writes compare-latency.svg/.png and "
+                "compare-metrics.svg/.png.\n");
     if (t->latency_second_count > 0) {
         latency_plot_script(t, title, out);
     }
@@ -696,7 +714,10 @@ static void say(char *message, size_t message_size, const char *fmt, ...)
 }
 
 /* Returns 0 or an errno value; path gets the file's path either way. */
-static int write_file(const char *dir, const char *name, const struct rs_buf *buf, char *path,
+static int write_file(const char *dir,
+                      const char *name,
+                      const struct rs_buf *buf,
+                      char *path,
                       size_t path_size)
 {
     int length = snprintf(path, path_size, "%s/%s", dir, name);
@@ -802,8 +823,10 @@ static const char *const compare_images[] = {"compare-latency.svg", "compare-lat
                                              "compare-metrics.svg", "compare-metrics.png"};
 #define COMPARE_IMAGE_COUNT (sizeof compare_images / sizeof compare_images[0])
 
-static enum rs_compare_plot_status plot(const struct rs_compare_table *t, const char *dir,
-                                        char *message, size_t message_size)
+static enum rs_compare_plot_status plot(const struct rs_compare_table *t,
+                                        const char *dir,
+                                        char *message,
+                                        size_t message_size)
 {
     char gnuplot[PATH_SIZE];
     if (!find_gnuplot(gnuplot, sizeof gnuplot)) {
@@ -817,8 +840,10 @@ static enum rs_compare_plot_status plot(const struct rs_compare_table *t, const 
     snprintf(log_path, sizeof log_path, "%s/compare-gnuplot.log", dir);
     int status = spawn_and_wait(gnuplot, dir, log_path);
     if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        say(message, message_size, "%s failed on compare.gp (see %s): compare.md and the CSVs "
-            "are written", gnuplot, log_path);
+        say(message, message_size,
+            "%s failed on compare.gp (see %s): compare.md and the CSVs "
+            "are written",
+            gnuplot, log_path);
         return RS_COMPARE_PLOT_FAILED;
     }
     struct stat st;
@@ -833,8 +858,10 @@ static enum rs_compare_plot_status plot(const struct rs_compare_table *t, const 
             return RS_COMPARE_PLOT_FAILED;
         }
     }
-    say(message, message_size, "wrote compare.md, compare.csv, compare-seeds.csv and the plots "
-        "compare-latency.svg/.png, compare-metrics.svg/.png in %s", dir);
+    say(message, message_size,
+        "wrote compare.md, compare.csv, compare-seeds.csv and the plots "
+        "compare-latency.svg/.png, compare-metrics.svg/.png in %s",
+        dir);
     return RS_COMPARE_PLOT_OK;
 }
 
@@ -850,8 +877,9 @@ enum rs_compare_plot_status rs_compare_write(const struct rs_compare_table *t,
     COMPARE_ASSERT(dir != NULL);
     void (*const writers[])(const struct rs_compare_table *, struct rs_buf *) = {
         rs_compare_csv, rs_compare_seeds_csv, rs_compare_latency_csv, rs_compare_plot_data};
-    static const char *const names[] = {"compare.csv", "compare-seeds.csv", "compare-latency.csv",
-                                        "compare-metrics.dat", "compare.md", "compare.gp"};
+    static const char *const names[] = {"compare.csv",         "compare-seeds.csv",
+                                        "compare-latency.csv", "compare-metrics.dat",
+                                        "compare.md",          "compare.gp"};
     char path[PATH_SIZE];
     struct rs_buf buf;
     rs_buf_init(&buf);
@@ -878,8 +906,10 @@ enum rs_compare_plot_status rs_compare_write(const struct rs_compare_table *t,
         unlink(path);
     }
     if (!plots) {
-        say(message, message_size, "wrote compare.md, compare.csv and compare-seeds.csv in %s "
-            "(plots not asked for)", dir);
+        say(message, message_size,
+            "wrote compare.md, compare.csv and compare-seeds.csv in %s "
+            "(plots not asked for)",
+            dir);
         return RS_COMPARE_PLOT_OK;
     }
     return plot(t, dir, message, message_size);

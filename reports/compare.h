@@ -70,9 +70,9 @@ struct rs_compare_diff {
     double t95; /* Student's t quantile used (0.975, n - 1 degrees of freedom) */
     double ci_low;
     double ci_high;
-    bool significant; /* defined and the interval excludes 0 */
+    bool significant;      /* defined and the interval excludes 0 */
     bool relative_defined; /* the baseline's mean is not 0 */
-    double relative; /* mean difference / baseline mean over the same seeds */
+    double relative;       /* mean difference / baseline mean over the same seeds */
 };
 
 /*

@@ -144,8 +144,12 @@ static size_t json_string(const char *text, size_t size, size_t i, char *key, si
 }
 
 /* Stores an integer found at path (stack + key) into the field with that path. */
-static void json_match(char stack[][JSON_KEY_SIZE], uint32_t depth, const char *key,
-                       int64_t value, struct json_field *fields, size_t count)
+static void json_match(char stack[][JSON_KEY_SIZE],
+                       uint32_t depth,
+                       const char *key,
+                       int64_t value,
+                       struct json_field *fields,
+                       size_t count)
 {
     char path[JSON_DEPTH_MAX * JSON_KEY_SIZE + JSON_KEY_SIZE];
     size_t used = 0;
@@ -256,8 +260,8 @@ static bool read_summary(const char *run_dir, struct run_metrics *m)
     static const struct {
         enum summary_field field;
         enum metric_id metric;
-    } direct[] = {{S_P50, M_LATENCY_P50}, {S_P99, M_LATENCY_P99},   {S_P999, M_LATENCY_P999},
-                  {S_OK, M_OPS_OK},       {S_FAIL, M_OPS_FAIL},     {S_INFO, M_OPS_INFO},
+    } direct[] = {{S_P50, M_LATENCY_P50},   {S_P99, M_LATENCY_P99},   {S_P999, M_LATENCY_P999},
+                  {S_OK, M_OPS_OK},         {S_FAIL, M_OPS_FAIL},     {S_INFO, M_OPS_INFO},
                   {S_MESSAGES, M_MESSAGES}, {S_TERMS, M_LEADER_TERMS}};
     for (size_t k = 0; k < sizeof direct / sizeof direct[0]; k++) {
         metric_put(m, direct[k].metric, fields[direct[k].field].value);
@@ -373,7 +377,9 @@ static size_t read_completions(const char *run_dir, struct completion **out)
 }
 
 /* Unavailability from the ok completions: the longest gap and the seconds without any. */
-static void availability_gaps(const struct completion *list, size_t count, uint64_t end_ns,
+static void availability_gaps(const struct completion *list,
+                              size_t count,
+                              uint64_t end_ns,
                               struct run_metrics *m)
 {
     if (count == 0) {
@@ -436,9 +442,9 @@ struct compare {
     struct rs_buf failures; /* Markdown lines: the runs whose checks failed */
 };
 
-#define COMPARE_USAGE                                                                        \
+#define COMPARE_USAGE                                                                       \
     "usage: rheasim compare SCENARIO (--vary SETTING=v1,v2[,...] | --policies a,b[,...])\n" \
-    "                       --seeds FIRST..LAST [--out DIR] [--set KEY=VALUE]...\n"          \
+    "                       --seeds FIRST..LAST [--out DIR] [--set KEY=VALUE]...\n"         \
     "                       [--bug NAME]... [--no-plots] [--quiet]\n"
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -480,8 +486,10 @@ static int parse_seeds(const char *text, struct compare_options *o)
         return usage_error("--seeds needs FIRST..LAST, e.g. 1..20, not '%s'", text ? text : "");
     }
     if (o->seed_last <= o->seed_first) {
-        return usage_error("--seeds %s: at least two seeds are needed for a confidence "
-                           "interval (LAST must exceed FIRST)", text);
+        return usage_error(
+            "--seeds %s: at least two seeds are needed for a confidence "
+            "interval (LAST must exceed FIRST)",
+            text);
     }
     if (o->seed_last - o->seed_first >= RS_COMPARE_SEEDS_MAX) {
         return usage_error("--seeds %s: at most %u seeds", text, RS_COMPARE_SEEDS_MAX);
@@ -493,8 +501,10 @@ static int parse_seeds(const char *text, struct compare_options *o)
 static int set_vary(struct compare *c, const char *flag, const char *text)
 {
     if (c->opt.vary != NULL) {
-        return usage_error("%s: one setting varies per comparison (%s was given already); "
-                           "fix the others with --set", flag, c->opt.vary_flag);
+        return usage_error(
+            "%s: one setting varies per comparison (%s was given already); "
+            "fix the others with --set",
+            flag, c->opt.vary_flag);
     }
     if (text == NULL) {
         return usage_error("%s needs a value", flag);
@@ -596,8 +606,7 @@ static int split_vary(struct compare *c)
         const char *end = strchr(p, separator);
         size_t length = end != NULL ? (size_t)(end - p) : strlen(p);
         if (length == 0 || length >= VALUE_SIZE) {
-            return usage_error("%s %s: each value must be 1..%d bytes", flag, text,
-                               VALUE_SIZE - 1);
+            return usage_error("%s %s: each value must be 1..%d bytes", flag, text, VALUE_SIZE - 1);
         }
         if (c->config_count == RS_COMPARE_CONFIGS_MAX) {
             return usage_error("%s: at most %d values", flag, RS_COMPARE_CONFIGS_MAX);
@@ -675,19 +684,19 @@ static int check_configs(struct compare *c)
     rs_scenario_free(&scn);
     if (rs_scn_setting_find(c->key) < 0) {
         if (strcmp(c->opt.vary_flag, "--policies") == 0) {
-            return usage_error("--policies: this build has no setting pd.policy (the Placement "
-                               "Driver policies are not in it yet); compare another setting "
-                               "with --vary SETTING=v1,v2");
+            return usage_error(
+                "--policies: this build has no setting pd.policy (the Placement "
+                "Driver policies are not in it yet); compare another setting "
+                "with --vary SETTING=v1,v2");
         }
         return usage_error("--vary: unknown setting '%s' (rheasim list settings shows them)",
                            c->key);
     }
     size_t key_length = strlen(c->key);
     for (uint32_t i = 0; i < c->opt.set_count; i++) {
-        if (strncmp(c->opt.sets[i], c->key, key_length) == 0 &&
-            c->opt.sets[i][key_length] == '=') {
-            return usage_error("--set %s: %s already varies %s", c->opt.sets[i],
-                               c->opt.vary_flag, c->key);
+        if (strncmp(c->opt.sets[i], c->key, key_length) == 0 && c->opt.sets[i][key_length] == '=') {
+            return usage_error("--set %s: %s already varies %s", c->opt.sets[i], c->opt.vary_flag,
+                               c->key);
         }
     }
     for (uint32_t config = 0; config < c->config_count; config++) {
@@ -721,8 +730,7 @@ static int make_dirs(const char *path)
 }
 
 /* out/runs/<n>-<value>/seed-<seed>, the value cut to file-name bytes. */
-static void run_dir(const struct compare *c, uint32_t config, uint64_t seed, char *dir,
-                    size_t size)
+static void run_dir(const struct compare *c, uint32_t config, uint64_t seed, char *dir, size_t size)
 {
     char value[VALUE_SIZE];
     size_t i = 0;
@@ -737,11 +745,9 @@ static void run_dir(const struct compare *c, uint32_t config, uint64_t seed, cha
              (unsigned long long)seed);
 }
 
-static void reproduce_run(const struct compare *c, uint32_t config, uint64_t seed,
-                          struct rs_buf *b)
+static void reproduce_run(const struct compare *c, uint32_t config, uint64_t seed, struct rs_buf *b)
 {
-    rs_buf_printf(b, "rheasim run %s --seed %llu", c->opt.scenario_path,
-                  (unsigned long long)seed);
+    rs_buf_printf(b, "rheasim run %s --seed %llu", c->opt.scenario_path, (unsigned long long)seed);
     for (uint32_t i = 0; i < c->opt.set_count; i++) {
         rs_buf_printf(b, " --set %s", c->opt.sets[i]);
     }
@@ -749,7 +755,9 @@ static void reproduce_run(const struct compare *c, uint32_t config, uint64_t see
 }
 
 /* Notes a run whose checks failed: the comparison still uses its numbers. */
-static void note_failure(struct compare *c, uint32_t config, uint64_t seed,
+static void note_failure(struct compare *c,
+                         uint32_t config,
+                         uint64_t seed,
                          const struct rs_run_result *result)
 {
     c->table.failed_runs[config]++;
@@ -784,8 +792,9 @@ static int run_one(struct compare *c, uint32_t config, uint32_t seed_index)
     struct rs_run_result result;
     int code = rs_run(&o, &result);
     if (code >= 64) {
-        fprintf(stderr, "rheasim compare: %s %s: the run of seed %llu was refused (exit %d, "
-                        "above); nothing was compared\n",
+        fprintf(stderr,
+                "rheasim compare: %s %s: the run of seed %llu was refused (exit %d, "
+                "above); nothing was compared\n",
                 c->opt.vary_flag, c->assignments[config], (unsigned long long)seed, code);
         return code;
     }
@@ -869,8 +878,10 @@ static uint32_t median_seed_index(const struct compare *c)
 }
 
 /* p50 and p99 (nearest rank) of the ok latencies per completion second of one run. */
-static void fill_latency_seconds(struct rs_compare_table *t, uint32_t config,
-                                 const struct completion *list, size_t count)
+static void fill_latency_seconds(struct rs_compare_table *t,
+                                 uint32_t config,
+                                 const struct completion *list,
+                                 size_t count)
 {
     uint64_t *group = malloc((count ? count : 1) * sizeof *group);
     RS_ASSERT(group != NULL);
@@ -925,11 +936,10 @@ static void latency_over_time(struct compare *c)
 
 static void reproduce_compare(const struct compare *c, struct rs_buf *b)
 {
-    rs_buf_printf(b, "rheasim compare %s %s %s --seeds %llu..%llu", c->opt.scenario_path,
-                  c->opt.vary_flag,
-                  strcmp(c->opt.vary_flag, "--policies") == 0 ? strchr(c->opt.vary, '=') + 1
-                                                              : c->opt.vary,
-                  (unsigned long long)c->opt.seed_first, (unsigned long long)c->opt.seed_last);
+    rs_buf_printf(
+        b, "rheasim compare %s %s %s --seeds %llu..%llu", c->opt.scenario_path, c->opt.vary_flag,
+        strcmp(c->opt.vary_flag, "--policies") == 0 ? strchr(c->opt.vary, '=') + 1 : c->opt.vary,
+        (unsigned long long)c->opt.seed_first, (unsigned long long)c->opt.seed_last);
     for (uint32_t i = 0; i < c->opt.set_count; i++) {
         rs_buf_printf(b, " --set %s", c->opt.sets[i]);
     }
@@ -938,9 +948,10 @@ static void reproduce_compare(const struct compare *c, struct rs_buf *b)
 /* What compare.md says before the tables; nothing in it depends on --out. */
 static void preamble(const struct compare *c, struct rs_buf *b)
 {
-    rs_buf_printf(b, "Scenario `%s` (%s), seeds %llu..%llu: every configuration ran on the same "
-                     "seeds, so the workload and fault streams are the same and each seed gives "
-                     "one paired difference.\n\nVaried: `%s` = ",
+    rs_buf_printf(b,
+                  "Scenario `%s` (%s), seeds %llu..%llu: every configuration ran on the same "
+                  "seeds, so the workload and fault streams are the same and each seed gives "
+                  "one paired difference.\n\nVaried: `%s` = ",
                   c->opt.scenario_path, c->scenario_name, (unsigned long long)c->opt.seed_first,
                   (unsigned long long)c->opt.seed_last, c->key);
     for (uint32_t k = 0; k < c->config_count; k++) {
@@ -948,13 +959,15 @@ static void preamble(const struct compare *c, struct rs_buf *b)
     }
     rs_buf_puts(b, ".\n\nReproduce: `");
     reproduce_compare(c, b);
-    rs_buf_puts(b, "`\n\nPaired difference = configuration - baseline, seed by seed; its mean, "
-                   "sample standard deviation and 95% confidence interval (Student's t with "
-                   "n - 1 degrees of freedom; n = the seeds where both have the value). "
-                   "*Significant* means the interval excludes 0. The per-run directories are "
-                   "in `runs/<n>-<value>/seed-<seed>/`.\n\n");
-    rs_buf_printf(b, "The latency plot (compare-latency.svg) shows seed %llu, the median seed "
-                     "by the baseline's p99 latency.\n\n",
+    rs_buf_puts(b,
+                "`\n\nPaired difference = configuration - baseline, seed by seed; its mean, "
+                "sample standard deviation and 95% confidence interval (Student's t with "
+                "n - 1 degrees of freedom; n = the seeds where both have the value). "
+                "*Significant* means the interval excludes 0. The per-run directories are "
+                "in `runs/<n>-<value>/seed-<seed>/`.\n\n");
+    rs_buf_printf(b,
+                  "The latency plot (compare-latency.svg) shows seed %llu, the median seed "
+                  "by the baseline's p99 latency.\n\n",
                   (unsigned long long)c->table.latency_seed);
     uint32_t failed = 0;
     for (uint32_t k = 0; k < c->config_count; k++) {
@@ -986,9 +999,9 @@ static void print_table(const struct compare *c)
                               rs_compare_row(t, metric, config),
                               rs_compare_row_present(t, metric, config), t->seed_count, &d);
             double scale = (double)m->scale;
-            printf("; %s %+.*f [%+.*f, %+.*f]%s", c->values[config], (int)m->places,
-                   d.mean / scale, (int)m->places, d.ci_low / scale, (int)m->places,
-                   d.ci_high / scale, d.significant ? " *" : "");
+            printf("; %s %+.*f [%+.*f, %+.*f]%s", c->values[config], (int)m->places, d.mean / scale,
+                   (int)m->places, d.ci_low / scale, (int)m->places, d.ci_high / scale,
+                   d.significant ? " *" : "");
         }
         printf("\n");
     }
@@ -1004,9 +1017,8 @@ static int write_outputs(struct compare *c)
     snprintf(title, sizeof title, "%s: %s over seeds %llu..%llu", c->scenario_name, c->key,
              (unsigned long long)c->opt.seed_first, (unsigned long long)c->opt.seed_last);
     char message[DIR_SIZE + 256];
-    enum rs_compare_plot_status status =
-        rs_compare_write(&c->table, c->out_dir, title, text.data, c->opt.plots, message,
-                         sizeof message);
+    enum rs_compare_plot_status status = rs_compare_write(&c->table, c->out_dir, title, text.data,
+                                                          c->opt.plots, message, sizeof message);
     rs_buf_free(&text);
     if (status == RS_COMPARE_PLOT_IO) {
         fprintf(stderr, "rheasim compare: %s\n", message);
@@ -1065,8 +1077,7 @@ int rs_cmd_compare(int argc, char **argv)
         }
         int err = make_dirs(c->out_dir);
         if (err != 0) {
-            fprintf(stderr, "rheasim compare: cannot create %s: %s\n", c->out_dir,
-                    strerror(err));
+            fprintf(stderr, "rheasim compare: cannot create %s: %s\n", c->out_dir, strerror(err));
             code = 73;
         }
     }

@@ -154,8 +154,9 @@ static void test_table_outputs(void **state)
     assert_non_null(strstr(b.data, "latency_p99,ms,\"le|ase,x\",no,3,16.000000,1.000000,"));
     assert_non_null(strstr(b.data, ",3,-6.000000,1.000000,4.3027,-8.484165,-3.515835,yes,"));
     /* availability: one seed each, so no interval */
-    assert_non_null(strstr(b.data, "availability,%,\"le|ase,x\",no,1,-0.000500,0.000000,0.000000,"
-                                   "1,,,,,,,\n"));
+    assert_non_null(strstr(b.data,
+                           "availability,%,\"le|ase,x\",no,1,-0.000500,0.000000,0.000000,"
+                           "1,,,,,,,\n"));
     rs_buf_reset(&b);
     rs_compare_seeds_csv(&t, &b);
     assert_non_null(strstr(b.data, "metric,unit,config,seed,value\n"));
@@ -168,8 +169,9 @@ static void test_table_outputs(void **state)
     assert_non_null(strstr(b.data, "# a title\n\nPreamble.\n"));
     assert_non_null(strstr(b.data, "## latency_p99 (ms)\n\np99.\n"));
     assert_non_null(strstr(b.data, "| read_index (baseline) | 3 | 22.000 | 2.000 | | | |\n"));
-    assert_non_null(strstr(b.data, "| le\\|ase,x | 3 | 16.000 | 1.000 | -6.000 (-27.3%) | "
-                                   "[-8.484, -3.516] | **yes** |\n"));
+    assert_non_null(strstr(b.data,
+                           "| le\\|ase,x | 3 | 16.000 | 1.000 | -6.000 (-27.3%) | "
+                           "[-8.484, -3.516] | **yes** |\n"));
     assert_non_null(strstr(b.data, "n/a (fewer than 2 paired seeds)"));
     rs_buf_free(&b);
     rs_compare_free(&t);
@@ -224,7 +226,7 @@ static void test_missing_gnuplot_still_writes_tables(void **state)
     unsetenv("RHEASIM_GNUPLOT");
     assert_int_equal(st, RS_COMPARE_PLOT_NO_GNUPLOT);
     assert_non_null(strstr(message, "gnuplot not found"));
-    const char *const files[] = {"compare.md", "compare.csv", "compare-seeds.csv",
+    const char *const files[] = {"compare.md",          "compare.csv",         "compare-seeds.csv",
                                  "compare-latency.csv", "compare-metrics.dat", "compare.gp"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         assert_true(file_exists(dir, files[i]));
@@ -235,13 +237,14 @@ static void test_missing_gnuplot_still_writes_tables(void **state)
 }
 
 /* A scenario short enough for a unit test: a leader isolated for a second. */
-static const char tiny_scenario[] = "name tiny-compare\n"
-                                    "cluster nodes=3 replicas=3\n"
-                                    "raft election_timeout=500ms heartbeat=50ms pre_vote=on\n"
-                                    "workload clients=2 keys=5\n"
-                                    "at 1s partition isolate leader\n"
-                                    "at 2s heal\n"
-                                    "run 3s\n";
+static const char tiny_scenario[] =
+    "name tiny-compare\n"
+    "cluster nodes=3 replicas=3\n"
+    "raft election_timeout=500ms heartbeat=50ms pre_vote=on\n"
+    "workload clients=2 keys=5\n"
+    "at 1s partition isolate leader\n"
+    "at 2s heal\n"
+    "run 3s\n";
 
 /* Runs the command on argv given as one space-separated line (no quoting needed here). */
 static int command(const char *line)
@@ -257,8 +260,7 @@ static int command(const char *line)
     return rs_cmd_compare(argc, argv);
 }
 
-static int compare_with(const char *scenario, const char *out, const char *vary,
-                        const char *seeds)
+static int compare_with(const char *scenario, const char *out, const char *vary, const char *seeds)
 {
     char line[8192];
     snprintf(line, sizeof line, "compare %s --vary %s --seeds %s --out %s --no-plots --quiet",
@@ -333,10 +335,10 @@ static void test_command_errors(void **state)
     fputs("name bad\nno such line\n", f);
     fclose(f);
     const char *flag_errors[][2] = {
-        {"raft.read=read_index,lease", "1..1"},   {"raft.read=read_index,lease", "3"},
-        {"raft.read=read_index,lease", "2..1"},   {"no.such=1,2", "1..2"},
-        {"raft.read=read_index,nope", "1..2"},    {"raft.read=lease", "1..2"},
-        {"raft.read=lease,lease", "1..2"},        {"raft.heartbeat=10ms,2s", "1..2"},
+        {"raft.read=read_index,lease", "1..1"}, {"raft.read=read_index,lease", "3"},
+        {"raft.read=read_index,lease", "2..1"}, {"no.such=1,2", "1..2"},
+        {"raft.read=read_index,nope", "1..2"},  {"raft.read=lease", "1..2"},
+        {"raft.read=lease,lease", "1..2"},      {"raft.heartbeat=10ms,2s", "1..2"},
     };
     for (size_t i = 0; i < sizeof flag_errors / sizeof flag_errors[0]; i++) {
         assert_int_equal(compare_with(scenario, out, flag_errors[i][0], flag_errors[i][1]), 64);
@@ -348,8 +350,10 @@ static void test_command_errors(void **state)
     assert_int_equal(command(line), 64); /* no --seeds */
     snprintf(line, sizeof line, "compare %s --seeds 1..2", scenario);
     assert_int_equal(command(line), 64); /* nothing varies */
-    snprintf(line, sizeof line, "compare %s --vary raft.read=read_index,lease --seeds 1..2 "
-                                "--set raft.read=lease", scenario);
+    snprintf(line, sizeof line,
+             "compare %s --vary raft.read=read_index,lease --seeds 1..2 "
+             "--set raft.read=lease",
+             scenario);
     assert_int_equal(command(line), 64); /* the varied setting fixed as well */
     assert_int_equal(compare_with(bad, out, "raft.read=read_index,lease", "1..2"), 65);
     struct stat st;
