@@ -319,6 +319,32 @@ static void test_command_end_to_end_and_repeatable(void **state)
     remove_tree(dir);
 }
 
+/* A run that fails an expectation: exit 2, the tables still written, the run listed. */
+static void test_failed_runs_are_listed(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rheasim-compare-fail-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char scenario[4200], out[4200];
+    snprintf(scenario, sizeof scenario, "%s/tiny.scn", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    FILE *f = fopen(scenario, "w");
+    assert_non_null(f);
+    fputs(tiny_scenario, f);
+    fputs("expect ops_ok >= 1000000000\n", f);
+    fclose(f);
+    assert_int_equal(compare_with(scenario, out, "raft.read=read_index,lease", "1..2"), 2);
+    char *md = read_all(out, "compare.md");
+    assert_non_null(strstr(md, "4 runs failed a check (their numbers are included)"));
+    assert_non_null(strstr(md, "- `raft.read=lease` seed 2: exit 2, check expectation"));
+    assert_non_null(strstr(md, "reproduce: `rheasim run "));
+    free(md);
+    char *csv = read_all(out, "compare.csv");
+    assert_non_null(strstr(csv, "\nops_ok,count,lease,no,2,"));
+    free(csv);
+    remove_tree(dir);
+}
+
 static void test_command_errors(void **state)
 {
     (void)state;
@@ -372,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_table_bounds),
         cmocka_unit_test(test_missing_gnuplot_still_writes_tables),
         cmocka_unit_test(test_command_end_to_end_and_repeatable),
+        cmocka_unit_test(test_failed_runs_are_listed),
         cmocka_unit_test(test_command_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
