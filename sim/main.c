@@ -1,5 +1,6 @@
-/* The rheasim command line: run, check-history, list. */
+/* The rheasim command line: run, compare, check-history, list. */
 #include "sim/cmd_check_history.h"
+#include "sim/cmd_compare.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
@@ -12,6 +13,9 @@ static int usage(FILE *out)
             "usage: rheasim COMMAND ...\n"
             "  run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... [--bug NAME]...\n"
             "               [--check-determinism] [--no-trace] [--no-plots] [--quiet]\n"
+            "  compare SCENARIO (--vary SETTING=v1,v2[,...] | --policies a,b[,...])\n"
+            "          --seeds FIRST..LAST [--out DIR] [--set KEY=VALUE]... [--no-plots]\n"
+            "                          every value run on the same seeds; paired differences\n"
             "  check-history FILE      check a history.jsonl for linearizability\n"
             "  list settings|bugs      the scenario settings with defaults, or the planted bugs\n"
             "exit codes: 0 all checks held, 1 safety or linearizability violation,\n"
@@ -45,6 +49,9 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) {
         return rs_cmd_run(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "compare") == 0) {
+        return rs_cmd_compare(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "check-history") == 0) {
         return rs_cmd_check_history(argc - 1, argv + 1);

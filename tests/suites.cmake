@@ -124,3 +124,25 @@ rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX multi-region-kv-api ARGS scenarios/multi-region-kv-api.scn 1 100
   TIMEOUT 1800)
+
+# rheasim compare: read_index against lease reads on leader-isolation, seeds 1..4. compare.md
+# and compare.csv hold the expected rows, and a second comparison (without plots) gives the
+# same compare.csv and compare-seeds.csv bytes.
+add_test(NAME compare-leader-isolation
+  COMMAND sh -c [=[
+set -e
+rm -rf "$1"
+"$0" compare scenarios/leader-isolation.scn --vary raft.read=read_index,lease --seeds 1..4 --out "$1/a" --quiet
+"$0" compare scenarios/leader-isolation.scn --vary raft.read=read_index,lease --seeds 1..4 --out "$1/b" --quiet --no-plots
+test "$(wc -l < "$1/a/compare.csv")" -eq 27
+test "$(wc -l < "$1/a/compare-seeds.csv")" -eq 105
+grep -q '^latency_p99,ms,read_index,yes,4,' "$1/a/compare.csv"
+grep -q '^latency_p99,ms,lease,no,4,' "$1/a/compare.csv"
+grep -q '^| read_index (baseline) | 4 |' "$1/a/compare.md"
+grep -q '^| lease | 4 |' "$1/a/compare.md"
+cmp "$1/a/compare.csv" "$1/b/compare.csv"
+cmp "$1/a/compare-seeds.csv" "$1/b/compare-seeds.csv"
+echo "compare: expected rows, identical bytes"
+]=] $<TARGET_FILE:rheasim> ${CMAKE_CURRENT_BINARY_DIR}/compare-leader-isolation
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(compare-leader-isolation PROPERTIES LABELS check TIMEOUT 600)
