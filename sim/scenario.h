@@ -163,6 +163,10 @@ enum rs_scn_type {
       0, NULL, "after the faults heal: a leader, all ops done, replicas equal within this")        \
     X(CHECK_LEADER_WITHIN, "check", "leader_within", RS_SCN_DURATION, "0", 0, RS_SCN_S(3600), 0,   \
       NULL, "a leader must exist within this of any moment; 0 = off")                              \
+    X(CHECK_LEARNER_CATCHUP_WITHIN, "check", "learner_catchup_within", RS_SCN_DURATION, "0", 0,    \
+      RS_SCN_S(3600), 0, NULL,                                                                     \
+      "after the heal: every learner applies the heal-time commit index within this; "           \
+      "0 = check.liveness")                                                                        \
     X(CHECK_MODE, "check", "mode", RS_SCN_ENUM, "recoverable", 0, 1, 0,                            \
       "recoverable|unrestricted",                                                                  \
       "recoverable: liveness is checked after the heal; unrestricted: safety only")                \

@@ -31,6 +31,9 @@ struct rs_world_config {
     uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
+    /* after the heal: every learner applies the heal-time commit index within this
+     * (0: liveness_ns); checked with the liveness checks, so not in unrestricted mode */
+    uint64_t learner_catchup_ns;
     uint32_t bugs;
 };
 
@@ -148,6 +151,7 @@ struct rs_world {
     void *on_node_ctx;
     bool healed;
     uint64_t heal_ns;
+    rs_index heal_commit_index; /* the highest commit index of a running replica at the heal */
     uint64_t converged_ns;
     bool stopped;
     struct rs_world_stats stats;
