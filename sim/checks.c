@@ -682,12 +682,12 @@ bool rs_checks_learners_caught_up(struct rs_checks *c, uint64_t now_ns, uint64_t
     if (!l->up) {
         rs_checks_fail(c, now_ns, RS_CHECK_LEARNER_CATCHUP,
                        "learner %u is down %llu ms after the heal (the commit index at the heal "
-                       "was %llu; %u of %u learners behind)",
+                       "was %llu); %u of %u learners behind",
                        l->id, ull(since_heal_ns / RS_NS_PER_MS), ull(target_index), lagging, count);
     } else {
         rs_checks_fail(c, now_ns, RS_CHECK_LEARNER_CATCHUP,
-                       "learner %u applied %llu of %llu, %llu entries behind the commit index at "
-                       "the heal, %llu ms after it (%u of %u learners behind)",
+                       "learner %u applied %llu of %llu (%llu behind the commit index at the "
+                       "heal) %llu ms after the heal; %u of %u learners behind",
                        l->id, ull(l->applied_index), ull(target_index), ull(worst_lag),
                        ull(since_heal_ns / RS_NS_PER_MS), lagging, count);
     }
