@@ -71,7 +71,7 @@ foreach(s ${RS_ENGINE_SCENARIO_FILES})
 endforeach()
 
 # Lease reads under clock skew: seeds 1..200 (every seed cuts the leader off 41 times), in two
-# shards of about 40 s each so that ctest -j spreads them.
+# shards of about 50 s each (release build) so that ctest -j spreads them.
 foreach(range "1;100" "101;200")
   list(GET range 0 first)
   list(GET range 1 last)
