@@ -64,6 +64,7 @@ const char *rs_check_name(enum rs_check_kind kind)
     case RS_CHECK_REGION_EPOCHS: return "region-epochs";
     case RS_CHECK_REGION_KEYS: return "region-keys";
     case RS_CHECK_CONF_SERIAL: return "conf-changes-serial";
+    case RS_CHECK_LEARNER_CATCHUP: return "learners-catch-up";
     }
     return "unknown";
 }
@@ -802,4 +803,50 @@ bool rs_checks_recovered(struct rs_checks *c, uint64_t now_ns, uint32_t id,
     cn->match_digest = 0;
     cn->lead_term = 0;
     return c->failed == RS_CHECK_NONE;
+}
+
+/* How far behind target a learner is; a learner that is down is behind by all of it, plus one
+ * so that it ranks behind a running learner that has applied nothing. */
+static uint64_t learner_lag(const struct rs_check_learner *l, rs_index target_index)
+{
+    if (!l->up) {
+        return target_index + 1;
+    }
+    return l->applied_index >= target_index ? 0 : target_index - l->applied_index;
+}
+
+bool rs_checks_learners_caught_up(struct rs_checks *c, uint64_t now_ns, uint64_t since_heal_ns,
+                                  rs_index target_index, const struct rs_check_learner *learners,
+                                  uint32_t count)
+{
+    RS_ASSERT(count == 0 || learners != NULL);
+    RS_ASSERT(target_index < UINT64_MAX);
+    uint32_t lagging = 0;
+    uint32_t worst = 0;
+    uint64_t worst_lag = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t lag = learner_lag(&learners[i], target_index);
+        lagging += lag > 0;
+        if (lag > worst_lag) {
+            worst_lag = lag;
+            worst = i;
+        }
+    }
+    if (lagging == 0) {
+        return c->failed == RS_CHECK_NONE;
+    }
+    const struct rs_check_learner *l = &learners[worst];
+    if (!l->up) {
+        rs_checks_fail(c, now_ns, RS_CHECK_LEARNER_CATCHUP,
+                       "learner %u is down %llu ms after the heal (the commit index at the heal "
+                       "was %llu); %u of %u learners behind",
+                       l->id, ull(since_heal_ns / RS_NS_PER_MS), ull(target_index), lagging, count);
+    } else {
+        rs_checks_fail(c, now_ns, RS_CHECK_LEARNER_CATCHUP,
+                       "learner %u applied %llu of %llu (%llu behind the commit index at the "
+                       "heal) %llu ms after the heal; %u of %u learners behind",
+                       l->id, ull(l->applied_index), ull(target_index), ull(worst_lag),
+                       ull(since_heal_ns / RS_NS_PER_MS), lagging, count);
+    }
+    return false;
 }

@@ -29,6 +29,7 @@ enum rs_check_kind {
     RS_CHECK_REGION_EPOCHS,       /* a replica's region epoch never goes back */
     RS_CHECK_REGION_KEYS,         /* a replica holds no key outside its region's range */
     RS_CHECK_CONF_SERIAL,         /* one configuration change in flight: the last one committed */
+    RS_CHECK_LEARNER_CATCHUP,     /* after the heal, learners reach the heal-time commit index */
 };
 
 const char *rs_check_name(enum rs_check_kind kind);
@@ -104,6 +105,22 @@ bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const str
 void rs_checks_crash(struct rs_checks *c, uint32_t id, const struct rs_node *n);
 bool rs_checks_recovered(struct rs_checks *c, uint64_t now_ns, uint32_t id,
                          const struct rs_node *n);
+/* A learner as the learners-catch-up check sees it. */
+struct rs_check_learner {
+    uint32_t id;
+    bool up;
+    rs_index applied_index; /* meaningless when !up */
+};
+
+/*
+ * The learners-catch-up check, since_heal_ns after the heal: every learner must be up and have
+ * applied target_index (the highest commit index at the heal). Otherwise it fails naming the
+ * learner furthest behind (a learner that is down counts as furthest), how far behind it is
+ * and how many learners lag. Returns false when a check failed (this one or an earlier one).
+ */
+bool rs_checks_learners_caught_up(struct rs_checks *c, uint64_t now_ns, uint64_t since_heal_ns,
+                                  rs_index target_index, const struct rs_check_learner *learners,
+                                  uint32_t count);
 void rs_checks_fail(struct rs_checks *c, uint64_t now_ns, enum rs_check_kind kind,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

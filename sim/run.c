@@ -238,6 +238,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->liveness_ns = (uint64_t)VAL(CHECK_LIVENESS);
     c->liveness_unchecked = VAL(CHECK_MODE) == 1;
     c->sample_ns = (uint64_t)VAL(CHECK_SAMPLE);
+    c->learner_catchup_ns = (uint64_t)VAL(CHECK_LEARNER_CATCHUP_WITHIN);
     c->bugs = run->opt->bugs;
 }
 
@@ -488,6 +489,7 @@ static int exit_code_of(enum rs_check_kind kind)
     switch (kind) {
     case RS_CHECK_NONE: return 0;
     case RS_CHECK_LIVENESS:
+    case RS_CHECK_LEARNER_CATCHUP:
     case RS_CHECK_EXPECTATION: return 2;
     default: return 1;
     }

@@ -168,6 +168,10 @@ enum rs_scn_type {
       NULL, "a leader must exist within this of any moment; 0 = off")                              \
     X(CHECK_SAMPLE, "check", "sample", RS_SCN_DURATION, "1s", RS_SCN_MS(10), RS_SCN_S(3600), 0,    \
       NULL, "per-store samples (timeseries.csv, balance.csv) this often")                          \
+    X(CHECK_LEARNER_CATCHUP_WITHIN, "check", "learner_catchup_within", RS_SCN_DURATION, "0", 0,    \
+      RS_SCN_S(3600), 0, NULL,                                                                     \
+      "after the heal: every learner applies the heal-time commit index within this; "           \
+      "0 = check.liveness")                                                                        \
     X(CHECK_MODE, "check", "mode", RS_SCN_ENUM, "recoverable", 0, 1, 0,                            \
       "recoverable|unrestricted",                                                                  \
       "recoverable: liveness is checked after the heal; unrestricted: safety only")                \

@@ -19,6 +19,7 @@ enum ev_kind {
     EV_HEAL,
     EV_LIVENESS_DEADLINE,
     EV_SAMPLE,
+    EV_LEARNER_DEADLINE,
 };
 
 /* A message in flight; the bytes follow the header in the same pooled block. */
@@ -1743,6 +1744,92 @@ void rs_world_wall_step(struct rs_world *w, uint32_t node, int64_t delta_ns)
     trace_fault_v(w, "clock-jump", node, 0, delta_ns);
 }
 
+/* ---- learners catch up after the heal ---- */
+
+/*
+ * Remembers what the learners must reach, the highest commit index of a running replica (the
+ * leader's, unless the leader is stale), and when. A bound at least as long as the liveness
+ * bound is judged at the liveness deadline, just before the convergence check, so that a
+ * lagging learner is named rather than reported as "not converged".
+ */
+static void learner_catchup_arm(struct rs_world *w)
+{
+    RS_ASSERT(w->healed);
+    free(w->heal_commits);
+    w->heal_commits = calloc(w->region_count, sizeof *w->heal_commits);
+    RS_ASSERT(w->heal_commits != NULL);
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+            const struct rs_node *n = rs_world_replica(w, id, i);
+            if (n != NULL && n->raft.commit_index > w->heal_commits[i]) {
+                w->heal_commits[i] = n->raft.commit_index;
+            }
+        }
+    }
+    w->heal_commit_count = w->region_count;
+    w->heal_commit_index = w->heal_commits[0];
+    uint64_t bound = w->cfg.learner_catchup_ns;
+    if (bound == 0 || bound > w->cfg.liveness_ns) {
+        bound = w->cfg.liveness_ns; /* the run ends there: later would never be checked */
+    }
+    rs_evq_push(&w->evq, w->now_ns + bound, EV_LEARNER_DEADLINE, 0, 0, NULL);
+}
+
+/* The replica whose configuration says who the learners are: the leader, or with none the
+ * running replica with the highest commit index (the lowest id among equals). */
+static const struct rs_raft *learner_reference(const struct rs_world *w, uint32_t index)
+{
+    uint32_t leader = rs_world_region_leader(w, index);
+    if (leader != 0) {
+        return &rs_world_replica(w, leader, index)->raft;
+    }
+    const struct rs_raft *best = NULL;
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        const struct rs_node *n = rs_world_replica(w, id, index);
+        if (n != NULL && (best == NULL || n->raft.commit_index > best->commit_index)) {
+            best = &n->raft;
+        }
+    }
+    return best;
+}
+
+/* The learners-catch-up check (checks.c judges): skipped in unrestricted mode, where nothing
+ * promises that the group can make progress after the heal. */
+static void region_learners_check(struct rs_world *w, uint32_t index);
+
+static void learner_catchup_check(struct rs_world *w)
+{
+    RS_ASSERT(w->healed);
+    for (uint32_t i = 0; i < w->region_count && w->checks.failed == RS_CHECK_NONE; i++) {
+        region_learners_check(w, i);
+    }
+}
+
+/* The check for one region (created before the heal: later ones have no heal-time index). */
+static void region_learners_check(struct rs_world *w, uint32_t index)
+{
+    const struct rs_raft *ref = learner_reference(w, index);
+    if (w->cfg.liveness_unchecked || ref == NULL) {
+        return;
+    }
+    struct rs_check_learner learners[RS_CONF_LEARNERS_MAX];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < ref->conf.learner_count && count < RS_CONF_LEARNERS_MAX; i++) {
+        rs_node_id id = ref->conf.learners[i];
+        const struct rs_world_node *wn = id <= w->cfg.node_count ? &w->nodes[id] : NULL;
+        bool up = wn != NULL && wn->up;
+        const struct rs_node *n = up ? rs_world_replica(w, id, index) : NULL;
+        learners[count++] = (struct rs_check_learner){
+            .id = id, .up = n != NULL, .applied_index = n != NULL ? n->raft.applied_index : 0};
+    }
+    if (index >= w->heal_commit_count) {
+        return; /* made by a split after the heal: nothing was promised for it */
+    }
+    rs_index target = w->heal_commits[index];
+    rs_checks_learners_caught_up(&w->checks, w->now_ns, w->now_ns - w->heal_ns, target,
+                                 learners, count);
+}
+
 void rs_world_heal_all(struct rs_world *w)
 {
     w->healed = true;
@@ -1774,6 +1861,7 @@ void rs_world_heal_all(struct rs_world *w)
         w->clients[c].stopped = true; /* no new operations; the pending ones finish */
     }
     trace_fault(w, "heal-all", 0, 0);
+    learner_catchup_arm(w); /* before the liveness deadline: at the same time it goes first */
     rs_evq_push(&w->evq, w->now_ns + w->cfg.liveness_ns, EV_LIVENESS_DEADLINE, 0, 0, NULL);
 }
 
@@ -1960,6 +2048,7 @@ static void dispatch(struct rs_world *w, const struct rs_event *ev)
         sample_stores(w);
         rs_evq_push(&w->evq, w->now_ns + w->cfg.sample_ns, EV_SAMPLE, 0, 0, NULL);
         return;
+    case EV_LEARNER_DEADLINE: learner_catchup_check(w); return;
     case EV_LIVENESS_DEADLINE: {
         const char *gap = convergence_gap(w);
         if (gap != NULL && !w->cfg.liveness_unchecked) {
@@ -2181,6 +2270,7 @@ void rs_world_free(struct rs_world *w)
     free(w->clients);
     free(w->leader_log);
     free(w->samples);
+    free(w->heal_commits);
     if (w->cfg.workload.client_count > 0) {
         rs_workload_free(&w->workload);
     }

@@ -41,6 +41,9 @@ struct rs_world_config {
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
     uint64_t sample_ns;      /* per-store samples this often (0: none); see rs_world_sample */
+    /* after the heal: every learner applies the heal-time commit index within this
+     * (0: liveness_ns); checked with the liveness checks, so not in unrestricted mode */
+    uint64_t learner_catchup_ns;
     uint32_t bugs;
 };
 
@@ -237,6 +240,11 @@ struct rs_world {
     void *on_node_ctx;
     bool healed;
     uint64_t heal_ns;
+    /* per region: the highest commit index of a running replica at the heal (the first
+     * region's in heal_commit_index) */
+    rs_index heal_commit_index;
+    rs_index *heal_commits;
+    uint32_t heal_commit_count;
     uint64_t converged_ns;
     bool stopped;
     struct rs_world_stats stats;
