@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #define VALUE_SIZE      RS_COMPARE_LABEL_SIZE
+#define OUT_DIR_MAX     (DIR_SIZE - VALUE_SIZE - 64)
 #define ASSIGNMENT_SIZE 192
 #define DIR_SIZE        512
 /* summary.json nests three objects deep today; deeper fields are not looked at. */
@@ -539,6 +540,10 @@ static int parse_flag(struct compare *c, int argc, char **argv, int *i)
     } else if (strcmp(a, "--seeds") == 0) {
         return parse_seeds(next, o);
     } else if (strcmp(a, "--out") == 0) {
+        if (next != NULL && strlen(next) > OUT_DIR_MAX) {
+            /* room for runs/<n>-<value>/seed-<seed> under it in a DIR_SIZE path */
+            return usage_error("--out: the directory name is longer than %d bytes", OUT_DIR_MAX);
+        }
         o->out_dir = next;
     } else if (strcmp(a, "--set") == 0) {
         if (o->set_count + 1 >= RS_RUN_SETS_MAX) { /* one slot stays for the varied setting */
@@ -741,8 +746,9 @@ static void run_dir(const struct compare *c, uint32_t config, uint64_t seed, cha
         value[i] = plain ? ch : '_';
     }
     value[i] = '\0';
-    snprintf(dir, size, "%s/runs/%u-%s/seed-%llu", c->out_dir, config + 1, value,
-             (unsigned long long)seed);
+    int n = snprintf(dir, size, "%s/runs/%u-%s/seed-%llu", c->out_dir, config + 1, value,
+                     (unsigned long long)seed);
+    RS_ASSERT(n > 0 && (size_t)n < size); /* --out is at most OUT_DIR_MAX bytes */
 }
 
 static void reproduce_run(const struct compare *c, uint32_t config, uint64_t seed, struct rs_buf *b)

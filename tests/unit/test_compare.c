@@ -199,8 +199,8 @@ static bool file_exists(const char *dir, const char *name)
 {
     char path[4200];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &st) == 0 && st.st_size > 0;
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 && st.st_size > 0;
 }
 
 static void remove_tree(const char *dir)
@@ -263,8 +263,9 @@ static int command(const char *line)
 static int compare_with(const char *scenario, const char *out, const char *vary, const char *seeds)
 {
     char line[8192];
-    snprintf(line, sizeof line, "compare %s --vary %s --seeds %s --out %s --no-plots --quiet",
-             scenario, vary, seeds, out);
+    int n = snprintf(line, sizeof line, "compare %s --vary %s --seeds %s --out %s --no-plots --quiet",
+                     scenario, vary, seeds, out);
+    assert_true(n > 0 && (size_t)n < sizeof line);
     return command(line);
 }
 
