@@ -329,6 +329,10 @@ static enum rs_err map_begin(struct reader *r,
     RS_ASSERT(table->row_count <= 64);
     memset(it, 0, sizeof *it);
     it->table = table;
+    if (is_null(node)) {
+        return fail_at(r, node_mark(node), "%s is empty: it must be a mapping of keys to values",
+                       table->path);
+    }
     if (node->type != YAML_MAPPING_NODE) {
         return fail_at(r, node_mark(node), "%s must be a mapping of keys to values, not %s",
                        table->path, node_kind(node));
@@ -1569,34 +1573,34 @@ static void config_init(struct rs_rhea_config *c, const char *label)
     node_options_default(&c->store.common_node_options);
 }
 
-/* The first document is the configuration; a second one is an error, not silently dropped. */
+/* The first document is the configuration. The rest of the stream is read before the
+ * configuration is checked, so that a syntax error there is reported as such rather than as
+ * what the cut-short first document lacks; a second document is an error, not dropped. */
 static enum rs_err read_stream(struct reader *r, yaml_parser_t *parser)
 {
-    yaml_document_t doc;
+    yaml_document_t doc, next;
     if (!yaml_parser_load(parser, &doc)) {
         return parser_error(r, parser);
     }
-    r->doc = &doc;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
     enum rs_err rc = RS_OK;
-    if (root == NULL) {
-        rc = fail_at(r, (struct rs_rhea_mark){1, 1}, "no configuration: the file is empty");
+    if (!yaml_parser_load(parser, &next)) {
+        rc = parser_error(r, parser);
     } else {
+        if (yaml_document_get_root_node(&next) != NULL) {
+            rc = fail_at(r, mark_of(&next.start_mark),
+                         "a second YAML document: a configuration is one document");
+        }
+        yaml_document_delete(&next);
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (rc == RS_OK && root == NULL) {
+        rc = fail_at(r, (struct rs_rhea_mark){1, 1}, "no configuration: the file is empty");
+    }
+    if (rc == RS_OK) {
+        r->doc = &doc;
         rc = read_root(r, root);
         rc = rc == RS_OK ? resolve(r) : rc;
-    }
-    yaml_document_delete(&doc);
-    r->doc = NULL;
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (!yaml_parser_load(parser, &doc)) {
-        return parser_error(r, parser);
-    }
-    root = yaml_document_get_root_node(&doc);
-    if (root != NULL) {
-        rc = fail_at(r, mark_of(&doc.start_mark),
-                     "a second YAML document: a configuration is one document");
+        r->doc = NULL;
     }
     yaml_document_delete(&doc);
     return rc;
@@ -1623,7 +1627,14 @@ enum rs_err rs_rhea_config_load_text(const char *label,
         snprintf(err->message, sizeof err->message, "out of memory");
         return RS_ENOMEM;
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)(text != NULL ? text : ""), size);
+    /* libyaml keeps a UTF-8 byte-order mark when the encoding is given, and counts it in the
+     * first line's columns; editors do not. */
+    if (size >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        r.text = text + 3;
+        r.size = size - 3;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)(r.size > 0 ? r.text : ""),
+                                 r.size);
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
     enum rs_err rc = read_stream(&r, &parser);
     yaml_parser_delete(&parser);
