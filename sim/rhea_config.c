@@ -30,8 +30,14 @@ struct key_table {
 
 #define ROWS(rows) rows, (uint32_t)(sizeof rows / sizeof rows[0])
 
-enum root_field { ROOT_CLUSTER_ID, ROOT_CLUSTER_NAME, ROOT_SERVERS, ROOT_ONLY_LEADER_READ,
-                  ROOT_PD, ROOT_STORE };
+enum root_field {
+    ROOT_CLUSTER_ID,
+    ROOT_CLUSTER_NAME,
+    ROOT_SERVERS,
+    ROOT_ONLY_LEADER_READ,
+    ROOT_PD,
+    ROOT_STORE
+};
 static const struct key_row root_rows[] = {
     {"clusterId", ROOT_CLUSTER_ID, NULL},
     {"clusterName", ROOT_CLUSTER_NAME, NULL},
@@ -187,13 +193,18 @@ _Static_assert(sizeof store_rows / sizeof store_rows[0] <= 64, "seen masks are 6
 _Static_assert(RS_RHEA_NODE_FIELD_COUNT <= 32, "set_mask is 32-bit");
 
 static const char *const node_field_names[RS_RHEA_NODE_FIELD_COUNT] = {
-    "electionTimeoutMs",       "snapshotIntervalSecs",     "catchupMargin",
-    "decayPriorityGap",        "electionHeartbeatFactor",  "readOnlyOptions",
-    "maxEntriesSize",          "maxBodySize",              "maxByteCountPerRpc",
-    "maxReplicatorInflightMsgs",
+    "electionTimeoutMs",       "snapshotIntervalSecs",      "catchupMargin",  "decayPriorityGap",
+    "electionHeartbeatFactor", "readOnlyOptions",           "maxEntriesSize", "maxBodySize",
+    "maxByteCountPerRpc",      "maxReplicatorInflightMsgs",
 };
 
 /* ---- the reader and its errors ---- */
+
+/* What a region's item wrote, for the second pass and for locating its errors. */
+struct region_nodes {
+    yaml_node_t *id, *start, *end, *servers;
+    bool own_options;
+};
 
 struct reader {
     yaml_document_t *doc;
@@ -211,10 +222,7 @@ struct reader {
     yaml_node_t *address;    /* serverAddress */
     yaml_node_t *region_list;
     bool has_address_ip;
-    struct region_nodes {
-        yaml_node_t *id, *start, *end, *servers;
-        bool own_options;
-    } *region_nodes; /* one per region */
+    struct region_nodes *region_nodes; /* one per region */
 };
 
 static struct rs_rhea_mark mark_of(const yaml_mark_t *m)
@@ -396,8 +404,8 @@ static enum rs_err map_next(struct reader *r, struct map_iter *it, int *field, y
         *value = yaml_document_get_node(r->doc, it->pair->value);
         RS_ASSERT(key != NULL && *value != NULL);
         if (key->type != YAML_SCALAR_NODE) {
-            return fail_at(r, node_mark(key), "keys of %s must be names, not %s",
-                           it->table->path, node_kind(key));
+            return fail_at(r, node_mark(key), "keys of %s must be names, not %s", it->table->path,
+                           node_kind(key));
         }
         uint32_t row = 0;
         while (row < it->table->row_count &&
@@ -596,10 +604,10 @@ static enum rs_err read_read_mode(struct reader *r, yaml_node_t *node, enum rs_r
         *out = RS_READ_LEASE;
     } else {
         char shown[64];
-        return fail_at(r, node_mark(node),
-                       "readOnlyOptions must be ReadOnlySafe or ReadOnlyLeaseBased, not '%s'",
-                       quote(shown, sizeof shown, (const uint8_t *)scalar_text(node),
-                             scalar_size(node)));
+        return fail_at(
+            r, node_mark(node),
+            "readOnlyOptions must be ReadOnlySafe or ReadOnlyLeaseBased, not '%s'",
+            quote(shown, sizeof shown, (const uint8_t *)scalar_text(node), scalar_size(node)));
     }
     return RS_OK;
 }
@@ -615,31 +623,31 @@ static enum rs_err read_node_field(struct reader *r,
     int64_t v = 0;
     enum rs_err rc = RS_OK;
     switch ((enum rs_rhea_node_field)field) {
-    case RS_RHEA_ELECTION_TIMEOUT:
-        return read_u32(r, value, name, 10, 60000, &o->election_timeout_ms);
-    case RS_RHEA_SNAPSHOT_INTERVAL:
-        /* jraft: zero or less turns the snapshot timer off */
-        rc = read_int(r, value, name, INT32_MIN, 1000000, &v);
-        o->snapshot_interval_s = v > 0 ? (uint32_t)v : 0;
-        return rc;
-    case RS_RHEA_CATCHUP_MARGIN:
-        return read_u32(r, value, name, 0, 100000000, &o->catchup_margin);
-    case RS_RHEA_DECAY_PRIORITY_GAP:
-        return read_u32(r, value, name, 0, 1000000, &o->decay_priority_gap);
-    case RS_RHEA_HEARTBEAT_FACTOR:
-        return read_u32(r, value, name, 2, 1000, &o->heartbeat_factor);
-    case RS_RHEA_READ_ONLY_OPTION:
-        return read_read_mode(r, value, &o->read_mode);
-    case RS_RHEA_MAX_ENTRIES_SIZE:
-        return read_u32(r, value, name, 1, RS_RAFT_BATCH_MAX, &o->max_entries_count);
-    case RS_RHEA_MAX_BODY_SIZE:
-        return read_u32(r, value, name, 1024, 8 << 20, &o->max_body_size_bytes);
-    case RS_RHEA_MAX_BYTE_COUNT_PER_RPC:
-        return read_u32(r, value, name, 64, 16 << 20, &o->snapshot_chunk_bytes);
-    case RS_RHEA_MAX_INFLIGHT_MSGS:
-        return read_u32(r, value, name, 1, RS_RAFT_INFLIGHT_MAX, &o->max_inflight_count);
-    case RS_RHEA_NODE_FIELD_COUNT:
-        break;
+        case RS_RHEA_ELECTION_TIMEOUT:
+            return read_u32(r, value, name, 10, 60000, &o->election_timeout_ms);
+        case RS_RHEA_SNAPSHOT_INTERVAL:
+            /* jraft: zero or less turns the snapshot timer off */
+            rc = read_int(r, value, name, INT32_MIN, 1000000, &v);
+            o->snapshot_interval_s = v > 0 ? (uint32_t)v : 0;
+            return rc;
+        case RS_RHEA_CATCHUP_MARGIN:
+            return read_u32(r, value, name, 0, 100000000, &o->catchup_margin);
+        case RS_RHEA_DECAY_PRIORITY_GAP:
+            return read_u32(r, value, name, 0, 1000000, &o->decay_priority_gap);
+        case RS_RHEA_HEARTBEAT_FACTOR:
+            return read_u32(r, value, name, 2, 1000, &o->heartbeat_factor);
+        case RS_RHEA_READ_ONLY_OPTION:
+            return read_read_mode(r, value, &o->read_mode);
+        case RS_RHEA_MAX_ENTRIES_SIZE:
+            return read_u32(r, value, name, 1, RS_RAFT_BATCH_MAX, &o->max_entries_count);
+        case RS_RHEA_MAX_BODY_SIZE:
+            return read_u32(r, value, name, 1024, 8 << 20, &o->max_body_size_bytes);
+        case RS_RHEA_MAX_BYTE_COUNT_PER_RPC:
+            return read_u32(r, value, name, 64, 16 << 20, &o->snapshot_chunk_bytes);
+        case RS_RHEA_MAX_INFLIGHT_MSGS:
+            return read_u32(r, value, name, 1, RS_RAFT_INFLIGHT_MAX, &o->max_inflight_count);
+        case RS_RHEA_NODE_FIELD_COUNT:
+            break;
     }
     RS_UNREACHABLE();
 }
@@ -700,7 +708,8 @@ static enum rs_err read_node_options(struct reader *r,
     /* jraft's heartbeat is electionTimeoutMs / electionHeartbeatFactor; keep it a whole ms. */
     if (rc == RS_OK && o->election_timeout_ms / o->heartbeat_factor < 1) {
         bool factor_set = (o->set_mask & (1u << RS_RHEA_HEARTBEAT_FACTOR)) != 0;
-        return fail_at(r, marks.at[factor_set ? RS_RHEA_HEARTBEAT_FACTOR : RS_RHEA_ELECTION_TIMEOUT],
+        return fail_at(r,
+                       marks.at[factor_set ? RS_RHEA_HEARTBEAT_FACTOR : RS_RHEA_ELECTION_TIMEOUT],
                        "electionTimeoutMs / electionHeartbeatFactor = %u / %u leaves a heartbeat "
                        "below 1 ms",
                        o->election_timeout_ms, o->heartbeat_factor);
@@ -734,7 +743,8 @@ static struct rs_rhea_mark offset_mark(const yaml_node_t *node, size_t offset)
     yaml_scalar_style_t style = node->data.scalar.style;
     if (style == YAML_PLAIN_SCALAR_STYLE) {
         m.column += (uint32_t)offset;
-    } else if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE || style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+    } else if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+               style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
         m.column += 1u + (uint32_t)offset;
     }
     return m;
@@ -880,8 +890,7 @@ static enum rs_err add_peer_item(struct reader *r,
     struct rs_rhea_mark mark = offset_mark(node, item->offset);
     for (uint32_t i = 0; i < out->count; i++) {
         if (out->items[i].port == item->port && strcmp(out->items[i].host, item->host) == 0) {
-            return fail_at(r, mark, "%s:%u appears twice in %s", item->host, item->port,
-                           list_name);
+            return fail_at(r, mark, "%s:%u appears twice in %s", item->host, item->port, list_name);
         }
     }
     uint32_t learner_count = out->count - out->voter_count;
@@ -971,12 +980,14 @@ static enum rs_err resolve_store_list(struct reader *r,
             s->first = mark;
             id = (rs_node_id)c->server_count;
             if (!top && r->servers != NULL) {
-                warn_at(r, mark, "%s:%u is not in the top-level initialServerList: it becomes "
-                        "store %u", item->host, item->port, id);
+                warn_at(r, mark,
+                        "%s:%u is not in the top-level initialServerList: it becomes "
+                        "store %u",
+                        item->host, item->port, id);
             }
         }
-        out->peers[out->peer_count++] =
-            (struct rs_rhea_peer){.store_id = id, .learner = item->learner, .priority = item->priority};
+        out->peers[out->peer_count++] = (struct rs_rhea_peer){
+            .store_id = id, .learner = item->learner, .priority = item->priority};
     }
     return rc;
 }
@@ -1011,11 +1022,14 @@ static enum rs_err read_address(struct reader *r, yaml_node_t *node)
     while (rc == RS_OK && (rc = map_next(r, &it, &field, &value)) == RS_OK && field != END) {
         if (field == ADDRESS_IP) {
             r->has_address_ip = !is_null(value);
-            rc = r->has_address_ip ? read_name(r, value, "serverAddress.ip", a->host, sizeof a->host)
-                                   : RS_OK;
+            rc = r->has_address_ip
+                     ? read_name(r, value, "serverAddress.ip", a->host, sizeof a->host)
+                     : RS_OK;
             if (rc == RS_OK && r->has_address_ip && !host_valid(a->host, strlen(a->host))) {
-                rc = fail_at(r, node_mark(value), "serverAddress.ip '%s' is not an IPv4 address "
-                             "or host name", a->host);
+                rc = fail_at(r, node_mark(value),
+                             "serverAddress.ip '%s' is not an IPv4 address "
+                             "or host name",
+                             a->host);
             }
         } else {
             int64_t port = 0;
@@ -1166,22 +1180,23 @@ static enum rs_err read_store(struct reader *r, yaml_node_t *node)
     while (rc == RS_OK && (rc = map_next(r, &it, &field, &value)) == RS_OK && field != END) {
         int64_t keys = 0;
         switch ((enum store_field)field) {
-        case STORE_ADDRESS:
-            rc = read_address(r, value);
-            break;
-        case STORE_COMMON:
-            rc = read_node_options(r, value, "commonNodeOptions", &c->store.common_node_options);
-            break;
-        case STORE_REGIONS:
-            rc = read_regions(r, value);
-            break;
-        case STORE_LEAST_KEYS:
-            rc = read_int(r, value, "leastKeysOnSplit", 1, 1000000000000ll, &keys);
-            c->store.least_keys_on_split = (uint64_t)keys;
-            break;
-        case STORE_HEARTBEAT:
-            rc = read_heartbeat(r, value);
-            break;
+            case STORE_ADDRESS:
+                rc = read_address(r, value);
+                break;
+            case STORE_COMMON:
+                rc =
+                    read_node_options(r, value, "commonNodeOptions", &c->store.common_node_options);
+                break;
+            case STORE_REGIONS:
+                rc = read_regions(r, value);
+                break;
+            case STORE_LEAST_KEYS:
+                rc = read_int(r, value, "leastKeysOnSplit", 1, 1000000000000ll, &keys);
+                c->store.least_keys_on_split = (uint64_t)keys;
+                break;
+            case STORE_HEARTBEAT:
+                rc = read_heartbeat(r, value);
+                break;
         }
     }
     r->store = node;
@@ -1199,9 +1214,9 @@ static enum rs_err read_pd(struct reader *r, yaml_node_t *node)
         if (field == PD_FAKE) {
             rc = read_bool(r, value, "placementDriverOptions.fake", &c->pd.fake);
         } else if (field == PD_GROUP_ID) {
-            rc = is_blank(value) ? RS_OK
-                                 : read_name(r, value, "pdGroupId", c->pd.group_id,
-                                             sizeof c->pd.group_id);
+            rc = is_blank(value)
+                     ? RS_OK
+                     : read_name(r, value, "pdGroupId", c->pd.group_id, sizeof c->pd.group_id);
         } else {
             r->pd_servers = is_blank(value) ? NULL : value;
         }
@@ -1220,25 +1235,25 @@ static enum rs_err read_root(struct reader *r, yaml_node_t *node)
     r->root = node;
     while (rc == RS_OK && (rc = map_next(r, &it, &field, &value)) == RS_OK && field != END) {
         switch ((enum root_field)field) {
-        case ROOT_CLUSTER_ID:
-            rc = read_int(r, value, "clusterId", INT64_MIN, INT64_MAX, &c->cluster_id);
-            break;
-        case ROOT_CLUSTER_NAME:
-            rc = read_name(r, value, "clusterName", c->cluster_name, sizeof c->cluster_name);
-            break;
-        case ROOT_SERVERS:
-            r->servers = is_blank(value) ? NULL : value;
-            break;
-        case ROOT_ONLY_LEADER_READ:
-            rc = read_bool(r, value, "onlyLeaderRead", &c->only_leader_read);
-            c->only_leader_read_set = true;
-            break;
-        case ROOT_PD:
-            rc = read_pd(r, value);
-            break;
-        case ROOT_STORE:
-            rc = read_store(r, value);
-            break;
+            case ROOT_CLUSTER_ID:
+                rc = read_int(r, value, "clusterId", INT64_MIN, INT64_MAX, &c->cluster_id);
+                break;
+            case ROOT_CLUSTER_NAME:
+                rc = read_name(r, value, "clusterName", c->cluster_name, sizeof c->cluster_name);
+                break;
+            case ROOT_SERVERS:
+                r->servers = is_blank(value) ? NULL : value;
+                break;
+            case ROOT_ONLY_LEADER_READ:
+                rc = read_bool(r, value, "onlyLeaderRead", &c->only_leader_read);
+                c->only_leader_read_set = true;
+                break;
+            case ROOT_PD:
+                rc = read_pd(r, value);
+                break;
+            case ROOT_STORE:
+                rc = read_store(r, value);
+                break;
         }
     }
     return rc;
@@ -1305,8 +1320,10 @@ static enum rs_err resolve_regions(struct reader *r)
         } else if (r->servers != NULL) {
             g->peers = c->initial_peers;
         } else {
-            return fail_at(r, g->mark, "region %lld has no initialServerList, and there is no "
-                           "top-level initialServerList to take", (long long)g->region_id);
+            return fail_at(r, g->mark,
+                           "region %lld has no initialServerList, and there is no "
+                           "top-level initialServerList to take",
+                           (long long)g->region_id);
         }
         copy_node_options(r, g, n->own_options);
         snprintf(g->raft_group_id, sizeof g->raft_group_id, "%s-%lld", c->cluster_name,
@@ -1358,11 +1375,13 @@ static enum rs_err resolve_pd(struct reader *r)
         return RS_OK;
     }
     if (c->pd.group_id[0] == '\0') {
-        return fail_at(r, node_mark(r->pd), "placementDriverOptions needs a pdGroupId unless "
+        return fail_at(r, node_mark(r->pd),
+                       "placementDriverOptions needs a pdGroupId unless "
                        "fake is true");
     }
     if (r->pd_servers == NULL) {
-        return fail_at(r, node_mark(r->pd), "placementDriverOptions needs an "
+        return fail_at(r, node_mark(r->pd),
+                       "placementDriverOptions needs an "
                        "initialPdServerList unless fake is true");
     }
     struct peer_items items;
@@ -1458,19 +1477,24 @@ static enum rs_err check_key_space(struct reader *r)
         }
         quote(a, sizeof a, q->start_key, q->start_key_size);
         if (p->end_key_size == 0) {
-            return fail_at(r, at, "region %lld starts at '%s', inside region %lld, which has an "
-                           "empty endKey", (long long)q->region_id, a, (long long)p->region_id);
+            return fail_at(r, at,
+                           "region %lld starts at '%s', inside region %lld, which has an "
+                           "empty endKey",
+                           (long long)q->region_id, a, (long long)p->region_id);
         }
         int d = key_compare(p->end_key, p->end_key_size, q->start_key, q->start_key_size);
         quote(b, sizeof b, p->end_key, p->end_key_size);
         if (d < 0) {
-            return fail_at(r, at, "keys from '%s' to '%s' are in no region (region %lld ends, "
-                           "region %lld starts)", b, a, (long long)p->region_id,
-                           (long long)q->region_id);
+            return fail_at(r, at,
+                           "keys from '%s' to '%s' are in no region (region %lld ends, "
+                           "region %lld starts)",
+                           b, a, (long long)p->region_id, (long long)q->region_id);
         }
         if (d > 0) {
-            return fail_at(r, at, "region %lld starts at '%s', inside region %lld, which ends at "
-                           "'%s'", (long long)q->region_id, a, (long long)p->region_id, b);
+            return fail_at(r, at,
+                           "region %lld starts at '%s', inside region %lld, which ends at "
+                           "'%s'",
+                           (long long)q->region_id, a, (long long)p->region_id, b);
         }
     }
     const struct rs_rhea_region *last = &g[order[c->region_count - 1]];
@@ -1488,11 +1512,13 @@ static enum rs_err resolve(struct reader *r)
 {
     struct rs_rhea_config *c = r->c;
     if (r->store == NULL) {
-        return fail_at(r, node_mark(r->root), "storeEngineOptions is required: the simulator "
+        return fail_at(r, node_mark(r->root),
+                       "storeEngineOptions is required: the simulator "
                        "builds the cluster from the store's regions");
     }
     if (r->pd == NULL) {
-        return fail_at(r, node_mark(r->root), "placementDriverOptions is required (RheaKV "
+        return fail_at(r, node_mark(r->root),
+                       "placementDriverOptions is required (RheaKV "
                        "refuses a configuration without it)");
     }
     enum rs_err rc = RS_OK;
@@ -1523,7 +1549,7 @@ static struct rs_rhea_mark offset_to_mark(const char *text, size_t size, size_t 
     struct rs_rhea_mark m = {1, 1};
     const uint8_t *t = (const uint8_t *)text;
     for (size_t i = 0; i < offset && i < size;) {
-        size_t brk = (t[i] == '\r' && i + 1 < size && t[i + 1] == '\n') ? 2
+        size_t brk = (t[i] == '\r' && i + 1 < size && t[i + 1] == '\n')   ? 2
                      : (t[i] == '\r' || t[i] == '\n')                     ? 1
                      : (i + 1 < size && t[i] == 0xc2 && t[i + 1] == 0x85) ? 2
                      : (i + 2 < size && t[i] == 0xe2 && t[i + 1] == 0x80 &&
@@ -1732,8 +1758,8 @@ uint32_t rs_rhea_region_for_key(const struct rs_rhea_config *c, const uint8_t *k
         const struct rs_rhea_region *g = &c->regions[i];
         bool above_start = g->start_key_size == 0 ||
                            key_compare(g->start_key, g->start_key_size, key, key_size) <= 0;
-        bool below_end = g->end_key_size == 0 ||
-                         key_compare(key, key_size, g->end_key, g->end_key_size) < 0;
+        bool below_end =
+            g->end_key_size == 0 || key_compare(key, key_size, g->end_key, g->end_key_size) < 0;
         if (above_start && below_end) {
             return i;
         }

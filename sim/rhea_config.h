@@ -40,15 +40,15 @@
  */
 
 /* Limits. Exceeding one is an error located where the extra item starts. */
-#define RS_RHEA_FILE_SIZE_MAX   (1u << 20) /* bytes */
-#define RS_RHEA_NAME_SIZE_MAX   128u       /* clusterName, pdGroupId, including the NUL */
-#define RS_RHEA_GROUP_SIZE_MAX  (RS_RHEA_NAME_SIZE_MAX + 24u) /* "name-regionId" and its NUL */
-#define RS_RHEA_HOST_SIZE_MAX   254u /* host names have at most 253 bytes; plus the NUL */
-#define RS_RHEA_KEY_SIZE_MAX    256u /* startKey and endKey bytes */
+#define RS_RHEA_FILE_SIZE_MAX    (1u << 20) /* bytes */
+#define RS_RHEA_NAME_SIZE_MAX    128u       /* clusterName, pdGroupId, including the NUL */
+#define RS_RHEA_GROUP_SIZE_MAX   (RS_RHEA_NAME_SIZE_MAX + 24u) /* "name-regionId" and its NUL */
+#define RS_RHEA_HOST_SIZE_MAX    254u /* host names have at most 253 bytes; plus the NUL */
+#define RS_RHEA_KEY_SIZE_MAX     256u /* startKey and endKey bytes */
 #define RS_RHEA_REGION_COUNT_MAX 256u
 /* Store ids index the engine's 64-bit node sets. */
-#define RS_RHEA_SERVER_COUNT_MAX RS_NODE_ID_MAX
-#define RS_RHEA_PEER_COUNT_MAX   (RS_CONF_VOTERS_MAX + RS_CONF_LEARNERS_MAX)
+#define RS_RHEA_SERVER_COUNT_MAX  RS_NODE_ID_MAX
+#define RS_RHEA_PEER_COUNT_MAX    (RS_CONF_VOTERS_MAX + RS_CONF_LEARNERS_MAX)
 #define RS_RHEA_WARNING_COUNT_MAX 32u
 #define RS_RHEA_MESSAGE_SIZE_MAX  512u
 
@@ -102,47 +102,47 @@ struct rs_rhea_peer_list {
 
 /* NodeOptions fields with an equivalent in the engine; bit i of set_mask is field i. */
 enum rs_rhea_node_field {
-    RS_RHEA_ELECTION_TIMEOUT,      /* electionTimeoutMs */
-    RS_RHEA_SNAPSHOT_INTERVAL,     /* snapshotIntervalSecs */
-    RS_RHEA_CATCHUP_MARGIN,        /* catchupMargin */
-    RS_RHEA_DECAY_PRIORITY_GAP,    /* decayPriorityGap */
-    RS_RHEA_HEARTBEAT_FACTOR,      /* raftOptions.electionHeartbeatFactor */
-    RS_RHEA_READ_ONLY_OPTION,      /* raftOptions.readOnlyOptions */
-    RS_RHEA_MAX_ENTRIES_SIZE,      /* raftOptions.maxEntriesSize */
-    RS_RHEA_MAX_BODY_SIZE,         /* raftOptions.maxBodySize */
-    RS_RHEA_MAX_BYTE_COUNT_PER_RPC,/* raftOptions.maxByteCountPerRpc */
-    RS_RHEA_MAX_INFLIGHT_MSGS,     /* raftOptions.maxReplicatorInflightMsgs */
+    RS_RHEA_ELECTION_TIMEOUT,       /* electionTimeoutMs */
+    RS_RHEA_SNAPSHOT_INTERVAL,      /* snapshotIntervalSecs */
+    RS_RHEA_CATCHUP_MARGIN,         /* catchupMargin */
+    RS_RHEA_DECAY_PRIORITY_GAP,     /* decayPriorityGap */
+    RS_RHEA_HEARTBEAT_FACTOR,       /* raftOptions.electionHeartbeatFactor */
+    RS_RHEA_READ_ONLY_OPTION,       /* raftOptions.readOnlyOptions */
+    RS_RHEA_MAX_ENTRIES_SIZE,       /* raftOptions.maxEntriesSize */
+    RS_RHEA_MAX_BODY_SIZE,          /* raftOptions.maxBodySize */
+    RS_RHEA_MAX_BYTE_COUNT_PER_RPC, /* raftOptions.maxByteCountPerRpc */
+    RS_RHEA_MAX_INFLIGHT_MSGS,      /* raftOptions.maxReplicatorInflightMsgs */
     RS_RHEA_NODE_FIELD_COUNT
 };
 
 /* A region's NodeOptions. Fields the file did not set hold jraft's defaults. */
 struct rs_rhea_node_options {
-    uint32_t set_mask;                /* 1u << enum rs_rhea_node_field, per field written */
-    uint32_t election_timeout_ms;     /* 1000; 10..60000 */
-    uint32_t snapshot_interval_s;     /* 3600; 0 = no timer snapshots (jraft: <= 0) */
-    uint32_t catchup_margin;          /* 1000 entries */
-    uint32_t decay_priority_gap;      /* 10 */
-    uint32_t heartbeat_factor;        /* 10: heartbeat = election timeout / factor */
-    enum rs_read_mode read_mode;      /* ReadOnlySafe (RS_READ_SAFE) or ReadOnlyLeaseBased */
-    uint32_t max_entries_count;       /* 1024 entries per append */
-    uint32_t max_body_size_bytes;     /* 512 KiB per append */
-    uint32_t snapshot_chunk_bytes;    /* maxByteCountPerRpc, 128 KiB */
-    uint32_t max_inflight_count;      /* maxReplicatorInflightMsgs, 256 */
-    bool copied_from_common;          /* a region's copy of commonNodeOptions */
-    struct rs_rhea_mark mark;         /* the options' mapping (0:0: defaults) */
+    uint32_t set_mask;             /* 1u << enum rs_rhea_node_field, per field written */
+    uint32_t election_timeout_ms;  /* 1000; 10..60000 */
+    uint32_t snapshot_interval_s;  /* 3600; 0 = no timer snapshots (jraft: <= 0) */
+    uint32_t catchup_margin;       /* 1000 entries */
+    uint32_t decay_priority_gap;   /* 10 */
+    uint32_t heartbeat_factor;     /* 10: heartbeat = election timeout / factor */
+    enum rs_read_mode read_mode;   /* ReadOnlySafe (RS_READ_SAFE) or ReadOnlyLeaseBased */
+    uint32_t max_entries_count;    /* 1024 entries per append */
+    uint32_t max_body_size_bytes;  /* 512 KiB per append */
+    uint32_t snapshot_chunk_bytes; /* maxByteCountPerRpc, 128 KiB */
+    uint32_t max_inflight_count;   /* maxReplicatorInflightMsgs, 256 */
+    bool copied_from_common;       /* a region's copy of commonNodeOptions */
+    struct rs_rhea_mark mark;      /* the options' mapping (0:0: defaults) */
 };
 
 struct rs_rhea_region {
-    int64_t region_id;                       /* RS_RHEA_REGION_ID_MIN..RS_RHEA_REGION_ID_LIMIT-1 */
+    int64_t region_id; /* RS_RHEA_REGION_ID_MIN..RS_RHEA_REGION_ID_LIMIT-1 */
     char raft_group_id[RS_RHEA_GROUP_SIZE_MAX]; /* clusterName-regionId */
-    uint32_t start_key_size;                 /* 0: unbounded below (-inf) */
+    uint32_t start_key_size;                    /* 0: unbounded below (-inf) */
     uint8_t start_key[RS_RHEA_KEY_SIZE_MAX];
-    uint32_t end_key_size;                   /* 0: unbounded above (+inf) */
+    uint32_t end_key_size; /* 0: unbounded above (+inf) */
     uint8_t end_key[RS_RHEA_KEY_SIZE_MAX];
-    bool own_peers;                          /* its own initialServerList (else the top one) */
+    bool own_peers; /* its own initialServerList (else the top one) */
     struct rs_rhea_peer_list peers;
     struct rs_rhea_node_options node_options; /* after the copy rule */
-    struct rs_rhea_mark mark;                /* its item in regionEngineOptionsList */
+    struct rs_rhea_mark mark;                 /* its item in regionEngineOptionsList */
 };
 
 /* A PD peer is its own process, not a store. */
@@ -165,10 +165,10 @@ struct rs_rhea_config {
         struct rs_rhea_endpoint server_address;
         rs_node_id server_store_id; /* the store the file was written for; 0 if not given */
         struct rs_rhea_node_options common_node_options;
-        uint64_t least_keys_on_split;             /* 10000 */
-        uint32_t store_heartbeat_interval_s;      /* heartbeatOptions, 60 */
-        uint32_t region_heartbeat_interval_s;     /* 60 */
-        uint32_t heartbeat_rpc_timeout_ms;        /* 5000 */
+        uint64_t least_keys_on_split;         /* 10000 */
+        uint32_t store_heartbeat_interval_s;  /* heartbeatOptions, 60 */
+        uint32_t region_heartbeat_interval_s; /* 60 */
+        uint32_t heartbeat_rpc_timeout_ms;    /* 5000 */
     } store;
     struct {
         bool fake; /* no PD: static routes, no heartbeats, no scheduling */
@@ -211,7 +211,7 @@ struct rs_rhea_members {
     rs_node_id voters[RS_CONF_VOTERS_MAX];
     uint32_t learner_count;
     rs_node_id learners[RS_CONF_LEARNERS_MAX];
-    bool has_priorities; /* some peer gave ip:port:0:priority */
+    bool has_priorities;                    /* some peer gave ip:port:0:priority */
     int32_t priorities[RS_NODE_ID_MAX + 1]; /* by store id; RS_PRIORITY_DISABLED otherwise */
 };
 void rs_rhea_region_members(const struct rs_rhea_config *c,
@@ -224,8 +224,7 @@ uint32_t rs_rhea_region_for_key(const struct rs_rhea_config *c, const uint8_t *k
 
 /* Writes the node options the file set into cfg (a heartbeat follows from electionTimeoutMs /
  * electionHeartbeatFactor); fields it did not set keep cfg's values (the scenario's). */
-void rs_rhea_node_options_to_raft(const struct rs_rhea_node_options *o,
-                                  struct rs_raft_config *cfg);
+void rs_rhea_node_options_to_raft(const struct rs_rhea_node_options *o, struct rs_raft_config *cfg);
 
 /* The raft configuration of region `region_index`'s replica on store `store_id`: cfg->id, the
  * initial voters and learners, priorities when the peer list gave any, the region's node

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_DIR    RS_SOURCE_DIR "/tests/data/rhea"
-#define CONFIG_DIR  RS_SOURCE_DIR "/configs"
-#define BIT(field)  (1u << RS_RHEA_##field)
+#define DATA_DIR   RS_SOURCE_DIR "/tests/data/rhea"
+#define CONFIG_DIR RS_SOURCE_DIR "/configs"
+#define BIT(field) (1u << RS_RHEA_##field)
 
 /* ---- helpers ---- */
 
@@ -194,11 +194,13 @@ static void test_three_regions_node_options(void **state)
     assert_int_equal(o->snapshot_chunk_bytes, 128 * 1024);
     /* the options read past, the new store and the region that misses a common option */
     assert_int_equal(c.warning_count, 4);
-    assert_true(has_warning(&c, "rhea-three-regions.yaml:17:3: warning: "
-                                "storeEngineOptions.rocksDBOptions ignored: RocksDB tuning"));
+    assert_true(has_warning(&c,
+                            "rhea-three-regions.yaml:17:3: warning: "
+                            "storeEngineOptions.rocksDBOptions ignored: RocksDB tuning"));
     assert_true(has_warning(&c, "storeEngineOptions.raftDataPath ignored"));
-    assert_true(has_warning(&c, ":38:71: warning: 127.0.0.1:8184 is not in the top-level "
-                                "initialServerList: it becomes store 4"));
+    assert_true(has_warning(&c,
+                            ":38:71: warning: 127.0.0.1:8184 is not in the top-level "
+                            "initialServerList: it becomes store 4"));
     assert_true(has_warning(&c, ":40:9: warning: region 3 has its own nodeOptions"));
     assert_true(has_warning(&c, "jraft's defaults apply to maxReplicatorInflightMsgs"));
     rs_rhea_config_free(&c);
@@ -290,8 +292,8 @@ static void test_missing_file(void **state)
     rs_rhea_config_free(&c);
 }
 
-#define HEAD "clusterName: t\nplacementDriverOptions: {fake: true}\n"
-#define STORE "storeEngineOptions:\n  serverAddress: {ip: 10.0.0.1, port: 1}\n"
+#define HEAD    "clusterName: t\nplacementDriverOptions: {fake: true}\n"
+#define STORE   "storeEngineOptions:\n  serverAddress: {ip: 10.0.0.1, port: 1}\n"
 #define SERVERS "initialServerList: 10.0.0.1:1,10.0.0.2:1,10.0.0.3:1\n"
 
 /* Bounds on counts and sizes are errors at the first item beyond them. */
@@ -333,8 +335,7 @@ static void test_limits_are_located(void **state)
                                  i, one_letter(start, i == 0, (char)('a' + i)),
                                  one_letter(end, i == 7, (char)('b' + i)));
         for (uint32_t k = 0; k < 8; k++) {
-            used += (size_t)snprintf(text + used, cap - used, "%s10.1.%u.%u:1", k ? "," : "", i,
-                                     k);
+            used += (size_t)snprintf(text + used, cap - used, "%s10.1.%u.%u:1", k ? "," : "", i, k);
         }
         used += (size_t)snprintf(text + used, cap - used, "'}\n");
     }
@@ -408,9 +409,10 @@ static void test_node_options_copy_rule(void **state)
     assert_int_equal(o4->set_mask, 0);
     assert_int_equal(o4->election_timeout_ms, 1000);
     assert_int_equal(c.warning_count, 2);
-    assert_true(has_warning(&c, "t.yaml:7:58: warning: region 2 has its own nodeOptions, which "
-                                "RheaKV does not merge with commonNodeOptions: jraft's defaults "
-                                "apply to electionTimeoutMs, maxEntriesSize, maxBodySize"));
+    assert_true(has_warning(&c,
+                            "t.yaml:7:58: warning: region 2 has its own nodeOptions, which "
+                            "RheaKV does not merge with commonNodeOptions: jraft's defaults "
+                            "apply to electionTimeoutMs, maxEntriesSize, maxBodySize"));
     assert_true(has_warning(&c, "t.yaml:9:47: warning: region 4 has its own nodeOptions"));
     rs_rhea_config_free(&c);
 }
@@ -513,13 +515,13 @@ static void test_region_for_key(void **state)
     static const struct {
         const char *key;
         uint32_t index;
-    } cases[] = {{"", 1}, {"a", 1}, {"f\xff", 1}, {"g", 2}, {"t", 2}, {"t\xc3\xbe", 2},
-                 {"t\xc3\xbf", 0}, {"u", 0}, {"\xff\xff", 0}};
+    } cases[] = {{"", 1},          {"a", 1},         {"f\xff", 1}, {"g", 2},       {"t", 2},
+                 {"t\xc3\xbe", 2}, {"t\xc3\xbf", 0}, {"u", 0},     {"\xff\xff", 0}};
     /* "\xff" in a double-quoted YAML string is the character U+00FF: bytes c3 bf */
     assert_key(c.regions[0].start_key, c.regions[0].start_key_size, "t\xc3\xbf");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint32_t got = rs_rhea_region_for_key(&c, (const uint8_t *)cases[i].key,
-                                              strlen(cases[i].key));
+        uint32_t got =
+            rs_rhea_region_for_key(&c, (const uint8_t *)cases[i].key, strlen(cases[i].key));
         assert_int_equal(got, cases[i].index);
     }
     rs_rhea_config_free(&c);
@@ -530,11 +532,18 @@ static void test_ignored_options_warn(void **state)
 {
     (void)state;
     char text[8192], start[2], end[2];
-    size_t used = (size_t)snprintf(text, sizeof text, HEAD STORE "  commonNodeOptions:\n"
-                                                             "    raftOptions:\n");
-    static const char *const ignored[] = {"sync", "syncMeta", "maxElectionDelayMs",
-                                          "fileCheckHole", "maxAppendBufferSize", "applyBatch",
-                                          "openStatistics", "replicatorPipeline"};
+    size_t used = (size_t)snprintf(text, sizeof text,
+                                   HEAD STORE
+                                   "  commonNodeOptions:\n"
+                                   "    raftOptions:\n");
+    static const char *const ignored[] = {"sync",
+                                          "syncMeta",
+                                          "maxElectionDelayMs",
+                                          "fileCheckHole",
+                                          "maxAppendBufferSize",
+                                          "applyBatch",
+                                          "openStatistics",
+                                          "replicatorPipeline"};
     for (size_t i = 0; i < 8; i++) {
         used += (size_t)snprintf(text + used, sizeof text - used, "      %s: 1\n", ignored[i]);
     }
@@ -580,16 +589,16 @@ static void test_hostile_inputs(void **state)
     size_t used = (size_t)sprintf(deep, "clusterName: ");
     memset(deep + used, '[', depth);
     memset(deep + used + depth, ']', depth);
-    assert_int_equal(rs_rhea_config_load_text("deep", deep, used + 2 * depth, &c, &err),
-                     RS_EINVAL);
+    assert_int_equal(rs_rhea_config_load_text("deep", deep, used + 2 * depth, &c, &err), RS_EINVAL);
     free(deep);
     /* aliases are shared nodes, not copies: a laugh bomb in an ignored option costs nothing,
      * and an alias may stand for a value the reader uses */
-    load_ok(HEAD STORE "rpcOptions: &a [x, x, x, x, x, x, x, x]\n"
-                       "batchingOptions: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
-                       "failoverRetries: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n"
-                       "futureTimeoutMillis: [*c, *c, *c, *c, *c, *c, *c, *c]\n"
-                       "initialServerList: &s 10.0.0.1:1,10.0.0.2:1\n",
+    load_ok(HEAD STORE
+            "rpcOptions: &a [x, x, x, x, x, x, x, x]\n"
+            "batchingOptions: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "failoverRetries: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n"
+            "futureTimeoutMillis: [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+            "initialServerList: &s 10.0.0.1:1,10.0.0.2:1\n",
             &c);
     assert_int_equal(c.server_count, 2);
     rs_rhea_config_free(&c);
@@ -698,7 +707,8 @@ static size_t break_at(const uint8_t *t, size_t size, size_t i)
     if (i + 1 < size && t[i] == 0xc2 && t[i + 1] == 0x85) {
         return 2;
     }
-    if (i + 2 < size && t[i] == 0xe2 && t[i + 1] == 0x80 && (t[i + 2] == 0xa8 || t[i + 2] == 0xa9)) {
+    if (i + 2 < size && t[i] == 0xe2 && t[i + 1] == 0x80 &&
+        (t[i + 2] == 0xa8 || t[i + 2] == 0xa9)) {
         return 3;
     }
     return 0;
