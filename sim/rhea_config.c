@@ -236,9 +236,23 @@ static struct rs_rhea_mark node_mark(const yaml_node_t *node)
     return mark_of(&node->start_mark);
 }
 
+static struct rs_rhea_mark offset_to_mark(const char *text, size_t size, size_t offset);
+
+/* libyaml places the end of a stream that lacks a final line break on a line of its own; the
+ * error is put at the end of the last line instead, inside the text. */
+static struct rs_rhea_mark clamp_to_text(const struct reader *r, struct rs_rhea_mark mark)
+{
+    struct rs_rhea_mark end = offset_to_mark(r->text, r->size, r->size);
+    if (mark.line > end.line || (mark.line == end.line && mark.column > end.column)) {
+        return end;
+    }
+    return mark;
+}
+
 static enum rs_err fail_at(struct reader *r, struct rs_rhea_mark mark, const char *fmt, ...)
 {
     RS_ASSERT(fmt != NULL);
+    mark = clamp_to_text(r, mark);
     r->err->line = mark.line;
     r->err->column = mark.column;
     va_list args;
@@ -257,7 +271,7 @@ static void warn_at(struct reader *r, struct rs_rhea_mark mark, const char *fmt,
         return;
     }
     char *w = c->warnings[c->warning_count++];
-    int n = snprintf(w, RS_RHEA_MESSAGE_SIZE_MAX, "%s:%u:%u: warning: ", c->source, mark.line,
+    int n = snprintf(w, RS_RHEA_MESSAGE_SIZE_MAX, "%s:%u:%u: warning: ", r->err->file, mark.line,
                      mark.column);
     if (n < 0 || (size_t)n >= RS_RHEA_MESSAGE_SIZE_MAX) {
         return;
@@ -1568,6 +1582,62 @@ static struct rs_rhea_mark offset_to_mark(const char *text, size_t size, size_t 
     return m;
 }
 
+static bool is_break(char ch)
+{
+    return ch == '\n' || ch == '\r';
+}
+
+/* Whether text[i] starts an anchor or an alias: '&' or '*' after a blank or a flow indicator,
+ * before a name. */
+static bool anchor_at(const char *t, size_t size, size_t i)
+{
+    if ((t[i] != '&' && t[i] != '*') || i + 1 == size || is_space(t[i + 1]) || is_break(t[i + 1])) {
+        return false;
+    }
+    return i == 0 || is_space(t[i - 1]) || is_break(t[i - 1]) || strchr("[{,", t[i - 1]) != NULL;
+}
+
+/* The things libyaml is slow on (RS_RHEA_FLOW_DEPTH_MAX and the limits after it) are counted
+ * before libyaml sees the text, conservatively: in quoted and block scalars too. Only whole-line
+ * comments are skipped, since no flow indicator, anchor or alias can be on one. */
+static enum rs_err check_text_shape(struct reader *r)
+{
+    const char *t = r->text;
+    uint32_t depth = 0, anchor_count = 0, directive_count = 0;
+    bool line_start = true;
+    for (size_t i = 0; i < r->size; i++) {
+        char ch = t[i];
+        struct rs_rhea_mark at = {0, 0};
+        if (is_break(ch) || (line_start && is_space(ch))) {
+            line_start = is_break(ch) || line_start;
+            continue;
+        }
+        if (line_start && ch == '#') {
+            while (i + 1 < r->size && !is_break(t[i + 1])) {
+                i++;
+            }
+            continue;
+        }
+        bool column_one = i == 0 || is_break(t[i - 1]);
+        line_start = false;
+        depth = (ch == ']' || ch == '}') && depth > 0 ? depth - 1 : depth;
+        if ((ch == '[' || ch == '{') && ++depth > RS_RHEA_FLOW_DEPTH_MAX) {
+            at = offset_to_mark(t, r->size, i);
+            return fail_at(r, at, "lists and mappings nested deeper than %u levels",
+                           RS_RHEA_FLOW_DEPTH_MAX);
+        }
+        if (anchor_at(t, r->size, i) && ++anchor_count > RS_RHEA_ANCHOR_COUNT_MAX) {
+            at = offset_to_mark(t, r->size, i);
+            return fail_at(r, at, "more than %u anchors and aliases", RS_RHEA_ANCHOR_COUNT_MAX);
+        }
+        if (ch == '%' && column_one && ++directive_count > RS_RHEA_DIRECTIVE_COUNT_MAX) {
+            at = offset_to_mark(t, r->size, i);
+            return fail_at(r, at, "more than %u directives", RS_RHEA_DIRECTIVE_COUNT_MAX);
+        }
+    }
+    return RS_OK;
+}
+
 static enum rs_err parser_error(struct reader *r, const yaml_parser_t *p)
 {
     if (p->error == YAML_MEMORY_ERROR) {
@@ -1648,21 +1718,25 @@ enum rs_err rs_rhea_config_load_text(const char *label,
         return fail_at(&r, (struct rs_rhea_mark){1, 1}, "the file is larger than %u bytes",
                        RS_RHEA_FILE_SIZE_MAX);
     }
+    if (size >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        /* libyaml keeps a UTF-8 byte-order mark when the encoding is given, and counts it in
+         * the first line's columns; editors do not. */
+        r.text = text + 3;
+        r.size = size - 3;
+    }
+    enum rs_err rc = check_text_shape(&r);
+    if (rc != RS_OK) {
+        return rc;
+    }
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         snprintf(err->message, sizeof err->message, "out of memory");
         return RS_ENOMEM;
     }
-    /* libyaml keeps a UTF-8 byte-order mark when the encoding is given, and counts it in the
-     * first line's columns; editors do not. */
-    if (size >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-        r.text = text + 3;
-        r.size = size - 3;
-    }
     yaml_parser_set_input_string(&parser, (const unsigned char *)(r.size > 0 ? r.text : ""),
                                  r.size);
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-    enum rs_err rc = read_stream(&r, &parser);
+    rc = read_stream(&r, &parser);
     yaml_parser_delete(&parser);
     free(r.region_nodes);
     if (rc != RS_OK) {

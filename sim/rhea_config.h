@@ -50,7 +50,12 @@
 #define RS_RHEA_SERVER_COUNT_MAX  RS_NODE_ID_MAX
 #define RS_RHEA_PEER_COUNT_MAX    (RS_CONF_VOTERS_MAX + RS_CONF_LEARNERS_MAX)
 #define RS_RHEA_WARNING_COUNT_MAX 32u
-#define RS_RHEA_MESSAGE_SIZE_MAX  512u
+/* libyaml 0.2.5 takes time quadratic in these (a 1 MiB file of them takes hours); the text is
+ * checked for them before libyaml reads it. */
+#define RS_RHEA_FLOW_DEPTH_MAX      32u   /* nested [ and { */
+#define RS_RHEA_ANCHOR_COUNT_MAX    1024u /* anchors and aliases: &name, *name */
+#define RS_RHEA_DIRECTIVE_COUNT_MAX 64u   /* %YAML and %TAG lines */
+#define RS_RHEA_MESSAGE_SIZE_MAX    512u
 
 /* Region ids RheaKV leaves to static configuration: [-1, 1000000) (Region.MIN/MAX_ID_WITH_
  * MANUAL_CONF); the PD hands out ids from 1000000 on. -1 is the default single region. */

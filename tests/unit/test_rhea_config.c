@@ -344,6 +344,27 @@ static void test_limits_are_located(void **state)
     assert_non_null(strstr(got, "more than 63 servers in the cluster"));
     /* the top-level server is store 1 and regions 0..6 add 56: the 7th of region 7 is the 64th */
     assert_memory_equal(got, "13:", 3);
+    /* what libyaml is slow on: nesting, anchors and aliases, directives */
+    used = (size_t)snprintf(text, cap, HEAD STORE SERVERS "rpcOptions: ");
+    memset(text + used, '{', 40);
+    text[used + 40] = '\0';
+    assert_string_equal(load_bad(text), "6:45: lists and mappings nested deeper than 32 levels");
+    used = (size_t)snprintf(text, cap, HEAD STORE SERVERS "rpcOptions: [&a x");
+    for (uint32_t i = 0; i < 1023; i++) {
+        used += (size_t)snprintf(text + used, cap - used, ", *a");
+    }
+    snprintf(text + used, cap - used, "]\n");
+    struct rs_rhea_config ok;
+    load_ok(text, &ok);
+    rs_rhea_config_free(&ok);
+    snprintf(text + used, cap - used, ",*a, *a]\n");
+    assert_string_equal(load_bad(text), "6:4111: more than 1024 anchors and aliases");
+    used = 0;
+    for (uint32_t i = 0; i < 65; i++) {
+        used += (size_t)snprintf(text + used, cap - used, "%%TAG !t%u! tag:t%u:\n", i, i);
+    }
+    snprintf(text + used, cap - used, "---\n" HEAD STORE SERVERS);
+    assert_string_equal(load_bad(text), "65:1: more than 64 directives");
     /* the file size */
     memset(text, '#', RS_RHEA_FILE_SIZE_MAX + 1);
     struct rs_rhea_config c;
@@ -582,15 +603,21 @@ static void test_hostile_inputs(void **state)
     assert_string_equal(load_bad(HEAD STORE "initialServerList: \"10.0.0.1:1\\0\"\n"),
                         "5:30: '10.0.0.1:1\\x00' in initialServerList: the port must be from 1 "
                         "to 65535");
-    /* deep nesting: an error, and no stack overflow */
-    size_t depth = 100000;
+    /* deep nesting: an error before libyaml, whose time is quadratic in it */
+    size_t depth = 500000;
     char *deep = malloc(2 * depth + 32);
     assert_non_null(deep);
     size_t used = (size_t)sprintf(deep, "clusterName: ");
     memset(deep + used, '[', depth);
     memset(deep + used + depth, ']', depth);
     assert_int_equal(rs_rhea_config_load_text("deep", deep, used + 2 * depth, &c, &err), RS_EINVAL);
+    assert_string_equal(err.message, "lists and mappings nested deeper than 32 levels");
+    assert_int_equal(err.column, 14 + 32);
     free(deep);
+    /* the end of a stream without a final line break is on the last line, not after it */
+    assert_string_equal(load_bad("clusterName: [a"),
+                        "1:16: did not find expected ',' or ']' (while parsing a flow sequence "
+                        "that starts at 1:14)");
     /* aliases are shared nodes, not copies: a laugh bomb in an ignored option costs nothing,
      * and an alias may stand for a value the reader uses */
     load_ok(HEAD STORE
