@@ -14,7 +14,7 @@
  *   initialServerList: 10.0.0.1:8181,10.0.0.2:8181,10.0.0.3:8181,10.0.0.4:8181/learner
  *   placementDriverOptions: { fake: false, pdGroupId: pd, initialPdServerList: ... }
  *   storeEngineOptions:
- *     serverAddress: { ip: 10.0.0.1, port: 8181 }   optional; must be one of the servers
+ *     serverAddress: { ip: 10.0.0.1, port: 8181 }   required; must be one of the servers
  *     commonNodeOptions: { electionTimeoutMs: 1000, raftOptions: { ... } }
  *     regionEngineOptionsList:
  *       - { regionId: 1, endKey: g }
@@ -138,16 +138,23 @@ struct rs_rhea_node_options {
 };
 
 struct rs_rhea_region {
-    int64_t region_id; /* RS_RHEA_REGION_ID_MIN..RS_RHEA_REGION_ID_LIMIT-1 */
-    char raft_group_id[RS_RHEA_GROUP_SIZE_MAX]; /* clusterName-regionId */
-    uint32_t start_key_size;                    /* 0: unbounded below (-inf) */
+    /* RS_RHEA_REGION_ID_MIN..RS_RHEA_REGION_ID_LIMIT-1 */
+    int64_t region_id;
+    /* clusterName-regionId */
+    char raft_group_id[RS_RHEA_GROUP_SIZE_MAX];
+    /* 0: unbounded below (-inf) */
+    uint32_t start_key_size;
     uint8_t start_key[RS_RHEA_KEY_SIZE_MAX];
-    uint32_t end_key_size; /* 0: unbounded above (+inf) */
+    /* 0: unbounded above (+inf) */
+    uint32_t end_key_size;
     uint8_t end_key[RS_RHEA_KEY_SIZE_MAX];
-    bool own_peers; /* its own initialServerList (else the top one) */
+    /* its own initialServerList (else the top-level one) */
+    bool own_peers;
     struct rs_rhea_peer_list peers;
-    struct rs_rhea_node_options node_options; /* after the copy rule */
-    struct rs_rhea_mark mark;                 /* its item in regionEngineOptionsList */
+    /* after the copy rule */
+    struct rs_rhea_node_options node_options;
+    /* its list item; the default region (no list): the storeEngineOptions mapping */
+    struct rs_rhea_mark mark;
 };
 
 /* A PD peer is its own process, not a store. */
@@ -168,7 +175,7 @@ struct rs_rhea_config {
     struct {
         bool has_server_address;
         struct rs_rhea_endpoint server_address;
-        rs_node_id server_store_id; /* the store the file was written for; 0 if not given */
+        rs_node_id server_store_id; /* the store the file was written for (serverAddress) */
         struct rs_rhea_node_options common_node_options;
         uint64_t least_keys_on_split;         /* 10000 */
         uint32_t store_heartbeat_interval_s;  /* heartbeatOptions, 60 */
