@@ -250,6 +250,11 @@ static struct rs_rhea_mark clamp_to_text(const struct reader *r, struct rs_rhea_
 }
 
 static enum rs_err fail_at(struct reader *r, struct rs_rhea_mark mark, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn_at(struct reader *r, struct rs_rhea_mark mark, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum rs_err fail_at(struct reader *r, struct rs_rhea_mark mark, const char *fmt, ...)
 {
     RS_ASSERT(fmt != NULL);
     mark = clamp_to_text(r, mark);
