@@ -2,7 +2,8 @@
 # Installs the Debian packages rheasim needs, when they are missing (run as root or with sudo).
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config git libcmocka-dev libxxhash-dev libbsd-dev gnuplot-nox)
+packages=(build-essential cmake pkg-config git libcmocka-dev libxxhash-dev libbsd-dev libyaml-dev
+    gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
