@@ -6,6 +6,7 @@
 #include "sim/context.h"
 #include "sim/history.h"
 #include "sim/layout.h"
+#include "sim/rhea_config.h"
 #include "sim/workload.h"
 #include "sim/lincheck.h"
 #include "sim/nemesis.h"
@@ -870,6 +871,117 @@ static void check_history(struct run *run, struct rs_lincheck_result *lin)
     rs_buf_free(&b);
 }
 
+/* The layout a run starts with: regions, their members and options. */
+struct layout {
+    struct rs_region *regions;
+    uint32_t region_count;
+    struct rs_conf *confs;          /* NULL: every region on the cluster-wide voters */
+    struct rs_raft_config *rafts;   /* NULL: the scenario's raft settings for every region */
+};
+
+static void layout_free(struct layout *l)
+{
+    for (uint32_t i = 0; l->regions != NULL && i < l->region_count; i++) {
+        rs_region_free(&l->regions[i]);
+    }
+    free(l->regions);
+    free(l->confs);
+    free(l->rafts);
+    memset(l, 0, sizeof *l);
+}
+
+/* The order of the file's regions by start key (their ranges do not overlap). */
+static void rhea_key_order(const struct rs_rhea_config *rc, uint32_t *order)
+{
+    for (uint32_t i = 0; i < rc->region_count; i++) {
+        uint32_t j = i;
+        const struct rs_rhea_region *r = &rc->regions[i];
+        while (j > 0) {
+            const struct rs_rhea_region *p = &rc->regions[order[j - 1]];
+            if (rs_key_compare((struct rs_bytes){p->start_key, p->start_key_size},
+                               (struct rs_bytes){r->start_key, r->start_key_size}) <= 0) {
+                break;
+            }
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+}
+
+/*
+ * cluster.rhea_config: stores are the file's servers (ids in order of first appearance),
+ * regions its regionEngineOptionsList in key order (ids 1..N; the RheaKV region id and group
+ * id stay in the file), each with its own members and node options. Returns 0, or 65 after
+ * printing the located error.
+ */
+static int layout_from_rhea(struct run *run, struct rs_world_config *cfg, struct layout *l)
+{
+    const char *path = run->scn.settings[RS_SCN_CLUSTER_RHEA_CONFIG].text;
+    struct rs_rhea_config rc;
+    struct rs_rhea_error err;
+    char text[1024];
+    if (rs_rhea_config_load(path, &rc, &err) != RS_OK) {
+        rs_rhea_error_format(&err, text, sizeof text);
+        fprintf(stderr, "rheasim: %s\n", text);
+        return 65;
+    }
+    const struct rs_scn_value *nodes = &run->scn.settings[RS_SCN_CLUSTER_NODES];
+    if (rc.server_count != (uint32_t)nodes->lo) {
+        fprintf(stderr, "rheasim: %s:%u:%u: cluster.nodes is %lld but %s has %u stores: set "
+                        "cluster.nodes=%u\n", run->scn.source, nodes->line, nodes->column,
+                (long long)nodes->lo, path, rc.server_count, rc.server_count);
+        rs_rhea_config_free(&rc);
+        return 65;
+    }
+    for (uint32_t i = 0; i < rc.warning_count && !run->opt->quiet; i++) {
+        fprintf(stderr, "rheasim: warning: %s\n", rc.warnings[i]);
+    }
+    if (!rc.pd.fake && !run->opt->quiet) {
+        fprintf(stderr, "rheasim: %s: placementDriverOptions.fake is false, but the Placement "
+                        "Driver service is not built yet: routes come from the fake PD\n", path);
+    }
+    l->region_count = rc.region_count;
+    l->regions = calloc(rc.region_count, sizeof *l->regions);
+    l->confs = calloc(rc.region_count, sizeof *l->confs);
+    l->rafts = calloc(rc.region_count, sizeof *l->rafts);
+    uint32_t *order = calloc(rc.region_count, sizeof *order);
+    RS_ASSERT(l->regions != NULL && l->confs != NULL && l->rafts != NULL && order != NULL);
+    rhea_key_order(&rc, order);
+    for (uint32_t i = 0; i < rc.region_count; i++) {
+        const struct rs_rhea_region *r = &rc.regions[order[i]];
+        rs_region_init(&l->regions[i], i + 1, (struct rs_bytes){r->start_key, r->start_key_size},
+                       (struct rs_bytes){r->end_key, r->end_key_size});
+        struct rs_rhea_members m;
+        rs_rhea_region_members(&rc, order[i], &m);
+        l->confs[i].voter_count = m.voter_count;
+        memcpy(l->confs[i].voters, m.voters, m.voter_count * sizeof m.voters[0]);
+        l->confs[i].learner_count = m.learner_count;
+        memcpy(l->confs[i].learners, m.learners, m.learner_count * sizeof m.learners[0]);
+        l->rafts[i] = cfg->raft;
+        rs_rhea_region_raft_config(&rc, order[i], m.voters[0], &l->rafts[i]);
+    }
+    free(order);
+    rs_rhea_config_free(&rc);
+    return 0;
+}
+
+static int layout_build(struct run *run, struct rs_world_config *cfg, struct layout *l)
+{
+    memset(l, 0, sizeof *l);
+    if (run->scn.settings[RS_SCN_CLUSTER_RHEA_CONFIG].text[0] != '\0') {
+        return layout_from_rhea(run, cfg, l);
+    }
+    l->region_count = (uint32_t)VAL(CLUSTER_REGIONS);
+    l->regions = rs_layout_split_keys((uint32_t)VAL(WORKLOAD_KEYS), l->region_count);
+    if (VAL(CLUSTER_PLACEMENT) == 1) {
+        l->confs = calloc(l->region_count, sizeof *l->confs);
+        RS_ASSERT(l->confs != NULL);
+        rs_layout_spread(l->confs, l->region_count, cfg->node_count, cfg->replica_count);
+    }
+    return 0;
+}
+
 static int prepare(struct run *run)
 {
     const struct rs_run_options *o = run->opt;
@@ -894,23 +1006,18 @@ static int prepare(struct run *run)
     RS_ASSERT(run->history != NULL);
     struct rs_world_config cfg;
     build_config(run, &cfg);
-    uint32_t region_count = (uint32_t)VAL(CLUSTER_REGIONS);
-    struct rs_region *regions = rs_layout_split_keys((uint32_t)VAL(WORKLOAD_KEYS), region_count);
-    cfg.regions = regions;
-    cfg.region_count = region_count;
-    struct rs_conf *confs = NULL;
-    if (VAL(CLUSTER_PLACEMENT) == 1) {
-        confs = calloc(region_count, sizeof *confs);
-        RS_ASSERT(confs != NULL);
-        rs_layout_spread(confs, region_count, cfg.node_count, cfg.replica_count);
-        cfg.region_confs = confs;
+    struct layout layout;
+    int code = layout_build(run, &cfg, &layout);
+    if (code != 0) {
+        layout_free(&layout);
+        return code;
     }
+    cfg.regions = layout.regions;
+    cfg.region_count = layout.region_count;
+    cfg.region_confs = layout.confs;
+    cfg.region_rafts = layout.rafts;
     enum rs_err init_err = rs_world_init(&run->world, &cfg, &run->trace);
-    free(confs);
-    for (uint32_t i = 0; i < region_count; i++) {
-        rs_region_free(&regions[i]);
-    }
-    free(regions);
+    layout_free(&layout);
     if (init_err != RS_OK) {
         fprintf(stderr, "rheasim: %s: the network or disk parameters are invalid\n",
                 o->scenario_path);

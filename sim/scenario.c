@@ -70,6 +70,7 @@ static const char *const bool_words[] = {"off", "on", "false", "true"};
 
 static const char *const type_names[RS_SCN_TYPE_COUNT] = {
     "int", "bool", "duration", "percent", "size", "enum", "range", "mix", "distribution", "rate",
+    "path",
 };
 static const char *const op_names[RS_SCN_OP_COUNT] = {
 #define RS_SCN_OP_NAME(id, name) name,
@@ -725,6 +726,7 @@ static void out_value(struct out *o, enum rs_scn_setting_id id, const struct rs_
                 }
             }
             return;
+        case RS_SCN_PATH: out_printf(o, "%s", v->text); return;
         case RS_SCN_DIST:
             out_printf(o, "%s", dist_words[v->dist]);
             if (v->dist == RS_SCN_DIST_ZIPF) {
@@ -1012,6 +1014,25 @@ static enum rs_err parse_choice(const struct sink *k,
                 guess_hint(&g, n, best_size, hint, sizeof hint));
 }
 
+/* A file name: printable ASCII without spaces (a word), at most RS_SCN_PATH_SIZE_MAX - 1. */
+static enum rs_err parse_path(const struct sink *k, const struct rs_scn_setting *row,
+                              const char *p, size_t n, uint32_t column, struct rs_scn_value *v)
+{
+    if (n >= RS_SCN_PATH_SIZE_MAX) {
+        return fail(k, column, "%s is longer than %u bytes", row->section_key,
+                    RS_SCN_PATH_SIZE_MAX - 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x21 || p[i] > 0x7e) {
+            return fail(k, column + (uint32_t)i, "%s: file names are printable ASCII",
+                        row->section_key);
+        }
+    }
+    memcpy(v->text, p, n);
+    v->text[n] = '\0';
+    return RS_OK;
+}
+
 /* A value of setting id, written at column. The value's content fields start zeroed. */
 static enum rs_err parse_value(const struct sink *k,
                                enum rs_scn_setting_id id,
@@ -1027,7 +1048,8 @@ static enum rs_err parse_value(const struct sink *k,
     int index = -1;
     bool drawn = find_dots(p, n) != NULL;
     bool drawable = row->type != RS_SCN_BOOL && row->type != RS_SCN_ENUM &&
-                    row->type != RS_SCN_MIX && row->type != RS_SCN_DIST;
+                    row->type != RS_SCN_MIX && row->type != RS_SCN_DIST &&
+                    row->type != RS_SCN_PATH;
     if (drawn && !drawable) {
         return fail(k, column, "%s cannot be drawn from a range", row->section_key);
     }
@@ -1047,6 +1069,8 @@ static enum rs_err parse_value(const struct sink *k,
             return parse_mix(k, p, n, column, v);
         case RS_SCN_DIST:
             return parse_dist(k, p, n, column, v);
+        case RS_SCN_PATH:
+            return parse_path(k, row, p, n, column, v);
         default:
             return parse_span(k, id, p, n, column, v);
     }
@@ -1060,7 +1084,7 @@ static void value_clear(struct rs_scn_value *v)
 static bool value_same(const struct rs_scn_value *a, const struct rs_scn_value *b)
 {
     return a->lo == b->lo && a->hi == b->hi && a->drawn == b->drawn && a->dist == b->dist &&
-           a->dist_param == b->dist_param &&
+           a->dist_param == b->dist_param && strcmp(a->text, b->text) == 0 &&
            memcmp(a->mix_weight, b->mix_weight, sizeof a->mix_weight) == 0;
 }
 

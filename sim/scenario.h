@@ -44,6 +44,9 @@
 #define RS_SCN_EXIT_USAGE   64 /* a bad --set flag */
 #define RS_SCN_EXIT_DATAERR 65 /* a bad scenario file */
 
+/* The longest file name a PATH setting holds. */
+#define RS_SCN_PATH_SIZE_MAX 200u
+
 /* The value types of settings. */
 enum rs_scn_type {
     RS_SCN_INT,      /* integer; lo/hi */
@@ -56,6 +59,7 @@ enum rs_scn_type {
     RS_SCN_MIX,      /* get:50,put:40,cas:10; mix_weight[] */
     RS_SCN_DIST,     /* uniform, zipf:0.99, hot:10%, sequential; dist, dist_param */
     RS_SCN_RATE,     /* 2000/s or closed; lo/hi in operations per second, 0 = closed */
+    RS_SCN_PATH,     /* a file name, relative to the current directory; text ("" = none) */
     RS_SCN_TYPE_COUNT
 };
 
@@ -80,6 +84,9 @@ enum rs_scn_type {
       "replicas of each region; at most cluster.nodes")                                            \
     X(CLUSTER_LEARNERS, "cluster", "learners", RS_SCN_INT, "0", 0, 7, 0, NULL,                   \
       "learners at the start: the nodes after the replicas")                                   \
+    X(CLUSTER_RHEA_CONFIG, "cluster", "rhea_config", RS_SCN_PATH, "", 0, 0, 0, NULL,               \
+      "a RheaKV YAML configuration: stores, regions, members and node options come from it "   \
+      "(cluster.nodes, replicas, learners, regions and placement are then unused)")            \
     X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 64, 0, NULL,                      \
       "regions (raft groups) at the start: the workload's keys cut into equal ranges")           \
     X(CLUSTER_PLACEMENT, "cluster", "placement", RS_SCN_ENUM, "same", 0, 1, 0, "same|spread",      \
@@ -262,6 +269,7 @@ struct rs_scn_value {
     uint32_t mix_weight[RS_SCN_OP_COUNT]; /* RS_SCN_MIX */
     enum rs_scn_dist dist;                /* RS_SCN_DIST */
     uint32_t dist_param;                  /* RS_SCN_DIST */
+    char text[RS_SCN_PATH_SIZE_MAX];      /* RS_SCN_PATH */
     /* Provenance: not part of the value (rs_scenario_equal ignores it). */
     enum rs_scn_origin origin;
     uint32_t line;   /* FROM_FILE: 1-based line of the key */

@@ -534,7 +534,9 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
             }
             c = wn->joining ? &no_conf : c;
         }
-        boot[boot_count++] = (struct rs_store_boot){.region = &w->boot_regions[i], .conf = c};
+        const struct rs_raft_config *raft = w->boot_rafts != NULL ? &w->boot_rafts[i] : NULL;
+        boot[boot_count++] =
+            (struct rs_store_boot){.region = &w->boot_regions[i], .conf = c, .raft = raft};
     }
     wn->store = malloc(sizeof *wn->store);
     RS_ASSERT(wn->store != NULL);
@@ -2177,8 +2179,14 @@ static void init_regions(struct rs_world *w)
         RS_ASSERT(w->boot_confs != NULL);
         memcpy(w->boot_confs, cfg->region_confs, w->boot_region_count * sizeof *w->boot_confs);
     }
+    if (cfg->region_rafts != NULL) {
+        w->boot_rafts = calloc(w->boot_region_count, sizeof *w->boot_rafts);
+        RS_ASSERT(w->boot_rafts != NULL);
+        memcpy(w->boot_rafts, cfg->region_rafts, w->boot_region_count * sizeof *w->boot_rafts);
+    }
     w->cfg.regions = NULL; /* the copies above are the world's own */
     w->cfg.region_confs = NULL;
+    w->cfg.region_rafts = NULL;
 }
 
 static void init_clients(struct rs_world *w)
@@ -2288,6 +2296,7 @@ void rs_world_free(struct rs_world *w)
     }
     free(w->boot_regions);
     free(w->boot_confs);
+    free(w->boot_rafts);
     free(w->region_checks);
     free(w->regions);
     rs_checks_free(&w->checks);

@@ -37,6 +37,9 @@ struct rs_world_config {
      * the learner_count nodes after them); a store outside a region's members does not host
      * it at the start */
     const struct rs_conf *region_confs;
+    /* each region's raft options (NULL: raft above for every region); id, members, seed and
+     * bugs are set per store */
+    const struct rs_raft_config *region_rafts;
     uint64_t fault_phase_ns; /* faults happen before this; then everything heals */
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
@@ -231,6 +234,7 @@ struct rs_world {
     struct rs_region *boot_regions;
     uint32_t boot_region_count;
     struct rs_conf *boot_confs; /* NULL: the cluster-wide layout */
+    struct rs_raft_config *boot_rafts; /* NULL: cfg.raft for every region */
     struct rs_trace *trace;
     rs_op_observer on_op;
     void *on_op_ctx;

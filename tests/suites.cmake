@@ -161,3 +161,11 @@ set_tests_properties(compare-leader-isolation PROPERTIES LABELS check TIMEOUT 60
 rs_add_test(test_bug_caught SOURCES ${RS_SUITES}/test_bug_caught.c LABELS bugs
   SUFFIX lease-ignores-drift
   ARGS lease-ignores-drift scenarios/clock-skew-lease-read.scn 500 linearizability TIMEOUT 1800)
+
+# A cluster from a RheaKV YAML configuration (stores, regions with their own members and node
+# options, a learner placed by one region): seeds 1..100, and the same bytes for a seed.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX rhea-config-three-regions
+  ARGS scenarios/rhea-config-three-regions.scn 1 100 TIMEOUT 1800)
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
+  SUFFIX rhea-config-three-regions ARGS scenarios/rhea-config-three-regions.scn 2 TIMEOUT 600)

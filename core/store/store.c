@@ -124,7 +124,7 @@ static void heap_update(struct rs_store *s, struct rs_node *n)
 }
 
 static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *region,
-                                   const struct rs_conf *conf)
+                                   const struct rs_conf *conf, const struct rs_raft_config *raft)
 {
     RS_ASSERT(rs_store_replica(s, region->id) == NULL);
     if (s->replica_count == s->replica_cap) {
@@ -134,7 +134,11 @@ static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *r
         s->due = realloc(s->due, s->replica_cap * sizeof *s->due);
         RS_ASSERT(s->replicas != NULL && s->heap != NULL && s->due != NULL);
     }
-    struct rs_raft_config cfg = s->raft;
+    struct rs_raft_config cfg = raft != NULL ? *raft : s->raft;
+    cfg.id = s->id;
+    cfg.bugs = s->raft.bugs;
+    cfg.voter_count = 0;
+    cfg.learner_count = 0;
     cfg.random_seed = replica_seed(s->random_seed, region->id);
     if (conf != NULL) {
         RS_ASSERT(conf->voter_count <= RS_RAFT_VOTERS_MAX);
@@ -222,7 +226,7 @@ void rs_store_untouch(struct rs_store *s)
 }
 
 static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *region,
-                                   const struct rs_conf *conf);
+                                   const struct rs_conf *conf, const struct rs_raft_config *raft);
 static void out_move(struct rs_store *s, struct rs_node *n);
 
 /*
@@ -240,7 +244,7 @@ static void adopt_splits(struct rs_store *s, struct rs_node *n)
             struct rs_region placeholder;
             rs_region_init(&placeholder, n->split.child_id, (struct rs_bytes){NULL, 0},
                            (struct rs_bytes){NULL, 0});
-            child = replica_add(s, &placeholder, NULL);
+            child = replica_add(s, &placeholder, NULL, &n->raft.cfg); /* the parent's options */
             rs_region_free(&placeholder);
             child->initialized = false;
         }
@@ -346,7 +350,7 @@ enum rs_err rs_store_recover(struct rs_store *s, uint64_t now_ns, const struct r
 {
     RS_ASSERT(s->replica_count == 0);
     for (size_t i = 0; i < boot_count; i++) {
-        replica_add(s, boot[i].region, boot[i].conf);
+        replica_add(s, boot[i].region, boot[i].conf, boot[i].raft);
     }
     /* regions found only on disk: their snapshot brings the range */
     for (size_t i = 0; i < file_count; i++) {
@@ -354,7 +358,7 @@ enum rs_err rs_store_recover(struct rs_store *s, uint64_t now_ns, const struct r
         if (file_region(files[i].name, &id) && rs_store_replica(s, id) == NULL) {
             struct rs_region r;
             rs_region_init(&r, id, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
-            replica_add(s, &r, NULL)->initialized = false;
+            replica_add(s, &r, NULL, NULL)->initialized = false;
             rs_region_free(&r);
         }
     }
@@ -441,7 +445,7 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
         struct rs_region placeholder;
         rs_region_init(&placeholder, env.region_id, (struct rs_bytes){NULL, 0},
                        (struct rs_bytes){NULL, 0});
-        n = replica_add(s, &placeholder, NULL);
+        n = replica_add(s, &placeholder, NULL, NULL);
         rs_region_free(&placeholder);
         n->initialized = false;
         s->stats.created_on_demand++;

@@ -26,6 +26,8 @@
 struct rs_store_boot {
     const struct rs_region *region;
     const struct rs_conf *conf;
+    /* the region's own options (NULL: the store's); id, members and seed are the store's */
+    const struct rs_raft_config *raft;
 };
 
 struct rs_store_stats {

@@ -115,12 +115,14 @@ static void test_schema_rows_have_valid_defaults(void **state)
         const struct rs_scn_setting *row = &rs_scn_schema[i];
         const struct rs_scn_value *v = &s.settings[i];
         assert_true(strlen(row->help) > 0);
-        assert_true(strlen(row->default_text) > 0);
+        /* a file name is the one type whose default is "none" */
+        assert_true(strlen(row->default_text) > 0 || row->type == RS_SCN_PATH);
         assert_int_equal(rs_scn_setting_find(row->section_key), (int)i);
         assert_ptr_equal(rs_scenario_get(&s, row->section_key), v);
         assert_int_equal(v->origin, RS_SCN_FROM_DEFAULT);
         assert_true(row->min <= row->max);
-        bool scalar = row->type != RS_SCN_MIX && row->type != RS_SCN_DIST;
+        bool scalar = row->type != RS_SCN_MIX && row->type != RS_SCN_DIST &&
+                      row->type != RS_SCN_PATH;
         bool closed_rate = row->type == RS_SCN_RATE && v->lo == 0;
         if (scalar && !closed_rate) {
             assert_true(v->lo >= row->min && v->hi <= row->max);
@@ -129,6 +131,9 @@ static void test_schema_rows_have_valid_defaults(void **state)
         char text[256];
         char assignment[300];
         rs_scn_value_format((enum rs_scn_setting_id)i, v, text, sizeof text);
+        if (text[0] == '\0') {
+            continue; /* no file: nothing to write (the writer leaves defaults out) */
+        }
         snprintf(assignment, sizeof assignment, "%s=%s", row->section_key, text);
         struct rs_scn_error err;
         struct rs_scenario copy;
