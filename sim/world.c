@@ -1310,9 +1310,11 @@ static void client_recv(struct rs_world *w, struct rs_world_client *wc,
     }
     struct rs_kv_response resp;
     if (rs_kv_response_frame_decode(env.inner, &resp) == RS_OK &&
-        (resp.status == RS_EKEYRANGE || resp.status == RS_ENOREGION ||
+        (resp.status == RS_EKEYRANGE ||
          (resp.status == RS_EEPOCH && env.epoch.version != r->epoch.version))) {
-        refresh_routes(w, wc); /* a split moved the range: ask the (fake) PD again */
+        /* a split moved the range: ask the (fake) PD again. NOREGION only says that store
+         * holds no replica (regions on other stores): the client tries the next one. */
+        refresh_routes(w, wc);
     }
     struct rs_client_out out;
     rs_client_recv(&wc->client, w->now_ns, f->from, env.inner.data, env.inner.size, &out);

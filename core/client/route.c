@@ -6,26 +6,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Start keys are distinct (ranges do not overlap), so the order is total: qsort cannot make
+ * it depend on its algorithm. */
+static int compare_start(const void *a, const void *b)
+{
+    const struct rs_region *x = &((const struct rs_route_entry *)a)->region;
+    const struct rs_region *y = &((const struct rs_route_entry *)b)->region;
+    return rs_key_compare((struct rs_bytes){x->start, x->start_size},
+                          (struct rs_bytes){y->start, y->start_size});
+}
+
+/* qsort's context: the entries the id index points into (set only while sorting). */
+static const struct rs_route_entry *sorting_entries;
+
+static int compare_id(const void *a, const void *b)
+{
+    uint64_t x = sorting_entries[*(const uint32_t *)a].region.id;
+    uint64_t y = sorting_entries[*(const uint32_t *)b].region.id;
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
 void rs_route_init(struct rs_route *rt, const struct rs_region *regions, size_t count)
 {
     rt->entries = calloc(count ? count : 1, sizeof *rt->entries);
-    RS_ASSERT(rt->entries != NULL);
+    rt->by_id = calloc(count ? count : 1, sizeof *rt->by_id);
+    RS_ASSERT(rt->entries != NULL && rt->by_id != NULL);
     rt->count = count;
     for (size_t i = 0; i < count; i++) {
-        /* insertion by start key: tables are small and built once */
-        size_t at = i;
-        struct rs_bytes start = {regions[i].start, regions[i].start_size};
-        while (at > 0) {
-            const struct rs_region *prev = &rt->entries[at - 1].region;
-            if (rs_key_compare((struct rs_bytes){prev->start, prev->start_size}, start) <= 0) {
-                break;
-            }
-            rt->entries[at] = rt->entries[at - 1];
-            at--;
-        }
-        memset(&rt->entries[at], 0, sizeof rt->entries[at]);
-        rs_region_copy(&rt->entries[at].region, &regions[i]);
+        rs_region_copy(&rt->entries[i].region, &regions[i]);
     }
+    /* O(n log n): a client's table may hold thousands of regions, rebuilt after splits */
+    qsort(rt->entries, count, sizeof *rt->entries, compare_start);
+    for (size_t i = 0; i < count; i++) {
+        rt->by_id[i] = (uint32_t)i;
+    }
+    sorting_entries = rt->entries;
+    qsort(rt->by_id, count, sizeof *rt->by_id, compare_id); /* ids are distinct */
+    sorting_entries = NULL;
 }
 
 void rs_route_free(struct rs_route *rt)
@@ -34,6 +51,7 @@ void rs_route_free(struct rs_route *rt)
         rs_region_free(&rt->entries[i].region);
     }
     free(rt->entries);
+    free(rt->by_id);
     memset(rt, 0, sizeof *rt);
 }
 
@@ -59,12 +77,19 @@ struct rs_route_entry *rs_route_lookup(struct rs_route *rt, struct rs_bytes key)
 
 struct rs_route_entry *rs_route_find(struct rs_route *rt, uint64_t region_id)
 {
-    for (size_t i = 0; i < rt->count; i++) {
-        if (rt->entries[i].region.id == region_id) {
-            return &rt->entries[i];
+    size_t lo = 0, hi = rt->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t id = rt->entries[rt->by_id[mid]].region.id;
+        if (id < region_id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
-    return NULL;
+    return lo < rt->count && rt->entries[rt->by_id[lo]].region.id == region_id
+               ? &rt->entries[rt->by_id[lo]]
+               : NULL;
 }
 
 static struct rs_bytes region_start(const struct rs_region *r)

@@ -20,6 +20,7 @@ struct rs_route_entry {
 struct rs_route {
     struct rs_route_entry *entries; /* ordered by start key */
     size_t count;
+    uint32_t *by_id; /* entry indexes ordered by region id, for rs_route_find */
 };
 
 /* Copies the regions (any order; their ranges must not overlap). */
