@@ -1395,7 +1395,8 @@ static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
     }
     if (up && alive && node) {
         struct rs_world_node *wn = &w->nodes[f->to];
-        uint64_t rejected = corrupt_seen(wn->store);
+        /* only for a corrupt copy: the count walks every replica of the store */
+        uint64_t rejected = f->corrupt ? corrupt_seen(wn->store) : 0;
         rs_store_recv(wn->store, node_local(wn, w->now_ns), f->from, f->data, f->size);
         if (f->corrupt) {
             /* the frame checksum (or the message decoder) must have dropped it */
