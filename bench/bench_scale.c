@@ -42,10 +42,13 @@ static void configure(struct rs_world_config *cfg, uint32_t stores, uint32_t cli
     cfg->net = (struct rs_link_params){.latency_min_ns = RS_NS_PER_MS,
                                        .latency_max_ns = 5 * RS_NS_PER_MS,
                                        .tail_max_ns = 5 * RS_NS_PER_MS};
-    cfg->disk = (struct rs_disk_params){.write_latency_min_ns = 50 * RS_NS_PER_US,
-                                        .write_latency_max_ns = 500 * RS_NS_PER_US,
-                                        .sync_latency_min_ns = 500 * RS_NS_PER_US,
-                                        .sync_latency_max_ns = 3 * RS_NS_PER_MS,
+    /* an NVMe-like disk: the simulated disk completes one operation at a time, and a store
+     * with a thousand replicas syncs each one's log and vote separately (no group commit),
+     * so a slower disk makes the elections of 10,000 regions outlast their timeouts */
+    cfg->disk = (struct rs_disk_params){.write_latency_min_ns = 10 * RS_NS_PER_US,
+                                        .write_latency_max_ns = 50 * RS_NS_PER_US,
+                                        .sync_latency_min_ns = 50 * RS_NS_PER_US,
+                                        .sync_latency_max_ns = 200 * RS_NS_PER_US,
                                         .read_latency_min_ns = 50 * RS_NS_PER_US,
                                         .read_latency_max_ns = 200 * RS_NS_PER_US,
                                         .block_size = 4096,
