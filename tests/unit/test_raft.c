@@ -459,6 +459,7 @@ static void test_torn_tail_is_cut_on_recovery(void **state)
     assert_int_equal(out.disk[0].kind, RS_DISK_TRUNCATE);
     assert_int_equal(out.disk[0].offset, 2 * rs_log_record_size(4));
     rs_log_free(&log);
+    rs_log_store_free(&store);
     rs_out_free(&out);
 }
 
@@ -947,6 +948,7 @@ static void test_corrupt_synced_record_is_reported(void **state)
     assert_non_null(strstr(rec.detail, "log-0000000000000001"));
     assert_non_null(strstr(rec.detail, "entry 2"));
     rs_log_free(&log);
+    rs_log_store_free(&store);
     /* the same damage with record 3 written before the sync: a torn tail, cut */
     pos = 0;
     for (rs_index i = 1; i <= 3; i++) {
@@ -959,6 +961,7 @@ static void test_corrupt_synced_record_is_reported(void **state)
     assert_int_equal(rs_log_recover(&log, &store, &view, 1, &out, &rec), RS_OK);
     assert_int_equal(rs_log_last_index(&log), 1);
     rs_log_free(&log);
+    rs_log_store_free(&store);
     rs_out_free(&out);
 }
 
