@@ -176,6 +176,28 @@ static void draw_parameters(struct run *run)
 
 #define VAL(id) (run->values[RS_SCN_##id])
 
+/* The Placement Driver's counts; only with a PD process, so other summaries stay as they were. */
+static void summary_pd(const struct rs_world *w, struct rs_buf *b)
+{
+    const struct rs_world_pd *pd = &w->pd;
+    if (!pd->enabled) {
+        return;
+    }
+    uint64_t heartbeats = pd->heartbeats + (pd->up ? pd->service->stats.heartbeats : 0);
+    rs_buf_puts(b, ",\"pd\":{");
+    rs_buf_puts(b, "\"policy\":");
+    rs_buf_json_str(b, pd->policy, strlen(pd->policy));
+    rs_buf_printf(b, ",\"heartbeats\":%llu,\"instructions_sent\":%llu,\"executed\":%llu,"
+                  "\"dropped\":%llu,\"transfers\":%llu,\"splits\":%llu,\"peer_changes\":%llu,"
+                  "\"crashes\":%llu,\"restarts\":%llu}",
+                  (unsigned long long)heartbeats, (unsigned long long)pd->instructions_sent,
+                  (unsigned long long)pd->executed, (unsigned long long)pd->dropped,
+                  (unsigned long long)pd->transfers_executed,
+                  (unsigned long long)pd->splits_executed,
+                  (unsigned long long)pd->peer_changes_executed, (unsigned long long)pd->crashes,
+                  (unsigned long long)pd->restarts);
+}
+
 static void build_config(struct run *run, struct rs_world_config *c)
 {
     const struct rs_scenario *s = &run->scn;
@@ -241,6 +263,9 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->sample_ns = (uint64_t)VAL(CHECK_SAMPLE);
     c->learner_catchup_ns = (uint64_t)VAL(CHECK_LEARNER_CATCHUP_WITHIN);
     c->bugs = run->opt->bugs;
+    c->pd_policy = s->settings[RS_SCN_PD_POLICY].text;
+    c->pd_heartbeat_ns = (uint64_t)VAL(PD_HEARTBEAT);
+    c->pd_tick_ns = (uint64_t)VAL(PD_TICK);
 }
 
 /* Settings this version reads but cannot honour yet get a located error, never silence. */
@@ -596,6 +621,7 @@ static void summary_json(const struct run *run, const struct rs_checks *checks,
     summary_faults(run, b);
     rs_buf_puts(b, "\"balance\":");
     rs_balance_json(&run->world, b);
+    summary_pd(&run->world, b);
     rs_buf_puts(b, ",\"linearizability\":{");
     rs_buf_printf(b, "\"verdict\":\"%s\",", rs_lincheck_verdict_name(lin->verdict));
     json_kv_u64(b, "operations", lin->op_count, true);

@@ -1,6 +1,8 @@
 /* Reads, checks and writes scenario files: the language and its limits are in scenario.h. */
 #include "sim/scenario.h"
 
+#include "core/pd/policy.h"
+
 #include "core/wire/frame.h"
 
 #include <errno.h>
@@ -42,11 +44,11 @@ static const struct rule rules[] = {
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const section_names[] = {"cluster",  "raft",  "net",    "disk",
-                                            "clock",    "workload", "check", "nemesis"};
+static const char *const section_names[] = {"cluster",  "raft",     "net",   "disk",   "clock",
+                                            "workload", "check",    "nemesis", "pd"};
 static const char *const line_words[] = {"name",   "describe", "at",   "every", "run",
                                          "expect", "cluster",  "raft", "net",   "disk",
-                                         "clock",  "workload", "check", "nemesis"};
+                                         "clock",  "workload", "check", "nemesis", "pd"};
 /* The first six have their own readers; the rest are in fault_verbs, read_filter or
  * read_change_peers. */
 static const char *const verb_words[] = {
@@ -1030,6 +1032,15 @@ static enum rs_err parse_path(const struct sink *k, const struct rs_scn_setting 
     }
     memcpy(v->text, p, n);
     v->text[n] = '\0';
+    if (row == &rs_scn_schema[RS_SCN_PD_POLICY]) {
+        uint32_t handlers[RS_PD_HANDLERS_MAX];
+        size_t handler_count = 0;
+        char message[RS_PD_MESSAGE_SIZE_MIN + RS_SCN_PATH_SIZE_MAX];
+        if (rs_pd_policy_parse(v->text, handlers, &handler_count, message, sizeof message) !=
+            RS_OK) {
+            return fail(k, column, "%s: %s", row->section_key, message);
+        }
+    }
     return RS_OK;
 }
 

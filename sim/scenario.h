@@ -185,7 +185,13 @@ enum rs_scn_type {
     X(NEMESIS_SWARM, "nemesis", "swarm", RS_SCN_BOOL, "off", 0, 1, 0, NULL,                        \
       "each seed draws its own fault mix, rates and timeline (printed and in summary.json)")       \
     X(NEMESIS_INTERVAL, "nemesis", "interval", RS_SCN_DURATION, "2s", RS_SCN_MS(10),               \
-      RS_SCN_S(600), 0, NULL, "swarm: mean time between faults (a range is drawn per seed)")
+      RS_SCN_S(600), 0, NULL, "swarm: mean time between faults (a range is drawn per seed)") \
+    X(PD_POLICY, "pd", "policy", RS_SCN_PATH, "none", 0, 0, 0, NULL,                               \
+      "Placement Driver handlers, comma-separated (none: no PD process at all)")                 \
+    X(PD_HEARTBEAT, "pd", "heartbeat", RS_SCN_DURATION, "1s", RS_SCN_MS(10), RS_SCN_S(600), 0,    \
+      NULL, "stores send the PD a heartbeat this often (store clock)")                           \
+    X(PD_TICK, "pd", "tick", RS_SCN_DURATION, "1s", RS_SCN_MS(10), RS_SCN_S(600), 0, NULL,         \
+      "the PD runs its tick handlers this often")
 
 enum rs_scn_setting_id {
 #define RS_SCN_SETTING_ENUM(id, ...) RS_SCN_##id,

@@ -455,6 +455,8 @@ static bool store_configured(const struct rs_store *s)
     return true;
 }
 
+static void pd_store_log(struct rs_world *w, struct rs_world_node *wn);
+
 /* Every event that touched a store ends here: effects out, checks run on the replicas that
  * handled something. */
 static void after_node_event(struct rs_world *w, struct rs_world_node *wn)
@@ -480,6 +482,9 @@ static void after_node_event(struct rs_world *w, struct rs_world_node *wn)
     }
     if (w->on_node != NULL) {
         w->on_node(w->on_node_ctx, w, wn->id);
+    }
+    if (s->pd_log_count > 0) {
+        pd_store_log(w, wn);
     }
     drain_node(w, wn);
     for (size_t i = 0; i < s->touched_count; i++) {
@@ -541,6 +546,10 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     wn->store = malloc(sizeof *wn->store);
     RS_ASSERT(wn->store != NULL);
     rs_store_init(wn->store, &cfg);
+    if (w->pd.enabled) {
+        rs_store_pd_attach(wn->store, w->pd.endpoint, w->cfg.pd_heartbeat_ns,
+                           node_local(wn, w->now_ns));
+    }
     if (wn->corrupt_bits_armed > 0) {
         uint32_t bits = rs_disk_corrupt(&wn->disk, &wn->corrupt_rng, wn->corrupt_bits_armed,
                                         wn->corrupt_unsynced_only);
@@ -1377,13 +1386,178 @@ static uint64_t corrupt_seen(const struct rs_store *s)
     return count;
 }
 
+/* ---- the Placement Driver process ---- */
+
+static uint32_t region_add(struct rs_world *w, const struct rs_region *r);
+
+uint32_t rs_world_pd_endpoint(const struct rs_world *w)
+{
+    return w->pd.enabled ? w->pd.endpoint : 0;
+}
+
+/* A split's new region: the next id, as rs_world_split allocates it; none after the heal,
+ * when the region table is fixed for the liveness checks. */
+static uint64_t pd_alloc_region(void *ctx)
+{
+    struct rs_world *w = ctx;
+    if (w->healed) {
+        return 0;
+    }
+    uint64_t id = (uint64_t)w->region_count + 1;
+    struct rs_region pending;
+    rs_region_init(&pending, id, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
+    pending.epoch.version = 0; /* not created until a replica applies the split */
+    region_add(w, &pending);
+    rs_region_free(&pending);
+    w->pd.splits_allocated++;
+    return id;
+}
+
+static void pd_trace(struct rs_world *w, const char *event, uint32_t node,
+                     const struct rs_pd_instruction *in, enum rs_err result)
+{
+    uint64_t words[6] = {0x5044, name_hash(event), node, in ? in->region_id : 0,
+                         in ? (uint64_t)in->kind : 0, (uint64_t)result};
+    rs_trace_fold(w->trace, words, 6);
+    if (!rs_trace_on(w->trace)) {
+        return;
+    }
+    struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "pd");
+    rs_buf_printf(b, ",\"event\":\"%s\",\"node\":%u", event, node);
+    if (in != NULL) {
+        char text[RS_PD_REASON_SIZE + 128];
+        rs_pd_instruction_format(in, text, sizeof text);
+        rs_buf_puts(b, ",\"instruction\":");
+        rs_buf_json_str(b, text, strlen(text));
+        rs_buf_printf(b, ",\"result\":\"%s\"", rs_err_name(result));
+    }
+    rs_trace_end(w->trace);
+}
+
+static void pd_schedule(struct rs_world *w)
+{
+    struct rs_world_pd *pd = &w->pd;
+    uint64_t local = rs_pd_service_deadline(pd->service);
+    if (local == UINT64_MAX) {
+        return;
+    }
+    uint64_t global = rs_clock_global(&pd->clock, local);
+    global = global < w->now_ns ? w->now_ns : global;
+    if (global < pd->timer_global_ns) {
+        pd->timer_global_ns = global;
+        rs_evq_push(&w->evq, global, EV_NODE_TIMER, pd->endpoint, ++pd->timer_gen, NULL);
+    }
+}
+
+/* The service's instruction frames to the network, each instruction traced. */
+static void pd_drain(struct rs_world *w)
+{
+    struct rs_world_pd *pd = &w->pd;
+    struct rs_pd_service *s = pd->service;
+    for (size_t i = 0; i < s->sent_count; i++) {
+        pd_trace(w, "sent", s->sent[i].to, &s->sent[i].instruction, RS_OK);
+    }
+    pd->instructions_sent += s->sent_count;
+    rs_pd_service_clear_sent(s);
+    for (size_t i = 0; i < s->out.msg_count; i++) {
+        const struct rs_out_msg *m = &s->out.msgs[i];
+        send_message(w, pd->endpoint, m->to, m->type, s->out.bytes + m->offset, m->size);
+    }
+    rs_out_clear(&s->out);
+    pd_schedule(w);
+}
+
+static void pd_start(struct rs_world *w)
+{
+    struct rs_world_pd *pd = &w->pd;
+    RS_ASSERT(pd->enabled && !pd->up);
+    struct rs_pd_service_config cfg = {
+        .id = pd->endpoint,
+        .policy = pd->policy,
+        .tick_ns = w->cfg.pd_tick_ns,
+        .store_timeout_ns = 3 * w->cfg.pd_heartbeat_ns,
+        .alloc_region = pd_alloc_region,
+        .alloc_ctx = w,
+    };
+    rs_pd_params_default(&cfg.params);
+    pd->service = malloc(sizeof *pd->service);
+    RS_ASSERT(pd->service != NULL);
+    enum rs_err err = rs_pd_service_init(pd->service, &cfg, rs_clock_local(&pd->clock, w->now_ns),
+                                         NULL, 0);
+    RS_ASSERT(err == RS_OK); /* the name was checked by rs_world_init */
+    pd->up = true;
+    pd->timer_global_ns = UINT64_MAX;
+    pd_schedule(w);
+}
+
+static void pd_stop(struct rs_world *w)
+{
+    struct rs_world_pd *pd = &w->pd;
+    pd->heartbeats += pd->service->stats.heartbeats;
+    rs_pd_service_free(pd->service);
+    free(pd->service);
+    pd->service = NULL;
+    pd->up = false;
+}
+
+void rs_world_pd_crash(struct rs_world *w)
+{
+    if (!w->pd.enabled || !w->pd.up) {
+        return;
+    }
+    pd_stop(w);
+    w->pd.crashes++;
+    pd_trace(w, "crash", w->pd.endpoint, NULL, RS_OK);
+}
+
+void rs_world_pd_restart(struct rs_world *w)
+{
+    if (!w->pd.enabled || w->pd.up) {
+        return;
+    }
+    w->pd.restarts++;
+    pd_trace(w, "restart", w->pd.endpoint, NULL, RS_OK);
+    pd_start(w);
+}
+
+static void on_pd_timer(struct rs_world *w, uint64_t gen)
+{
+    struct rs_world_pd *pd = &w->pd;
+    if (!pd->up || gen != pd->timer_gen) {
+        return;
+    }
+    pd->timer_global_ns = UINT64_MAX;
+    rs_pd_service_tick(pd->service, rs_clock_local(&pd->clock, w->now_ns));
+    pd_drain(w);
+}
+
+/* What a store did with the PD's instructions since the last look: counted and traced. */
+static void pd_store_log(struct rs_world *w, struct rs_world_node *wn)
+{
+    struct rs_store *s = wn->store;
+    for (size_t i = 0; i < s->pd_log_count; i++) {
+        const struct rs_store_pd_done *d = &s->pd_log[i];
+        w->pd.executed += d->executed;
+        w->pd.dropped += !d->executed;
+        if (d->executed) {
+            enum rs_pd_kind kind = d->instruction.kind;
+            w->pd.transfers_executed += kind == RS_PD_TRANSFER_LEADER;
+            w->pd.splits_executed += kind == RS_PD_RANGE_SPLIT;
+            w->pd.peer_changes_executed += kind == RS_PD_CHANGE_PEER;
+        }
+        pd_trace(w, d->executed ? "executed" : "dropped", wn->id, &d->instruction, d->result);
+    }
+    rs_store_pd_log_clear(s);
+}
+
 static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
 {
     uint64_t words[5] = {0x444c56, f->from, f->to, f->type, f->size};
     rs_trace_fold(w->trace, words, 5);
     bool up = rs_net_link_up(&w->net, f->from, f->to); /* a partition cuts messages in flight */
     bool node = is_node_endpoint(w, f->to);
-    bool alive = !node || w->nodes[f->to].up;
+    bool pd = w->pd.enabled && f->to == w->pd.endpoint;
+    bool alive = pd ? w->pd.up : (!node || w->nodes[f->to].up);
     if (rs_trace_on(w->trace)) {
         struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, up && alive ? "deliver" : "drop");
         rs_buf_printf(b, ",\"from\":%u,\"to\":%u,\"m\":\"%s\"", f->from, f->to,
@@ -1406,7 +1580,11 @@ static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
             w->stats.corrupt_accepted += !caught;
         }
         after_node_event(w, wn);
-    } else if (up && !node) {
+    } else if (up && alive && pd) {
+        rs_pd_service_recv(w->pd.service, rs_clock_local(&w->pd.clock, w->now_ns), f->from,
+                           f->data, f->size);
+        pd_drain(w);
+    } else if (up && !node && !pd) {
         client_recv(w, &w->clients[f->to - w->cfg.node_count - 1], f);
     }
     rs_pool_free(f);
@@ -1862,6 +2040,7 @@ void rs_world_heal_all(struct rs_world *w)
         }
         rs_world_restart(w, id);
     }
+    rs_world_pd_restart(w);
     for (uint32_t c = 0; c < w->client_count; c++) {
         w->clients[c].stopped = true; /* no new operations; the pending ones finish */
     }
@@ -2031,6 +2210,10 @@ static void sample_stores(struct rs_world *w)
 static void dispatch(struct rs_world *w, const struct rs_event *ev)
 {
     if (defer_if_paused(w, ev)) {
+        return;
+    }
+    if (ev->kind == EV_NODE_TIMER && w->pd.enabled && ev->node == w->pd.endpoint) {
+        on_pd_timer(w, ev->arg);
         return;
     }
     switch (ev->kind) {
@@ -2232,6 +2415,19 @@ enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
     rs_checks_init(&w->checks);
     init_regions(w);
     uint32_t endpoints = cfg->node_count + 1 + cfg->workload.client_count;
+    if (cfg->pd_policy != NULL && strcmp(cfg->pd_policy, "none") != 0) {
+        uint32_t handlers[RS_PD_HANDLERS_MAX];
+        size_t handler_count = 0;
+        if (rs_pd_policy_parse(cfg->pd_policy, handlers, &handler_count, NULL, 0) != RS_OK ||
+            cfg->pd_heartbeat_ns == 0 || strlen(cfg->pd_policy) >= sizeof w->pd.policy) {
+            return RS_EINVAL;
+        }
+        memcpy(w->pd.policy, cfg->pd_policy, strlen(cfg->pd_policy) + 1);
+        w->pd.enabled = true;
+        w->pd.endpoint = endpoints++; /* after the clients: their endpoints stay as they were */
+        RS_ASSERT(rs_clock_init(&w->pd.clock, 0, 0) == RS_OK);
+    }
+    w->cfg.pd_policy = NULL; /* the caller's text: the service copies what it needs */
     enum rs_err err = rs_net_init(&w->net, endpoints, &cfg->net, cfg->seed);
     if (err != RS_OK) {
         return err;
@@ -2243,6 +2439,9 @@ enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
         }
     }
     rs_rng_derive(&w->nemesis_rng, cfg->seed, "nemesis");
+    if (w->pd.enabled) {
+        pd_start(w);
+    }
     init_nodes(w);
     init_clients(w);
     return RS_OK;
@@ -2300,6 +2499,9 @@ void rs_world_free(struct rs_world *w)
     free(w->boot_regions);
     free(w->boot_confs);
     free(w->boot_rafts);
+    if (w->pd.up) {
+        pd_stop(w);
+    }
     free(w->region_checks);
     free(w->regions);
     rs_checks_free(&w->checks);

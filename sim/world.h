@@ -4,6 +4,7 @@
 
 #include "core/client/client.h"
 #include "core/client/route.h"
+#include "core/pd/service.h"
 #include "core/raft/raft.h"
 #include "core/store/node.h"
 #include "core/store/store.h"
@@ -48,6 +49,11 @@ struct rs_world_config {
      * (0: liveness_ns); checked with the liveness checks, so not in unrestricted mode */
     uint64_t learner_catchup_ns;
     uint32_t bugs;
+    /* the Placement Driver process: handler names (NULL or "none": no PD process at all),
+     * the stores' heartbeat period and the PD's tick period */
+    const char *pd_policy;
+    uint64_t pd_heartbeat_ns;
+    uint64_t pd_tick_ns;
 };
 
 /* A client operation as the history and the latency log see it. */
@@ -209,6 +215,28 @@ struct rs_world_stats {
     uint64_t corrupted_disk_bits;
 };
 
+/*
+ * The Placement Driver process: one more endpoint (after the clients), with its own clock, that
+ * can crash (its view is lost: a restart starts empty and rebuilds it from heartbeats) and be
+ * cut off by partitions like a store.
+ */
+struct rs_world_pd {
+    bool enabled;
+    bool up;
+    uint32_t endpoint;
+    char policy[128]; /* cfg.pd_policy, copied */
+    struct rs_pd_service *service; /* NULL while down */
+    struct rs_clock clock;
+    uint64_t timer_gen;
+    uint64_t timer_global_ns;
+    uint64_t crashes, restarts;
+    /* over every incarnation */
+    uint64_t heartbeats, instructions_sent, splits_allocated;
+    /* what the stores did with the instructions, over every store incarnation */
+    uint64_t executed, dropped;
+    uint64_t transfers_executed, splits_executed, peer_changes_executed;
+};
+
 struct rs_world {
     struct rs_world_config cfg;
     uint64_t now_ns;
@@ -260,6 +288,7 @@ struct rs_world {
     struct rs_world_flight *held_head;
     struct rs_world_flight *held_tail;
     size_t held_count;
+    struct rs_world_pd pd;
 };
 
 enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
@@ -339,6 +368,11 @@ void rs_world_wall_step(struct rs_world *w, uint32_t node, int64_t delta_ns);
 void rs_world_heal_all(struct rs_world *w);
 
 uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client);
+/* The Placement Driver's endpoint (node_count + 1 + client_count), 0 without one. */
+uint32_t rs_world_pd_endpoint(const struct rs_world *w);
+/* Crash (the view is lost) and restart (empty view) the Placement Driver; no-ops without one. */
+void rs_world_pd_crash(struct rs_world *w);
+void rs_world_pd_restart(struct rs_world *w);
 /* The leader if it is not paused and can reach a majority of the running, unpaused nodes
  * both ways, else 0. */
 uint32_t rs_world_effective_leader(const struct rs_world *w);

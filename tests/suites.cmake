@@ -169,3 +169,9 @@ rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   ARGS scenarios/rhea-config-three-regions.scn 1 100 TIMEOUT 1800)
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
   SUFFIX rhea-config-three-regions ARGS scenarios/rhea-config-three-regions.scn 2 TIMEOUT 600)
+
+# The Placement Driver process with the leader-count policy balances the leaders of twenty
+# regions on five stores (every seed of 1..10 ends with 4 leaders a store); safety holds.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX balance-leaders-from-one-store
+  ARGS scenarios/balance-leaders-from-one-store.scn 1 20 TIMEOUT 600)

@@ -2,6 +2,7 @@
 #include "core/store/store.h"
 
 #include "core/kv/kv_cmd.h"
+#include "core/pd/msg.h"
 #include "core/wire/frame.h"
 
 #include <stdlib.h>
@@ -30,6 +31,8 @@ void rs_store_free(struct rs_store *s)
     free(s->touched);
     free(s->ops);
     free(s->scratch);
+    free(s->pd_last);
+    free(s->pd_log);
     rs_out_free(&s->out);
     memset(s, 0, sizeof *s);
 }
@@ -417,9 +420,17 @@ static bool epoch_older(struct rs_region_epoch a, struct rs_region_epoch b)
     return a.version < b.version || (a.version == b.version && a.conf_ver < b.conf_ver);
 }
 
+static void pd_instructions(struct rs_store *s, uint64_t now_ns, const uint8_t *frame,
+                            size_t size);
+
 void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
                    size_t size)
 {
+    if (s->pd != RS_NODE_NONE && from == s->pd &&
+        rs_pd_frame_type(frame, size) == RS_PD_MSG_INSTRUCTIONS) {
+        pd_instructions(s, now_ns, frame, size);
+        return;
+    }
     struct rs_envelope env;
     if (rs_envelope_decode(frame, size, &env) != RS_OK) {
         s->stats.corrupt_frames++; /* bit flips on the wire end here */
@@ -457,6 +468,8 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
     rs_store_flush(s, n);
 }
 
+static void pd_heartbeat(struct rs_store *s, uint64_t now_ns);
+
 void rs_store_tick(struct rs_store *s, uint64_t now_ns)
 {
     /* the due replicas first, in (deadline, region id) order: each is ticked once, and a tick
@@ -471,6 +484,9 @@ void rs_store_tick(struct rs_store *s, uint64_t now_ns)
     for (size_t i = 0; i < due; i++) {
         rs_node_tick(s->due[i], now_ns);
         rs_store_flush(s, s->due[i]);
+    }
+    if (s->pd != RS_NODE_NONE && now_ns >= s->pd_next_ns) {
+        pd_heartbeat(s, now_ns);
     }
 }
 
@@ -491,5 +507,287 @@ void rs_store_disk_done(struct rs_store *s, uint64_t now_ns, uint64_t id, enum r
 
 uint64_t rs_store_deadline(const struct rs_store *s)
 {
-    return s->heap_count > 0 ? s->heap[0]->store_deadline : UINT64_MAX;
+    uint64_t top = s->heap_count > 0 ? s->heap[0]->store_deadline : UINT64_MAX;
+    return s->pd != RS_NODE_NONE && s->pd_next_ns < top ? s->pd_next_ns : top;
+}
+
+/* ---- the Placement Driver: heartbeats out, instructions in ---- */
+
+void rs_store_pd_attach(struct rs_store *s, rs_node_id pd, uint64_t heartbeat_ns, uint64_t now_ns)
+{
+    RS_ASSERT(pd != RS_NODE_NONE && pd != s->id);
+    RS_ASSERT(heartbeat_ns > 0);
+    s->pd = pd;
+    s->pd_heartbeat_ns = heartbeat_ns;
+    s->pd_next_ns = now_ns + heartbeat_ns;
+    s->pd_last_ns = now_ns;
+}
+
+void rs_store_pd_log_clear(struct rs_store *s)
+{
+    s->pd_log_count = 0;
+}
+
+static bool replica_leads(const struct rs_node *n)
+{
+    return n->initialized && n->raft.role == RS_LEADER;
+}
+
+/* Per second over interval_ns, on integers; a counter that went back counts as 0. */
+static uint64_t per_second(uint64_t now, uint64_t before, uint64_t interval_ns)
+{
+    if (now <= before || interval_ns == 0) {
+        return 0;
+    }
+    return (now - before) * RS_NS_PER_S / interval_ns;
+}
+
+/* The region's counters at the last heartbeat (0 when it was not led here then). The walk
+ * keeps *cursor moving forward: regions come in id order. */
+static const struct rs_store_pd_last *pd_last_find(const struct rs_store *s, size_t *cursor,
+                                                   uint64_t region_id)
+{
+    while (*cursor < s->pd_last_count && s->pd_last[*cursor].region_id < region_id) {
+        (*cursor)++;
+    }
+    return *cursor < s->pd_last_count && s->pd_last[*cursor].region_id == region_id
+               ? &s->pd_last[*cursor]
+               : NULL;
+}
+
+static void pd_region_fill(const struct rs_node *n, const struct rs_store_pd_last *last,
+                           uint64_t interval_ns, struct rs_pd_region *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = n->region.id;
+    r->epoch = n->region.epoch;
+    r->start = (struct rs_bytes){n->region.start, n->region.start_size};
+    r->end = (struct rs_bytes){n->region.end, n->region.end_size};
+    r->leader = n->id;
+    const struct rs_conf *c = &n->raft.conf;
+    for (uint32_t i = 0; i < c->voter_count && r->voter_count < RS_PD_PEERS_MAX; i++) {
+        r->voters[r->voter_count++] = c->voters[i];
+    }
+    for (uint32_t i = 0; i < c->learner_count && r->learner_count < RS_PD_PEERS_MAX; i++) {
+        r->learners[r->learner_count++] = c->learners[i];
+    }
+    r->key_count = rs_kv_key_count(&n->kv);
+    r->size_bytes = rs_kv_key_bytes(&n->kv) + rs_kv_value_bytes(&n->kv);
+    r->read_qps = per_second(n->stats.reads_answered, last ? last->reads : 0, interval_ns);
+    r->write_qps = per_second(n->stats.writes_answered, last ? last->writes : 0, interval_ns);
+}
+
+static void pd_send(struct rs_store *s, const struct rs_pd_heartbeat *hb)
+{
+    size_t size = rs_pd_heartbeat_frame_size(hb);
+    size_t at = rs_out_reserve(&s->out, size);
+    size_t written = 0;
+    enum rs_err err = rs_pd_heartbeat_encode(hb, rs_out_at(&s->out, at), size, &written);
+    RS_ASSERT(err == RS_OK && written == size);
+    rs_out_msg(&s->out, s->pd, RS_PD_MSG_HEARTBEAT, at, size);
+    s->stats.pd_heartbeats++;
+}
+
+/* The store's own figures: counts over every replica, QPS over every answer since the last. */
+static void pd_store_stats(struct rs_store *s, uint64_t interval_ns, struct rs_pd_store_stats *st,
+                           uint32_t *led)
+{
+    memset(st, 0, sizeof *st);
+    st->store_id = s->id;
+    uint64_t reads = 0, writes = 0;
+    for (size_t i = 0; i < s->replica_count; i++) {
+        const struct rs_node *n = s->replicas[i];
+        st->region_count += n->initialized;
+        *led += replica_leads(n);
+        st->key_count += rs_kv_key_count(&n->kv);
+        st->size_bytes += rs_kv_key_bytes(&n->kv) + rs_kv_value_bytes(&n->kv);
+        reads += n->stats.reads_answered;
+        writes += n->stats.writes_answered;
+    }
+    st->leader_count = *led;
+    st->read_qps = per_second(reads, s->pd_reads, interval_ns);
+    st->write_qps = per_second(writes, s->pd_writes, interval_ns);
+    s->pd_reads = reads;
+    s->pd_writes = writes;
+}
+
+/* Remembers the led regions' counters for the next heartbeat's QPS. */
+static void pd_last_keep(struct rs_store *s, uint32_t led)
+{
+    if (s->pd_last_cap < led) {
+        s->pd_last_cap = led;
+        s->pd_last = realloc(s->pd_last, s->pd_last_cap * sizeof *s->pd_last);
+        RS_ASSERT(s->pd_last != NULL);
+    }
+    s->pd_last_count = 0;
+    for (size_t i = 0; i < s->replica_count; i++) {
+        const struct rs_node *n = s->replicas[i];
+        if (replica_leads(n)) {
+            s->pd_last[s->pd_last_count++] = (struct rs_store_pd_last){
+                .region_id = n->region.id,
+                .reads = n->stats.reads_answered,
+                .writes = n->stats.writes_answered};
+        }
+    }
+    RS_ASSERT(s->pd_last_count == led);
+}
+
+static void pd_heartbeat(struct rs_store *s, uint64_t now_ns)
+{
+    uint64_t interval = now_ns - s->pd_last_ns;
+    s->pd_last_ns = now_ns;
+    s->pd_next_ns = now_ns + s->pd_heartbeat_ns;
+    struct rs_pd_heartbeat *hb = malloc(sizeof *hb);
+    RS_ASSERT(hb != NULL);
+    uint32_t led = 0;
+    pd_store_stats(s, interval, &hb->store, &led);
+    hb->part_count = led == 0 ? 1 : (led + RS_PD_MSG_REGIONS_MAX - 1) / RS_PD_MSG_REGIONS_MAX;
+    hb->part_index = 0;
+    hb->region_count = 0;
+    size_t cursor = 0;
+    for (size_t i = 0; i < s->replica_count; i++) {
+        const struct rs_node *n = s->replicas[i];
+        if (!replica_leads(n)) {
+            continue;
+        }
+        const struct rs_store_pd_last *last = pd_last_find(s, &cursor, n->region.id);
+        pd_region_fill(n, last, interval, &hb->regions[hb->region_count++]);
+        if (hb->region_count == RS_PD_MSG_REGIONS_MAX) {
+            pd_send(s, hb);
+            hb->part_index++;
+            hb->region_count = 0;
+        }
+    }
+    if (hb->region_count > 0 || led == 0) {
+        pd_send(s, hb);
+    }
+    free(hb);
+    pd_last_keep(s, led);
+}
+
+static void pd_log_push(struct rs_store *s, const struct rs_pd_instruction *in, bool executed,
+                        enum rs_err result)
+{
+    if (s->pd_log_count == s->pd_log_cap) {
+        s->pd_log_cap = s->pd_log_cap ? s->pd_log_cap * 2 : 8;
+        s->pd_log = realloc(s->pd_log, s->pd_log_cap * sizeof *s->pd_log);
+        RS_ASSERT(s->pd_log != NULL);
+    }
+    struct rs_store_pd_done *d = &s->pd_log[s->pd_log_count++];
+    d->instruction = *in;
+    d->instruction.split_key = (struct rs_bytes){NULL, 0};
+    d->executed = executed;
+    d->result = result;
+    s->stats.pd_executed += executed;
+    s->stats.pd_dropped += !executed;
+}
+
+static bool id_remove(rs_node_id *ids, uint32_t *count, rs_node_id id)
+{
+    for (uint32_t i = 0; i < *count; i++) {
+        if (ids[i] == id) {
+            memmove(ids + i, ids + i + 1, (*count - i - 1) * sizeof *ids);
+            (*count)--;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The configuration a peer change asks for, from the replica's own; RS_EINVAL when it does
+ * not apply (already there, not there, full), RS_EBUSY during a joint configuration. */
+static enum rs_err pd_target_conf(const struct rs_node *n, const struct rs_pd_instruction *in,
+                                  struct rs_conf *c)
+{
+    *c = n->raft.conf;
+    if (rs_conf_joint(c)) {
+        return RS_EBUSY;
+    }
+    rs_node_id id = in->store_id;
+    bool member = rs_conf_is_member(c, id);
+    switch (in->change) {
+    case RS_PD_ADD_VOTER:
+        if (rs_conf_in_voters(c, id) || c->voter_count == RS_CONF_VOTERS_MAX) {
+            return RS_EINVAL;
+        }
+        id_remove(c->learners, &c->learner_count, id);
+        c->voters[c->voter_count++] = id;
+        return RS_OK;
+    case RS_PD_ADD_LEARNER:
+        if (member || c->learner_count == RS_CONF_LEARNERS_MAX) {
+            return RS_EINVAL;
+        }
+        c->learners[c->learner_count++] = id;
+        return RS_OK;
+    case RS_PD_REMOVE_PEER:
+        return id_remove(c->voters, &c->voter_count, id) ||
+                       id_remove(c->learners, &c->learner_count, id)
+                   ? RS_OK
+                   : RS_EINVAL;
+    case RS_PD_PROMOTE_LEARNER:
+        if (!id_remove(c->learners, &c->learner_count, id) ||
+            c->voter_count == RS_CONF_VOTERS_MAX) {
+            return RS_EINVAL;
+        }
+        c->voters[c->voter_count++] = id;
+        return RS_OK;
+    }
+    return RS_EINVAL;
+}
+
+static enum rs_err pd_execute(struct rs_node *n, uint64_t now_ns,
+                              const struct rs_pd_instruction *in)
+{
+    switch (in->kind) {
+    case RS_PD_TRANSFER_LEADER: return rs_node_transfer(n, now_ns, in->store_id);
+    case RS_PD_RANGE_SPLIT:
+        if (in->new_region_id == RS_REGION_ID_NONE) {
+            return RS_EINVAL;
+        }
+        return rs_node_split(n, now_ns, in->split_key, in->new_region_id);
+    case RS_PD_CHANGE_PEER: {
+        struct rs_conf target;
+        enum rs_err err = pd_target_conf(n, in, &target);
+        if (err == RS_OK && rs_conf_validate(&target) != RS_OK) {
+            err = RS_EINVAL;
+        }
+        return err == RS_OK ? rs_node_change_conf(n, now_ns, &target) : err;
+    }
+    }
+    return RS_EINVAL;
+}
+
+/* One instruction: carried out only by the region's leader here, at the same epoch. */
+static void pd_one(struct rs_store *s, uint64_t now_ns, const struct rs_pd_instruction *in)
+{
+    struct rs_node *n = rs_store_replica(s, in->region_id);
+    if (n == NULL || !replica_leads(n)) {
+        pd_log_push(s, in, false, RS_ENOTLEADER);
+        return;
+    }
+    if (!rs_region_epoch_equal(n->region.epoch, in->epoch)) {
+        pd_log_push(s, in, false, RS_EEPOCH); /* RheaKV: "instruction is out of date" */
+        return;
+    }
+    enum rs_err err = pd_execute(n, now_ns, in);
+    pd_log_push(s, in, err == RS_OK, err);
+    rs_store_flush(s, n);
+}
+
+static void pd_instructions(struct rs_store *s, uint64_t now_ns, const uint8_t *frame,
+                            size_t size)
+{
+    struct rs_pd_instructions *list = malloc(sizeof *list);
+    RS_ASSERT(list != NULL);
+    if (rs_pd_instructions_decode(frame, size, list) != RS_OK) {
+        s->stats.pd_corrupt++;
+        s->stats.corrupt_frames++; /* the world's corruption accounting counts these */
+        free(list);
+        return;
+    }
+    s->stats.pd_received += list->count;
+    for (uint32_t i = 0; i < list->count; i++) {
+        pd_one(s, now_ns, &list->items[i]);
+    }
+    free(list);
 }

@@ -4,6 +4,7 @@
 
 #include "core/base.h"
 #include "core/out.h"
+#include "core/pd/policy.h"
 #include "core/raft/conf.h"
 #include "core/raft/raft.h"
 #include "core/store/node.h"
@@ -37,6 +38,25 @@ struct rs_store_stats {
     uint64_t epoch_mismatch;  /* client requests answered RS_EEPOCH */
     uint64_t created_on_demand; /* replicas made for a leader's message about a new region */
     uint64_t splits;          /* replicas made (or found) for splits applied here */
+    uint64_t pd_heartbeats;   /* heartbeat frames sent to the Placement Driver */
+    uint64_t pd_received;     /* instructions received from it */
+    uint64_t pd_executed;     /* ... carried out (the replica accepted the command) */
+    uint64_t pd_dropped;      /* ... dropped: not led here, another epoch, or refused */
+    uint64_t pd_corrupt;      /* instruction frames that failed to decode */
+};
+
+/* An instruction the store handled, for the host's trace (rs_store_pd_log_clear empties). */
+struct rs_store_pd_done {
+    struct rs_pd_instruction instruction; /* split_key is emptied: the frame is gone */
+    bool executed;
+    enum rs_err result; /* RS_EEPOCH or RS_ENOTLEADER when dropped before the replica */
+};
+
+/* A led region's counters at the last heartbeat, to report QPS since then. */
+struct rs_store_pd_last {
+    uint64_t region_id;
+    uint64_t reads;
+    uint64_t writes;
 };
 
 struct rs_store_op {
@@ -67,6 +87,16 @@ struct rs_store {
     size_t scratch_cap;
     bool recovering; /* splits wait until every replica recovered */
     struct rs_store_stats stats;
+    /* the Placement Driver: its endpoint (RS_NODE_NONE: none, no heartbeats) */
+    rs_node_id pd;
+    uint64_t pd_heartbeat_ns;
+    uint64_t pd_next_ns; /* store-local time of the next heartbeat */
+    uint64_t pd_last_ns; /* ... and of the previous one */
+    uint64_t pd_reads, pd_writes; /* store-wide counters at the previous heartbeat */
+    struct rs_store_pd_last *pd_last;
+    size_t pd_last_count, pd_last_cap;
+    struct rs_store_pd_done *pd_log;
+    size_t pd_log_count, pd_log_cap;
 };
 
 /* cfg->id is the store's id (and each replica's raft id); its voters and learners are
@@ -86,6 +116,15 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
                    size_t size);
 void rs_store_tick(struct rs_store *s, uint64_t now_ns);
 void rs_store_disk_done(struct rs_store *s, uint64_t now_ns, uint64_t id, enum rs_err err);
+/*
+ * Heartbeats to the Placement Driver at endpoint pd every heartbeat_ns (store-local), the
+ * first one heartbeat_ns after now_ns. Each is a store heartbeat with region heartbeats for the
+ * regions led here, in frames of up to RS_PD_MSG_REGIONS_MAX regions. Instruction frames from
+ * pd are then executed by rs_store_recv on the region's leader replica when the epoch matches
+ * (RheaKV's InstructionProcessor); the rest are dropped and counted.
+ */
+void rs_store_pd_attach(struct rs_store *s, rs_node_id pd, uint64_t heartbeat_ns, uint64_t now_ns);
+void rs_store_pd_log_clear(struct rs_store *s);
 /* Earliest store-local time at which rs_store_tick must run. */
 uint64_t rs_store_deadline(const struct rs_store *s);
 
