@@ -39,6 +39,13 @@ enum metric_id {
     M_CONVERGED_AFTER_HEAL,
     M_MESSAGES,
     M_LEADER_TERMS,
+    M_LEADERS_SPREAD,
+    M_LEADERS_STDDEV,
+    M_LEADERS_BALANCED,
+    M_REGIONS_SPREAD,
+    M_LEADER_GAINS,
+    M_REPLICAS_ADDED,
+    M_SNAPSHOT_BYTES,
     M_COUNT
 };
 
@@ -67,6 +74,19 @@ static const struct {
      "did not converge)."},
     {"messages", "count", 1, 1, "Messages the network carried."},
     {"leader_terms", "count", 1, 2, "Leader changes the checks saw."},
+    {"leaders_spread", "count", 1, 2,
+     "Leaders per store at the last sample: max - min over the stores that are up."},
+    {"leaders_stddev", "count", 1000, 3,
+     "Leaders per store at the last sample: standard deviation over the stores that are up."},
+    {"leaders_balanced_since", "s", 1000, 3,
+     "The sample time from which leaders stayed within max - min <= 1 to the end (missing: not "
+     "balanced at the end)."},
+    {"regions_spread", "count", 1, 2,
+     "Region replicas per store at the last sample: max - min over the stores that are up."},
+    {"leader_gains", "count", 1, 2,
+     "Replicas that became leader (elections and transfers): leadership churn."},
+    {"replicas_added", "count", 1, 2, "Replicas created for a region's leader: replica moves."},
+    {"snapshot_bytes", "bytes", 1, 0, "Snapshot bytes sent: data moved."},
 };
 
 struct run_metrics {
@@ -88,10 +108,77 @@ static void metric_put(struct run_metrics *m, enum metric_id id, int64_t value)
  * transfers, moves, bytes moved) are read here from run_dir, each with one row in metric_defs
  * and an id in enum metric_id; the statistics and every output pick them up unchanged.
  */
+static char *read_text(const char *path, size_t *size_out);
+
+/* balance.csv: spreads at the last sample, and since when leaders stayed within one. */
+static void balance_spreads(const char *run_dir, struct run_metrics *m)
+{
+    char path[DIR_SIZE + 32];
+    snprintf(path, sizeof path, "%s/balance.csv", run_dir);
+    size_t size = 0;
+    char *text = read_text(path, &size);
+    if (text == NULL) {
+        return;
+    }
+    double since = -1;
+    for (char *line = strchr(text, '\n'); line != NULL && line[1] != '\0';
+         line = strchr(line + 1, '\n')) {
+        double t, mean, stddev, ratio;
+        char metric[32];
+        unsigned stores;
+        unsigned long long min, max, spread;
+        if (sscanf(line + 1, "%lf,%31[^,],%u,%llu,%llu,%llu,%lf,%lf,%lf", &t, metric, &stores,
+                   &min, &max, &spread, &mean, &stddev, &ratio) != 9) {
+            continue;
+        }
+        if (strcmp(metric, "leaders") == 0) {
+            metric_put(m, M_LEADERS_SPREAD, (int64_t)spread);
+            metric_put(m, M_LEADERS_STDDEV, (int64_t)(stddev * 1000 + 0.5));
+            since = stores > 0 && spread <= 1 ? (since < 0 ? t : since) : -1;
+        } else if (strcmp(metric, "regions") == 0) {
+            metric_put(m, M_REGIONS_SPREAD, (int64_t)spread);
+        }
+    }
+    if (since >= 0) {
+        metric_put(m, M_LEADERS_BALANCED, (int64_t)(since * 1000 + 0.5));
+    }
+    free(text);
+}
+
+/* timeseries.csv: churn totals over the run. */
+static void balance_churn(const char *run_dir, struct run_metrics *m)
+{
+    char path[DIR_SIZE + 32];
+    snprintf(path, sizeof path, "%s/timeseries.csv", run_dir);
+    size_t size = 0;
+    char *text = read_text(path, &size);
+    if (text == NULL) {
+        return;
+    }
+    unsigned long long gains = 0, added = 0, bytes = 0;
+    for (char *line = strchr(text, '\n'); line != NULL && line[1] != '\0';
+         line = strchr(line + 1, '\n')) {
+        double t;
+        unsigned store, up, leaders, regions;
+        unsigned long long keys, kbytes, rq, wq, g, a, b, splits;
+        if (sscanf(line + 1, "%lf,%u,%u,%u,%u,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &t, &store,
+                   &up, &leaders, &regions, &keys, &kbytes, &rq, &wq, &g, &a, &b, &splits) == 13) {
+            gains += g;
+            added += a;
+            bytes += b;
+        }
+    }
+    metric_put(m, M_LEADER_GAINS, (int64_t)gains);
+    metric_put(m, M_REPLICAS_ADDED, (int64_t)added);
+    metric_put(m, M_SNAPSHOT_BYTES, (int64_t)bytes);
+    free(text);
+}
+
+/* Balance measures from the run's per-store files (see README "Outputs"). */
 static void balance_metrics(const char *run_dir, struct run_metrics *m)
 {
-    (void)run_dir;
-    (void)m;
+    balance_spreads(run_dir, m);
+    balance_churn(run_dir, m);
 }
 
 /* ---- reading a run's files ---- */

@@ -261,6 +261,16 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->liveness_ns = (uint64_t)VAL(CHECK_LIVENESS);
     c->liveness_unchecked = VAL(CHECK_MODE) == 1;
     c->sample_ns = (uint64_t)VAL(CHECK_SAMPLE);
+    uint32_t leader_store = (uint32_t)VAL(CLUSTER_LEADER_STORE);
+    if (leader_store > 0) {
+        /* jraft's priority election: the others wait while a higher priority may still win,
+         * their target decaying each election timeout, so leadership lands on that node first
+         * and stays there unless moved (a transfer) or the node fails */
+        c->raft.priority_election = true;
+        for (uint32_t id = 0; id <= RS_NODE_ID_MAX; id++) {
+            c->raft.priorities[id] = id == leader_store ? 100 : 1;
+        }
+    }
     c->learner_catchup_ns = (uint64_t)VAL(CHECK_LEARNER_CATCHUP_WITHIN);
     c->bugs = run->opt->bugs;
     c->pd_policy = s->settings[RS_SCN_PD_POLICY].text;

@@ -89,6 +89,9 @@ enum rs_scn_type {
       "(cluster.nodes, replicas, learners, regions and placement are then unused)")            \
     X(CLUSTER_REGIONS, "cluster", "regions", RS_SCN_INT, "1", 1, 64, 0, NULL,                      \
       "regions (raft groups) at the start: the workload's keys cut into equal ranges")           \
+    X(CLUSTER_LEADER_STORE, "cluster", "leader_store", RS_SCN_INT, "0", 0, 9, 0, NULL,             \
+      "0: off; N: node N gets the highest election priority (jraft priority election), so "    \
+      "it leads every region it holds at the start")                                           \
     X(CLUSTER_PLACEMENT, "cluster", "placement", RS_SCN_ENUM, "same", 0, 1, 0, "same|spread",      \
       "same: every region on nodes 1..replicas (and the learners); spread: region i on the "      \
       "replicas nodes from i mod nodes + 1 on (no learners)")                                      \

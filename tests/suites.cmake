@@ -144,8 +144,8 @@ set -e
 rm -rf "$1"
 "$0" compare scenarios/leader-isolation.scn --vary raft.read=read_index,lease --seeds 1..4 --out "$1/a" --quiet
 "$0" compare scenarios/leader-isolation.scn --vary raft.read=read_index,lease --seeds 1..4 --out "$1/b" --quiet --no-plots
-test "$(wc -l < "$1/a/compare.csv")" -eq 27
-test "$(wc -l < "$1/a/compare-seeds.csv")" -eq 105
+test "$(wc -l < "$1/a/compare.csv")" -eq 41
+test "$(wc -l < "$1/a/compare-seeds.csv")" -eq 161
 grep -q '^latency_p99,ms,read_index,yes,4,' "$1/a/compare.csv"
 grep -q '^latency_p99,ms,lease,no,4,' "$1/a/compare.csv"
 grep -q '^| read_index (baseline) | 4 |' "$1/a/compare.md"
