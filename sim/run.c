@@ -453,6 +453,13 @@ static void expectations(struct run *run, struct rs_checks *checks)
                                run->scn.source, e->line, (unsigned long long)w->stats.ops_ok,
                                (unsigned long long)e->ops_ok_min);
             }
+        } else if (e->kind == RS_SCN_EXPECT_BALANCED_WITHIN) {
+            int64_t since = rs_balanced_since(w, RS_BALANCE_LEADERS);
+            if (since < 0 || (uint64_t)since > e->within_ns) {
+                rs_checks_fail(checks, w->now_ns, RS_CHECK_EXPECTATION,
+                               "%s:%u: leaders per store not within one of each other from %s "
+                               "on (balance.csv)", run->scn.source, e->line, within);
+            }
         } else if (e->kind == RS_SCN_EXPECT_AVAILABILITY) {
             uint64_t done = w->stats.ops_ok + w->stats.ops_fail + w->stats.ops_info;
             uint64_t ppm = done ? w->stats.ops_ok * 1000000 / done : 0;

@@ -66,7 +66,7 @@ static const char *const partition_words[] = {"isolate", "minority", "majority-m
                                               "one-way", "bridge",   "ring"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
 static const char *const expect_words[] = {"linearizable", "leader", "converged", "ops_ok",
-                                           "availability"};
+                                           "availability", "balanced"};
 static const char *const dist_words[] = {"uniform", "zipf", "hot", "sequential"};
 static const char *const bool_words[] = {"off", "on", "false", "true"};
 
@@ -2680,7 +2680,7 @@ static enum rs_err read_expect(struct reader *r)
     if (r->word_count < 2) {
         return fail(&r->sink, r->end_column,
                     "expect needs linearizable, leader, converged, "
-                    "ops_ok or availability");
+                    "ops_ok, availability or balanced");
     }
     const struct word *w = &r->words[1];
     int kind = lookup(expect_words, COUNT_OF(expect_words), w->text, w->size);
@@ -2693,15 +2693,19 @@ static enum rs_err read_expect(struct reader *r)
         return fail(
             &r->sink, w->column,
             "unknown expectation %s%s: expected linearizable, "
-            "leader, converged, ops_ok or availability",
+            "leader, converged, ops_ok, availability or balanced",
             word_quote(q, w),
             hint_among(expect_words, COUNT_OF(expect_words), w->text, w->size, hint, sizeof hint));
     } else if (e.kind == RS_SCN_EXPECT_LINEARIZABLE) {
         rc = want_words(r, 2, "");
     } else if (e.kind == RS_SCN_EXPECT_LEADER_WITHIN) {
         rc = read_expect_leader(r, &e);
-    } else if (e.kind == RS_SCN_EXPECT_CONVERGED_WITHIN) {
-        rc = want_keyword(r, 2, "within", "expect converged needs 'within DURATION'");
+    } else if (e.kind == RS_SCN_EXPECT_CONVERGED_WITHIN ||
+               e.kind == RS_SCN_EXPECT_BALANCED_WITHIN) {
+        rc = want_keyword(r, 2, "within",
+                          e.kind == RS_SCN_EXPECT_BALANCED_WITHIN
+                              ? "expect balanced needs 'within DURATION'"
+                              : "expect converged needs 'within DURATION'");
         rc = rc != RS_OK ? rc : want_words(r, 4, "within needs a duration");
         rc = rc != RS_OK ? rc : read_time(r, 3, "within", &e.within_ns);
     } else {
@@ -3076,6 +3080,10 @@ size_t rs_scn_expect_format(const struct rs_scn_expect *e, char *buf, size_t siz
         case RS_SCN_EXPECT_AVAILABILITY:
             out_printf(&o, "expect availability >= ");
             out_scalar(&o, RS_SCN_PERCENT, e->availability_min_ppm);
+            break;
+        case RS_SCN_EXPECT_BALANCED_WITHIN:
+            out_printf(&o, "expect balanced within ");
+            out_duration(&o, e->within_ns);
             break;
     }
     return o.len;

@@ -388,6 +388,7 @@ enum rs_scn_expect_kind {
     RS_SCN_EXPECT_CONVERGED_WITHIN, /* converged within within_ns after the faults heal */
     RS_SCN_EXPECT_OPS_OK,           /* at least ops_ok_min operations succeeded */
     RS_SCN_EXPECT_AVAILABILITY,     /* at least availability_min_ppm of operations succeeded */
+    RS_SCN_EXPECT_BALANCED_WITHIN,  /* leaders per store within one, from within_ns to the end */
 };
 
 struct rs_scn_expect {

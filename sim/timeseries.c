@@ -94,7 +94,7 @@ void rs_balance_csv(const struct rs_world *w, struct rs_buf *out)
 }
 
 /* The first sample time from which max - min <= 1 held to the last sample; -1: not at the end. */
-static int64_t balanced_since(const struct rs_world *w, enum rs_balance_metric m)
+int64_t rs_balanced_since(const struct rs_world *w, enum rs_balance_metric m)
 {
     uint32_t n = w->cfg.node_count;
     int64_t since = -1;
@@ -131,7 +131,7 @@ void rs_balance_json(const struct rs_world *w, struct rs_buf *out)
     }
     rs_buf_puts(out, "},\"balanced_since_s\":{");
     for (int m = RS_BALANCE_LEADERS; m <= RS_BALANCE_REGIONS; m++) {
-        int64_t since = balanced_since(w, (enum rs_balance_metric)m);
+        int64_t since = rs_balanced_since(w, (enum rs_balance_metric)m);
         rs_buf_printf(out, "%s\"%s\":", m > 0 ? "," : "",
                       rs_balance_metric_name((enum rs_balance_metric)m));
         if (since < 0) {

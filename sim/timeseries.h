@@ -40,5 +40,8 @@ void rs_balance_csv(const struct rs_world *w, struct rs_buf *out);
  * splits). null without samples.
  */
 void rs_balance_json(const struct rs_world *w, struct rs_buf *out);
+/* The first sample time from which max - min <= 1 held to the last sample; -1 when it does
+ * not hold at the end (or there are no samples). */
+int64_t rs_balanced_since(const struct rs_world *w, enum rs_balance_metric m);
 
 #endif

@@ -1476,6 +1476,7 @@ static void pd_start(struct rs_world *w)
         .policy = pd->policy,
         .tick_ns = w->cfg.pd_tick_ns,
         .store_timeout_ns = 3 * w->cfg.pd_heartbeat_ns,
+        .warmup_ns = 2 * w->cfg.pd_heartbeat_ns + w->cfg.pd_heartbeat_ns / 2,
         .alloc_region = pd_alloc_region,
         .alloc_ctx = w,
     };

@@ -174,4 +174,11 @@ rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS dete
 # regions on five stores (every seed of 1..10 ends with 4 leaders a store); safety holds.
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX balance-leaders-from-one-store
-  ARGS scenarios/balance-leaders-from-one-store.scn 1 20 TIMEOUT 600)
+  ARGS scenarios/balance-leaders-from-one-store.scn 1 50 TIMEOUT 600)
+# RheaKV's leader-balance stall (configs/rhea-balance-stall.yaml): every check holds, 1..50.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX rhea-balance-stall ARGS scenarios/rhea-balance-stall.scn 1 50
+  TIMEOUT 600)
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
+  SUFFIX balance-leaders-from-one-store ARGS scenarios/balance-leaders-from-one-store.scn 2
+  TIMEOUT 600)

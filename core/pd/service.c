@@ -24,6 +24,7 @@ enum rs_err rs_pd_service_init(struct rs_pd_service *s, const struct rs_pd_servi
     rs_out_init(&s->out);
     bool ticks = cfg->tick_ns > 0 && rs_pd_policy_uses_ticks(s->policy);
     s->next_tick_ns = ticks ? now_ns + cfg->tick_ns : UINT64_MAX;
+    s->decide_from_ns = now_ns + cfg->warmup_ns;
     return RS_OK;
 }
 
@@ -282,6 +283,9 @@ static void heartbeat_answer(struct rs_pd_service *s, uint64_t now_ns, rs_node_i
     rs_node_id dest[RS_PD_SERVICE_BATCH_MAX];
     struct rs_pd_out out = {.items = items, .capacity = RS_PD_SERVICE_BATCH_MAX, .count = 0};
     struct rs_pd_view view = rs_pd_service_view(s);
+    if (id_count == 0) {
+        return; /* RheaKV sends region heartbeats for the regions a store leads: none here */
+    }
     if (rs_pd_region_heartbeat(s->policy, &view, store_id, ids, id_count, now_ns, &out) !=
         RS_OK) {
         s->stats.policy_errors++;
@@ -321,7 +325,7 @@ void rs_pd_service_recv(struct rs_pd_service *s, uint64_t now_ns, rs_node_id fro
     }
     RS_ASSERT(rs_pd_view_check(&(struct rs_pd_view){s->stores, s->store_count, s->regions,
                                                     s->region_count}) == RS_OK);
-    if (id_count > 0 && rs_pd_policy_uses_heartbeats(s->policy)) {
+    if (id_count > 0 && rs_pd_policy_uses_heartbeats(s->policy) && now_ns >= s->decide_from_ns) {
         heartbeat_answer(s, now_ns, hb->store.store_id, ids, id_count);
     }
     free(hb);
@@ -353,6 +357,9 @@ void rs_pd_service_tick(struct rs_pd_service *s, uint64_t now_ns)
     rs_node_id dest[RS_PD_SERVICE_BATCH_MAX];
     struct rs_pd_out out = {.items = items, .capacity = RS_PD_SERVICE_BATCH_MAX, .count = 0};
     struct rs_pd_view view = rs_pd_service_view(s);
+    if (now_ns < s->decide_from_ns) {
+        return; /* warming up: the view is not whole yet */
+    }
     if (rs_pd_tick(s->policy, &view, now_ns, &out) != RS_OK) {
         s->stats.policy_errors++;
         return;

@@ -25,6 +25,9 @@ struct rs_pd_service_config {
     const char *policy;  /* handler names, as rs_pd_policy_parse reads them */
     struct rs_pd_params params;
     uint64_t tick_ns;    /* tick handlers run this often (0: never) */
+    /* no decision until this long after the service starts (a heartbeat period), so every
+     * store has reported once: TiKV's PD waits for its "prepare checker" the same way */
+    uint64_t warmup_ns;
     /* a store that sent nothing for this long is down in the view (0: never down) */
     uint64_t store_timeout_ns;
     rs_pd_alloc_region_fn alloc_region;
@@ -58,6 +61,7 @@ struct rs_pd_service {
     struct rs_pd_region *regions;    /* sorted by id; start and end owned */
     size_t region_count, region_cap;
     uint64_t next_tick_ns;
+    uint64_t decide_from_ns; /* the end of the warm-up */
     struct rs_out out;
     struct rs_pd_sent *sent;
     size_t sent_count, sent_cap;

@@ -301,12 +301,14 @@ static void test_command_end_to_end_and_repeatable(void **state)
     char *a = read_all(out_a, "compare.csv");
     char *b = read_all(out_b, "compare.csv");
     assert_string_equal(a, b); /* the same seeds give the same bytes */
-    /* a header and 13 metrics x 2 configurations */
+    /* a header and 20 metrics (13 of the clients and the run, 7 of balance) x 2
+     * configurations */
     size_t lines = 0;
     for (const char *p = a; *p; p++) {
         lines += *p == '\n';
     }
-    assert_int_equal(lines, 1 + 13 * 2);
+    assert_int_equal(lines, 1 + 20 * 2);
+    assert_non_null(strstr(a, "\nleaders_spread,count,read_index,yes,2,"));
     assert_non_null(strstr(a, "\nlatency_p99,ms,read_index,yes,2,"));
     assert_non_null(strstr(a, "\nlatency_p99,ms,lease,no,2,"));
     assert_non_null(strstr(a, "\navailability,%,lease,no,2,"));
