@@ -576,6 +576,8 @@ static void fire(struct rs_nemesis *n, const struct rs_scn_command *c, bool guar
     case RS_SCN_PARTITION_GROUPS: done = fire_partition(n, &r); break;
     case RS_SCN_HEAL: heal_network(n); break;
     case RS_SCN_SPLIT: done = fire_split(n, &r); break;
+    case RS_SCN_PD_CRASH: done = rs_world_pd_crash(w); break;
+    case RS_SCN_PD_ISOLATE: done = rs_world_pd_isolate(w, true); break;
     case RS_SCN_SET: do_set(n, &r); break;
     case RS_SCN_CLOG:
     case RS_SCN_UNCLOG: done = fire_clog(n, &r, c->verb == RS_SCN_CLOG); break;
@@ -621,6 +623,8 @@ static void undo(struct rs_nemesis *n, const struct rs_scn_command *r)
                         node != 0 ? node : RS_WORLD_ANY, r->msg_types, false);
         return;
     case RS_SCN_BANDWIDTH: bandwidth(n, node, 0); return;
+    case RS_SCN_PD_CRASH: rs_world_pd_restart(w); return;
+    case RS_SCN_PD_ISOLATE: rs_world_pd_isolate(w, false); return;
     case RS_SCN_PAUSE:
         rs_world_resume(w, node);
         window_close(n, node_window(WINDOW_PAUSE, node));

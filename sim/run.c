@@ -264,11 +264,13 @@ static void build_config(struct run *run, struct rs_world_config *c)
     uint32_t leader_store = (uint32_t)VAL(CLUSTER_LEADER_STORE);
     if (leader_store > 0) {
         /* jraft's priority election: the others wait while a higher priority may still win,
-         * their target decaying each election timeout, so leadership lands on that node first
-         * and stays there unless moved (a transfer) or the node fails */
+         * their target decaying by 10 each election timeout, so leadership lands on that node
+         * first and stays there unless moved (a transfer) or the node fails. The others are at
+         * 90, one decay step below: when that node cannot win (its log is behind), they wait
+         * one election timeout, not ten */
         c->raft.priority_election = true;
         for (uint32_t id = 0; id <= RS_NODE_ID_MAX; id++) {
-            c->raft.priorities[id] = id == leader_store ? 100 : 1;
+            c->raft.priorities[id] = id == leader_store ? 100 : 90;
         }
     }
     c->learner_catchup_ns = (uint64_t)VAL(CHECK_LEARNER_CATCHUP_WITHIN);

@@ -56,12 +56,13 @@ static const char *const verb_words[] = {
     "clog",         "unclog",    "swizzle-clog", "filter",    "bandwidth",     "pause",
     "resume",       "disk-fail", "disk-full",   "disk-slow",  "disk-corrupt",  "disk-heal",
     "clock-drift",  "clock-jump", "wipe",      "snapshot",   "add-peer",      "remove-peer",
-    "add-learner", "remove-learner", "promote", "transfer-leader", "change-peers", "split"};
+    "add-learner", "remove-learner", "promote", "transfer-leader", "change-peers", "split",
+    "pd-crash", "pd-isolate"};
 #define COMMAND_LIST                                                                           \
     "partition, heal, crash, restart, crash-restart, set, clog, unclog, swizzle-clog, filter, " \
     "bandwidth, pause, resume, disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, "     \
     "snapshot, add-peer, remove-peer, add-learner, remove-learner, promote, transfer-leader, " \
-    "change-peers or split"
+    "change-peers, split, pd-crash or pd-isolate"
 static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
                                               "one-way", "bridge",   "ring"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
@@ -116,6 +117,8 @@ static const char *const verb_names[RS_SCN_VERB_COUNT] = {
     "transfer-leader",
     "change-peers",
     "split",
+    "pd-crash",
+    "pd-isolate",
 };
 
 const char *rs_scn_type_name(enum rs_scn_type type)
@@ -1883,6 +1886,8 @@ static const struct fault_verb fault_verbs[] = {
     {"transfer-leader", RS_SCN_TRANSFER_LEADER, TARGET_OPTIONAL, 0, 0,
      "transfer-leader [TARGET]"},
     {"split", RS_SCN_SPLIT, TARGET_NONE, OPT_REGION | OPT_KEY, 0, "split [region=N] [key=KEY]"},
+    {"pd-crash", RS_SCN_PD_CRASH, TARGET_NONE, OPT_FOR, 0, "pd-crash [for=DURATION]"},
+    {"pd-isolate", RS_SCN_PD_ISOLATE, TARGET_NONE, OPT_FOR, 0, "pd-isolate [for=DURATION]"},
 };
 
 /* "A..B" or "A" of signed integers within [min, max]; lo <= hi. */

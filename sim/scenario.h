@@ -324,6 +324,8 @@ enum rs_scn_verb {
     RS_SCN_TRANSFER_LEADER,  /* the leader hands over to the target (none: the best one) */
     RS_SCN_CHANGE_PEERS,     /* the leader changes to exactly conf_voters and conf_learners */
     RS_SCN_SPLIT,            /* a region splits: region_id (0: by key, or the largest), key */
+    RS_SCN_PD_CRASH,         /* the Placement Driver process crashes (for=: restarts after) */
+    RS_SCN_PD_ISOLATE,       /* the Placement Driver is cut off from every store (for=) */
     RS_SCN_VERB_COUNT
 };
 

@@ -40,6 +40,7 @@ struct rs_world_disk_op {
 };
 
 static void counts_keep(struct rs_world_node *wn);
+static void trace_fault(struct rs_world *w, const char *what, uint32_t a, uint32_t b);
 
 uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client)
 {
@@ -1481,6 +1482,9 @@ static void pd_start(struct rs_world *w)
         .alloc_ctx = w,
     };
     rs_pd_params_default(&cfg.params);
+    /* an instruction not seen carried out within six heartbeats is presumed lost (a cut, a
+     * crashed leader): its region may get another one */
+    cfg.params.inflight_timeout_ns = 6 * w->cfg.pd_heartbeat_ns;
     pd->service = malloc(sizeof *pd->service);
     RS_ASSERT(pd->service != NULL);
     enum rs_err err = rs_pd_service_init(pd->service, &cfg, rs_clock_local(&pd->clock, w->now_ns),
@@ -1501,14 +1505,28 @@ static void pd_stop(struct rs_world *w)
     pd->up = false;
 }
 
-void rs_world_pd_crash(struct rs_world *w)
+bool rs_world_pd_crash(struct rs_world *w)
 {
     if (!w->pd.enabled || !w->pd.up) {
-        return;
+        return false;
     }
     pd_stop(w);
     w->pd.crashes++;
     pd_trace(w, "crash", w->pd.endpoint, NULL, RS_OK);
+    return true;
+}
+
+bool rs_world_pd_isolate(struct rs_world *w, bool cut)
+{
+    if (!w->pd.enabled) {
+        return false;
+    }
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        rs_net_block(&w->net, w->pd.endpoint, id, cut);
+        rs_net_block(&w->net, id, w->pd.endpoint, cut);
+    }
+    trace_fault(w, cut ? "pd-isolate" : "pd-unisolate", w->pd.endpoint, 0);
+    return true;
 }
 
 void rs_world_pd_restart(struct rs_world *w)

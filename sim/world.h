@@ -371,7 +371,11 @@ uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client);
 /* The Placement Driver's endpoint (node_count + 1 + client_count), 0 without one. */
 uint32_t rs_world_pd_endpoint(const struct rs_world *w);
 /* Crash (the view is lost) and restart (empty view) the Placement Driver; no-ops without one. */
-void rs_world_pd_crash(struct rs_world *w);
+/* The PD process crashes (false when there is none, or it is down already). */
+bool rs_world_pd_crash(struct rs_world *w);
+/* The PD's links to every store cut (or restored); false when there is no PD. The heal's
+ * network repair restores them too. */
+bool rs_world_pd_isolate(struct rs_world *w, bool cut);
 void rs_world_pd_restart(struct rs_world *w);
 /* The leader if it is not paused and can reach a majority of the running, unpaused nodes
  * both ways, else 0. */
