@@ -175,6 +175,9 @@ rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS dete
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX balance-leaders-from-one-store
   ARGS scenarios/balance-leaders-from-one-store.scn 1 50 TIMEOUT 600)
+# A new, empty store gets replicas (region-count) and leaders (leader-count): 1..50.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX add-store ARGS scenarios/add-store.scn 1 50 TIMEOUT 600)
 # The PD crashes, restarts with an empty view and is cut off while it balances: 1..50.
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX pd-failover ARGS scenarios/pd-failover.scn 1 50 TIMEOUT 600)

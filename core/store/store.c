@@ -597,7 +597,7 @@ static void pd_store_stats(struct rs_store *s, uint64_t interval_ns, struct rs_p
     uint64_t reads = 0, writes = 0;
     for (size_t i = 0; i < s->replica_count; i++) {
         const struct rs_node *n = s->replicas[i];
-        st->region_count += n->initialized;
+        st->region_count += n->initialized && rs_conf_is_member(&n->raft.conf, s->id);
         *led += replica_leads(n);
         st->key_count += rs_kv_key_count(&n->kv);
         st->size_bytes += rs_kv_key_bytes(&n->kv) + rs_kv_value_bytes(&n->kv);
