@@ -188,3 +188,11 @@ rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
   SUFFIX balance-leaders-from-one-store ARGS scenarios/balance-leaders-from-one-store.scn 2
   TIMEOUT 600)
+
+# Swarm over eight regions spread on five stores (recoverable mode: at most two stores impaired
+# at once, which can be two of a region's three replicas: it is unavailable until the heal),
+# and learner-lag with a learner of each of four regions: seeds 1..100.
+foreach(s swarm-multi-region learner-lag-multi-region)
+  rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+    LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 100 TIMEOUT 1800)
+endforeach()
