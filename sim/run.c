@@ -278,6 +278,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->pd_policy = s->settings[RS_SCN_PD_POLICY].text;
     c->pd_heartbeat_ns = (uint64_t)VAL(PD_HEARTBEAT);
     c->pd_tick_ns = (uint64_t)VAL(PD_TICK);
+    c->pd_split_keys = (uint64_t)VAL(PD_SPLIT_KEYS);
 }
 
 /* Settings this version reads but cannot honour yet get a located error, never silence. */

@@ -193,6 +193,9 @@ enum rs_scn_type {
       "Placement Driver handlers, comma-separated (none: no PD process at all)")                 \
     X(PD_HEARTBEAT, "pd", "heartbeat", RS_SCN_DURATION, "1s", RS_SCN_MS(10), RS_SCN_S(600), 0,    \
       NULL, "stores send the PD a heartbeat this often (store clock)")                           \
+    X(PD_SPLIT_KEYS, "pd", "split_keys", RS_SCN_INT, "10000", 2, 100000000, 0, NULL,                \
+      "rhea-split-judge splits a region that has at least this many keys (RheaKV's "          \
+      "leastKeysOnSplit)")                                                                       \
     X(PD_TICK, "pd", "tick", RS_SCN_DURATION, "1s", RS_SCN_MS(10), RS_SCN_S(600), 0, NULL,         \
       "the PD runs its tick handlers this often")
 

@@ -1485,6 +1485,9 @@ static void pd_start(struct rs_world *w)
     /* an instruction not seen carried out within six heartbeats is presumed lost (a cut, a
      * crashed leader): its region may get another one */
     cfg.params.inflight_timeout_ns = 6 * w->cfg.pd_heartbeat_ns;
+    if (w->cfg.pd_split_keys > 0) {
+        cfg.params.least_keys_on_split = w->cfg.pd_split_keys;
+    }
     pd->service = malloc(sizeof *pd->service);
     RS_ASSERT(pd->service != NULL);
     enum rs_err err = rs_pd_service_init(pd->service, &cfg, rs_clock_local(&pd->clock, w->now_ns),

@@ -45,6 +45,7 @@ struct rs_world_config {
     uint64_t liveness_ns;    /* after the heal: bound for leader, ops and convergence */
     bool liveness_unchecked; /* unrestricted faults: the liveness phase runs, never fails */
     uint64_t sample_ns;      /* per-store samples this often (0: none); see rs_world_sample */
+    uint64_t pd_split_keys;  /* rhea-split-judge's threshold (0: RheaKV's 10000) */
     /* after the heal: every learner applies the heal-time commit index within this
      * (0: liveness_ns); checked with the liveness checks, so not in unrestricted mode */
     uint64_t learner_catchup_ns;

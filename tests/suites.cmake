@@ -196,3 +196,10 @@ foreach(s swarm-multi-region learner-lag-multi-region)
   rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
     LABELS scenario SUFFIX ${s} ARGS scenarios/${s}.scn 1 100 TIMEOUT 1800)
 endforeach()
+
+# Automatic splits by the split judge under a write-heavy zipf load, leaders and replicas
+# spread by the PD: seeds 1..50.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX split-storm ARGS scenarios/split-storm.scn 1 50 TIMEOUT 1800)
+rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
+  SUFFIX split-storm ARGS scenarios/split-storm.scn 2 TIMEOUT 600)
