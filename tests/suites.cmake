@@ -203,3 +203,7 @@ rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX split-storm ARGS scenarios/split-storm.scn 1 50 TIMEOUT 1800)
 rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS determinism
   SUFFIX split-storm ARGS scenarios/split-storm.scn 2 TIMEOUT 600)
+
+# A hot key: the load policy moves leaders and replicas by QPS and bytes: seeds 1..50.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX hot-spot-moves ARGS scenarios/hot-spot-moves.scn 1 50 TIMEOUT 1800)

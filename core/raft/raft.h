@@ -307,6 +307,7 @@ struct rs_raft {
     struct rs_install install;
     struct rs_conf install_conf; /* the configuration of a snapshot being adopted */
     bool snapshot_to_load; /* the host must load snap into its state machine */
+    bool snapshot_wanted;  /* a follower holds nothing and there is no snapshot to send it */
 
     struct rs_raft_stats stats;
     enum rs_err error; /* set when role == RS_ERROR_STATE */

@@ -94,8 +94,15 @@ void rs_raft__replicate(struct rs_raft *r, struct rs_progress *p)
     if (p->state == RS_SNAPSHOT) {
         return; /* chunks go out as the follower answers (and on the retry timer) */
     }
-    if (p->next_index < r->log.first_index) {
-        rs_raft__send_snapshot(r, p); /* what it needs was compacted away */
+    /* what it needs was compacted away, or it holds nothing at all: a replica a store
+     * created for a leader's messages learns its region (range, epoch) only from a snapshot,
+     * so an empty follower starts from one whenever there is one */
+    bool empty = p->match_index == 0 && p->next_index == 1 && r->snap.file != NULL;
+    if (p->match_index == 0 && p->next_index == 1 && r->snap.file == NULL) {
+        r->snapshot_wanted = true; /* the host takes one at its next opportunity */
+    }
+    if (p->next_index < r->log.first_index || empty) {
+        rs_raft__send_snapshot(r, p);
         return;
     }
     if (p->state == RS_PROBE) {

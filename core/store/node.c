@@ -3,6 +3,7 @@
 
 #include "core/kv/kv_cmd.h"
 #include "core/raft/conf.h"
+#include "core/raft/msg.h"
 #include "core/wire/codec.h"
 #include "core/wire/frame.h"
 
@@ -63,6 +64,14 @@ enum rs_err rs_node_recover(struct rs_node *n, uint64_t now_ns, const struct rs_
 
 enum rs_err rs_node_change_conf(struct rs_node *n, uint64_t now_ns, const struct rs_conf *target)
 {
+    /* a member new to the region starts empty: it gets a snapshot, so make sure one exists */
+    for (uint32_t i = 0; i < target->voter_count + target->learner_count; i++) {
+        rs_node_id id = i < target->voter_count ? target->voters[i]
+                                                : target->learners[i - target->voter_count];
+        if (!rs_conf_is_member(&n->raft.conf, id)) {
+            n->snapshot_requested = true;
+        }
+    }
     enum rs_err err = rs_raft_change_conf(&n->raft, now_ns, target);
     after_event(n);
     return err;
@@ -535,7 +544,7 @@ static void maybe_snapshot(struct rs_node *n)
 {
     struct rs_raft *r = &n->raft;
     rs_index since = r->applied_index - rs_raft_snapshot_index(r);
-    bool due = n->snapshot_requested ||
+    bool due = n->snapshot_requested || r->snapshot_wanted ||
                (r->cfg.snapshot_log_entries > 0 && since >= r->cfg.snapshot_log_entries) ||
                (n->next_snapshot_ns > 0 && r->now_ns >= n->next_snapshot_ns);
     /* not while a split waits for its store: the child's initial snapshot must be written
@@ -547,6 +556,7 @@ static void maybe_snapshot(struct rs_node *n)
     snapshot_write(n, size);
     if (rs_raft_snapshot_save(r, r->applied_index, n->scratch, size) == RS_OK) {
         n->snapshot_requested = false;
+        r->snapshot_wanted = false;
         if (r->cfg.snapshot_interval_ns > 0) {
             n->next_snapshot_ns = r->now_ns + r->cfg.snapshot_interval_ns;
         }
@@ -565,6 +575,13 @@ static void after_event(struct rs_node *n)
     maybe_snapshot(n);
 }
 
+/* An append that starts the log (from index 1): it carries entries or probes index 0. */
+static bool from_the_start(struct rs_bytes body)
+{
+    struct rs_append_request m;
+    return rs_msg_decode_append_request(body, &m) == RS_OK && m.prev_index == 0;
+}
+
 void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
                   size_t size)
 {
@@ -577,6 +594,11 @@ void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uin
     }
     if (type == RS_MSG_KV_REQUEST) {
         handle_request(n, from, (struct rs_bytes){frame, size});
+    } else if (!n->initialized && type == RS_MSG_APPEND_REQUEST && from_the_start(body)) {
+        /* a replica that does not know its region yet takes no log from its beginning: that
+         * log never tells the range, a snapshot does. Unanswered, the leader keeps retrying
+         * and sends a snapshot as soon as it has one (it takes one for a new member) */
+        n->stats.appends_refused++;
     } else {
         rs_raft_recv(&n->raft, now_ns, from, type, body);
     }

@@ -68,6 +68,7 @@ struct rs_node_stats {
     uint64_t reads_timed_out;   /* ... and answered RS_ETIMEDOUT */
     uint64_t key_range;         /* requests and writes refused: key outside the region */
     uint64_t splits_applied;
+    uint64_t appends_refused;   /* log from index 1 offered before the region was known */
 };
 
 struct rs_node {
