@@ -1,14 +1,14 @@
 /* Paired comparison statistics over seeds and the tables and plots that show them. */
 #include "reports/compare.h"
 
+#include "reports/plot.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* reports/ links nothing of ours, so it has its own always-on assertion (see plot.c). */
@@ -736,89 +736,6 @@ static int write_file(const char *dir,
     return err;
 }
 
-static bool is_executable(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-/* $RHEASIM_GNUPLOT (a path, or a name on PATH) or gnuplot on PATH, resolved before forking. */
-static bool find_gnuplot(char *found, size_t found_size)
-{
-    const char *wanted = getenv("RHEASIM_GNUPLOT");
-    if (wanted == NULL || wanted[0] == '\0') {
-        wanted = "gnuplot";
-    }
-    if (strchr(wanted, '/') != NULL) {
-        int length = snprintf(found, found_size, "%s", wanted);
-        return length > 0 && (size_t)length < found_size && is_executable(found);
-    }
-    const char *path = getenv("PATH");
-    const char *entry = path != NULL ? path : "/usr/local/bin:/usr/bin:/bin";
-    for (;;) {
-        const char *end = strchr(entry, ':');
-        size_t entry_size = end != NULL ? (size_t)(end - entry) : strlen(entry);
-        int length = entry_size == 0
-                         ? snprintf(found, found_size, "./%s", wanted)
-                         : snprintf(found, found_size, "%.*s/%s", (int)entry_size, entry, wanted);
-        if (length > 0 && (size_t)length < found_size && is_executable(found)) {
-            return true;
-        }
-        if (end == NULL) {
-            return false;
-        }
-        entry = end + 1; /* each turn moves past one ':', so the loop ends */
-    }
-}
-
-/* Child side: only async-signal-safe calls between fork and exec. */
-static _Noreturn void exec_gnuplot(const char *gnuplot, const char *dir, int null_fd, int log_fd)
-{
-    char arg0[] = "gnuplot";
-    char arg1[] = "compare.gp";
-    char *const argv[] = {arg0, arg1, NULL};
-    if (chdir(dir) != 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 ||
-        dup2(log_fd, STDERR_FILENO) < 0) {
-        _exit(126);
-    }
-    execv(gnuplot, argv);
-    _exit(127);
-}
-
-/* Runs gnuplot in dir and waits; its wait status, or -1 with errno when it did not start. */
-static int spawn_and_wait(const char *gnuplot, const char *dir, const char *log_path)
-{
-    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) {
-        return -1;
-    }
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd < 0) {
-        int err = errno;
-        close(log_fd);
-        errno = err;
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        exec_gnuplot(gnuplot, dir, null_fd, log_fd);
-    }
-    int err = errno;
-    close(null_fd);
-    close(log_fd);
-    if (pid < 0) {
-        errno = err;
-        return -1;
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            return -1;
-        }
-    }
-    return status;
-}
-
 static const char *const compare_images[] = {"compare-latency.svg", "compare-latency.png",
                                              "compare-metrics.svg", "compare-metrics.png"};
 #define COMPARE_IMAGE_COUNT (sizeof compare_images / sizeof compare_images[0])
@@ -828,41 +745,16 @@ static enum rs_compare_plot_status plot(const struct rs_compare_table *t,
                                         char *message,
                                         size_t message_size)
 {
-    char gnuplot[PATH_SIZE];
-    if (!find_gnuplot(gnuplot, sizeof gnuplot)) {
-        say(message, message_size,
-            "gnuplot not found (PATH or RHEASIM_GNUPLOT): wrote compare.md, the CSVs and "
-            "compare.gp in %s; install gnuplot-nox for the plots",
-            dir);
-        return RS_COMPARE_PLOT_NO_GNUPLOT;
+    /* without a latency series the script draws the metrics only */
+    size_t first = t->latency_second_count > 0 ? 0 : 2;
+    const struct rs_plot_job job = {"compare.gp", "compare.md and the CSVs",
+                                    "compare-gnuplot.log", compare_images + first,
+                                    COMPARE_IMAGE_COUNT - first};
+    switch (rs_plot_run(dir, &job, message, message_size)) {
+    case RS_PLOT_OK: return RS_COMPARE_PLOT_OK;
+    case RS_PLOT_NO_GNUPLOT: return RS_COMPARE_PLOT_NO_GNUPLOT;
+    default: return RS_COMPARE_PLOT_FAILED;
     }
-    char log_path[PATH_SIZE];
-    snprintf(log_path, sizeof log_path, "%s/compare-gnuplot.log", dir);
-    int status = spawn_and_wait(gnuplot, dir, log_path);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        say(message, message_size,
-            "%s failed on compare.gp (see %s): compare.md and the CSVs "
-            "are written",
-            gnuplot, log_path);
-        return RS_COMPARE_PLOT_FAILED;
-    }
-    struct stat st;
-    if (stat(log_path, &st) == 0 && st.st_size == 0) {
-        unlink(log_path);
-    }
-    for (size_t i = t->latency_second_count > 0 ? 0 : 2; i < COMPARE_IMAGE_COUNT; i++) {
-        char path[PATH_SIZE];
-        snprintf(path, sizeof path, "%s/%s", dir, compare_images[i]);
-        if (stat(path, &st) != 0 || st.st_size == 0) {
-            say(message, message_size, "%s exited 0 but did not write %s", gnuplot, path);
-            return RS_COMPARE_PLOT_FAILED;
-        }
-    }
-    say(message, message_size,
-        "wrote compare.md, compare.csv, compare-seeds.csv and the plots "
-        "compare-latency.svg/.png, compare-metrics.svg/.png in %s",
-        dir);
-    return RS_COMPARE_PLOT_OK;
 }
 
 enum rs_compare_plot_status rs_compare_write(const struct rs_compare_table *t,

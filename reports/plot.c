@@ -458,26 +458,20 @@ static bool file_nonempty(const char *dir, const char *name)
            S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
-/* The images a script makes. */
-struct plot_job {
-    const char *script;
-    const char *csv; /* named in messages */
-    const char *const *images;
-    size_t image_count;
-};
-
-static const struct plot_job latency_job = {"latency.gp", "latency.csv", image_names, IMAGE_COUNT};
+static const struct rs_plot_job latency_job = {"latency.gp", "latency.csv", "gnuplot.log",
+                                               image_names, IMAGE_COUNT};
 static const char *const store_image_names[] = {"stores.svg", "stores.png"};
-static const struct plot_job stores_job = {"stores.gp", "timeseries.csv", store_image_names, 2};
+static const struct rs_plot_job stores_job = {"stores.gp", "timeseries.csv", "gnuplot.log",
+                                              store_image_names, 2};
 
 static enum rs_plot_status run_gnuplot(const char *gnuplot,
                                        const char *dir,
-                                       const struct plot_job *job,
+                                       const struct rs_plot_job *job,
                                        char *message,
                                        size_t message_size)
 {
     char log_path[PATH_SIZE];
-    snprintf(log_path, sizeof log_path, "%s/gnuplot.log", dir);
+    snprintf(log_path, sizeof log_path, "%s/%s", dir, job->log);
     int status = spawn_and_wait(gnuplot, dir, job->script, log_path);
     if (status < 0) {
         say(message, message_size, "could not run %s (%s): wrote %s and %s in %s", gnuplot,
@@ -499,8 +493,8 @@ static enum rs_plot_status run_gnuplot(const char *gnuplot,
             return RS_PLOT_FAILED;
         }
     }
-    if (!file_nonempty(dir, "gnuplot.log")) {
-        remove_file(dir, "gnuplot.log");
+    if (!file_nonempty(dir, job->log)) {
+        remove_file(dir, job->log);
     }
     char names[256];
     size_t at = 0;
@@ -554,6 +548,23 @@ enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log,
         return RS_PLOT_NO_GNUPLOT;
     }
     return run_gnuplot(gnuplot, dir, &latency_job, message, message_size);
+}
+
+enum rs_plot_status rs_plot_run(const char *dir, const struct rs_plot_job *job, char *message,
+                                size_t message_size)
+{
+    PLOT_ASSERT(dir != NULL && job != NULL);
+    for (size_t i = 0; i < job->image_count; i++) {
+        remove_file(dir, job->images[i]);
+    }
+    char gnuplot[PATH_SIZE];
+    if (!find_gnuplot(gnuplot, sizeof gnuplot)) {
+        say(message, message_size, "gnuplot not found (PATH or RHEASIM_GNUPLOT): wrote %s and %s "
+                                   "in %s; install gnuplot-nox for the plots",
+            job->csv, job->script, dir);
+        return RS_PLOT_NO_GNUPLOT;
+    }
+    return run_gnuplot(gnuplot, dir, job, message, message_size);
 }
 
 /* Leaders and region replicas per store over time, from timeseries.csv, whose rows come in

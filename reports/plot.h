@@ -45,6 +45,21 @@ enum rs_plot_status rs_plot_latency(const struct rs_latency_log *log,
                                     char *message,
                                     size_t message_size);
 
+/* A gnuplot script in a directory and the images it must make (rs_plot_run). */
+struct rs_plot_job {
+    const char *script; /* run in the directory */
+    const char *csv;    /* its data, named in messages */
+    const char *log;    /* gnuplot's output, removed when empty */
+    const char *const *images;
+    size_t image_count;
+};
+/*
+ * Runs gnuplot on job->script in dir (found as rs_plot_latency finds it) after removing the
+ * job's images, and checks that each was written. RS_PLOT_OK, RS_PLOT_NO_GNUPLOT or
+ * RS_PLOT_FAILED, with one line for the user in message.
+ */
+enum rs_plot_status rs_plot_run(const char *dir, const struct rs_plot_job *job, char *message,
+                                size_t message_size);
 /*
  * stores.gp: leaders and region replicas per store over time (two panels), read from the
  * run's timeseries.csv; rs_plot_stores writes it into dir and runs gnuplot for stores.svg
