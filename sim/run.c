@@ -983,9 +983,12 @@ static int layout_from_rhea(struct run *run, struct rs_world_config *cfg, struct
     for (uint32_t i = 0; i < rc.warning_count && !run->opt->quiet; i++) {
         fprintf(stderr, "rheasim: warning: %s\n", rc.warnings[i]);
     }
-    if (!rc.pd.fake && !run->opt->quiet) {
+    bool no_pd = strcmp(run->scn.settings[RS_SCN_PD_POLICY].text, "none") == 0 ||
+                 run->scn.settings[RS_SCN_PD_POLICY].text[0] == '\0';
+    if (!rc.pd.fake && no_pd && !run->opt->quiet) {
         fprintf(stderr, "rheasim: %s: placementDriverOptions.fake is false, but the Placement "
-                        "Driver service is not built yet: routes come from the fake PD\n", path);
+                        "Driver runs only when pd.policy names a policy (one process, not the "
+                        "file's PD group)\n", path);
     }
     l->region_count = rc.region_count;
     l->regions = calloc(rc.region_count, sizeof *l->regions);
