@@ -45,6 +45,7 @@ void rs_latency_free(struct rs_latency_log *log)
 {
     free(log->records);
     free(log->windows);
+    free(log->marks);
     rs_latency_init(log);
 }
 
@@ -164,6 +165,15 @@ void rs_latency_add_window(struct rs_latency_log *log,
     window->end_ns = end_ns < start_ns ? start_ns : end_ns;
     sanitize_label(window->label, label);
     LATENCY_ASSERT(window->end_ns >= window->start_ns);
+}
+
+void rs_latency_add_mark(struct rs_latency_log *log, uint64_t time_ns,
+                         enum rs_latency_mark_kind kind)
+{
+    if (log->mark_count == log->mark_capacity) {
+        log->marks = grow_array(log->marks, &log->mark_capacity, sizeof *log->marks);
+    }
+    log->marks[log->mark_count++] = (struct rs_latency_mark){.time_ns = time_ns, .kind = kind};
 }
 
 void rs_latency_set_end(struct rs_latency_log *log, uint64_t end_ns)

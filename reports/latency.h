@@ -43,6 +43,13 @@ struct rs_latency_window {
     char label[RS_LATENCY_LABEL_SIZE];
 };
 
+/* A moment marked on the latency plot with a vertical line. */
+enum rs_latency_mark_kind { RS_LATENCY_MARK_TRANSFER = 0, RS_LATENCY_MARK_SPLIT = 1 };
+struct rs_latency_mark {
+    uint64_t time_ns;
+    enum rs_latency_mark_kind kind;
+};
+
 /* Everything here is owned by the log; the arrays grow by doubling, never per record. */
 struct rs_latency_log {
     struct rs_latency_record *records; /* in the order they were added */
@@ -51,6 +58,9 @@ struct rs_latency_log {
     struct rs_latency_window *windows;
     size_t window_count;
     size_t window_capacity;
+    struct rs_latency_mark *marks; /* leadership transfers and splits, in time order */
+    size_t mark_count;
+    size_t mark_capacity;
     char op_names[RS_LATENCY_OPS_MAX][RS_LATENCY_OP_NAME_SIZE]; /* in first-seen order */
     size_t op_count;
     uint64_t end_ns; /* simulated end of the run, 0 when not told */
@@ -94,6 +104,9 @@ void rs_latency_add_window(struct rs_latency_log *log,
                            const char *label);
 
 /* Tells the log when the run ended, so that plots and throughput.csv cover the whole run. */
+/* Marks a leadership transfer or a split at time_ns (drawn as a vertical line). */
+void rs_latency_add_mark(struct rs_latency_log *log, uint64_t time_ns,
+                         enum rs_latency_mark_kind kind);
 void rs_latency_set_end(struct rs_latency_log *log, uint64_t end_ns);
 
 /* The time the reports cover: the latest of end_ns, any completion and any window end. */

@@ -182,6 +182,24 @@ static void script_windows(struct rs_buf *out, const struct rs_latency_log *log)
     }
 }
 
+/* Leadership transfers and splits: thin vertical lines behind the points (arrow ids start
+ * after nothing else uses arrows in these scripts). */
+static void script_marks(struct rs_buf *out, const struct rs_latency_log *log)
+{
+    static const char *const colours[] = {"0072B2", "009E73"};
+    static const char *const dashes[] = {"2", "3"};
+    rs_buf_puts(out, "# Leadership transfers (blue) and splits (green).\n");
+    for (size_t i = 0; i < log->mark_count; i++) {
+        const struct rs_latency_mark *m = &log->marks[i];
+        rs_buf_printf(out, "set arrow %zu from first ", i + 1);
+        put_seconds(out, m->time_ns);
+        rs_buf_puts(out, ", graph 0 to first ");
+        put_seconds(out, m->time_ns);
+        rs_buf_printf(out, ", graph 1 nohead back linewidth 1 dashtype %s lc rgb '#%s'\n",
+                      dashes[m->kind], colours[m->kind]);
+    }
+}
+
 /* One latency series: where its points are and how they look. */
 struct series_style {
     const char *filter; /* a gnuplot condition on the row, without the op */
@@ -277,6 +295,17 @@ static void script_latency_plot(struct rs_buf *out, const struct rs_latency_log 
         /* gnuplot refuses a plot with no defined point, so draw a constant below the axis. */
         rs_buf_puts(out, "  1e-30 notitle");
     }
+    bool kinds[2] = {false, false};
+    for (size_t i = 0; i < log->mark_count; i++) {
+        kinds[log->marks[i].kind] = true;
+    }
+    /* the marks' key entries: never-drawn series in the marks' styles */
+    if (kinds[RS_LATENCY_MARK_TRANSFER]) {
+        rs_buf_puts(out, ", \\\n  NaN with lines dashtype 2 lc rgb '#0072B2' title 'leader transfer'");
+    }
+    if (kinds[RS_LATENCY_MARK_SPLIT]) {
+        rs_buf_puts(out, ", \\\n  NaN with lines dashtype 3 lc rgb '#009E73' title 'split'");
+    }
     rs_buf_printf(out,
                   "\nset terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
                   "background '#ffffff'\nset output 'latency.png'\nreplot\n",
@@ -324,6 +353,7 @@ void rs_plot_script(const struct rs_latency_log *log, const char *title, struct 
     PLOT_ASSERT(out != NULL);
     script_header(out, log, title);
     script_windows(out, log);
+    script_marks(out, log);
     script_latency_plot(out, log);
     script_throughput_plot(out, log);
 }

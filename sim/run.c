@@ -745,6 +745,12 @@ static void write_outputs(struct run *run, const struct rs_checks *checks,
         fclose(f);
     }
     rs_latency_set_end(&run->latency, run->world.now_ns);
+    for (size_t i = 0; i < run->world.mark_count; i++) {
+        const struct rs_world_mark *m = &run->world.marks[i];
+        rs_latency_add_mark(&run->latency, m->time_ns,
+                            m->kind == RS_WORLD_MARK_SPLIT ? RS_LATENCY_MARK_SPLIT
+                                                           : RS_LATENCY_MARK_TRANSFER);
+    }
     char title[192];
     snprintf(title, sizeof title, "%s seed %llu", run->scn.name,
              (unsigned long long)run->opt->seed);

@@ -40,6 +40,7 @@ struct rs_world_disk_op {
 };
 
 static void counts_keep(struct rs_world_node *wn);
+static void mark(struct rs_world *w, enum rs_world_mark_kind kind);
 static void trace_fault(struct rs_world *w, const char *what, uint32_t a, uint32_t b);
 
 uint32_t rs_world_endpoint_of_client(const struct rs_world *w, uint32_t client)
@@ -437,6 +438,9 @@ static bool note_region(struct rs_world *w, const struct rs_node *n)
     const struct rs_region_epoch *b = &known->epoch;
     if (a->version > b->version || (a->version == b->version && a->conf_ver > b->conf_ver)) {
         bool range_changed = a->version != b->version;
+        if (!region_created(known)) {
+            mark(w, RS_WORLD_MARK_SPLIT); /* the first replica of a region a split made */
+        }
         rs_region_free(known);
         rs_region_copy(known, &n->region);
         return range_changed;
@@ -1564,6 +1568,9 @@ static void pd_store_log(struct rs_world *w, struct rs_world_node *wn)
         if (d->executed) {
             enum rs_pd_kind kind = d->instruction.kind;
             w->pd.transfers_executed += kind == RS_PD_TRANSFER_LEADER;
+            if (kind == RS_PD_TRANSFER_LEADER && d->result == RS_OK) {
+                mark(w, RS_WORLD_MARK_TRANSFER);
+            }
             w->pd.splits_executed += kind == RS_PD_RANGE_SPLIT;
             w->pd.peer_changes_executed += kind == RS_PD_CHANGE_PEER;
         }
@@ -2157,6 +2164,16 @@ static void describe_nodes(const struct rs_world *w, char *out, size_t size)
 
 /* ---- the loop ---- */
 
+static void mark(struct rs_world *w, enum rs_world_mark_kind kind)
+{
+    if (w->mark_count == w->mark_cap) {
+        w->mark_cap = w->mark_cap ? w->mark_cap * 2 : 64;
+        w->marks = reallocarray(w->marks, w->mark_cap, sizeof *w->marks);
+        RS_ASSERT(w->marks != NULL);
+    }
+    w->marks[w->mark_count++] = (struct rs_world_mark){.time_ns = w->now_ns, .kind = kind};
+}
+
 /* What a store's live replicas have counted so far (lost at a crash: see counts_keep). */
 static struct rs_world_counts live_counts(const struct rs_world_node *wn)
 {
@@ -2532,6 +2549,7 @@ void rs_world_free(struct rs_world *w)
     free(w->clients);
     free(w->leader_log);
     free(w->samples);
+    free(w->marks);
     free(w->heal_commits);
     if (w->cfg.workload.client_count > 0) {
         rs_workload_free(&w->workload);
@@ -2773,6 +2791,9 @@ enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target)
     enum rs_err err =
         rs_node_transfer(ln, rs_clock_local(&w->nodes[leader].clock, w->now_ns), target);
     rs_store_flush(w->nodes[leader].store, ln);
+    if (err == RS_OK) {
+        mark(w, RS_WORLD_MARK_TRANSFER);
+    }
     after_admin(w, leader, "transfer-leader", target, err);
     return err;
 }

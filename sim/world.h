@@ -100,6 +100,14 @@ struct rs_world_sample {
     uint64_t splits;         /* splits applied here */
 };
 
+/* A leadership transfer started (an admin command or a PD instruction carried out) or a
+ * region created by a split, for the latency plot. */
+enum rs_world_mark_kind { RS_WORLD_MARK_TRANSFER = 0, RS_WORLD_MARK_SPLIT = 1 };
+struct rs_world_mark {
+    uint64_t time_ns;
+    enum rs_world_mark_kind kind;
+};
+
 /* Cumulative counters of a node across its incarnations (a crash loses the live ones). */
 struct rs_world_counts {
     uint64_t reads, writes, leader_gains, replicas_added, snapshot_bytes, splits;
@@ -281,6 +289,8 @@ struct rs_world {
     uint64_t converged_ns;
     bool stopped;
     struct rs_world_stats stats;
+    struct rs_world_mark *marks; /* in time order */
+    size_t mark_count, mark_cap;
     struct rs_world_sample *samples; /* every store at every sample time, in time order */
     size_t sample_count, sample_cap;
     struct rs_leader_change *leader_log;

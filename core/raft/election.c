@@ -97,6 +97,17 @@ void rs_raft__elect_self(struct rs_raft *r)
     become_candidate(r);
 }
 
+enum rs_err rs_raft_campaign(struct rs_raft *r, uint64_t now_ns)
+{
+    r->now_ns = now_ns;
+    if (r->role != RS_FOLLOWER || !rs_conf_is_voter(&r->conf, r->cfg.id) ||
+        rs_raft__priority_of(r, r->cfg.id) == RS_PRIORITY_NEVER) {
+        return RS_EINVAL;
+    }
+    become_candidate(r);
+    return RS_OK;
+}
+
 static bool log_up_to_date(const struct rs_raft *r, rs_term last_term, rs_index last_index)
 {
     rs_term my_term = rs_log_last_term(&r->log);

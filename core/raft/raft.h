@@ -433,6 +433,12 @@ uint64_t rs_raft_deadline(const struct rs_raft *r);
  */
 enum rs_err rs_raft_transfer(struct rs_raft *r, uint64_t now_ns, rs_node_id target);
 bool rs_raft_transferring(const struct rs_raft *r);
+/*
+ * Starts an election now, skipping pre-vote, as a TimeoutNow does: for a region a split just
+ * made, where the parent's leader campaigns at once instead of every replica waiting out an
+ * election timeout (TiKV does the same). RS_EINVAL unless a follower and a voter that may lead.
+ */
+enum rs_err rs_raft_campaign(struct rs_raft *r, uint64_t now_ns);
 
 /*
  * Lease reads. The lease lasts election_timeout * 9/10 shrunk for the drift bound (see

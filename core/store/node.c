@@ -695,6 +695,13 @@ enum rs_err rs_node_bootstrap(struct rs_node *n, uint64_t now_ns, const struct r
     return err;
 }
 
+enum rs_err rs_node_campaign(struct rs_node *n, uint64_t now_ns)
+{
+    enum rs_err err = rs_raft_campaign(&n->raft, now_ns);
+    after_event(n);
+    return err;
+}
+
 void rs_node_split_done(struct rs_node *n)
 {
     free(n->split.snapshot);

@@ -136,6 +136,8 @@ enum rs_err rs_node_split(struct rs_node *n, uint64_t now_ns, struct rs_bytes sp
 /* A new replica starts from a split's snapshot (see struct rs_node_split). */
 enum rs_err rs_node_bootstrap(struct rs_node *n, uint64_t now_ns, const struct rs_conf *conf,
                               const uint8_t *snapshot, size_t size);
+/* Campaigns at once (rs_raft_campaign). */
+enum rs_err rs_node_campaign(struct rs_node *n, uint64_t now_ns);
 /* The store took the pending split. */
 void rs_node_split_done(struct rs_node *n);
 /* Whether the replica holds nothing yet: no log, no snapshot, term 0, no install under way. */

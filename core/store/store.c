@@ -255,6 +255,10 @@ static void adopt_splits(struct rs_store *s, struct rs_node *n)
             enum rs_err err = rs_node_bootstrap(child, n->raft.now_ns, &n->split.conf,
                                                 n->split.snapshot, n->split.snapshot_size);
             RS_ASSERT(err == RS_OK || err == RS_ESHUTDOWN);
+            if (err == RS_OK && n->raft.role == RS_LEADER) {
+                /* the parent's leader leads the new region too, without a timeout's wait */
+                rs_node_campaign(child, n->raft.now_ns);
+            }
         }
         touch(s, child);
         out_move(s, child);
