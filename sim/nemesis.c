@@ -578,6 +578,7 @@ static void fire(struct rs_nemesis *n, const struct rs_scn_command *c, bool guar
     case RS_SCN_SPLIT: done = fire_split(n, &r); break;
     case RS_SCN_PD_CRASH: done = rs_world_pd_crash(w); break;
     case RS_SCN_PD_ISOLATE: done = rs_world_pd_isolate(w, true); break;
+    case RS_SCN_REBALANCE: rs_world_rebalance(w); break;
     case RS_SCN_SET: do_set(n, &r); break;
     case RS_SCN_CLOG:
     case RS_SCN_UNCLOG: done = fire_clog(n, &r, c->verb == RS_SCN_CLOG); break;

@@ -57,12 +57,12 @@ static const char *const verb_words[] = {
     "resume",       "disk-fail", "disk-full",   "disk-slow",  "disk-corrupt",  "disk-heal",
     "clock-drift",  "clock-jump", "wipe",      "snapshot",   "add-peer",      "remove-peer",
     "add-learner", "remove-learner", "promote", "transfer-leader", "change-peers", "split",
-    "pd-crash", "pd-isolate"};
+    "pd-crash", "pd-isolate", "rebalance"};
 #define COMMAND_LIST                                                                           \
     "partition, heal, crash, restart, crash-restart, set, clog, unclog, swizzle-clog, filter, " \
     "bandwidth, pause, resume, disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, "     \
     "snapshot, add-peer, remove-peer, add-learner, remove-learner, promote, transfer-leader, " \
-    "change-peers, split, pd-crash or pd-isolate"
+    "change-peers, split, pd-crash, pd-isolate or rebalance"
 static const char *const partition_words[] = {"isolate", "minority", "majority-minority",
                                               "one-way", "bridge",   "ring"};
 static const char *const target_words[] = {"leader", "follower", "random", "node(N)"};
@@ -119,6 +119,7 @@ static const char *const verb_names[RS_SCN_VERB_COUNT] = {
     "split",
     "pd-crash",
     "pd-isolate",
+    "rebalance",
 };
 
 const char *rs_scn_type_name(enum rs_scn_type type)
@@ -1888,6 +1889,7 @@ static const struct fault_verb fault_verbs[] = {
     {"split", RS_SCN_SPLIT, TARGET_NONE, OPT_REGION | OPT_KEY, 0, "split [region=N] [key=KEY]"},
     {"pd-crash", RS_SCN_PD_CRASH, TARGET_NONE, OPT_FOR, 0, "pd-crash [for=DURATION]"},
     {"pd-isolate", RS_SCN_PD_ISOLATE, TARGET_NONE, OPT_FOR, 0, "pd-isolate [for=DURATION]"},
+    {"rebalance", RS_SCN_REBALANCE, TARGET_NONE, 0, 0, "rebalance"},
 };
 
 /* "A..B" or "A" of signed integers within [min, max]; lo <= hi. */

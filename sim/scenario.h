@@ -329,6 +329,7 @@ enum rs_scn_verb {
     RS_SCN_SPLIT,            /* a region splits: region_id (0: by key, or the largest), key */
     RS_SCN_PD_CRASH,         /* the Placement Driver process crashes (for=: restarts after) */
     RS_SCN_PD_ISOLATE,       /* the Placement Driver is cut off from every store (for=) */
+    RS_SCN_REBALANCE,        /* CliService's greedy leader rebalance over every region */
     RS_SCN_VERB_COUNT
 };
 

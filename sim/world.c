@@ -2660,6 +2660,67 @@ enum rs_err rs_world_split(struct rs_world *w, uint32_t region_index, struct rs_
     return err;
 }
 
+/* The first voter of the region, other than `leader`, on a store that is up and below the
+ * expected count (CliService's getAlivePeers order: the configuration's). */
+static uint32_t rebalance_target(const struct rs_world *w, const struct rs_node *ln,
+                                 uint32_t leader, const uint32_t *counter, uint32_t expected)
+{
+    const struct rs_conf *c = &ln->raft.conf;
+    for (uint32_t k = 0; k < c->voter_count; k++) {
+        uint32_t id = c->voters[k];
+        if (id != leader && id <= w->cfg.node_count && w->nodes[id].up && !w->nodes[id].paused &&
+            counter[id] < expected) {
+            return id;
+        }
+    }
+    return 0;
+}
+
+uint32_t rs_world_rebalance(struct rs_world *w)
+{
+    uint32_t counter[RS_WORLD_NODES_MAX + 1] = {0};
+    uint32_t *intended = calloc(w->region_count, sizeof *intended);
+    uint32_t *queue = calloc(2 * (size_t)w->region_count + 1, sizeof *queue);
+    RS_ASSERT(intended != NULL && queue != NULL);
+    uint32_t led = 0, up = 0, head = 0, tail = 0, started = 0;
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        up += w->nodes[id].up;
+    }
+    for (uint32_t i = 0; i < w->region_count; i++) {
+        intended[i] = region_created(&w->regions[i]) ? rs_world_region_leader(w, i) : 0;
+        led += intended[i] != 0;
+        queue[tail++] = i;
+    }
+    uint32_t expected = up > 0 ? (led + up - 1) / up : 0;
+    while (head < tail) {
+        uint32_t g = queue[head++];
+        uint32_t leader = intended[g];
+        if (leader == 0 || ++counter[leader] <= expected) {
+            continue;
+        }
+        struct rs_node *ln = rs_world_replica(w, leader, g);
+        uint32_t target = rebalance_target(w, ln, leader, counter, expected);
+        if (target == 0) {
+            continue;
+        }
+        enum rs_err err =
+            rs_node_transfer(ln, rs_clock_local(&w->nodes[leader].clock, w->now_ns), target);
+        rs_store_flush(w->nodes[leader].store, ln);
+        after_admin(w, leader, "rebalance", target, err);
+        if (err != RS_OK) {
+            break; /* CliService stops at a busy node: rebalance again later */
+        }
+        mark(w, RS_WORLD_MARK_TRANSFER);
+        started++;
+        counter[leader]--;
+        intended[g] = target;
+        queue[tail++] = g; /* counted for its new leader when polled again */
+    }
+    free(queue);
+    free(intended);
+    return started;
+}
+
 static bool conf_remove(rs_node_id *list, uint32_t *count, rs_node_id id)
 {
     for (uint32_t i = 0; i < *count; i++) {

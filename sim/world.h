@@ -406,6 +406,13 @@ enum rs_err rs_world_change_member(struct rs_world *w, enum rs_member_op op, uin
  * voter set, a node in both sets or beyond the cluster, or too many of either. */
 enum rs_err rs_world_change_peers(struct rs_world *w, uint64_t voters, uint64_t learners);
 enum rs_err rs_world_transfer(struct rs_world *w, uint32_t target); /* 0: best candidate */
+/*
+ * CliService's rebalance (greedy, not weighted by load): with expected = ceil(regions with a
+ * leader / stores up), every region whose leader's store already counts `expected` hands its
+ * leadership to its first voter below that. Transfers are asynchronous here, so the count
+ * follows the transfers asked for. Returns how many were started; stops at the first refusal.
+ */
+uint32_t rs_world_rebalance(struct rs_world *w);
 enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node);
 /* The leader of region i splits it at key (size 0: the key-count midpoint) into a region with
  * the next free id. */

@@ -207,3 +207,7 @@ rs_add_test(test_determinism SOURCES ${RS_SUITES}/test_determinism.c LABELS dete
 # A hot key: the load policy moves leaders and replicas by QPS and bytes: seeds 1..50.
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX hot-spot-moves ARGS scenarios/hot-spot-moves.scn 1 50 TIMEOUT 1800)
+
+# CliService's greedy rebalance run by an operator, no PD: seeds 1..50.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX rebalance-leaders ARGS scenarios/rebalance-leaders.scn 1 50 TIMEOUT 600)

@@ -728,7 +728,7 @@ static void test_errors_at_end_of_line(void **state)
          "clog, unclog, swizzle-clog, filter, bandwidth, pause, resume, "
          "disk-fail|full|slow|corrupt|heal, clock-drift|jump, wipe, snapshot, add-peer, "
          "remove-peer, add-learner, remove-learner, promote, transfer-leader, change-peers, "
-         "split, pd-crash or pd-isolate"},
+         "split, pd-crash, pd-isolate or rebalance"},
         {"run 1s\nat", "t.scn:2:3: at needs a time and a command"},
         {"run 1s\nexpect leader within", "t.scn:2:21: within needs a duration"},
         {"run 1s\nexpect leader", "t.scn:2:14: expect leader needs 'within DURATION'"},

@@ -327,6 +327,52 @@ static void test_replica_that_missed_the_split(void **state)
     close_world(&f);
 }
 
+/* CliService's rebalance: six regions all led by store 1 end at two leaders per store. */
+static void test_rebalance_spreads_leaders(void **state)
+{
+    (void)state;
+    struct rs_region regions[6];
+    const char *bounds[] = {"", "k1", "k2", "k3", "k4", "k5", ""};
+    for (uint32_t i = 0; i < 6; i++) {
+        rs_region_init(&regions[i], i + 1, text(bounds[i]), text(bounds[i + 1]));
+    }
+    struct rs_world_config c;
+    config(&c, 23, regions, 6);
+    c.raft.priority_election = true; /* store 1 leads every region first */
+    for (uint32_t id = 0; id <= RS_NODE_ID_MAX; id++) {
+        c.raft.priorities[id] = id == 1 ? 100 : 90;
+    }
+    struct fixture f;
+    struct rs_world *w = open_world(&f, &c);
+    for (uint32_t i = 0; i < 6; i++) {
+        rs_region_free(&regions[i]);
+    }
+    rs_world_run_until(w, 3 * S);
+    uint32_t led[4] = {0};
+    for (uint32_t i = 0; i < 6; i++) {
+        led[rs_world_region_leader(w, i)]++;
+    }
+    assert_int_equal(led[1], 6);
+    assert_int_equal(rs_world_rebalance(w), 4); /* expected = ceil(6 / 3) = 2 */
+    /* a transfer times out when its target is not caught up in time: as with CliService, the
+     * operator runs rebalance again */
+    for (int round = 0; round < 5; round++) {
+        rs_world_run_until(w, w->now_ns + 1 * S);
+        rs_world_rebalance(w);
+    }
+    rs_world_run_until(w, w->now_ns + 1 * S);
+    memset(led, 0, sizeof led);
+    for (uint32_t i = 0; i < 6; i++) {
+        led[rs_world_region_leader(w, i)]++;
+    }
+    assert_int_equal(led[1], 2);
+    assert_int_equal(led[2], 2);
+    assert_int_equal(led[3], 2);
+    assert_int_equal(rs_world_rebalance(w), 0); /* balanced: nothing to do */
+    finish(w);
+    close_world(&f);
+}
+
 /* ---- the region checks fire ---- */
 
 /* Runs one event on node id: a tick of its store after the time moved on. */
@@ -652,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_split_moves_range_and_keys),
         cmocka_unit_test(test_split_survives_crashes),
         cmocka_unit_test(test_replica_that_missed_the_split),
+        cmocka_unit_test(test_rebalance_spreads_leaders),
         cmocka_unit_test(test_region_keys_check_fires),
         cmocka_unit_test(test_region_epoch_and_range_checks_fire),
         cmocka_unit_test(test_ops_spanning_regions_are_split_and_merged),
