@@ -29,6 +29,9 @@ void rs_store_free(struct rs_store *s)
     free(s->heap);
     free(s->due);
     free(s->touched);
+    for (uint32_t i = 0; i < s->pending_vote_count; i++) {
+        free(s->pending_votes[i].frame);
+    }
     free(s->ops);
     free(s->scratch);
     free(s->pd_last);
@@ -232,6 +235,39 @@ static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *r
                                    const struct rs_conf *conf, const struct rs_raft_config *raft);
 static void out_move(struct rs_store *s, struct rs_node *n);
 
+static void hold_vote(struct rs_store *s, uint64_t region_id, rs_node_id from,
+                      struct rs_bytes inner)
+{
+    if (s->pending_vote_count == RS_STORE_PENDING_VOTES_MAX) {
+        free(s->pending_votes[0].frame);
+        memmove(s->pending_votes, s->pending_votes + 1,
+                (RS_STORE_PENDING_VOTES_MAX - 1) * sizeof s->pending_votes[0]);
+        s->pending_vote_count--;
+    }
+    uint8_t *copy = malloc(inner.size ? inner.size : 1);
+    RS_ASSERT(copy != NULL);
+    memcpy(copy, inner.data, inner.size);
+    s->pending_votes[s->pending_vote_count++] = (struct rs_store_pending_vote){
+        .region_id = region_id, .from = from, .frame = copy, .size = inner.size};
+}
+
+/* The held vote requests of a region that now has its replica, in arrival order. */
+static void replay_votes(struct rs_store *s, struct rs_node *n)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < s->pending_vote_count; i++) {
+        struct rs_store_pending_vote *v = &s->pending_votes[i];
+        if (v->region_id != n->region.id) {
+            s->pending_votes[kept++] = *v;
+            continue;
+        }
+        rs_node_recv(n, n->raft.now_ns, v->from, v->frame, v->size);
+        free(v->frame);
+        s->stats.votes_replayed++;
+    }
+    s->pending_vote_count = kept;
+}
+
 /*
  * A replica applied a split: the new region's replica starts here from the split's snapshot,
  * unless this store already has one that holds something (created by its leader's messages,
@@ -259,6 +295,7 @@ static void adopt_splits(struct rs_store *s, struct rs_node *n)
                 /* the parent's leader leads the new region too, without a timeout's wait */
                 rs_node_campaign(child, n->raft.now_ns);
             }
+            replay_votes(s, child);
         }
         touch(s, child);
         out_move(s, child);
@@ -466,6 +503,9 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
         s->stats.created_on_demand++;
     } else if (n == NULL) {
         s->stats.unknown_region++;
+        if (type == RS_MSG_VOTE_REQUEST && env.region_id != RS_REGION_ID_NONE) {
+            hold_vote(s, env.region_id, from, env.inner);
+        }
         return;
     }
     rs_node_recv(n, now_ns, from, env.inner.data, env.inner.size);

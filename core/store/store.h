@@ -38,6 +38,7 @@ struct rs_store_stats {
     uint64_t epoch_mismatch;  /* client requests answered RS_EEPOCH */
     uint64_t created_on_demand; /* replicas made for a leader's message about a new region */
     uint64_t splits;          /* replicas made (or found) for splits applied here */
+    uint64_t votes_replayed;  /* vote requests held for a region until its split made it */
     uint64_t pd_heartbeats;   /* heartbeat frames sent to the Placement Driver */
     uint64_t pd_received;     /* instructions received from it */
     uint64_t pd_executed;     /* ... carried out (the replica accepted the command) */
@@ -57,6 +58,21 @@ struct rs_store_pd_last {
     uint64_t region_id;
     uint64_t reads;
     uint64_t writes;
+};
+
+/*
+ * Vote requests for a region this store does not hold yet: a new region's candidate (the
+ * parent's leader, campaigning at once) can ask before this store applied the split. They
+ * are replayed when the split makes the replica, so the election need not wait out a
+ * timeout (TiKV keeps such messages for its "uninitialized" peers the same way). Bounded:
+ * the oldest goes when full.
+ */
+#define RS_STORE_PENDING_VOTES_MAX 16u
+struct rs_store_pending_vote {
+    uint64_t region_id;
+    rs_node_id from;
+    uint8_t *frame; /* the inner frame, owned */
+    size_t size;
 };
 
 struct rs_store_op {
@@ -86,6 +102,8 @@ struct rs_store {
     uint8_t *scratch;
     size_t scratch_cap;
     bool recovering; /* splits wait until every replica recovered */
+    struct rs_store_pending_vote pending_votes[RS_STORE_PENDING_VOTES_MAX]; /* in arrival order */
+    uint32_t pending_vote_count;
     struct rs_store_stats stats;
     /* the Placement Driver: its endpoint (RS_NODE_NONE: none, no heartbeats) */
     rs_node_id pd;
