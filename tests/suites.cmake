@@ -211,3 +211,7 @@ rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
 # CliService's greedy rebalance run by an operator, no PD: seeds 1..50.
 rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
   LABELS scenario SUFFIX rebalance-leaders ARGS scenarios/rebalance-leaders.scn 1 50 TIMEOUT 600)
+
+# A store goes away for good: region-count repairs the regions it held: seeds 1..50.
+rs_add_test(test_scenario_sweep SOURCES ${RS_SUITES}/test_scenario_sweep.c
+  LABELS scenario SUFFIX remove-store ARGS scenarios/remove-store.scn 1 50 TIMEOUT 600)

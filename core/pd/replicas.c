@@ -274,10 +274,48 @@ static void start_moves(struct rs_pd__ctx *ctx, bool by_bytes)
     }
 }
 
+/*
+ * Repairs: a region with a voter on a store that is down gets a voter on the emptiest up store
+ * that does not hold it, and then (finish_moves) loses the down one. A store the PD has not
+ * heard from for three heartbeat periods is down; a removed store is one that stays down.
+ */
+static void repair_down(struct rs_pd__ctx *ctx, bool by_bytes)
+{
+    const struct rs_pd_view *v = ctx->view;
+    uint64_t *metric = ctx->policy->scratch.b;
+    uint32_t replicas = ctx->policy->params.replica_count;
+    size_t up_count = order_targets(ctx);
+    for (uint32_t i = 0; i < v->region_count && ctx->budget > 0; i++) {
+        const struct rs_pd_region *r = &v->regions[i];
+        if (r->voter_count > replicas || r->leader == RS_NODE_NONE ||
+            !rs_pd__region_free(ctx, i)) {
+            continue;
+        }
+        uint32_t down = RS_PD__NONE;
+        for (size_t j = 0; j < r->voter_count && down == RS_PD__NONE; j++) {
+            uint32_t at = rs_pd__store_index(v, r->voters[j]);
+            down = at != RS_PD__NONE && !v->stores[at].up ? at : RS_PD__NONE;
+        }
+        uint32_t target = down != RS_PD__NONE ? target_for(ctx, r, up_count) : RS_PD__NONE;
+        if (target == RS_PD__NONE) {
+            continue;
+        }
+        struct rs_pd_instruction in;
+        rs_pd__change(&in, RS_PD_ADD_VOTER, v->stores[target].id);
+        snprintf(in.reason, sizeof in.reason, "repair: store %u is down, add store %u",
+                 (unsigned)v->stores[down].id, (unsigned)v->stores[target].id);
+        if (rs_pd__emit(ctx, i, &in)) {
+            rs_pd__note_then_remove(ctx, r->id, v->stores[down].id);
+            metric[target] += weight(r, by_bytes);
+        }
+    }
+}
+
 void rs_pd__region_count(struct rs_pd__ctx *ctx)
 {
     measure(ctx, false);
     finish_moves(ctx, false);
+    repair_down(ctx, false);
     start_moves(ctx, false);
 }
 

@@ -513,6 +513,37 @@ static void test_region_count_add_then_remove(void **state)
     rs_pd_policy_destroy(p);
 }
 
+/* A voter on a down store: region-count adds one on an up store that lacks the region, then
+ * removes the down one. */
+static void test_region_count_repairs_down_store(void **state)
+{
+    (void)state;
+    struct rs_pd_out out = out_new();
+    struct tv *t = tv_init(&g_tv, 4);
+    tv_region(t, 1, 1, 1, 2, 3, 0);
+    tv_region(t, 2, 2, 2, 3, 4, 0);
+    tv_region(t, 3, 3, 3, 4, 1, 0);
+    tv_region(t, 4, 4, 4, 1, 2, 0);
+    t->view.stores[2].up = false; /* store 3 */
+    struct rs_pd_params params;
+    rs_pd_params_default(&params);
+    params.tick_instructions_max = 1;
+    struct rs_pd_policy *p = policy_new("region-count", &params);
+    assert_int_equal(rs_pd_tick(p, &t->view, 0, &out), RS_OK);
+    assert_int_equal(out.count, 1);
+    assert_int_equal(out.items[0].change, RS_PD_ADD_VOTER);
+    assert_int_equal(out.items[0].region_id, 1); /* the first region with a voter on store 3 */
+    assert_int_equal(out.items[0].store_id, 4);  /* the only up store without it */
+    struct rs_pd_instruction add = g_items[0];
+    assert_int_equal(rs_pd_apply(&t->view, &add), RS_OK);
+    assert_int_equal(rs_pd_tick(p, &t->view, 1, &out), RS_OK);
+    assert_int_equal(out.count, 1);
+    assert_int_equal(out.items[0].change, RS_PD_REMOVE_PEER);
+    assert_int_equal(out.items[0].region_id, 1);
+    assert_int_equal(out.items[0].store_id, 3); /* the down one, not the fullest */
+    rs_pd_policy_destroy(p);
+}
+
 static void test_region_count_converges(void **state)
 {
     (void)state;
@@ -846,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_leader_count_acts_and_holds),
         cmocka_unit_test(test_leader_count_converges),
         cmocka_unit_test(test_region_count_add_then_remove),
+        cmocka_unit_test(test_region_count_repairs_down_store),
         cmocka_unit_test(test_region_count_converges),
         cmocka_unit_test(test_load_moves_hot_leader),
         cmocka_unit_test(test_load_moves_bytes),
