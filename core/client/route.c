@@ -102,49 +102,6 @@ static struct rs_bytes region_end(const struct rs_region *r)
     return (struct rs_bytes){r->end, r->end_size};
 }
 
-/* Whether [start, end) lies in the region; an empty end is unbounded, an empty start "". */
-static bool region_holds_range(const struct rs_region *r, struct rs_bytes start,
-                               struct rs_bytes end)
-{
-    if (!rs_region_contains(r, start)) {
-        return false;
-    }
-    if (r->end_size == 0) {
-        return true;
-    }
-    return end.size > 0 && rs_key_compare(end, region_end(r)) <= 0;
-}
-
-bool rs_route_region_holds(const struct rs_region *r, const struct rs_kv_op *op)
-{
-    switch (op->opcode) {
-    case RS_KV_MULTI_GET:
-    case RS_KV_BATCH_PUT:
-    case RS_KV_BATCH_DELETE:
-    case RS_KV_CAS_ALL: {
-        if (rs_kv_list_check(op->opcode, op->list) != RS_OK) {
-            return false;
-        }
-        struct rs_kv_iter it;
-        struct rs_kv_entry e;
-        rs_kv_list_begin(&it, op->opcode, op->list);
-        while (rs_kv_iter_next(&it, &e)) {
-            if (!rs_region_contains(r, e.key)) {
-                return false;
-            }
-        }
-        return true;
-    }
-    case RS_KV_SCAN:
-    case RS_KV_REVERSE_SCAN:
-    case RS_KV_DELETE_RANGE: return region_holds_range(r, op->key, op->end_key);
-    case RS_KV_LOCK:
-        return rs_region_contains(r, op->key) &&
-               (op->fencing_key.size == 0 || rs_region_contains(r, op->fencing_key));
-    default: return rs_region_contains(r, op->key);
-    }
-}
-
 /* The key a region is found by: a list's first key, a range's start, else the key. */
 static bool routing_key(const struct rs_kv_op *op, struct rs_bytes *key)
 {
@@ -173,7 +130,7 @@ struct rs_route_entry *rs_route_lookup_op(struct rs_route *rt, const struct rs_k
         return NULL;
     }
     struct rs_route_entry *e = rs_route_lookup(rt, key);
-    return e != NULL && rs_route_region_holds(&e->region, op) ? e : NULL;
+    return e != NULL && rs_region_holds_op(&e->region, op) ? e : NULL;
 }
 
 struct rs_route_entry *rs_route_list_part(struct rs_route *rt, unsigned opcode,
@@ -259,6 +216,6 @@ struct rs_route_entry *rs_route_range_part(struct rs_route *rt, struct rs_bytes 
         *part_start = start;
         *part_end = inside ? end : rend;
     }
-    RS_ASSERT(region_holds_range(r, *part_start, *part_end));
+    RS_ASSERT(rs_region_holds_range(r, *part_start, *part_end));
     return e;
 }

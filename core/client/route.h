@@ -36,7 +36,7 @@ struct rs_route_entry *rs_route_find(struct rs_route *rt, uint64_t region_id);
  * reverse scan or delete range (an empty end_key needs the region to be open above), a lock's
  * fencing key, otherwise the key. An op whose list does not decode is held by no region.
  */
-bool rs_route_region_holds(const struct rs_region *r, const struct rs_kv_op *op);
+
 /* The entry that holds every key of op, or NULL when they span regions (or one has none). */
 struct rs_route_entry *rs_route_lookup_op(struct rs_route *rt, const struct rs_kv_op *op);
 

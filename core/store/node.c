@@ -124,49 +124,6 @@ static void respond(struct rs_node *n, rs_node_id to, uint64_t request_id, uint6
     }
 }
 
-/*
- * Whether every key an operation touches lies in the region: its key, a list's keys, a
- * range [key, end_key) (an empty end_key: up to the region's end, which must then be open),
- * the lock's fencing key. A multi-key operation is atomic within one region only; a client
- * splits one that spans regions.
- */
-static bool op_in_region(const struct rs_region *region, const struct rs_kv_op *op)
-{
-    switch (op->opcode) {
-    case RS_KV_MULTI_GET:
-    case RS_KV_BATCH_PUT:
-    case RS_KV_BATCH_DELETE:
-    case RS_KV_CAS_ALL: {
-        struct rs_kv_iter it;
-        struct rs_kv_entry e;
-        rs_kv_list_begin(&it, op->opcode, op->list);
-        while (rs_kv_iter_next(&it, &e)) {
-            if (!rs_region_contains(region, e.key)) {
-                return false;
-            }
-        }
-        return true;
-    }
-    case RS_KV_SCAN:
-    case RS_KV_REVERSE_SCAN:
-    case RS_KV_DELETE_RANGE: {
-        bool start_in = op->key.size == 0 ? region->start_size == 0
-                                          : rs_region_contains(region, op->key);
-        bool end_in = op->end_key.size == 0
-                          ? region->end_size == 0
-                          : region->end_size == 0 ||
-                                rs_key_compare(op->end_key,
-                                               (struct rs_bytes){region->end, region->end_size}) <= 0;
-        return start_in && end_in;
-    }
-    case RS_KV_LOCK:
-    case RS_KV_UNLOCK:
-        return rs_region_contains(region, op->key) &&
-               (op->fencing_key.size == 0 || rs_region_contains(region, op->fencing_key));
-    default: return rs_region_contains(region, op->key);
-    }
-}
-
 static void ensure_scratch(struct rs_node *n, size_t size)
 {
     if (size > n->scratch_cap) {
@@ -261,7 +218,7 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
         return;
     }
     n->stats.requests++;
-    if (!op_in_region(&n->region, &req.op)) {
+    if (!rs_region_holds_op(&n->region, &req.op)) {
         /* the client's routing table is behind a split: it refreshes and retries */
         respond(n, from, req.request_id, req.client_id, req.seq, RS_EKEYRANGE, NULL);
         return;
@@ -327,7 +284,7 @@ static void serve_reads(struct rs_node *n)
         ensure_scratch(n, RS_KV_RESULT_BYTES_MAX);
         struct rs_kv_result res = {0};
         /* a split applied since the read arrived may have moved its keys away */
-        err = op_in_region(&n->region, &req.op)
+        err = rs_region_holds_op(&n->region, &req.op)
                   ? rs_kv_read_into(&n->kv, &req.op, n->scratch, RS_KV_RESULT_BYTES_MAX, &res)
                   : RS_EKEYRANGE;
         respond(n, rd->client, rd->request_id, rd->client_id, rd->seq, err, &res);
@@ -387,7 +344,7 @@ static enum rs_err apply_data(struct rs_node *n, rs_index index, struct rs_bytes
                               struct rs_kv_result *res)
 {
     struct rs_kv_cmd cmd;
-    if (rs_kv_cmd_decode(data, &cmd) == RS_OK && !op_in_region(&n->region, &cmd.op)) {
+    if (rs_kv_cmd_decode(data, &cmd) == RS_OK && !rs_region_holds_op(&n->region, &cmd.op)) {
         n->stats.key_range++;
         return RS_EKEYRANGE;
     }

@@ -1,6 +1,7 @@
 /* Regions: key ranges with epochs, their byte form, and the envelope frame. */
 #include "core/store/region.h"
 
+#include "core/kv/kv_cmd.h"
 #include "core/wire/frame.h"
 
 #include <stdlib.h>
@@ -70,6 +71,48 @@ bool rs_region_contains(const struct rs_region *r, struct rs_bytes key)
         return false; /* an empty start is below every key: compare says key >= "" */
     }
     return end.size == 0 || rs_key_compare(key, end) < 0;
+}
+
+bool rs_region_holds_range(const struct rs_region *r, struct rs_bytes start, struct rs_bytes end)
+{
+    if (!rs_region_contains(r, start)) {
+        return false;
+    }
+    if (r->end_size == 0) {
+        return true;
+    }
+    return end.size > 0 && rs_key_compare(end, (struct rs_bytes){r->end, r->end_size}) <= 0;
+}
+
+bool rs_region_holds_op(const struct rs_region *r, const struct rs_kv_op *op)
+{
+    switch (op->opcode) {
+    case RS_KV_MULTI_GET:
+    case RS_KV_BATCH_PUT:
+    case RS_KV_BATCH_DELETE:
+    case RS_KV_CAS_ALL: {
+        if (rs_kv_list_check(op->opcode, op->list) != RS_OK) {
+            return false;
+        }
+        struct rs_kv_iter it;
+        struct rs_kv_entry e;
+        rs_kv_list_begin(&it, op->opcode, op->list);
+        while (rs_kv_iter_next(&it, &e)) {
+            if (!rs_region_contains(r, e.key)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    case RS_KV_SCAN:
+    case RS_KV_REVERSE_SCAN:
+    case RS_KV_DELETE_RANGE: return rs_region_holds_range(r, op->key, op->end_key);
+    case RS_KV_LOCK:
+    case RS_KV_UNLOCK:
+        return rs_region_contains(r, op->key) &&
+               (op->fencing_key.size == 0 || rs_region_contains(r, op->fencing_key));
+    default: return rs_region_contains(r, op->key);
+    }
 }
 
 size_t rs_region_size(const struct rs_region *r)

@@ -41,6 +41,16 @@ void rs_region_copy(struct rs_region *dst, const struct rs_region *src);
 /* Replaces the range (a split shrinks the parent). */
 void rs_region_set_range(struct rs_region *r, struct rs_bytes start, struct rs_bytes end);
 bool rs_region_contains(const struct rs_region *r, struct rs_bytes key);
+/* Whether [start, end) lies in the region; an empty end is unbounded, an empty start "". */
+bool rs_region_holds_range(const struct rs_region *r, struct rs_bytes start, struct rs_bytes end);
+/*
+ * Whether every key an operation touches lies in the region: its key, a list's keys, a range
+ * [key, end_key), a lock's fencing key. A multi-key operation is atomic within one region
+ * only: a replica refuses one that is not (RS_EKEYRANGE) and a client splits it. A list that
+ * does not parse holds nothing.
+ */
+struct rs_kv_op;
+bool rs_region_holds_op(const struct rs_region *r, const struct rs_kv_op *op);
 /* Bytewise order; an empty end means plus infinity, an empty start minus infinity. */
 int rs_key_compare(struct rs_bytes a, struct rs_bytes b);
 static inline bool rs_region_epoch_equal(struct rs_region_epoch a, struct rs_region_epoch b)
