@@ -344,11 +344,16 @@ static enum rs_err apply_data(struct rs_node *n, rs_index index, struct rs_bytes
                               struct rs_kv_result *res)
 {
     struct rs_kv_cmd cmd;
-    if (rs_kv_cmd_decode(data, &cmd) == RS_OK && !rs_region_holds_op(&n->region, &cmd.op)) {
+    *res = (struct rs_kv_result){0};
+    if (rs_kv_cmd_decode(data, &cmd) != RS_OK) {
+        return RS_ECORRUPT; /* as rs_kv_apply answers: the replica halts */
+    }
+    if (!rs_region_holds_op(&n->region, &cmd.op)) {
         n->stats.key_range++;
         return RS_EKEYRANGE;
     }
-    return rs_kv_apply(&n->kv, index, data, res);
+    /* decoded once: rs_kv_apply would decode the same bytes again */
+    return rs_kv_apply_op(&n->kv, index, cmd.client_id, cmd.seq, &cmd.op, res);
 }
 
 /*
