@@ -183,18 +183,28 @@ static void summary_pd(const struct rs_world *w, struct rs_buf *b)
     if (!pd->enabled) {
         return;
     }
-    uint64_t heartbeats = pd->heartbeats + (pd->up ? pd->service->stats.heartbeats : 0);
+    uint64_t id_blocks = pd->id_blocks, saved = pd->regions_saved;
+    for (uint32_t i = 0; i < pd->node_count; i++) {
+        const struct rs_pd_server *srv = pd->nodes[i].pd_server;
+        id_blocks += srv != NULL ? srv->stats.id_blocks : 0;
+        saved += srv != NULL ? srv->stats.regions_saved : 0;
+    }
     rs_buf_puts(b, ",\"pd\":{");
     rs_buf_puts(b, "\"policy\":");
     rs_buf_json_str(b, pd->policy, strlen(pd->policy));
-    rs_buf_printf(b, ",\"heartbeats\":%llu,\"instructions_sent\":%llu,\"executed\":%llu,"
-                  "\"dropped\":%llu,\"transfers\":%llu,\"splits\":%llu,\"peer_changes\":%llu,"
+    rs_buf_printf(b, ",\"nodes\":%u,\"leader_changes\":%llu,\"heartbeats\":%llu,"
+                  "\"instructions_sent\":%llu,\"executed\":%llu,\"dropped\":%llu,"
+                  "\"transfers\":%llu,\"splits\":%llu,\"peer_changes\":%llu,\"id_blocks\":%llu,"
+                  "\"regions_saved\":%llu,\"route_requests\":%llu,\"route_tables\":%llu,"
                   "\"crashes\":%llu,\"restarts\":%llu}",
-                  (unsigned long long)heartbeats, (unsigned long long)pd->instructions_sent,
+                  pd->node_count, (unsigned long long)pd->leader_changes,
+                  (unsigned long long)pd->heartbeats, (unsigned long long)pd->instructions_sent,
                   (unsigned long long)pd->executed, (unsigned long long)pd->dropped,
                   (unsigned long long)pd->transfers_executed,
                   (unsigned long long)pd->splits_executed,
-                  (unsigned long long)pd->peer_changes_executed, (unsigned long long)pd->crashes,
+                  (unsigned long long)pd->peer_changes_executed, (unsigned long long)id_blocks,
+                  (unsigned long long)saved, (unsigned long long)pd->route_requests,
+                  (unsigned long long)pd->route_tables, (unsigned long long)pd->crashes,
                   (unsigned long long)pd->restarts);
 }
 
@@ -278,6 +288,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->pd_policy = s->settings[RS_SCN_PD_POLICY].text;
     c->pd_heartbeat_ns = (uint64_t)VAL(PD_HEARTBEAT);
     c->pd_tick_ns = (uint64_t)VAL(PD_TICK);
+    c->pd_node_count = (uint32_t)VAL(PD_NODES);
     c->pd_split_keys = (uint64_t)VAL(PD_SPLIT_KEYS);
 }
 
@@ -993,8 +1004,8 @@ static int layout_from_rhea(struct run *run, struct rs_world_config *cfg, struct
                  run->scn.settings[RS_SCN_PD_POLICY].text[0] == '\0';
     if (!rc.pd.fake && no_pd && !run->opt->quiet) {
         fprintf(stderr, "rheasim: %s: placementDriverOptions.fake is false, but the Placement "
-                        "Driver runs only when pd.policy names a policy (one process, not the "
-                        "file's PD group)\n", path);
+                        "Driver runs only when pd.policy names a policy (then as a group of "
+                        "pd.nodes nodes, not the file's PD servers)\n", path);
     }
     l->region_count = rc.region_count;
     l->regions = calloc(rc.region_count, sizeof *l->regions);

@@ -197,7 +197,9 @@ enum rs_scn_type {
       "rhea-split-judge splits a region that has at least this many keys (RheaKV's "          \
       "leastKeysOnSplit)")                                                                       \
     X(PD_TICK, "pd", "tick", RS_SCN_DURATION, "1s", RS_SCN_MS(10), RS_SCN_S(600), 0, NULL,         \
-      "the PD runs its tick handlers this often")
+      "the PD runs its tick handlers this often")                                              \
+    X(PD_NODES, "pd", "nodes", RS_SCN_INT, "3", 1, 7, 0, NULL,                                    \
+      "PD nodes: a raft group whose leader is the active PD")
 
 enum rs_scn_setting_id {
 #define RS_SCN_SETTING_ENUM(id, ...) RS_SCN_##id,

@@ -53,6 +53,28 @@ static bool is_node_endpoint(const struct rs_world *w, uint32_t endpoint)
     return endpoint >= 1 && endpoint <= w->cfg.node_count;
 }
 
+static bool is_pd_endpoint(const struct rs_world *w, uint32_t endpoint)
+{
+    return w->pd.enabled && endpoint >= w->pd.endpoint &&
+           endpoint < w->pd.endpoint + w->pd.node_count;
+}
+
+/* The world node at an endpoint: a store or a PD node (NULL: a client). */
+static struct rs_world_node *node_at(struct rs_world *w, uint32_t endpoint)
+{
+    if (is_node_endpoint(w, endpoint)) {
+        return &w->nodes[endpoint];
+    }
+    return is_pd_endpoint(w, endpoint) ? &w->pd.nodes[endpoint - w->pd.endpoint] : NULL;
+}
+
+/* The node's next deadline, by its own clock. */
+static uint64_t node_deadline(const struct rs_world_node *wn)
+{
+    return wn->pd_server != NULL ? rs_pd_server_deadline(wn->pd_server)
+                                 : rs_store_deadline(wn->store);
+}
+
 /* ---- messages ---- */
 
 /* A deterministic hash of a fault's name for the digest (FNV-1a). */
@@ -219,7 +241,7 @@ static uint32_t region_index_of(const struct rs_world *w, uint64_t region_id)
 
 static void schedule_node_timer(struct rs_world *w, struct rs_world_node *wn)
 {
-    uint64_t local = rs_store_deadline(wn->store);
+    uint64_t local = node_deadline(wn);
     if (local == UINT64_MAX) {
         return;
     }
@@ -461,16 +483,42 @@ static bool store_configured(const struct rs_store *s)
 }
 
 static void pd_store_log(struct rs_world *w, struct rs_world_node *wn);
+static void pd_after(struct rs_world *w, struct rs_world_node *wn);
+static uint32_t region_add(struct rs_world *w, const struct rs_region *r);
+
+/*
+ * A region id appears when a replica applies the split that made it (or a leader's message
+ * creates its replica): the table grows to hold it. Ids are given out by the PD group (or by
+ * rs_world_split) in increasing order; ids a deposed PD leader never gave stay slots that are
+ * never created.
+ */
+static void region_slots_reach(struct rs_world *w, uint64_t region_id)
+{
+    RS_ASSERT(region_id >= 1 && region_id <= (uint64_t)w->region_count + (1u << 20));
+    while (w->region_count < region_id) {
+        struct rs_region pending;
+        rs_region_init(&pending, (uint64_t)w->region_count + 1, (struct rs_bytes){NULL, 0},
+                       (struct rs_bytes){NULL, 0});
+        pending.epoch.version = 0; /* not created until a replica applies the split */
+        region_add(w, &pending);
+        rs_region_free(&pending);
+    }
+}
 
 /* Every event that touched a store ends here: effects out, checks run on the replicas that
  * handled something. */
 static void after_node_event(struct rs_world *w, struct rs_world_node *wn)
 {
+    if (wn->pd_server != NULL) {
+        pd_after(w, wn); /* a PD node: no data checks */
+        return;
+    }
     struct rs_store *s = wn->store;
     bool first_changed = false;
     bool ranges_changed = false;
     for (size_t i = 0; i < s->touched_count; i++) {
         struct rs_node *n = s->touched[i];
+        region_slots_reach(w, n->region.id);
         ranges_changed |= note_region(w, n);
         check_replica_region(w, wn->id, n);
         bool changed = trace_node_state(w, wn, n);
@@ -552,7 +600,11 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
     RS_ASSERT(wn->store != NULL);
     rs_store_init(wn->store, &cfg);
     if (w->pd.enabled) {
-        rs_store_pd_attach(wn->store, w->pd.endpoint, w->cfg.pd_heartbeat_ns,
+        rs_node_id pd_nodes[RS_PD_SERVER_NODES_MAX];
+        for (uint32_t i = 0; i < w->pd.node_count; i++) {
+            pd_nodes[i] = w->pd.endpoint + i;
+        }
+        rs_store_pd_attach(wn->store, pd_nodes, w->pd.node_count, w->cfg.pd_heartbeat_ns,
                            node_local(wn, w->now_ns));
     }
     if (wn->corrupt_bits_armed > 0) {
@@ -667,7 +719,9 @@ static void on_node_timer(struct rs_world *w, struct rs_world_node *wn, uint64_t
     }
     wn->timer_global_ns = UINT64_MAX;
     uint64_t local = node_local(wn, w->now_ns);
-    if (local >= rs_store_deadline(wn->store)) {
+    if (wn->pd_server != NULL) {
+        rs_pd_server_tick(wn->pd_server, local);
+    } else if (local >= rs_store_deadline(wn->store)) {
         rs_store_tick(wn->store, local);
     }
     after_node_event(w, wn);
@@ -728,7 +782,11 @@ static void on_disk_done(struct rs_world *w, struct rs_world_node *wn, uint64_t 
     if (err != RS_OK) {
         trace_disk_error(w, wn, &d.op, err);
     }
-    rs_store_disk_done(wn->store, node_local(wn, w->now_ns), d.op.id, err);
+    if (wn->pd_server != NULL) {
+        rs_pd_server_disk_done(wn->pd_server, node_local(wn, w->now_ns), d.op.id, err);
+    } else {
+        rs_store_disk_done(wn->store, node_local(wn, w->now_ns), d.op.id, err);
+    }
     after_node_event(w, wn);
 }
 
@@ -756,6 +814,8 @@ static void on_disk_done(struct rs_world *w, struct rs_world_node *wn, uint64_t 
  * for a write: an earlier attempt may still be applied) and what is left of the operation is
  * split again on the new routes and sent with the same values.
  */
+
+static void routes_stale(struct rs_world *w, struct rs_world_client *wc);
 
 /* Parts of one operation at most: a bound on re-splitting (then the operation fails). */
 #define RS_WORLD_PARTS_MAX 64u
@@ -1065,7 +1125,9 @@ static bool start_next_part(struct rs_world *w, struct rs_world_client *wc,
     }
     if (plan == PLAN_REFUSED) {
         /* a lock whose fencing key lies in another region (RS_EINVAL), or keys no route
-         * covers: refused before anything is sent; a refusal of the whole is recorded */
+         * covers: refused before anything is sent; a refusal of the whole is recorded. A gap
+         * in the routes (a split's new half nobody reported yet) sends for the PD's. */
+        routes_stale(w, wc);
         if (wc->part_count == 0) {
             wc->part_invoke_ns = w->now_ns;
             observe_op(w, wc, &wc->op, RS_OP_INVOKE, NULL);
@@ -1074,8 +1136,9 @@ static bool start_next_part(struct rs_world *w, struct rs_world_client *wc,
         finish_op(w, wc, RS_OP_FAIL);
         return false;
     }
-    if (wc->target->leader == RS_NODE_NONE) {
-        /* the fake PD tells where the region's leader is, as RheaKV's PD client does */
+    if (wc->target->leader == RS_NODE_NONE && !w->pd.enabled) {
+        /* the fake PD tells where the region's leader is, as RheaKV's PD client does (a PD
+         * group's routes carry the leaders it knows) */
         wc->target->leader = rs_world_region_leader(w, region_index_of(w, wc->target->region.id));
     }
     rs_client_set_leader(&wc->client, wc->target->leader);
@@ -1287,6 +1350,7 @@ static void drain_client(struct rs_world *w, struct rs_world_client *wc,
  */
 static void refresh_routes(struct rs_world *w, struct rs_world_client *wc)
 {
+    RS_ASSERT(!w->pd.enabled);
     struct rs_region *live = calloc(w->region_count, sizeof *live);
     rs_node_id *leaders = calloc(w->region_count, sizeof *leaders);
     RS_ASSERT(live != NULL && leaders != NULL);
@@ -1308,10 +1372,114 @@ static void refresh_routes(struct rs_world *w, struct rs_world_client *wc)
     free(leaders);
 }
 
+/* A route request unanswered this long goes to the next PD node. */
+#define ROUTE_TIMEOUT_NS (200 * RS_NS_PER_MS)
+
+static void routes_parts_clear(struct rs_world_client *wc)
+{
+    for (size_t i = 0; i < wc->route_region_count; i++) {
+        rs_region_free(&wc->route_regions[i]);
+    }
+    wc->route_region_count = 0;
+    wc->route_parts_seen = 0;
+}
+
+/*
+ * The client's routes are out of date (a refusal said so, or a key has no route): in fake PD
+ * mode it reads the world's table; with a PD group it asks the PD node it believes leads
+ * (RheaKV's PD client refreshing its RegionRouteTable), unless a request is already in flight.
+ * One unanswered for ROUTE_TIMEOUT_NS goes to the next node.
+ */
+static void routes_stale(struct rs_world *w, struct rs_world_client *wc)
+{
+    if (!w->pd.enabled) {
+        refresh_routes(w, wc);
+        return;
+    }
+    if (wc->route_asked_ns != 0) {
+        if (w->now_ns - wc->route_asked_ns < ROUTE_TIMEOUT_NS) {
+            return;
+        }
+        wc->pd_guess = (wc->pd_guess + 1) % w->pd.node_count;
+    }
+    routes_parts_clear(wc);
+    wc->route_request_id++;
+    wc->route_asked_ns = w->now_ns > 0 ? w->now_ns : 1;
+    uint8_t frame[64];
+    RS_ASSERT(rs_pd_route_get_frame_size() <= sizeof frame);
+    rs_pd_route_get_encode(wc->route_request_id, frame);
+    send_message(w, wc->endpoint, w->pd.endpoint + wc->pd_guess, RS_PD_MSG_ROUTE_GET, frame,
+                 rs_pd_route_get_frame_size());
+    w->pd.route_requests++;
+}
+
+/* A part of the PD's table, kept until every part arrived. */
+static void routes_part(struct rs_world_client *wc, const struct rs_pd_routes *part)
+{
+    size_t need = wc->route_region_count + part->region_count;
+    if (need > wc->route_region_cap) {
+        wc->route_region_cap = need * 2;
+        wc->route_regions = reallocarray(wc->route_regions, wc->route_region_cap,
+                                         sizeof *wc->route_regions);
+        wc->route_leaders = reallocarray(wc->route_leaders, wc->route_region_cap,
+                                         sizeof *wc->route_leaders);
+        RS_ASSERT(wc->route_regions != NULL && wc->route_leaders != NULL);
+    }
+    for (uint32_t i = 0; i < part->region_count; i++) {
+        const struct rs_pd_region *r = &part->regions[i];
+        struct rs_region *dst = &wc->route_regions[wc->route_region_count];
+        rs_region_init(dst, r->id, r->start, r->end);
+        dst->epoch = r->epoch;
+        wc->route_leaders[wc->route_region_count++] = r->leader;
+    }
+    wc->route_parts_seen |= 1ull << part->part_index;
+}
+
+/* The PD's whole table merged into the client's; the part in flight is looked up again. */
+static void routes_install(struct rs_world *w, struct rs_world_client *wc)
+{
+    rs_route_merge(&wc->route, wc->route_regions, wc->route_leaders, wc->route_region_count);
+    routes_parts_clear(wc);
+    wc->route_asked_ns = 0;
+    wc->target = NULL;
+    w->pd.route_tables++;
+}
+
+/* A PD node's answer to a route request: a leader hint, or a part of the table. */
+static void client_pd_recv(struct rs_world *w, struct rs_world_client *wc,
+                           const struct rs_world_flight *f)
+{
+    rs_node_id leader;
+    if (rs_pd_leader_decode(f->data, f->size, &leader) == RS_OK) {
+        if (is_pd_endpoint(w, leader) && wc->route_asked_ns != 0) {
+            wc->pd_guess = leader - w->pd.endpoint; /* ask the leader now */
+            wc->route_asked_ns = 0;
+            routes_stale(w, wc);
+        }
+        return;
+    }
+    struct rs_pd_routes *part = malloc(sizeof *part);
+    RS_ASSERT(part != NULL);
+    if (rs_pd_routes_decode(f->data, f->size, part) == RS_OK && wc->route_asked_ns != 0 &&
+        part->request_id == wc->route_request_id && part->part_count <= 64 &&
+        (wc->route_parts_seen >> part->part_index & 1u) == 0) {
+        routes_part(wc, part);
+        if (wc->route_parts_seen == (part->part_count == 64 ? UINT64_MAX
+                                                             : (1ull << part->part_count) - 1)) {
+            routes_install(w, wc);
+        }
+    }
+    free(part);
+}
+
 /* An answer from a store: out of its envelope, the region's epoch noted, into the client. */
 static void client_recv(struct rs_world *w, struct rs_world_client *wc,
                         const struct rs_world_flight *f)
 {
+    if (is_pd_endpoint(w, f->from)) {
+        client_pd_recv(w, wc, f);
+        return;
+    }
     struct rs_envelope env;
     if (rs_envelope_decode(f->data, f->size, &env) != RS_OK || wc->target == NULL ||
         env.region_id != wc->target->region.id) {
@@ -1326,9 +1494,9 @@ static void client_recv(struct rs_world *w, struct rs_world_client *wc,
     if (rs_kv_response_frame_decode(env.inner, &resp) == RS_OK &&
         (resp.status == RS_EKEYRANGE ||
          (resp.status == RS_EEPOCH && env.epoch.version != r->epoch.version))) {
-        /* a split moved the range: ask the (fake) PD again. NOREGION only says that store
-         * holds no replica (regions on other stores): the client tries the next one. */
-        refresh_routes(w, wc);
+        /* a split moved the range: ask the PD again. NOREGION only says that store holds no
+         * replica (regions on other stores): the client tries the next one. */
+        routes_stale(w, wc);
     }
     struct rs_client_out out;
     rs_client_recv(&wc->client, w->now_ns, f->from, env.inner.data, env.inner.size, &out);
@@ -1391,31 +1559,19 @@ static uint64_t corrupt_seen(const struct rs_store *s)
     return count;
 }
 
-/* ---- the Placement Driver process ---- */
-
-static uint32_t region_add(struct rs_world *w, const struct rs_region *r);
+/* ---- the Placement Driver group ---- */
 
 uint32_t rs_world_pd_endpoint(const struct rs_world *w)
 {
     return w->pd.enabled ? w->pd.endpoint : 0;
 }
 
-/* A split's new region: the next id, as rs_world_split allocates it; none after the heal,
- * when the region table is fixed for the liveness checks. */
-static uint64_t pd_alloc_region(void *ctx)
+/* New region ids: none after the heal, when the region table is fixed for the liveness
+ * checks. */
+static bool pd_split_gate(void *ctx)
 {
-    struct rs_world *w = ctx;
-    if (w->healed) {
-        return 0;
-    }
-    uint64_t id = (uint64_t)w->region_count + 1;
-    struct rs_region pending;
-    rs_region_init(&pending, id, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
-    pending.epoch.version = 0; /* not created until a replica applies the split */
-    region_add(w, &pending);
-    rs_region_free(&pending);
-    w->pd.splits_allocated++;
-    return id;
+    const struct rs_world *w = ctx;
+    return !w->healed;
 }
 
 static void pd_trace(struct rs_world *w, const char *event, uint32_t node,
@@ -1439,122 +1595,171 @@ static void pd_trace(struct rs_world *w, const char *event, uint32_t node,
     rs_trace_end(w->trace);
 }
 
-static void pd_schedule(struct rs_world *w)
+static void pd_server_config(struct rs_world *w, struct rs_world_node *wn,
+                             struct rs_pd_server_config *cfg)
 {
-    struct rs_world_pd *pd = &w->pd;
-    uint64_t local = rs_pd_service_deadline(pd->service);
-    if (local == UINT64_MAX) {
-        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->id = wn->id;
+    cfg->member_count = w->pd.node_count;
+    for (uint32_t i = 0; i < w->pd.node_count; i++) {
+        cfg->members[i] = w->pd.endpoint + i;
     }
-    uint64_t global = rs_clock_global(&pd->clock, local);
-    global = global < w->now_ns ? w->now_ns : global;
-    if (global < pd->timer_global_ns) {
-        pd->timer_global_ns = global;
-        rs_evq_push(&w->evq, global, EV_NODE_TIMER, pd->endpoint, ++pd->timer_gen, NULL);
-    }
-}
-
-/* The service's instruction frames to the network, each instruction traced. */
-static void pd_drain(struct rs_world *w)
-{
-    struct rs_world_pd *pd = &w->pd;
-    struct rs_pd_service *s = pd->service;
-    for (size_t i = 0; i < s->sent_count; i++) {
-        pd_trace(w, "sent", s->sent[i].to, &s->sent[i].instruction, RS_OK);
-    }
-    pd->instructions_sent += s->sent_count;
-    rs_pd_service_clear_sent(s);
-    for (size_t i = 0; i < s->out.msg_count; i++) {
-        const struct rs_out_msg *m = &s->out.msgs[i];
-        send_message(w, pd->endpoint, m->to, m->type, s->out.bytes + m->offset, m->size);
-    }
-    rs_out_clear(&s->out);
-    pd_schedule(w);
-}
-
-static void pd_start(struct rs_world *w)
-{
-    struct rs_world_pd *pd = &w->pd;
-    RS_ASSERT(pd->enabled && !pd->up);
-    struct rs_pd_service_config cfg = {
-        .id = pd->endpoint,
-        .policy = pd->policy,
-        .tick_ns = w->cfg.pd_tick_ns,
-        .store_timeout_ns = 3 * w->cfg.pd_heartbeat_ns,
-        .warmup_ns = 2 * w->cfg.pd_heartbeat_ns + w->cfg.pd_heartbeat_ns / 2,
-        .alloc_region = pd_alloc_region,
-        .alloc_ctx = w,
-    };
-    rs_pd_params_default(&cfg.params);
+    cfg->raft = w->cfg.raft; /* the stores' timings; no planted bugs */
+    cfg->random_seed = rs_rng_next(&wn->rng);
+    cfg->client_id = rs_rng_next(&wn->rng) | (1ull << 63); /* a new session per incarnation */
+    struct rs_pd_service_config *sc = &cfg->service;
+    sc->policy = w->pd.policy;
+    sc->tick_ns = w->cfg.pd_tick_ns;
+    sc->store_timeout_ns = 3 * w->cfg.pd_heartbeat_ns;
+    sc->warmup_ns = 2 * w->cfg.pd_heartbeat_ns + w->cfg.pd_heartbeat_ns / 2;
+    rs_pd_params_default(&sc->params);
     /* an instruction not seen carried out within six heartbeats is presumed lost (a cut, a
      * crashed leader): its region may get another one */
-    cfg.params.inflight_timeout_ns = 6 * w->cfg.pd_heartbeat_ns;
+    sc->params.inflight_timeout_ns = 6 * w->cfg.pd_heartbeat_ns;
     if (w->cfg.pd_split_keys > 0) {
-        cfg.params.least_keys_on_split = w->cfg.pd_split_keys;
+        sc->params.least_keys_on_split = w->cfg.pd_split_keys;
     }
-    pd->service = malloc(sizeof *pd->service);
-    RS_ASSERT(pd->service != NULL);
-    enum rs_err err = rs_pd_service_init(pd->service, &cfg, rs_clock_local(&pd->clock, w->now_ns),
-                                         NULL, 0);
-    RS_ASSERT(err == RS_OK); /* the name was checked by rs_world_init */
-    pd->up = true;
-    pd->timer_global_ns = UINT64_MAX;
-    pd_schedule(w);
+    cfg->first_region_id = (uint64_t)w->boot_region_count + 1;
+    cfg->split_gate = pd_split_gate;
+    cfg->split_gate_ctx = w;
 }
 
-static void pd_stop(struct rs_world *w)
+static void after_node_event(struct rs_world *w, struct rs_world_node *wn);
+
+/* A PD node starts (or restarts) from its disk. */
+static void pd_node_start(struct rs_world *w, struct rs_world_node *wn)
 {
-    struct rs_world_pd *pd = &w->pd;
-    pd->heartbeats += pd->service->stats.heartbeats;
-    rs_pd_service_free(pd->service);
-    free(pd->service);
-    pd->service = NULL;
-    pd->up = false;
+    RS_ASSERT(!wn->up && wn->pd_server == NULL);
+    struct rs_pd_server_config cfg;
+    pd_server_config(w, wn, &cfg);
+    const char *names[1024];
+    size_t count = rs_disk_list(&wn->disk, names, 1024);
+    RS_ASSERT(count < 1024);
+    struct rs_file_view views[1024];
+    for (size_t i = 0; i < count; i++) {
+        views[i].name = names[i];
+        views[i].data = rs_disk_read(&wn->disk, names[i], &views[i].size);
+    }
+    wn->pd_server = malloc(sizeof *wn->pd_server);
+    RS_ASSERT(wn->pd_server != NULL);
+    wn->up = true;
+    wn->incarnation++;
+    wn->timer_global_ns = UINT64_MAX;
+    rs_pd_server_init(wn->pd_server, &cfg, node_local(wn, w->now_ns), views, count);
+    wn->store = &wn->pd_server->store;
+    rs_disk_recovered(&wn->disk);
+    after_node_event(w, wn);
+}
+
+static void pd_counts_keep(struct rs_world *w, const struct rs_pd_server *srv)
+{
+    w->pd.id_blocks += srv->stats.id_blocks;
+    w->pd.regions_saved += srv->stats.regions_saved;
+    w->pd.routes_answered += srv->stats.routes_answered;
+}
+
+static void pd_node_crash(struct rs_world *w, struct rs_world_node *wn)
+{
+    RS_ASSERT(wn->up && wn->pd_server != NULL);
+    pd_counts_keep(w, wn->pd_server);
+    rs_pd_server_free(wn->pd_server);
+    free(wn->pd_server);
+    wn->pd_server = NULL;
+    wn->store = NULL;
+    wn->up = false;
+    wn->down_since_ns = w->now_ns;
+    wn->crashes++;
+    disk_ops_clear(wn); /* operations not completed never happened */
+    rs_disk_crash(&wn->disk);
+    if (w->pd.leader == wn->id) {
+        w->pd.leader = 0;
+    }
+    pd_trace(w, "crash", wn->id, NULL, RS_OK);
+}
+
+/* The PD node that leads the group, else the first that is up (NULL: all are down). */
+static struct rs_world_node *pd_target(struct rs_world *w)
+{
+    struct rs_world_node *first = NULL;
+    for (uint32_t i = 0; i < w->pd.node_count; i++) {
+        struct rs_world_node *wn = &w->pd.nodes[i];
+        if (wn->up && rs_pd_server_leads(wn->pd_server)) {
+            return wn;
+        }
+        first = first == NULL && wn->up ? wn : first;
+    }
+    return first;
 }
 
 bool rs_world_pd_crash(struct rs_world *w)
 {
-    if (!w->pd.enabled || !w->pd.up) {
+    struct rs_world_node *wn = w->pd.enabled ? pd_target(w) : NULL;
+    if (wn == NULL) {
         return false;
     }
-    pd_stop(w);
+    pd_node_crash(w, wn);
     w->pd.crashes++;
-    pd_trace(w, "crash", w->pd.endpoint, NULL, RS_OK);
     return true;
 }
 
+/* Cuts the PD leader (or heals the cut) off from every other endpoint: stores, clients and
+ * the other PD nodes, so the group elects another leader. */
 bool rs_world_pd_isolate(struct rs_world *w, bool cut)
 {
     if (!w->pd.enabled) {
         return false;
     }
-    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
-        rs_net_block(&w->net, w->pd.endpoint, id, cut);
-        rs_net_block(&w->net, id, w->pd.endpoint, cut);
+    uint32_t node = w->pd.isolated;
+    if (cut) {
+        struct rs_world_node *wn = node == 0 ? pd_target(w) : NULL;
+        if (wn == NULL) {
+            return false;
+        }
+        node = wn->id;
     }
-    trace_fault(w, cut ? "pd-isolate" : "pd-unisolate", w->pd.endpoint, 0);
+    if (node == 0) {
+        return false;
+    }
+    uint32_t endpoints = w->pd.endpoint + w->pd.node_count;
+    for (uint32_t id = 1; id < endpoints; id++) {
+        if (id != node) {
+            rs_net_block(&w->net, node, id, cut);
+            rs_net_block(&w->net, id, node, cut);
+        }
+    }
+    w->pd.isolated = cut ? node : 0;
+    trace_fault(w, cut ? "pd-isolate" : "pd-unisolate", node, 0);
     return true;
 }
 
 void rs_world_pd_restart(struct rs_world *w)
 {
-    if (!w->pd.enabled || w->pd.up) {
-        return;
+    for (uint32_t i = 0; w->pd.enabled && i < w->pd.node_count; i++) {
+        struct rs_world_node *wn = &w->pd.nodes[i];
+        if (!wn->up) {
+            w->pd.restarts++;
+            pd_trace(w, "restart", wn->id, NULL, RS_OK);
+            pd_node_start(w, wn);
+        }
     }
-    w->pd.restarts++;
-    pd_trace(w, "restart", w->pd.endpoint, NULL, RS_OK);
-    pd_start(w);
 }
 
-static void on_pd_timer(struct rs_world *w, uint64_t gen)
+/* After every event of a PD node: its instructions traced, its leadership noted, its effects
+ * out. */
+static void pd_after(struct rs_world *w, struct rs_world_node *wn)
 {
-    struct rs_world_pd *pd = &w->pd;
-    if (!pd->up || gen != pd->timer_gen) {
-        return;
+    struct rs_pd_server *srv = wn->pd_server;
+    for (size_t i = 0; i < srv->sent_count; i++) {
+        pd_trace(w, "sent", srv->sent[i].to, &srv->sent[i].instruction, RS_OK);
     }
-    pd->timer_global_ns = UINT64_MAX;
-    rs_pd_service_tick(pd->service, rs_clock_local(&pd->clock, w->now_ns));
-    pd_drain(w);
+    w->pd.instructions_sent += srv->sent_count;
+    rs_pd_server_clear_sent(srv);
+    if (rs_pd_server_leads(srv) && w->pd.leader != wn->id) {
+        w->pd.leader = wn->id;
+        w->pd.leader_changes++;
+        pd_trace(w, "leader", wn->id, NULL, RS_OK);
+    }
+    drain_node(w, wn);
 }
 
 /* What a store did with the PD's instructions since the last look: counted and traced. */
@@ -1585,8 +1790,8 @@ static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
     rs_trace_fold(w->trace, words, 5);
     bool up = rs_net_link_up(&w->net, f->from, f->to); /* a partition cuts messages in flight */
     bool node = is_node_endpoint(w, f->to);
-    bool pd = w->pd.enabled && f->to == w->pd.endpoint;
-    bool alive = pd ? w->pd.up : (!node || w->nodes[f->to].up);
+    bool pd = is_pd_endpoint(w, f->to);
+    bool alive = pd ? node_at(w, f->to)->up : (!node || w->nodes[f->to].up);
     if (rs_trace_on(w->trace)) {
         struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, up && alive ? "deliver" : "drop");
         rs_buf_printf(b, ",\"from\":%u,\"to\":%u,\"m\":\"%s\"", f->from, f->to,
@@ -1610,9 +1815,11 @@ static void on_deliver(struct rs_world *w, struct rs_world_flight *f)
         }
         after_node_event(w, wn);
     } else if (up && alive && pd) {
-        rs_pd_service_recv(w->pd.service, rs_clock_local(&w->pd.clock, w->now_ns), f->from,
-                           f->data, f->size);
-        pd_drain(w);
+        struct rs_world_node *wn = node_at(w, f->to);
+        w->pd.heartbeats += rs_pd_server_leads(wn->pd_server) &&
+                            rs_pd_frame_type(f->data, f->size) == RS_PD_MSG_HEARTBEAT;
+        rs_pd_server_recv(wn->pd_server, node_local(wn, w->now_ns), f->from, f->data, f->size);
+        after_node_event(w, wn);
     } else if (up && !node && !pd) {
         client_recv(w, &w->clients[f->to - w->cfg.node_count - 1], f);
     }
@@ -1813,12 +2020,14 @@ void rs_world_one_way(struct rs_world *w, uint32_t from, uint32_t to)
 
 void rs_world_heal_partitions(struct rs_world *w)
 {
+    w->pd.isolated = 0;
     rs_net_heal(&w->net);
     trace_fault(w, "heal-partitions", 0, 0);
 }
 
 void rs_world_heal_network(struct rs_world *w)
 {
+    w->pd.isolated = 0;
     rs_net_heal(&w->net);
     rs_net_clear_filters(&w->net);
     rs_net_unclog_all(&w->net);
@@ -2281,14 +2490,10 @@ static void dispatch(struct rs_world *w, const struct rs_event *ev)
     if (defer_if_paused(w, ev)) {
         return;
     }
-    if (ev->kind == EV_NODE_TIMER && w->pd.enabled && ev->node == w->pd.endpoint) {
-        on_pd_timer(w, ev->arg);
-        return;
-    }
     switch (ev->kind) {
     case EV_DELIVER: on_deliver(w, ev->ptr); return;
-    case EV_NODE_TIMER: on_node_timer(w, &w->nodes[ev->node], ev->arg); return;
-    case EV_DISK_DONE: on_disk_done(w, &w->nodes[ev->node], ev->arg); return;
+    case EV_NODE_TIMER: on_node_timer(w, node_at(w, ev->node), ev->arg); return;
+    case EV_DISK_DONE: on_disk_done(w, node_at(w, ev->node), ev->arg); return;
     case EV_CLIENT_TIMER:
         on_client_timer(w, &w->clients[ev->node - w->cfg.node_count - 1], ev->arg);
         return;
@@ -2386,6 +2591,23 @@ static void init_nodes(struct rs_world *w)
     }
     for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
         node_start(w, &w->nodes[id]);
+    }
+}
+
+/* The PD nodes: their own clocks (no drift: the stores' skew is what scenarios vary), disks
+ * and seeds; they start before the stores. */
+static void init_pd_nodes(struct rs_world *w)
+{
+    for (uint32_t i = 0; w->pd.enabled && i < w->pd.node_count; i++) {
+        struct rs_world_node *wn = &w->pd.nodes[i];
+        wn->id = w->pd.endpoint + i;
+        RS_ASSERT(rs_clock_init(&wn->clock, 0, 0) == RS_OK);
+        RS_ASSERT(rs_disk_init(&wn->disk, &w->cfg.disk, w->cfg.seed, wn->id) == RS_OK);
+        rs_rng_derive_idx(&wn->rng, w->cfg.seed, "pd-node", i + 1);
+        wn->timer_global_ns = UINT64_MAX;
+    }
+    for (uint32_t i = 0; w->pd.enabled && i < w->pd.node_count; i++) {
+        pd_node_start(w, &w->pd.nodes[i]);
     }
 }
 
@@ -2493,8 +2715,12 @@ enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
         }
         memcpy(w->pd.policy, cfg->pd_policy, strlen(cfg->pd_policy) + 1);
         w->pd.enabled = true;
-        w->pd.endpoint = endpoints++; /* after the clients: their endpoints stay as they were */
-        RS_ASSERT(rs_clock_init(&w->pd.clock, 0, 0) == RS_OK);
+        w->pd.node_count = cfg->pd_node_count > 0 ? cfg->pd_node_count : 1;
+        if (w->pd.node_count > RS_PD_SERVER_NODES_MAX) {
+            return RS_EINVAL;
+        }
+        w->pd.endpoint = endpoints; /* after the clients: their endpoints stay as they were */
+        endpoints += w->pd.node_count;
     }
     w->cfg.pd_policy = NULL; /* the caller's text: the service copies what it needs */
     enum rs_err err = rs_net_init(&w->net, endpoints, &cfg->net, cfg->seed);
@@ -2508,9 +2734,7 @@ enum rs_err rs_world_init(struct rs_world *w, const struct rs_world_config *cfg,
         }
     }
     rs_rng_derive(&w->nemesis_rng, cfg->seed, "nemesis");
-    if (w->pd.enabled) {
-        pd_start(w);
-    }
+    init_pd_nodes(w);
     init_nodes(w);
     init_clients(w);
     return RS_OK;
@@ -2544,6 +2768,9 @@ void rs_world_free(struct rs_world *w)
     for (uint32_t c = 0; c < w->client_count; c++) {
         rs_client_free(&w->clients[c].client);
         rs_route_free(&w->clients[c].route);
+        routes_parts_clear(&w->clients[c]);
+        free(w->clients[c].route_regions);
+        free(w->clients[c].route_leaders);
         free(w->clients[c].merged);
     }
     free(w->clients);
@@ -2569,8 +2796,15 @@ void rs_world_free(struct rs_world *w)
     free(w->boot_regions);
     free(w->boot_confs);
     free(w->boot_rafts);
-    if (w->pd.up) {
-        pd_stop(w);
+    for (uint32_t i = 0; w->pd.enabled && i < w->pd.node_count; i++) {
+        struct rs_world_node *wn = &w->pd.nodes[i];
+        if (wn->up) {
+            rs_pd_server_free(wn->pd_server);
+            free(wn->pd_server);
+        }
+        disk_ops_clear(wn);
+        free(wn->ops);
+        rs_disk_free(&wn->disk);
     }
     free(w->region_checks);
     free(w->regions);
@@ -2638,8 +2872,33 @@ uint32_t rs_world_region_to_split(const struct rs_world *w, uint64_t region_id,
     return best;
 }
 
+/* With a PD group, a split is the PD leader's to order (it gives the new region's id). */
+static enum rs_err pd_split(struct rs_world *w, uint32_t region_index, struct rs_bytes key)
+{
+    struct rs_world_node *pn = pd_target(w);
+    enum rs_err err = RS_ENOTLEADER;
+    if (pn != NULL) {
+        err = rs_pd_server_split(pn->pd_server, node_local(pn, w->now_ns),
+                                 w->regions[region_index].id, key);
+        after_node_event(w, pn);
+    }
+    uint32_t node = pn != NULL ? pn->id : 0;
+    uint64_t words[4] = {0x41444d, node, w->regions[region_index].id, (uint64_t)err};
+    rs_trace_fold(w->trace, words, 4);
+    if (rs_trace_on(w->trace)) {
+        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "admin");
+        rs_buf_printf(b, ",\"op\":\"split\",\"pd\":%u,\"region\":%llu,\"result\":\"%s\"",
+                      node, (unsigned long long)w->regions[region_index].id, rs_err_name(err));
+        rs_trace_end(w->trace);
+    }
+    return err;
+}
+
 enum rs_err rs_world_split(struct rs_world *w, uint32_t region_index, struct rs_bytes key)
 {
+    if (w->pd.enabled) {
+        return pd_split(w, region_index, key);
+    }
     uint32_t leader = rs_world_region_leader(w, region_index);
     if (leader == 0 || w->nodes[leader].paused) {
         return RS_ENOTLEADER;

@@ -4,7 +4,7 @@
 
 #include "core/client/client.h"
 #include "core/client/route.h"
-#include "core/pd/service.h"
+#include "core/pd/server.h"
 #include "core/raft/raft.h"
 #include "core/store/node.h"
 #include "core/store/store.h"
@@ -55,6 +55,7 @@ struct rs_world_config {
     const char *pd_policy;
     uint64_t pd_heartbeat_ns;
     uint64_t pd_tick_ns;
+    uint32_t pd_node_count; /* the PD group's nodes (0: 1) */
 };
 
 /* A client operation as the history and the latency log see it. */
@@ -127,7 +128,8 @@ struct rs_world_node {
      * votes on the strength of the bootstrap configuration) until its log or a snapshot
      * gives it one */
     bool joining;
-    struct rs_store *store; /* NULL while down */
+    struct rs_store *store; /* NULL while down; a PD node's is its server's */
+    struct rs_pd_server *pd_server; /* a PD node's, NULL for a store (and while down) */
     struct rs_clock clock;
     struct rs_disk disk;
     struct rs_rng rng; /* seeds for each incarnation */
@@ -165,6 +167,16 @@ struct rs_world_client {
     struct rs_workload_op op;
     uint64_t invoke_ns;
     struct rs_route route;           /* its own routing table (fake PD: static routes) */
+    /* Routes from the PD group, when there is one: the PD node it asks (index), the request
+     * in flight (asked_ns 0: none) and its answer's parts so far (a bit per part). */
+    uint32_t pd_guess;
+    uint64_t route_request_id;
+    uint64_t route_asked_ns;
+    uint64_t route_parts_seen;
+    uint32_t route_part_count;
+    struct rs_region *route_regions;
+    rs_node_id *route_leaders;
+    size_t route_region_count, route_region_cap;
     struct rs_route_entry *target;   /* the region of the part in flight */
     /* The part in flight: its own keys (a list's keys of one region, a range's piece). */
     struct rs_workload_op part;
@@ -225,25 +237,28 @@ struct rs_world_stats {
 };
 
 /*
- * The Placement Driver process: one more endpoint (after the clients), with its own clock, that
- * can crash (its view is lost: a restart starts empty and rebuilds it from heartbeats) and be
- * cut off by partitions like a store.
+ * The Placement Driver group (core/pd/server.h): node_count PD nodes at the endpoints after
+ * the clients, each a world node with its own clock and disk running a PD server (no data
+ * checks run on them). Their raft group elects the active PD; a node can crash (it recovers
+ * from its disk) and be cut off like a store.
  */
 struct rs_world_pd {
     bool enabled;
-    bool up;
-    uint32_t endpoint;
+    uint32_t node_count;
+    uint32_t endpoint; /* the first PD node's; the others follow */
     char policy[128]; /* cfg.pd_policy, copied */
-    struct rs_pd_service *service; /* NULL while down */
-    struct rs_clock clock;
-    uint64_t timer_gen;
-    uint64_t timer_global_ns;
+    struct rs_world_node nodes[RS_PD_SERVER_NODES_MAX];
+    uint32_t isolated; /* the node pd-isolate cut off (0: none) */
+    rs_node_id leader; /* the last node seen running the service (0: none yet) */
+    uint64_t leader_changes;
     uint64_t crashes, restarts;
     /* over every incarnation */
-    uint64_t heartbeats, instructions_sent, splits_allocated;
+    uint64_t heartbeats, instructions_sent, id_blocks, regions_saved, routes_answered;
     /* what the stores did with the instructions, over every store incarnation */
     uint64_t executed, dropped;
     uint64_t transfers_executed, splits_executed, peer_changes_executed;
+    /* clients: route requests sent, and tables received whole */
+    uint64_t route_requests, route_tables;
 };
 
 struct rs_world {

@@ -45,6 +45,121 @@ void rs_route_init(struct rs_route *rt, const struct rs_region *regions, size_t 
     sorting_entries = NULL;
 }
 
+static struct rs_bytes region_start(const struct rs_region *r)
+{
+    return (struct rs_bytes){r->start, r->start_size};
+}
+
+static struct rs_bytes region_end(const struct rs_region *r)
+{
+    return (struct rs_bytes){r->end, r->end_size};
+}
+
+/* A candidate of a merge: a region from the table or from the answer, and its leader. */
+struct candidate {
+    const struct rs_region *region;
+    rs_node_id leader;
+    uint32_t order; /* its place in the input, to break the last ties */
+};
+
+static int compare_epoch_newer(struct rs_region_epoch a, struct rs_region_epoch b)
+{
+    if (a.version != b.version) {
+        return a.version > b.version ? -1 : 1;
+    }
+    return a.conf_ver > b.conf_ver ? -1 : (a.conf_ver < b.conf_ver ? 1 : 0);
+}
+
+/* By id, then the newest epoch first, then the answer before the table. */
+static int compare_candidate_id(const void *a, const void *b)
+{
+    const struct candidate *x = a, *y = b;
+    if (x->region->id != y->region->id) {
+        return x->region->id < y->region->id ? -1 : 1;
+    }
+    int c = compare_epoch_newer(x->region->epoch, y->region->epoch);
+    return c != 0 ? c : (x->order < y->order ? -1 : (x->order > y->order ? 1 : 0));
+}
+
+/* By start key, then the greater version first (ids are distinct after the first pass). */
+static int compare_candidate_start(const void *a, const void *b)
+{
+    const struct candidate *x = a, *y = b;
+    int c = rs_key_compare(region_start(x->region), region_start(y->region));
+    if (c != 0) {
+        return c;
+    }
+    c = compare_epoch_newer(x->region->epoch, y->region->epoch);
+    return c != 0 ? c : (x->region->id < y->region->id ? -1 : 1);
+}
+
+/* Whether a, which starts at or before b, reaches into b. */
+static bool reaches_into(const struct rs_region *a, const struct rs_region *b)
+{
+    return a->end_size == 0 || rs_key_compare(region_end(a), region_start(b)) > 0;
+}
+
+/* Keeps, of candidates sorted by start, a set without overlaps: of two that overlap, the one
+ * with the greater version. Returns the count kept (at the front). */
+static size_t drop_overlaps(struct candidate *c, size_t count)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (kept > 0 && reaches_into(c[kept - 1].region, c[i].region)) {
+            if (c[i].region->epoch.version <= c[kept - 1].region->epoch.version) {
+                continue; /* the one kept is newer there */
+            }
+            kept--; /* the earlier one kept ended before this one's start: no overlap left */
+        }
+        c[kept++] = c[i];
+    }
+    return kept;
+}
+
+void rs_route_merge(struct rs_route *rt, const struct rs_region *regions,
+                    const rs_node_id *leaders, size_t count)
+{
+    size_t total = count + rt->count;
+    struct candidate *c = calloc(total ? total : 1, sizeof *c);
+    RS_ASSERT(c != NULL);
+    for (size_t i = 0; i < count; i++) {
+        c[i] = (struct candidate){&regions[i], leaders[i], (uint32_t)i};
+    }
+    for (size_t i = 0; i < rt->count; i++) {
+        c[count + i] = (struct candidate){&rt->entries[i].region, rt->entries[i].leader,
+                                          (uint32_t)(count + i)};
+    }
+    qsort(c, total, sizeof *c, compare_candidate_id);
+    size_t unique = 0;
+    for (size_t i = 0; i < total; i++) {
+        if (unique > 0 && c[unique - 1].region->id == c[i].region->id) {
+            bool same = rs_region_epoch_equal(c[unique - 1].region->epoch, c[i].region->epoch);
+            if (same && c[unique - 1].leader == RS_NODE_NONE) {
+                c[unique - 1].leader = c[i].leader; /* the table's guess beats none */
+            }
+            continue;
+        }
+        c[unique++] = c[i];
+    }
+    qsort(c, unique, sizeof *c, compare_candidate_start);
+    size_t kept = drop_overlaps(c, unique);
+    struct rs_region *chosen = calloc(kept ? kept : 1, sizeof *chosen);
+    RS_ASSERT(chosen != NULL);
+    for (size_t i = 0; i < kept; i++) {
+        rs_region_copy(&chosen[i], c[i].region);
+    }
+    struct rs_route next;
+    rs_route_init(&next, chosen, kept);
+    for (size_t i = 0; i < kept; i++) {
+        rs_route_find(&next, chosen[i].id)->leader = c[i].leader;
+        rs_region_free(&chosen[i]);
+    }
+    free(chosen);
+    free(c);
+    rs_route_free(rt);
+    *rt = next;
+}
+
 void rs_route_free(struct rs_route *rt)
 {
     for (size_t i = 0; i < rt->count; i++) {
@@ -92,15 +207,6 @@ struct rs_route_entry *rs_route_find(struct rs_route *rt, uint64_t region_id)
                : NULL;
 }
 
-static struct rs_bytes region_start(const struct rs_region *r)
-{
-    return (struct rs_bytes){r->start, r->start_size};
-}
-
-static struct rs_bytes region_end(const struct rs_region *r)
-{
-    return (struct rs_bytes){r->end, r->end_size};
-}
 
 /* The key a region is found by: a list's first key, a range's start, else the key. */
 static bool routing_key(const struct rs_kv_op *op, struct rs_bytes *key)

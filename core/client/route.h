@@ -26,6 +26,17 @@ struct rs_route {
 /* Copies the regions (any order; their ranges must not overlap). */
 void rs_route_init(struct rs_route *rt, const struct rs_region *regions, size_t count);
 void rs_route_free(struct rs_route *rt);
+/*
+ * What a Placement Driver said, merged into the table (RheaKV's RegionRouteTable refresh): for
+ * each region id the newer epoch wins (a new leader, when known, replaces the old guess); then,
+ * where ranges overlap (one side saw a split the other did not), the region with the greater
+ * epoch version holds the keys, since versions only grow along a key's history (a split gives
+ * both halves the parent's new version). The table never goes back to older knowledge; it may
+ * have gaps (a new half nobody reported yet), which rs_route_lookup reports as NULL. leaders[i]
+ * is regions[i]'s (RS_NODE_NONE: unknown).
+ */
+void rs_route_merge(struct rs_route *rt, const struct rs_region *regions,
+                    const rs_node_id *leaders, size_t count);
 /* The entry whose range holds key, or NULL when no region covers it. */
 struct rs_route_entry *rs_route_lookup(struct rs_route *rt, struct rs_bytes key);
 struct rs_route_entry *rs_route_find(struct rs_route *rt, uint64_t region_id);

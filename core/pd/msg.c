@@ -46,7 +46,36 @@ static bool heartbeat_fits(const struct rs_pd_heartbeat *hb)
     return true;
 }
 
-static void write_region(struct rs_writer *w, const struct rs_pd_region *r)
+/* Reads a peer list of at most RS_PD_PEERS_MAX ids; false when longer or an id is 0. */
+static bool read_peers(struct rs_reader *rd, uint8_t *count, rs_node_id *ids)
+{
+    *count = rs_r_u8(rd);
+    if (*count > RS_PD_PEERS_MAX) {
+        return false;
+    }
+    for (uint8_t i = 0; i < *count; i++) {
+        ids[i] = rs_r_u32(rd);
+        if (ids[i] == RS_NODE_NONE && !rd->error) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static size_t record_size(const struct rs_pd_region *r)
+{
+    return 8u * 3u + 4u + 4u + 1u + 1u + r->start.size + r->end.size +
+           4u * ((size_t)r->voter_count + r->learner_count);
+}
+
+static bool region_fits(const struct rs_pd_region *r)
+{
+    return r->start.size <= RS_REGION_KEY_SIZE_MAX && r->end.size <= RS_REGION_KEY_SIZE_MAX &&
+           r->voter_count <= RS_PD_PEERS_MAX && r->learner_count <= RS_PD_PEERS_MAX;
+}
+
+/* A region without statistics: id, epoch, range, peers. */
+static void write_record(struct rs_writer *w, const struct rs_pd_region *r)
 {
     rs_w_u64(w, r->id);
     rs_w_u64(w, r->epoch.conf_ver);
@@ -61,6 +90,27 @@ static void write_region(struct rs_writer *w, const struct rs_pd_region *r)
     for (uint8_t i = 0; i < r->learner_count; i++) {
         rs_w_u32(w, r->learners[i]);
     }
+}
+
+static bool read_record(struct rs_reader *rd, struct rs_pd_region *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = rs_r_u64(rd);
+    r->epoch.conf_ver = rs_r_u64(rd);
+    r->epoch.version = rs_r_u64(rd);
+    r->start = rs_r_blob(rd);
+    r->end = rs_r_blob(rd);
+    if (r->start.size > RS_REGION_KEY_SIZE_MAX || r->end.size > RS_REGION_KEY_SIZE_MAX ||
+        !read_peers(rd, &r->voter_count, r->voters) ||
+        !read_peers(rd, &r->learner_count, r->learners)) {
+        return false;
+    }
+    return !rd->error && r->id != RS_REGION_ID_NONE;
+}
+
+static void write_region(struct rs_writer *w, const struct rs_pd_region *r)
+{
+    write_record(w, r);
     rs_w_u64(w, r->key_count);
     rs_w_u64(w, r->size_bytes);
     rs_w_u64(w, r->read_qps);
@@ -99,35 +149,9 @@ enum rs_err rs_pd_heartbeat_encode(const struct rs_pd_heartbeat *hb, uint8_t *ou
     return RS_OK;
 }
 
-/* Reads a peer list of at most RS_PD_PEERS_MAX ids; false when longer or an id is 0. */
-static bool read_peers(struct rs_reader *rd, uint8_t *count, rs_node_id *ids)
-{
-    *count = rs_r_u8(rd);
-    if (*count > RS_PD_PEERS_MAX) {
-        return false;
-    }
-    for (uint8_t i = 0; i < *count; i++) {
-        ids[i] = rs_r_u32(rd);
-        if (ids[i] == RS_NODE_NONE && !rd->error) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool read_region(struct rs_reader *rd, rs_node_id leader, struct rs_pd_region *r)
 {
-    memset(r, 0, sizeof *r);
-    r->id = rs_r_u64(rd);
-    r->epoch.conf_ver = rs_r_u64(rd);
-    r->epoch.version = rs_r_u64(rd);
-    r->start = rs_r_blob(rd);
-    r->end = rs_r_blob(rd);
-    if (r->start.size > RS_REGION_KEY_SIZE_MAX || r->end.size > RS_REGION_KEY_SIZE_MAX) {
-        return false;
-    }
-    if (!read_peers(rd, &r->voter_count, r->voters) ||
-        !read_peers(rd, &r->learner_count, r->learners)) {
+    if (!read_record(rd, r)) {
         return false;
     }
     r->leader = leader;
@@ -135,7 +159,7 @@ static bool read_region(struct rs_reader *rd, rs_node_id leader, struct rs_pd_re
     r->size_bytes = rs_r_u64(rd);
     r->read_qps = rs_r_u64(rd);
     r->write_qps = rs_r_u64(rd);
-    return !rd->error && r->id != RS_REGION_ID_NONE;
+    return !rd->error;
 }
 
 enum rs_err rs_pd_heartbeat_decode(const uint8_t *frame, size_t size, struct rs_pd_heartbeat *hb)
@@ -271,5 +295,154 @@ enum rs_err rs_pd_instructions_decode(const uint8_t *frame, size_t size,
         return RS_ECORRUPT;
     }
     list->count = count;
+    return RS_OK;
+}
+
+/* ---- the PD group's leader, route requests and answers, stored descriptors ---- */
+
+size_t rs_pd_leader_frame_size(void)
+{
+    return RS_FRAME_HEADER_SIZE + 4u;
+}
+
+void rs_pd_leader_encode(rs_node_id leader, uint8_t *out)
+{
+    rs_put_u32(out + RS_FRAME_HEADER_SIZE, leader);
+    rs_frame_seal(out, RS_PD_MSG_LEADER, 4u);
+}
+
+enum rs_err rs_pd_leader_decode(const uint8_t *frame, size_t size, rs_node_id *leader)
+{
+    unsigned type;
+    struct rs_bytes body;
+    if (rs_frame_decode(frame, size, &type, &body) != RS_OK || type != RS_PD_MSG_LEADER ||
+        body.size != 4u) {
+        return RS_ECORRUPT;
+    }
+    *leader = rs_get_u32(body.data);
+    return RS_OK;
+}
+
+size_t rs_pd_route_get_frame_size(void)
+{
+    return RS_FRAME_HEADER_SIZE + 8u;
+}
+
+void rs_pd_route_get_encode(uint64_t request_id, uint8_t *out)
+{
+    rs_put_u64(out + RS_FRAME_HEADER_SIZE, request_id);
+    rs_frame_seal(out, RS_PD_MSG_ROUTE_GET, 8u);
+}
+
+enum rs_err rs_pd_route_get_decode(const uint8_t *frame, size_t size, uint64_t *request_id)
+{
+    unsigned type;
+    struct rs_bytes body;
+    if (rs_frame_decode(frame, size, &type, &body) != RS_OK || type != RS_PD_MSG_ROUTE_GET ||
+        body.size != 8u) {
+        return RS_ECORRUPT;
+    }
+    *request_id = rs_get_u64(body.data);
+    return RS_OK;
+}
+
+size_t rs_pd_region_record_size(const struct rs_pd_region *r)
+{
+    return record_size(r);
+}
+
+void rs_pd_region_record_encode(const struct rs_pd_region *r, uint8_t *out, size_t size)
+{
+    RS_ASSERT(region_fits(r) && size == record_size(r));
+    struct rs_writer w;
+    rs_writer_init(&w, out, size);
+    write_record(&w, r);
+    RS_ASSERT(!w.overflow && w.pos == size);
+}
+
+enum rs_err rs_pd_region_record_decode(const uint8_t *data, size_t size, struct rs_pd_region *r)
+{
+    struct rs_reader rd;
+    rs_reader_init(&rd, data, size);
+    if (!read_record(&rd, r) || rd.pos != rd.size) {
+        return RS_ECORRUPT;
+    }
+    return RS_OK;
+}
+
+static size_t routes_body_size(const struct rs_pd_routes *routes)
+{
+    size_t size = 8u + 4u * 3u;
+    for (uint32_t i = 0; i < routes->region_count && i < RS_PD_MSG_REGIONS_MAX; i++) {
+        size += 4u + record_size(&routes->regions[i]);
+    }
+    return size;
+}
+
+size_t rs_pd_routes_frame_size(const struct rs_pd_routes *routes)
+{
+    return RS_FRAME_HEADER_SIZE + routes_body_size(routes);
+}
+
+enum rs_err rs_pd_routes_encode(const struct rs_pd_routes *routes, uint8_t *out, size_t cap,
+                                size_t *written)
+{
+    if (routes->region_count > RS_PD_MSG_REGIONS_MAX ||
+        routes->part_index >= routes->part_count) {
+        return RS_EINVAL;
+    }
+    for (uint32_t i = 0; i < routes->region_count; i++) {
+        if (!region_fits(&routes->regions[i])) {
+            return RS_EINVAL;
+        }
+    }
+    size_t body = routes_body_size(routes);
+    if (cap < RS_FRAME_HEADER_SIZE + body) {
+        return RS_ETOOBIG;
+    }
+    struct rs_writer w;
+    rs_writer_init(&w, out + RS_FRAME_HEADER_SIZE, body);
+    rs_w_u64(&w, routes->request_id);
+    rs_w_u32(&w, routes->part_index);
+    rs_w_u32(&w, routes->part_count);
+    rs_w_u32(&w, routes->region_count);
+    for (uint32_t i = 0; i < routes->region_count; i++) {
+        rs_w_u32(&w, routes->regions[i].leader);
+        write_record(&w, &routes->regions[i]);
+    }
+    RS_ASSERT(!w.overflow && w.pos == body);
+    rs_frame_seal(out, RS_PD_MSG_ROUTES, body);
+    *written = RS_FRAME_HEADER_SIZE + body;
+    return RS_OK;
+}
+
+enum rs_err rs_pd_routes_decode(const uint8_t *frame, size_t size, struct rs_pd_routes *routes)
+{
+    unsigned type;
+    struct rs_bytes body;
+    routes->region_count = 0;
+    if (rs_frame_decode(frame, size, &type, &body) != RS_OK || type != RS_PD_MSG_ROUTES) {
+        return RS_ECORRUPT;
+    }
+    struct rs_reader rd;
+    rs_reader_init(&rd, body.data, body.size);
+    routes->request_id = rs_r_u64(&rd);
+    routes->part_index = rs_r_u32(&rd);
+    routes->part_count = rs_r_u32(&rd);
+    uint32_t count = rs_r_u32(&rd);
+    if (rd.error || count > RS_PD_MSG_REGIONS_MAX || routes->part_index >= routes->part_count) {
+        return RS_ECORRUPT;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        rs_node_id leader = rs_r_u32(&rd);
+        if (!read_record(&rd, &routes->regions[i])) {
+            return RS_ECORRUPT;
+        }
+        routes->regions[i].leader = leader;
+    }
+    if (rd.pos != rd.size) {
+        return RS_ECORRUPT;
+    }
+    routes->region_count = count;
     return RS_OK;
 }

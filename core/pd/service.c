@@ -172,12 +172,32 @@ static bool region_take(struct rs_pd_service *s, const struct rs_pd_region *r)
         s->region_count++;
     }
     struct rs_pd_region *v = &s->regions[at];
+    bool changed = !known || !rs_region_epoch_equal(v->epoch, r->epoch);
     free((void *)v->start.data);
     free((void *)v->end.data);
     *v = *r;
     v->start = bytes_copy(r->start);
     v->end = bytes_copy(r->end);
+    if (changed && s->cfg.region_changed != NULL) {
+        s->cfg.region_changed(s->cfg.alloc_ctx, v);
+    }
     return true;
+}
+
+bool rs_pd_service_load(struct rs_pd_service *s, const struct rs_pd_region *r)
+{
+    size_t at = region_index(s, r->id);
+    if (at < s->region_count && s->regions[at].id == r->id &&
+        !epoch_older(s->regions[at].epoch, r->epoch)) {
+        return false;
+    }
+    rs_pd_region_changed_fn hook = s->cfg.region_changed;
+    struct rs_pd_region plain = *r;
+    plain.leader = RS_NODE_NONE;
+    s->cfg.region_changed = NULL; /* it came from the store: nothing to save */
+    bool taken = region_take(s, &plain);
+    s->cfg.region_changed = hook;
+    return taken;
 }
 
 static void store_take(struct rs_pd_service *s, size_t at, const struct rs_pd_store_stats *st,
@@ -272,6 +292,25 @@ static void send_all(struct rs_pd_service *s, struct rs_pd_instruction *items,
             send_to(s, dest[i], items, dest, count);
         }
     }
+}
+
+enum rs_err rs_pd_service_order(struct rs_pd_service *s, struct rs_pd_instruction *in)
+{
+    size_t r = region_index(s, in->region_id);
+    if (r == s->region_count || s->regions[r].id != in->region_id) {
+        return RS_ENOTFOUND;
+    }
+    rs_node_id to = s->regions[r].leader;
+    if (to == RS_NODE_NONE) {
+        return RS_ENOTLEADER;
+    }
+    if (!instruction_ready(s, in)) {
+        return RS_EBUSY;
+    }
+    struct rs_pd_instructions list = {.count = 1};
+    list.items[0] = *in;
+    send_frame(s, to, &list);
+    return RS_OK;
 }
 
 /* ---- events ---- */

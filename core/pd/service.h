@@ -19,6 +19,9 @@
 
 /* A split's new region id (0: none available, the split is dropped). */
 typedef uint64_t (*rs_pd_alloc_region_fn)(void *ctx);
+/* A region's descriptor entered the view with an epoch the view did not have (new, split or
+ * changed members): the host may store it (the replicated PD keeps its metadata). */
+typedef void (*rs_pd_region_changed_fn)(void *ctx, const struct rs_pd_region *r);
 
 struct rs_pd_service_config {
     rs_node_id id;       /* the PD's own endpoint */
@@ -31,7 +34,8 @@ struct rs_pd_service_config {
     /* a store that sent nothing for this long is down in the view (0: never down) */
     uint64_t store_timeout_ns;
     rs_pd_alloc_region_fn alloc_region;
-    void *alloc_ctx;
+    void *alloc_ctx; /* handed to alloc_region and region_changed */
+    rs_pd_region_changed_fn region_changed; /* NULL: nobody is told */
 };
 
 /* One instruction as sent: the host traces these (then calls rs_pd_service_clear_sent). */
@@ -81,6 +85,14 @@ void rs_pd_service_tick(struct rs_pd_service *s, uint64_t now_ns);
 /* Earliest time at which rs_pd_service_tick must run (UINT64_MAX: never). */
 uint64_t rs_pd_service_deadline(const struct rs_pd_service *s);
 void rs_pd_service_clear_sent(struct rs_pd_service *s);
+/* A stored descriptor into the view (no leader, no statistics, region_changed not called):
+ * a new PD leader starts from what the group stored, then heartbeats refresh it. False when
+ * the view already has it at this epoch or newer, or it does not fit. */
+bool rs_pd_service_load(struct rs_pd_service *s, const struct rs_pd_region *r);
+/* An administrative instruction (pd-ctl's operators): sent to the region's leader as the view
+ * knows it, a split given its id first. RS_ENOTFOUND (no such region), RS_ENOTLEADER (its
+ * leader unknown), RS_EBUSY (no region id to give a split). */
+enum rs_err rs_pd_service_order(struct rs_pd_service *s, struct rs_pd_instruction *in);
 /* The view as the policies see it (valid until the next call). */
 struct rs_pd_view rs_pd_service_view(const struct rs_pd_service *s);
 

@@ -461,15 +461,13 @@ static bool epoch_older(struct rs_region_epoch a, struct rs_region_epoch b)
     return a.version < b.version || (a.version == b.version && a.conf_ver < b.conf_ver);
 }
 
-static void pd_instructions(struct rs_store *s, uint64_t now_ns, const uint8_t *frame,
-                            size_t size);
+static bool pd_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
+                    size_t size);
 
 void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
                    size_t size)
 {
-    if (s->pd != RS_NODE_NONE && from == s->pd &&
-        rs_pd_frame_type(frame, size) == RS_PD_MSG_INSTRUCTIONS) {
-        pd_instructions(s, now_ns, frame, size);
+    if (s->pd != RS_NODE_NONE && pd_recv(s, now_ns, from, frame, size)) {
         return;
     }
     struct rs_envelope env;
@@ -557,11 +555,18 @@ uint64_t rs_store_deadline(const struct rs_store *s)
 
 /* ---- the Placement Driver: heartbeats out, instructions in ---- */
 
-void rs_store_pd_attach(struct rs_store *s, rs_node_id pd, uint64_t heartbeat_ns, uint64_t now_ns)
+void rs_store_pd_attach(struct rs_store *s, const rs_node_id *pd_nodes, uint32_t pd_node_count,
+                        uint64_t heartbeat_ns, uint64_t now_ns)
 {
-    RS_ASSERT(pd != RS_NODE_NONE && pd != s->id);
+    RS_ASSERT(pd_node_count >= 1 && pd_node_count <= RS_STORE_PD_NODES_MAX);
     RS_ASSERT(heartbeat_ns > 0);
-    s->pd = pd;
+    for (uint32_t i = 0; i < pd_node_count; i++) {
+        RS_ASSERT(pd_nodes[i] != RS_NODE_NONE && pd_nodes[i] != s->id);
+        s->pd_nodes[i] = pd_nodes[i];
+    }
+    s->pd_node_count = pd_node_count;
+    s->pd = pd_nodes[0];
+    s->pd_acked = true; /* nothing sent yet: no reason to turn away from the first */
     s->pd_heartbeat_ns = heartbeat_ns;
     s->pd_next_ns = now_ns + heartbeat_ns;
     s->pd_last_ns = now_ns;
@@ -676,8 +681,22 @@ static void pd_last_keep(struct rs_store *s, uint32_t led)
     RS_ASSERT(s->pd_last_count == led);
 }
 
+/* The PD node after the current one (the list's order, wrapping). */
+static void pd_next_node(struct rs_store *s)
+{
+    uint32_t at = 0;
+    while (at < s->pd_node_count && s->pd_nodes[at] != s->pd) {
+        at++;
+    }
+    s->pd = s->pd_nodes[(at + 1) % s->pd_node_count];
+}
+
 static void pd_heartbeat(struct rs_store *s, uint64_t now_ns)
 {
+    if (!s->pd_acked) {
+        pd_next_node(s); /* the last one went unanswered: that node is down or cut off */
+    }
+    s->pd_acked = false;
     uint64_t interval = now_ns - s->pd_last_ns;
     s->pd_last_ns = now_ns;
     s->pd_next_ns = now_ns + s->pd_heartbeat_ns;
@@ -834,4 +853,49 @@ static void pd_instructions(struct rs_store *s, uint64_t now_ns, const uint8_t *
         pd_one(s, now_ns, &list->items[i]);
     }
     free(list);
+}
+
+/* The PD group's answer to a heartbeat: an acknowledgement (the sender leads) or a hint. */
+static void pd_leader(struct rs_store *s, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
+                      size_t size)
+{
+    rs_node_id leader;
+    if (rs_pd_leader_decode(frame, size, &leader) != RS_OK) {
+        s->stats.pd_corrupt++;
+        s->stats.corrupt_frames++;
+        return;
+    }
+    if (leader == from) {
+        s->pd = from;
+        s->pd_acked = true;
+        return;
+    }
+    for (uint32_t i = 0; i < s->pd_node_count; i++) {
+        if (s->pd_nodes[i] == leader && leader != s->pd) {
+            s->pd = leader; /* heartbeat the leader now rather than a period later */
+            s->pd_acked = true;
+            s->pd_next_ns = now_ns;
+            return;
+        }
+    }
+}
+
+/* A frame from a PD node: instructions or a leader answer (true), or not the PD's (false). */
+static bool pd_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const uint8_t *frame,
+                    size_t size)
+{
+    bool member = false;
+    for (uint32_t i = 0; i < s->pd_node_count; i++) {
+        member = member || s->pd_nodes[i] == from;
+    }
+    unsigned type = rs_pd_frame_type(frame, size);
+    if (!member || (type != RS_PD_MSG_INSTRUCTIONS && type != RS_PD_MSG_LEADER)) {
+        return false;
+    }
+    if (type == RS_PD_MSG_INSTRUCTIONS) {
+        pd_instructions(s, now_ns, frame, size);
+    } else {
+        pd_leader(s, now_ns, from, frame, size);
+    }
+    return true;
 }

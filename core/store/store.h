@@ -75,6 +75,8 @@ struct rs_store_pending_vote {
     size_t size;
 };
 
+#define RS_STORE_PD_NODES_MAX 7u
+
 struct rs_store_op {
     uint64_t id;       /* the store's id for it */
     uint64_t region_id;
@@ -105,8 +107,12 @@ struct rs_store {
     struct rs_store_pending_vote pending_votes[RS_STORE_PENDING_VOTES_MAX]; /* in arrival order */
     uint32_t pending_vote_count;
     struct rs_store_stats stats;
-    /* the Placement Driver: its endpoint (RS_NODE_NONE: none, no heartbeats) */
+    /* the Placement Driver group: its nodes' endpoints, and the one heartbeats go to (the
+     * leader as last heard; RS_NODE_NONE: no PD, no heartbeats) */
     rs_node_id pd;
+    rs_node_id pd_nodes[RS_STORE_PD_NODES_MAX];
+    uint32_t pd_node_count;
+    bool pd_acked; /* the last heartbeat was acknowledged by a PD that leads */
     uint64_t pd_heartbeat_ns;
     uint64_t pd_next_ns; /* store-local time of the next heartbeat */
     uint64_t pd_last_ns; /* ... and of the previous one */
@@ -135,13 +141,17 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
 void rs_store_tick(struct rs_store *s, uint64_t now_ns);
 void rs_store_disk_done(struct rs_store *s, uint64_t now_ns, uint64_t id, enum rs_err err);
 /*
- * Heartbeats to the Placement Driver at endpoint pd every heartbeat_ns (store-local), the
- * first one heartbeat_ns after now_ns. Each is a store heartbeat with region heartbeats for the
+ * Heartbeats to the Placement Driver every heartbeat_ns (store-local), the first one
+ * heartbeat_ns after now_ns, to the PD node believed to lead the group (RheaKV's PD client
+ * finds the leader the same way): a node that does not lead answers with the leader it knows
+ * (RS_PD_MSG_LEADER) and the store turns to it at once; the leader acknowledges every
+ * heartbeat, and a heartbeat left unacknowledged makes the next one go to the next node. Each is a store heartbeat with region heartbeats for the
  * regions led here, in frames of up to RS_PD_MSG_REGIONS_MAX regions. Instruction frames from
  * pd are then executed by rs_store_recv on the region's leader replica when the epoch matches
  * (RheaKV's InstructionProcessor); the rest are dropped and counted.
  */
-void rs_store_pd_attach(struct rs_store *s, rs_node_id pd, uint64_t heartbeat_ns, uint64_t now_ns);
+void rs_store_pd_attach(struct rs_store *s, const rs_node_id *pd_nodes, uint32_t pd_node_count,
+                        uint64_t heartbeat_ns, uint64_t now_ns);
 void rs_store_pd_log_clear(struct rs_store *s);
 /* Earliest store-local time at which rs_store_tick must run. */
 uint64_t rs_store_deadline(const struct rs_store *s);

@@ -246,7 +246,8 @@ static void test_store_heartbeats_and_drops(void **state)
     struct rs_store st;
     rs_store_init(&st, &cfg);
     assert_int_equal(rs_store_deadline(&st), UINT64_MAX);
-    rs_store_pd_attach(&st, 9, 500 * MS, 1 * S);
+    static const rs_node_id pd_nodes[] = {9};
+    rs_store_pd_attach(&st, pd_nodes, 1, 500 * MS, 1 * S);
     assert_int_equal(rs_store_deadline(&st), 1500 * MS);
     rs_store_tick(&st, 1500 * MS);
     assert_int_equal(st.out.msg_count, 1);
@@ -279,6 +280,46 @@ static void test_store_heartbeats_and_drops(void **state)
     rs_store_free(&st);
 }
 
+/* Heartbeats find the PD group's leader: an unanswered one makes the next go to the next PD
+ * node, a hint turns the store to the leader at once, and an acknowledgement keeps it there. */
+static void test_store_finds_pd_leader(void **state)
+{
+    (void)state;
+    struct rs_raft_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.id = 2;
+    cfg.election_timeout_ns = 1 * S;
+    cfg.heartbeat_ns = 100 * MS;
+    struct rs_store st;
+    rs_store_init(&st, &cfg);
+    static const rs_node_id pd_nodes[] = {20, 21, 22};
+    rs_store_pd_attach(&st, pd_nodes, 3, 500 * MS, 0);
+    rs_store_tick(&st, 500 * MS);
+    assert_int_equal(st.out.msgs[0].to, 20);
+    rs_out_clear(&st.out);
+    rs_store_tick(&st, 1 * S); /* 20 never answered */
+    assert_int_equal(st.out.msg_count, 1);
+    assert_int_equal(st.out.msgs[0].to, 21);
+    rs_out_clear(&st.out);
+    uint8_t frame[64];
+    rs_pd_leader_encode(22, frame);
+    rs_store_recv(&st, 1100 * MS, 21, frame, rs_pd_leader_frame_size());
+    assert_int_equal(rs_store_deadline(&st), 1100 * MS); /* at once, to the leader */
+    rs_store_tick(&st, 1100 * MS);
+    assert_int_equal(st.out.msgs[0].to, 22);
+    rs_out_clear(&st.out);
+    rs_pd_leader_encode(22, frame);
+    rs_store_recv(&st, 1110 * MS, 22, frame, rs_pd_leader_frame_size());
+    rs_store_tick(&st, 1600 * MS); /* acknowledged: the same node again */
+    assert_int_equal(st.out.msgs[0].to, 22);
+    rs_out_clear(&st.out);
+    /* a leader frame from a stranger is not the PD's: dropped as a bad envelope */
+    uint64_t corrupt = st.stats.corrupt_frames;
+    rs_store_recv(&st, 1700 * MS, 5, frame, rs_pd_leader_frame_size());
+    assert_int_equal(st.stats.corrupt_frames, corrupt + 1);
+    rs_store_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_service_tick_balances_leaders),
         cmocka_unit_test(test_service_ignores_stale_regions),
         cmocka_unit_test(test_store_heartbeats_and_drops),
+        cmocka_unit_test(test_store_finds_pd_leader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
