@@ -345,6 +345,16 @@ static void test_failed_runs_are_listed(void **state)
     char *csv = read_all(out, "compare.csv");
     assert_non_null(strstr(csv, "\nops_ok,count,lease,no,2,"));
     free(csv);
+    /* --expect-advisory: the same runs are listed, and the command succeeds */
+    char line[9000];
+    snprintf(line, sizeof line,
+             "compare %s --vary raft.read=read_index,lease --seeds 1..2 --out %s --no-plots "
+             "--quiet --expect-advisory",
+             scenario, out);
+    assert_int_equal(command(line), 0);
+    md = read_all(out, "compare.md");
+    assert_non_null(strstr(md, "4 runs failed a check (their numbers are included)"));
+    free(md);
     remove_tree(dir);
 }
 
