@@ -559,6 +559,20 @@ static void checks_disk_lied(struct rs_world *w, uint32_t node)
     }
 }
 
+#define RS_WORLD_FILES_MAX 1024u
+
+/* What recovery reads: every file on the node's disk (names and views into the disk). */
+static size_t disk_views(struct rs_world_node *wn, const char **names, struct rs_file_view *views)
+{
+    size_t count = rs_disk_list(&wn->disk, names, RS_WORLD_FILES_MAX);
+    RS_ASSERT(count < RS_WORLD_FILES_MAX);
+    for (size_t i = 0; i < count; i++) {
+        views[i].name = names[i];
+        views[i].data = rs_disk_read(&wn->disk, names[i], &views[i].size);
+    }
+    return count;
+}
+
 static void node_start(struct rs_world *w, struct rs_world_node *wn)
 {
     RS_ASSERT(!wn->up);
@@ -623,14 +637,9 @@ static void node_start(struct rs_world *w, struct rs_world_node *wn)
             rs_trace_end(w->trace);
         }
     }
-    const char *names[1024];
-    size_t count = rs_disk_list(&wn->disk, names, 1024);
-    RS_ASSERT(count < 1024);
-    struct rs_file_view views[1024];
-    for (size_t i = 0; i < count; i++) {
-        views[i].name = names[i];
-        views[i].data = rs_disk_read(&wn->disk, names[i], &views[i].size);
-    }
+    const char *names[RS_WORLD_FILES_MAX];
+    struct rs_file_view views[RS_WORLD_FILES_MAX];
+    size_t count = disk_views(wn, names, views);
     wn->up = true;
     wn->incarnation++;
     wn->timer_global_ns = UINT64_MAX;
@@ -1632,14 +1641,9 @@ static void pd_node_start(struct rs_world *w, struct rs_world_node *wn)
     RS_ASSERT(!wn->up && wn->pd_server == NULL);
     struct rs_pd_server_config cfg;
     pd_server_config(w, wn, &cfg);
-    const char *names[1024];
-    size_t count = rs_disk_list(&wn->disk, names, 1024);
-    RS_ASSERT(count < 1024);
-    struct rs_file_view views[1024];
-    for (size_t i = 0; i < count; i++) {
-        views[i].name = names[i];
-        views[i].data = rs_disk_read(&wn->disk, names[i], &views[i].size);
-    }
+    const char *names[RS_WORLD_FILES_MAX];
+    struct rs_file_view views[RS_WORLD_FILES_MAX];
+    size_t count = disk_views(wn, names, views);
     wn->pd_server = malloc(sizeof *wn->pd_server);
     RS_ASSERT(wn->pd_server != NULL);
     wn->up = true;

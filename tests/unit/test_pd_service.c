@@ -1,5 +1,6 @@
 /* Tests of the Placement Driver service: message codecs, the view from heartbeats, instructions
- * out of ticks, the store's heartbeats and instruction handling, and a world run with a PD. */
+ * out of ticks, and the store's heartbeats, leader finding and instruction handling (the PD
+ * group in a world runs in the scenario sweeps: pd-failover, split-storm, ...). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
