@@ -79,12 +79,11 @@ static void submit(struct rs_pd_server *srv, uint64_t now_ns, const struct rs_kv
 static bool pending_take(struct rs_pd_server *srv, uint64_t request_id,
                          enum rs_pd_pending_kind *kind)
 {
+    /* a linear search: a few requests are in flight, except while a new leader saves its view */
     for (uint32_t i = 0; i < srv->pending_count; i++) {
         if (srv->pending[i].request_id == request_id) {
             *kind = srv->pending[i].kind;
-            memmove(&srv->pending[i], &srv->pending[i + 1],
-                    (srv->pending_count - i - 1) * sizeof srv->pending[0]);
-            srv->pending_count--;
+            srv->pending[i] = srv->pending[--srv->pending_count]; /* order does not matter */
             return true;
         }
     }

@@ -34,7 +34,9 @@
 #define RS_PD_SERVER_NODES_MAX  7u
 #define RS_PD_SERVER_REGION_ID  1u
 #define RS_PD_SERVER_ID_BLOCK   8u
-#define RS_PD_SERVER_PENDING_MAX 256u /* requests to its own store in flight; more are dropped */
+/* requests to its own store in flight (a descriptor write per region at most); more are
+ * dropped, and counted in requests_failed */
+#define RS_PD_SERVER_PENDING_MAX RS_PD_SERVICE_REGIONS_MAX
 
 typedef bool (*rs_pd_split_gate_fn)(void *ctx); /* false: no new region now */
 
