@@ -2343,7 +2343,11 @@ static const char *convergence_gap(const struct rs_world *w)
             return gap;
         }
     }
-    return NULL;
+    bool pd_serving = !w->pd.enabled;
+    for (uint32_t i = 0; !pd_serving && i < w->pd.node_count; i++) {
+        pd_serving = w->pd.nodes[i].up && rs_pd_server_leads(w->pd.nodes[i].pd_server);
+    }
+    return pd_serving ? NULL : "no PD node serves (the PD group has no leader)";
 }
 
 /* One line of every node's raft state, for liveness reports. */
