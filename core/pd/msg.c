@@ -311,15 +311,25 @@ void rs_pd_leader_encode(rs_node_id leader, uint8_t *out)
     rs_frame_seal(out, RS_PD_MSG_LEADER, 4u);
 }
 
-enum rs_err rs_pd_leader_decode(const uint8_t *frame, size_t size, rs_node_id *leader)
+/* The body of a frame of the given type and exact body size (NULL: damaged or another). */
+static const uint8_t *fixed_body(const uint8_t *frame, size_t size, unsigned want, size_t body_size)
 {
     unsigned type;
     struct rs_bytes body;
-    if (rs_frame_decode(frame, size, &type, &body) != RS_OK || type != RS_PD_MSG_LEADER ||
-        body.size != 4u) {
+    if (rs_frame_decode(frame, size, &type, &body) != RS_OK || type != want ||
+        body.size != body_size) {
+        return NULL;
+    }
+    return body.data;
+}
+
+enum rs_err rs_pd_leader_decode(const uint8_t *frame, size_t size, rs_node_id *leader)
+{
+    const uint8_t *body = fixed_body(frame, size, RS_PD_MSG_LEADER, 4u);
+    if (body == NULL) {
         return RS_ECORRUPT;
     }
-    *leader = rs_get_u32(body.data);
+    *leader = rs_get_u32(body);
     return RS_OK;
 }
 
@@ -336,13 +346,11 @@ void rs_pd_route_get_encode(uint64_t request_id, uint8_t *out)
 
 enum rs_err rs_pd_route_get_decode(const uint8_t *frame, size_t size, uint64_t *request_id)
 {
-    unsigned type;
-    struct rs_bytes body;
-    if (rs_frame_decode(frame, size, &type, &body) != RS_OK || type != RS_PD_MSG_ROUTE_GET ||
-        body.size != 8u) {
+    const uint8_t *body = fixed_body(frame, size, RS_PD_MSG_ROUTE_GET, 8u);
+    if (body == NULL) {
         return RS_ECORRUPT;
     }
-    *request_id = rs_get_u64(body.data);
+    *request_id = rs_get_u64(body);
     return RS_OK;
 }
 
