@@ -104,8 +104,8 @@ struct rs_node {
     uint64_t store_deadline;
     bool snapshot_requested;
     /* Membership, for the store that destroys removed replicas (core/store/store.c). */
-    bool removal_applied;    /* applied a configuration that dropped this replica */
-    uint64_t peers_removed;  /* as leader: peers (bit id) dropped by configurations applied */
+    bool removal_applied;   /* applied a configuration that dropped this replica */
+    uint64_t peers_removed; /* as leader: peers (bit id) dropped by configurations applied */
     /* a replica made again over its store's tombstone: elections stay barred (raft) until it
      * has applied the configuration version that removed its predecessor */
     bool revived;

@@ -557,9 +557,9 @@ static void send_removed(struct rs_store *s, const struct rs_node *n, rs_node_id
 }
 
 /* A raft message from a store the region dropped, which does not know it yet (case 2). */
-static bool sender_removed(const struct rs_node *n, rs_node_id from, const struct rs_envelope *env)
+static bool sender_removed(const struct rs_node *n, rs_node_id from, const struct rs_envelope *env,
+                           unsigned type)
 {
-    unsigned type = rs_get_u16(env->inner.data + 4);
     bool raft = type >= RS_MSG_VOTE_REQUEST && type <= RS_MSG_READ_INDEX_RESPONSE;
     return raft && n->initialized && from != n->id && from != RS_NODE_NONE &&
            from <= RS_NODE_ID_MAX && env->epoch.conf_ver < n->region.epoch.conf_ver &&
@@ -893,7 +893,7 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
         if (n == NULL) {
             return;
         }
-    } else if (sender_removed(n, from, &env)) {
+    } else if (sender_removed(n, from, &env, type)) {
         send_removed(s, n, from); /* and the message goes on: raft judges it as before */
     }
     rs_node_recv(n, now_ns, from, env.inner.data, env.inner.size);

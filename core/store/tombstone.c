@@ -8,10 +8,10 @@
 #include <string.h>
 #include <xxhash.h>
 
-#define FILE_MAGIC        0x42545352u /* "RSTB" */
-#define FILE_VERSION      1u
-#define FILE_HEADER_SIZE  16u
-#define FILE_ENTRY_SIZE   32u
+#define FILE_MAGIC         0x42545352u /* "RSTB" */
+#define FILE_VERSION       1u
+#define FILE_HEADER_SIZE   16u
+#define FILE_ENTRY_SIZE    32u
 #define FILE_CHECKSUM_SIZE 8u
 
 void rs_tombstones_init(struct rs_tombstones *t)
