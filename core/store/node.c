@@ -315,9 +315,20 @@ static void answer_writes(struct rs_node *n, rs_index index, rs_term term,
     }
 }
 
+/* As leader: the peers among ids that the configuration applied now leaves out. */
+static void note_dropped_peers(struct rs_node *n, const rs_node_id *ids, uint32_t count,
+                               const struct rs_conf *after)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (ids[i] != n->id && ids[i] <= RS_NODE_ID_MAX && !rs_conf_is_member(after, ids[i])) {
+            n->peers_removed |= 1ull << ids[i];
+        }
+    }
+}
+
 /*
  * A configuration applied here dropped members: this replica (its store destroys it, see
- * core/store/store.c), or, on the leader, peers that the store tells they are removed.
+ * core/store/store.c), or, on the leader, peers that its store tells they are removed.
  */
 static void note_removals(struct rs_node *n, const struct rs_conf *before,
                           const struct rs_conf *after)
@@ -325,18 +336,10 @@ static void note_removals(struct rs_node *n, const struct rs_conf *before,
     if (rs_conf_is_member(before, n->id) && !rs_conf_is_member(after, n->id)) {
         n->removal_applied = true;
     }
-    if (n->raft.role != RS_LEADER) {
-        return;
-    }
-    uint32_t count = before->voter_count + before->learner_count + before->old_voter_count;
-    for (uint32_t i = 0; i < count; i++) {
-        rs_node_id id = i < before->voter_count ? before->voters[i]
-                        : i < before->voter_count + before->learner_count
-                            ? before->learners[i - before->voter_count]
-                            : before->old_voters[i - before->voter_count - before->learner_count];
-        if (id != n->id && id <= RS_NODE_ID_MAX && !rs_conf_is_member(after, id)) {
-            n->peers_removed |= 1ull << id;
-        }
+    if (n->raft.role == RS_LEADER) {
+        note_dropped_peers(n, before->voters, before->voter_count, after);
+        note_dropped_peers(n, before->old_voters, before->old_voter_count, after);
+        note_dropped_peers(n, before->learners, before->learner_count, after);
     }
 }
 
