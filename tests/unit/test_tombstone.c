@@ -87,12 +87,15 @@ struct fixture {
     struct rs_trace trace;
 };
 
-static struct rs_world *open_world(struct fixture *f, uint64_t seed)
+/* Three voters (nodes 1..3), and learners after them when learners > 0. */
+static struct rs_world *open_world_with(struct fixture *f, uint64_t seed, uint32_t learners)
 {
     struct rs_world_config c;
     memset(&c, 0, sizeof c);
     c.seed = seed;
-    c.node_count = 3;
+    c.node_count = 3 + learners;
+    c.replica_count = 3;
+    c.learner_count = learners;
     c.raft.election_timeout_ns = 300 * MS;
     c.raft.heartbeat_ns = 50 * MS;
     c.raft.pre_vote = true;
@@ -123,6 +126,11 @@ static struct rs_world *open_world(struct fixture *f, uint64_t seed)
     rs_trace_init(&f->trace, NULL);
     assert_int_equal(rs_world_init(&f->world, &c, &f->trace), RS_OK);
     return &f->world;
+}
+
+static struct rs_world *open_world(struct fixture *f, uint64_t seed)
+{
+    return open_world_with(f, seed, 0);
 }
 
 static void close_world(struct fixture *f)
@@ -412,6 +420,29 @@ static void test_notice_with_old_epoch_keeps_member(void **state)
     close_world(&f);
 }
 
+/* A learner never campaigns, so nothing it sends would reveal its removal: the leader that
+ * applies the configuration without it tells it. */
+static void test_removed_learner_told_by_leader(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct rs_world *w = open_world_with(&f, 16, 1);
+    uint32_t leader = wait_leader(w);
+    rs_world_run_until(w, w->now_ns + 500 * MS);
+    assert_non_null(rs_world_replica(w, 4, 0));
+    assert_int_equal(rs_world_change_peers(w, 0xeull, 0), RS_OK); /* voters 1..3, no learner */
+    wait_replica(w, 4, false, 3 * S);
+    const struct rs_store *st = w->nodes[4].store;
+    assert_int_equal(st->stats.replicas_destroyed, 1);
+    assert_int_equal(st->stats.removed_notices_received, 1);
+    assert_int_equal(w->nodes[leader].store->stats.removed_notices_sent, 1);
+    rs_world_heal_all(w);
+    rs_world_run_until(w, UINT64_MAX);
+    assert_checks_held(w);
+    assert_int_not_equal(w->converged_ns, 0);
+    close_world(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_revived_replica_stays_barred_across_restart),
         cmocka_unit_test(test_missed_removal_destroyed_by_notice),
         cmocka_unit_test(test_notice_with_old_epoch_keeps_member),
+        cmocka_unit_test(test_removed_learner_told_by_leader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
