@@ -2718,6 +2718,9 @@ uint32_t rs_world_rebalance(struct rs_world *w)
             continue;
         }
         struct rs_node *ln = rs_world_replica(w, leader, g);
+        if (ln == NULL) {
+            continue; /* a transfer's target whose store holds no replica (yet, or any more) */
+        }
         uint32_t target = rebalance_target(w, ln, leader, counter, expected);
         if (target == 0) {
             continue;
