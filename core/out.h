@@ -5,11 +5,12 @@
 #include "core/base.h"
 
 enum rs_disk_kind {
-    RS_DISK_WRITE = 1,    /* write data at offset (creates the file) */
-    RS_DISK_SYNC = 2,     /* make the file's written data durable */
-    RS_DISK_TRUNCATE = 3, /* cut the file to offset bytes */
-    RS_DISK_REMOVE = 4,   /* delete the file */
-    RS_DISK_RENAME = 5,   /* rename name to name2, replacing name2 */
+    RS_DISK_WRITE = 1,         /* write data at offset (creates the file) */
+    RS_DISK_SYNC = 2,          /* make the file's written data durable */
+    RS_DISK_TRUNCATE = 3,      /* cut the file to offset bytes */
+    RS_DISK_REMOVE = 4,        /* delete the file */
+    RS_DISK_RENAME = 5,        /* rename name to name2, replacing name2 */
+    RS_DISK_REMOVE_PREFIX = 6, /* delete every file whose name starts with name */
 };
 
 #define RS_FILE_NAME_MAX 64

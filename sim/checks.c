@@ -774,6 +774,16 @@ void rs_checks_crash(struct rs_checks *c, uint32_t id, const struct rs_node *n)
     cn->lead_term = 0;
 }
 
+void rs_checks_destroyed(struct rs_checks *c, uint32_t id)
+{
+    RS_ASSERT(id < RS_CHECKS_NODES_MAX);
+    /* its log, commit and apply points are gone with it, on purpose: nothing to compare a
+     * replica made again with (which starts empty). What other nodes' checks learnt from it
+     * (entries seen at each index, holders of configuration entries) stays. */
+    memset(&c->nodes[id], 0, sizeof c->nodes[id]);
+    RS_ASSERT(c->nodes[id].raft == NULL);
+}
+
 bool rs_checks_recovered(struct rs_checks *c, uint64_t now_ns, uint32_t id,
                          const struct rs_node *n)
 {

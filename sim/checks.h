@@ -103,6 +103,9 @@ void rs_checks_free(struct rs_checks *c);
  */
 bool rs_checks_node(struct rs_checks *c, uint64_t now_ns, uint32_t id, const struct rs_node *n);
 void rs_checks_crash(struct rs_checks *c, uint32_t id, const struct rs_node *n);
+/* Node id's replica was destroyed (its region dropped the store): the checks forget it, and a
+ * replica made there again later is checked from scratch. Call before freeing the node. */
+void rs_checks_destroyed(struct rs_checks *c, uint32_t id);
 bool rs_checks_recovered(struct rs_checks *c, uint64_t now_ns, uint32_t id,
                          const struct rs_node *n);
 /* A learner as the learners-catch-up check sees it. */

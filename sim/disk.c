@@ -474,6 +474,22 @@ enum rs_err rs_disk_remove(struct rs_disk *d, const char *name)
     return RS_OK;
 }
 
+enum rs_err rs_disk_remove_prefix(struct rs_disk *d, const char *prefix)
+{
+    if (!name_valid(prefix)) {
+        return RS_EINVAL;
+    }
+    size_t len = strlen(prefix);
+    size_t index;
+    file_find(d, prefix, &index); /* the first name not below the prefix */
+    while (index < d->file_count && strncmp(d->files[index]->name, prefix, len) == 0) {
+        struct rs_disk_file *f = d->files[index];
+        files_remove_at(d, index);
+        file_destroy(d, f);
+    }
+    return RS_OK;
+}
+
 /* ---- reading ---- */
 
 const uint8_t *rs_disk_read(const struct rs_disk *d, const char *name, size_t *size)

@@ -152,6 +152,8 @@ enum rs_err rs_disk_truncate(struct rs_disk *d, const char *name, uint64_t size)
 /* Replaces `to` if it exists; renaming a file to itself does nothing. */
 enum rs_err rs_disk_rename(struct rs_disk *d, const char *from, const char *to);
 enum rs_err rs_disk_remove(struct rs_disk *d, const char *name);
+/* Removes every file whose name starts with prefix (none is not an error). */
+enum rs_err rs_disk_remove_prefix(struct rs_disk *d, const char *prefix);
 
 /*
  * The current content, valid until the next call that changes the disk; NULL if the file

@@ -617,6 +617,29 @@ static void summary_faults(const struct run *run, struct rs_buf *b)
                   (unsigned long long)n->skipped);
 }
 
+/* Replica removal summed over the stores, earlier incarnations included. */
+static void summary_stores(const struct rs_world *w, struct rs_buf *b)
+{
+    struct rs_world_counts sum = {0};
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        const struct rs_world_node *wn = &w->nodes[id];
+        const struct rs_store_stats *live = wn->up ? &wn->store->stats : NULL;
+        sum.replicas_destroyed += wn->counted.replicas_destroyed;
+        sum.replicas_revived += wn->counted.replicas_revived;
+        sum.tombstone_refusals += wn->counted.tombstone_refusals;
+        if (live != NULL) {
+            sum.replicas_destroyed += live->replicas_destroyed;
+            sum.replicas_revived += live->replicas_revived;
+            sum.tombstone_refusals += live->tombstone_refusals;
+        }
+    }
+    rs_buf_puts(b, ",\"stores\":{");
+    json_kv_u64(b, "replicas_destroyed", sum.replicas_destroyed, true);
+    json_kv_u64(b, "replicas_revived", sum.replicas_revived, true);
+    json_kv_u64(b, "tombstone_refusals", sum.tombstone_refusals, false);
+    rs_buf_puts(b, "}");
+}
+
 static void summary_json(const struct run *run, const struct rs_checks *checks,
                          const struct rs_lincheck_result *lin, struct rs_buf *b)
 {
@@ -653,6 +676,7 @@ static void summary_json(const struct run *run, const struct rs_checks *checks,
     rs_buf_puts(b, "\"balance\":");
     rs_balance_json(&run->world, b);
     summary_pd(&run->world, b);
+    summary_stores(&run->world, b);
     rs_buf_puts(b, ",\"linearizability\":{");
     rs_buf_printf(b, "\"verdict\":\"%s\",", rs_lincheck_verdict_name(lin->verdict));
     json_kv_u64(b, "operations", lin->op_count, true);

@@ -279,12 +279,12 @@ static void drain_node(struct rs_world *w, struct rs_world_node *wn)
         }
         disk_ops_push(wn, &op);
         if (rs_trace_on(w->trace)) {
-            static const char *const kinds[] = {"?", "write", "sync", "truncate", "remove",
-                                                "rename"};
+            static const char *const kinds[] = {"?",      "write",  "sync",         "truncate",
+                                                "remove", "rename", "remove-prefix"};
             struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "disk");
             rs_buf_printf(b, ",\"node\":%u,\"op\":\"%s\",\"file\":\"%s\",\"offset\":%llu,"
                           "\"size\":%zu",
-                          wn->id, kinds[op.op.kind <= RS_DISK_RENAME ? op.op.kind : 0],
+                          wn->id, kinds[op.op.kind <= RS_DISK_REMOVE_PREFIX ? op.op.kind : 0],
                           op.op.name, (unsigned long long)op.op.offset, op.op.data_size);
             rs_trace_end(w->trace);
         }
@@ -547,6 +547,11 @@ static void after_node_event(struct rs_world *w, struct rs_world_node *wn)
             region_failed(w, index);
         }
     }
+    for (size_t i = 0; i < s->destroyed_count; i++) {
+        /* checked above as it was last; its checks forget it before the store frees it */
+        rs_checks_destroyed(w->region_checks[region_index_of(w, s->destroyed[i]->region.id)],
+                            wn->id);
+    }
     rs_store_untouch(s);
 }
 
@@ -754,6 +759,7 @@ static enum rs_err apply_disk_op(struct rs_world_node *wn, const struct rs_world
     case RS_DISK_TRUNCATE: err = rs_disk_truncate(&wn->disk, op->name, op->offset); break;
     case RS_DISK_REMOVE: err = rs_disk_remove(&wn->disk, op->name); break;
     case RS_DISK_RENAME: err = rs_disk_rename(&wn->disk, op->name, op->name2); break;
+    case RS_DISK_REMOVE_PREFIX: err = rs_disk_remove_prefix(&wn->disk, op->name); break;
     default: RS_UNREACHABLE();
     }
     /* a sync or truncate of a file that does not exist yet is not an error for the engine */
@@ -768,10 +774,11 @@ static void trace_disk_error(struct rs_world *w, struct rs_world_node *wn,
     uint64_t words[4] = {0x44455252, wn->id, op->kind, (uint64_t)err};
     rs_trace_fold(w->trace, words, 4);
     if (rs_trace_on(w->trace)) {
-        static const char *const kinds[] = {"?", "write", "sync", "truncate", "remove", "rename"};
+        static const char *const kinds[] = {"?",      "write",  "sync",         "truncate",
+                                            "remove", "rename", "remove-prefix"};
         struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "disk-error");
         rs_buf_printf(b, ",\"node\":%u,\"op\":\"%s\",\"file\":\"%s\",\"err\":\"%s\"", wn->id,
-                      kinds[op->kind <= RS_DISK_RENAME ? op->kind : 0], op->name,
+                      kinds[op->kind <= RS_DISK_REMOVE_PREFIX ? op->kind : 0], op->name,
                       rs_err_name(err));
         rs_trace_end(w->trace);
     }
@@ -2405,8 +2412,14 @@ static struct rs_world_counts live_counts(const struct rs_world_node *wn)
         c.writes += n->stats.writes_answered;
         c.snapshot_bytes += n->raft.stats.snapshot_bytes_sent;
     }
+    c.reads += s->stats.retired_reads_answered; /* of replicas destroyed here */
+    c.writes += s->stats.retired_writes_answered;
+    c.snapshot_bytes += s->stats.retired_snapshot_bytes_sent;
     c.replicas_added = s->stats.created_on_demand;
     c.splits = s->stats.splits;
+    c.replicas_destroyed = s->stats.replicas_destroyed;
+    c.replicas_revived = s->stats.replicas_revived;
+    c.tombstone_refusals = s->stats.tombstone_refusals;
     return c;
 }
 
@@ -2419,13 +2432,16 @@ static void counts_keep(struct rs_world_node *wn)
     wn->counted.snapshot_bytes += c.snapshot_bytes;
     wn->counted.replicas_added += c.replicas_added;
     wn->counted.splits += c.splits;
+    wn->counted.replicas_destroyed += c.replicas_destroyed;
+    wn->counted.replicas_revived += c.replicas_revived;
+    wn->counted.tombstone_refusals += c.tombstone_refusals;
 }
 
 /*
  * Region replicas per store by the configurations in force: the leader's, or with no leader
  * the most advanced replica's. A replica's own configuration is no guide: one removed from its
- * region never hears of it (its leader stops replicating to it) and stays until its store
- * forgets it, which stores do not do yet.
+ * region may not hear of it (its leader stops replicating to it) and stays until its store
+ * destroys it (core/store/store.c).
  */
 static void count_members(const struct rs_world *w, uint32_t *members)
 {
@@ -2843,6 +2859,9 @@ enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node)
         return RS_ESHUTDOWN;
     }
     struct rs_node *n = rs_world_replica(w, node, 0);
+    if (n == NULL) {
+        return RS_ENOREGION; /* region 1 dropped this store (or it never held it) */
+    }
     rs_node_request_snapshot(n);
     rs_store_flush(wn->store, n);
     after_admin(w, node, "snapshot", node, RS_OK);
@@ -2966,6 +2985,9 @@ uint32_t rs_world_rebalance(struct rs_world *w)
             continue;
         }
         struct rs_node *ln = rs_world_replica(w, leader, g);
+        if (ln == NULL) {
+            continue; /* a transfer's target whose store holds no replica (yet, or any more) */
+        }
         uint32_t target = rebalance_target(w, ln, leader, counter, expected);
         if (target == 0) {
             continue;

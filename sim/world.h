@@ -112,6 +112,8 @@ struct rs_world_mark {
 /* Cumulative counters of a node across its incarnations (a crash loses the live ones). */
 struct rs_world_counts {
     uint64_t reads, writes, leader_gains, replicas_added, snapshot_bytes, splits;
+    /* removal (core/store/store.c) */
+    uint64_t replicas_destroyed, replicas_revived, tombstone_refusals;
 };
 
 /* Events of a paused node, kept in their original order until it resumes. */

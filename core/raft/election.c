@@ -69,7 +69,7 @@ static void become_pre_candidate(struct rs_raft *r)
 void rs_raft__election_timeout(struct rs_raft *r)
 {
     RS_ASSERT(r->role != RS_LEADER);
-    if (!rs_conf_is_voter(&r->conf, r->cfg.id)) {
+    if (!rs_conf_is_voter(&r->conf, r->cfg.id) || r->elections_barred) {
         rs_raft__reset_election_timer(r); /* learners and removed nodes never campaign */
         return;
     }
@@ -101,7 +101,7 @@ enum rs_err rs_raft_campaign(struct rs_raft *r, uint64_t now_ns)
 {
     r->now_ns = now_ns;
     if (r->role != RS_FOLLOWER || !rs_conf_is_voter(&r->conf, r->cfg.id) ||
-        rs_raft__priority_of(r, r->cfg.id) == RS_PRIORITY_NEVER) {
+        r->elections_barred || rs_raft__priority_of(r, r->cfg.id) == RS_PRIORITY_NEVER) {
         return RS_EINVAL;
     }
     become_candidate(r);
@@ -140,7 +140,8 @@ void rs_raft__recv_vote_request(struct rs_raft *r, const struct rs_vote_request 
     bool log_ok = (r->cfg.bugs & RS_BUG_VOTE_NO_LOG_CHECK) ||
                   log_up_to_date(r, m->last_log_term, m->last_log_index);
     /* only voters grant votes, and only to voters (a learner's vote never counts) */
-    bool member = rs_conf_is_voter(&r->conf, m->from) && rs_conf_is_voter(&r->conf, r->cfg.id);
+    bool member = rs_conf_is_voter(&r->conf, m->from) && rs_conf_is_voter(&r->conf, r->cfg.id) &&
+                  !r->elections_barred;
     if (m->pre_vote) {
         /* a pre-vote never changes our term; refused while a leader lease holds, so a node
          * coming back from a partition cannot disrupt a healthy leader (jraft #15) */

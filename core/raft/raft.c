@@ -225,6 +225,16 @@ enum rs_err rs_raft_recover(struct rs_raft *r, uint64_t now_ns, const struct rs_
     return RS_OK;
 }
 
+void rs_raft_adopt_term(struct rs_raft *r, rs_term term)
+{
+    if (term <= r->term || r->role == RS_ERROR_STATE) {
+        return;
+    }
+    RS_ASSERT(r->role != RS_LEADER);
+    rs_raft__become_follower(r, term, RS_NODE_NONE); /* persists the term, no vote */
+    RS_ASSERT(r->term == term && r->voted_for == RS_NODE_NONE);
+}
+
 void rs_raft__enter_error(struct rs_raft *r, enum rs_err err)
 {
     if (r->role == RS_LEADER) {

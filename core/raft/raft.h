@@ -309,6 +309,11 @@ struct rs_raft {
     bool snapshot_to_load; /* the host must load snap into its state machine */
     bool snapshot_wanted;  /* a follower holds nothing and there is no snapshot to send it */
 
+    /* Set by the host: this replica neither votes nor campaigns (nor answers TimeoutNow). A
+     * store sets it on a replica made again for a region it had destroyed here, until that
+     * replica holds the configuration that removed its predecessor (core/store/store.c). */
+    bool elections_barred;
+
     struct rs_raft_stats stats;
     enum rs_err error; /* set when role == RS_ERROR_STATE */
     rs_index conflict_index; /* non-zero: a leader contradicted a committed entry here */
@@ -401,6 +406,14 @@ rs_index rs_raft_snapshot_index(const struct rs_raft *r);
  */
 enum rs_err rs_raft_bootstrap(struct rs_raft *r, rs_index index, rs_term term,
                               const struct rs_conf *conf, const uint8_t *data, size_t size);
+
+/*
+ * Moves to a newer term with no vote (an older or equal one changes nothing), persisted like
+ * any change of term. A store makes a region's replica again past the term of the one it
+ * destroyed: it never votes twice in a term, and a leader that counted the old replica's
+ * acknowledgements in that term hears of the newer term and steps down.
+ */
+void rs_raft_adopt_term(struct rs_raft *r, rs_term term);
 
 /* Puts the replica into the error state (it stops serving and never acknowledges). */
 void rs_raft_enter_error(struct rs_raft *r, enum rs_err err);

@@ -115,8 +115,8 @@ void rs_raft__recv_timeout_now(struct rs_raft *r, const struct rs_timeout_now *m
     if (m->term != r->term || r->role != RS_FOLLOWER || m->from != r->leader_id) {
         return; /* stale, or not from our leader */
     }
-    if (!can_lead(r, r->cfg.id)) {
-        return; /* learners and priority-0 nodes never campaign */
+    if (!can_lead(r, r->cfg.id) || r->elections_barred) {
+        return; /* learners, priority-0 and barred nodes never campaign */
     }
     r->stats.timeout_now_elections++;
     rs_raft__elect_self(r);

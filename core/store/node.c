@@ -315,6 +315,34 @@ static void answer_writes(struct rs_node *n, rs_index index, rs_term term,
     }
 }
 
+/* As leader: the peers among ids that the configuration applied now leaves out. */
+static void note_dropped_peers(struct rs_node *n, const rs_node_id *ids, uint32_t count,
+                               const struct rs_conf *after)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (ids[i] != n->id && ids[i] <= RS_NODE_ID_MAX && !rs_conf_is_member(after, ids[i])) {
+            n->peers_removed |= 1ull << ids[i];
+        }
+    }
+}
+
+/*
+ * A configuration applied here dropped members: this replica (its store destroys it, see
+ * core/store/store.c), or, on the leader, peers that its store tells they are removed.
+ */
+static void note_removals(struct rs_node *n, const struct rs_conf *before,
+                          const struct rs_conf *after)
+{
+    if (rs_conf_is_member(before, n->id) && !rs_conf_is_member(after, n->id)) {
+        n->removal_applied = true;
+    }
+    if (n->raft.role == RS_LEADER) {
+        note_dropped_peers(n, before->voters, before->voter_count, after);
+        note_dropped_peers(n, before->old_voters, before->old_voter_count, after);
+        note_dropped_peers(n, before->learners, before->learner_count, after);
+    }
+}
+
 /*
  * conf_ver counts membership changes (RheaKV bumps it on every change; every term also starts
  * with a configuration entry, which repeats the configuration and changes nothing).
@@ -332,6 +360,7 @@ static void apply_conf(struct rs_node *n, const struct rs_entry *e)
     if (!first && !rs_conf_equal(&conf, &n->applied_conf)) {
         n->region.epoch.conf_ver++;
     }
+    note_removals(n, &n->applied_conf, &conf);
     n->applied_conf = conf;
 }
 
@@ -525,6 +554,24 @@ static void maybe_snapshot(struct rs_node *n)
     }
 }
 
+/* A replica made again holds the configuration that removed its predecessor: it may take
+ * part in elections again (they were barred: it may have started from an older snapshot). */
+static void lift_bar(struct rs_node *n)
+{
+    if (n->revived && n->raft.elections_barred && n->initialized &&
+        n->region.epoch.conf_ver >= n->conf_ver_floor) {
+        n->raft.elections_barred = false;
+    }
+}
+
+void rs_node_bar_elections(struct rs_node *n, uint64_t conf_ver_floor)
+{
+    n->revived = true;
+    n->conf_ver_floor = conf_ver_floor;
+    n->raft.elections_barred = true;
+    lift_bar(n);
+}
+
 /* The work every event ends with. */
 static void after_event(struct rs_node *n)
 {
@@ -535,6 +582,7 @@ static void after_event(struct rs_node *n)
     apply_committed(n);
     serve_reads(n);
     maybe_snapshot(n);
+    lift_bar(n);
 }
 
 /* An append that starts the log (from index 1): it carries entries or probes index 0. */
@@ -676,4 +724,37 @@ bool rs_node_empty(const struct rs_node *n)
     /* a snapshot being installed counts: the leader is already filling the replica */
     return rs_log_last_index(&n->raft.log) == 0 && n->raft.snap.file == NULL &&
            n->raft.term == 0 && !n->raft.install.active;
+}
+
+uint64_t rs_node_log_conf_ver(const struct rs_node *n)
+{
+    const struct rs_raft *r = &n->raft;
+    if (r->conf_count == RS_RAFT_CONFS_MAX) {
+        return UINT64_MAX; /* older entries may have left the list */
+    }
+    uint64_t conf_ver = n->region.epoch.conf_ver;
+    const struct rs_conf *prev = &n->applied_conf;
+    for (uint32_t i = 0; i < r->conf_count; i++) {
+        if (r->confs[i].index <= r->applied_index) {
+            continue;
+        }
+        conf_ver += !rs_conf_equal(&r->confs[i].conf, prev);
+        prev = &r->confs[i].conf;
+    }
+    RS_ASSERT(conf_ver >= n->region.epoch.conf_ver);
+    return conf_ver;
+}
+
+bool rs_node_later_conf_has(const struct rs_node *n, rs_node_id id)
+{
+    const struct rs_raft *r = &n->raft;
+    if (r->conf_count == RS_RAFT_CONFS_MAX) {
+        return true;
+    }
+    for (uint32_t i = 0; i < r->conf_count; i++) {
+        if (r->confs[i].index > r->applied_index && rs_conf_is_member(&r->confs[i].conf, id)) {
+            return true;
+        }
+    }
+    return false;
 }

@@ -103,6 +103,13 @@ struct rs_node {
     size_t store_heap_index;
     uint64_t store_deadline;
     bool snapshot_requested;
+    /* Membership, for the store that destroys removed replicas (core/store/store.c). */
+    bool removal_applied;   /* applied a configuration that dropped this replica */
+    uint64_t peers_removed; /* as leader: peers (bit id) dropped by configurations applied */
+    /* a replica made again over its store's tombstone: elections stay barred (raft) until it
+     * has applied the configuration version that removed its predecessor */
+    bool revived;
+    uint64_t conf_ver_floor;
     struct rs_node_stats stats;
 };
 
@@ -144,5 +151,16 @@ void rs_node_split_done(struct rs_node *n);
 bool rs_node_empty(const struct rs_node *n);
 /* Earliest node-local time at which rs_node_tick must run. */
 uint64_t rs_node_deadline(const struct rs_node *n);
+/*
+ * The conf_ver the region would have here once every configuration entry of the log is
+ * applied: the applied one plus one per change after the applied index. UINT64_MAX when the
+ * log holds more configuration entries than the engine lists (it cannot tell).
+ */
+uint64_t rs_node_log_conf_ver(const struct rs_node *n);
+/* A replica its store made again over a tombstone: it neither votes nor campaigns until the
+ * region's conf_ver here reaches conf_ver_floor (then n->revived stays, for the store). */
+void rs_node_bar_elections(struct rs_node *n, uint64_t conf_ver_floor);
+/* Whether a configuration entry after the applied index names id (true when it cannot tell). */
+bool rs_node_later_conf_has(const struct rs_node *n, rs_node_id id);
 
 #endif

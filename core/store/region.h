@@ -71,8 +71,10 @@ void rs_region_read(struct rs_reader *rd, struct rs_region *r);
  * The envelope: every frame between stores, and between clients and stores, travels inside
  * one that names the region it is for. Its body is
  *   u64 region_id, u64 conf_ver, u64 version, the inner frame (header, body, checksum)
- * Raft messages carry epoch 0; a client request carries the epoch its routing table holds; a
- * store's response carries the region's epoch as the store knows it (0 for no region).
+ * Raft messages and removal notices carry the sending replica's epoch (a receiver tells a
+ * sender that missed its removal by it); a client request carries the epoch its routing
+ * table holds; a store's response carries the region's epoch as the store knows it (0 for no
+ * region).
  */
 #define RS_ENVELOPE_BODY_HEADER_SIZE 24u
 struct rs_envelope {

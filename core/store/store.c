@@ -17,6 +17,7 @@ void rs_store_init(struct rs_store *s, const struct rs_raft_config *cfg)
     s->raft.learner_count = 0;
     s->random_seed = cfg->random_seed;
     rs_out_init(&s->out);
+    rs_tombstones_init(&s->tombstones);
 }
 
 void rs_store_free(struct rs_store *s)
@@ -29,6 +30,12 @@ void rs_store_free(struct rs_store *s)
     free(s->heap);
     free(s->due);
     free(s->touched);
+    for (size_t i = 0; i < s->destroyed_count; i++) {
+        rs_node_free(s->destroyed[i]);
+        free(s->destroyed[i]);
+    }
+    free(s->destroyed);
+    rs_tombstones_free(&s->tombstones);
     for (uint32_t i = 0; i < s->pending_vote_count; i++) {
         free(s->pending_votes[i].frame);
     }
@@ -229,11 +236,18 @@ void rs_store_untouch(struct rs_store *s)
         s->touched[i]->host_touched = false;
     }
     s->touched_count = 0;
+    for (size_t i = 0; i < s->destroyed_count; i++) {
+        rs_node_free(s->destroyed[i]);
+        free(s->destroyed[i]);
+    }
+    s->destroyed_count = 0;
 }
 
 static struct rs_node *replica_add(struct rs_store *s, const struct rs_region *region,
                                    const struct rs_conf *conf, const struct rs_raft_config *raft);
 static void out_move(struct rs_store *s, struct rs_node *n);
+static void gc_after_flush(struct rs_store *s, struct rs_node *n);
+static bool split_child_tombstoned(struct rs_store *s, uint64_t child_id);
 
 static void hold_vote(struct rs_store *s, uint64_t region_id, rs_node_id from,
                       struct rs_bytes inner)
@@ -279,6 +293,10 @@ static void adopt_splits(struct rs_store *s, struct rs_node *n)
 {
     while (n->split.pending) {
         struct rs_node *child = rs_store_replica(s, n->split.child_id);
+        if (child == NULL && split_child_tombstoned(s, n->split.child_id)) {
+            rs_node_split_done(n); /* the child dropped this store since: no stale replica */
+            continue;
+        }
         if (child == NULL) {
             struct rs_region placeholder;
             rs_region_init(&placeholder, n->split.child_id, (struct rs_bytes){NULL, 0},
@@ -311,6 +329,7 @@ void rs_store_flush(struct rs_store *s, struct rs_node *n)
         adopt_splits(s, n);
     }
     out_move(s, n);
+    gc_after_flush(s, n); /* last: it may destroy n */
 }
 
 /* Moves a replica's effects into the store's outbox. */
@@ -318,14 +337,12 @@ static void out_move(struct rs_store *s, struct rs_node *n)
 {
     heap_update(s, n);
     struct rs_out *o = &n->out;
-    /* raft messages carry no epoch; responses to clients carry the region's */
+    /* every message carries the region's epoch as applied here: a client learns it from a
+     * response, a peer tells from a raft message that the sender missed its removal */
     for (size_t i = 0; i < o->msg_count; i++) {
         const struct rs_out_msg *m = &o->msgs[i];
-        struct rs_region_epoch epoch = {0, 0};
-        if (m->type == RS_MSG_KV_RESPONSE) {
-            epoch = n->region.epoch;
-        }
-        send_wrapped(s, m->to, m->type, n->region.id, epoch, o->bytes + m->offset, m->size);
+        send_wrapped(s, m->to, m->type, n->region.id, n->region.epoch, o->bytes + m->offset,
+                     m->size);
     }
     char prefix[RS_STORE_PREFIX_SIZE + 1];
     rs_store_prefix(n->region.id, prefix);
@@ -345,6 +362,337 @@ static void out_move(struct rs_store *s, struct rs_node *n)
         ops_push(s, id, n->region.id, d->id);
     }
     rs_out_clear(o);
+}
+
+/* ---- Removed replicas: destroyed, with a tombstone ---- */
+
+/*
+ * A replica leaves its store when its region drops it (TiKV's tombstone peers), two ways:
+ *
+ * 1. It applies a configuration that no longer names it, having been a member of the one
+ *    before, and no configuration entry after its applied index names it again. Only once
+ *    no leader has replicated to it for an election timeout: a leader that adds the store
+ *    back catches the replica up (the removal included) before a configuration names it.
+ * 2. It missed that (a leader stops replicating to a removed peer at once) and sends a raft
+ *    message to a replica R whose applied configuration, later configuration entries and
+ *    peer table do not name it, with an older conf_ver than R's: R's store answers with a
+ *    removal notice carrying R's epoch E (a leader also sends one to each peer that a
+ *    configuration it applies removes). The sender's store destroys its replica only if E
+ *    is newer than its conf_ver, its whole log, applied or not, reaches a conf_ver below E,
+ *    and no leader but the notice's sender replicated to it within an election timeout.
+ *
+ * Destroying deletes the replica's files and keeps a tombstone: the conf_ver at the removal
+ * (E) and the replica's term.
+ *
+ * Why this is safe. The configuration K at conf_ver E leaves the replica out and is committed
+ * (R applied it). Raft lets a server outside a committed configuration be shut down; the
+ * danger is a server that comes back with less than it promised, and with ids reused a store
+ * can come back as a member of a later configuration C (added back) that counted on the old
+ * replica. Not on its log: a leader counts an acknowledgement only for an entry of its own
+ * term, and a leader whose configuration is C (after K) either had K in its log when its term
+ * began, or appended K itself and began the next change only once K committed; so that entry
+ * lies after K, and the acknowledging log holds K. In case 1 such a replica applied K and no
+ * later configuration in its log names it; in case 2 its log reaches conf_ver E. Either way
+ * what it acknowledged under C is not lost. Nor its vote: a replica made again starts in the
+ * term after the tombstone's, so it never votes twice in a term, and a leader of the old
+ * replica's term that still counts its acknowledgements (a partition hid the removal from
+ * it) hears of the newer term and steps down. A replica comes back only for a message whose
+ * conf_ver is not older than E: only a leader that applied K and adds the store back (staging
+ * it first, or with a later configuration) sends to it then; older messages are stale and
+ * refused. It may start from an older snapshot that names it a voter, so it neither votes nor
+ * campaigns until it has applied conf_ver E (raft's elections_barred); until then the
+ * tombstone stays, marked REVIVED, so that a restart keeps the bar.
+ */
+
+/* Store-level disk operations: struct rs_store_op with region RS_REGION_ID_NONE and a tag. */
+#define STORE_OP_ORPHAN    0u /* a destroyed replica's: the completion goes nowhere */
+#define STORE_OP_TOMBSTONE 1u /* writing the tombstone file */
+#define STORE_OP_CLEANUP   2u /* deleting a destroyed replica's files */
+
+static void store_op(struct rs_store *s, enum rs_disk_kind kind, const char *name,
+                     const char *name2, const void *data, size_t size, uint64_t tag)
+{
+    uint64_t id = rs_out_disk_op(&s->out, kind, name, name2, 0, data, size);
+    ops_push(s, id, RS_REGION_ID_NONE, tag);
+}
+
+static void store_op_done(struct rs_store *s, const struct rs_store_op *op, enum rs_err err)
+{
+    RS_ASSERT(op->region_id == RS_REGION_ID_NONE);
+    if (op->inner_id == STORE_OP_TOMBSTONE && err != RS_OK) {
+        s->stats.tombstone_file_errors++;
+        s->tombstones_retry = true;
+    }
+}
+
+static void scratch_reserve(struct rs_store *s, size_t size)
+{
+    if (size > s->scratch_cap) {
+        s->scratch = realloc(s->scratch, size);
+        RS_ASSERT(s->scratch != NULL);
+        s->scratch_cap = size;
+    }
+}
+
+/* The whole set, to a fresh temporary file, synced, renamed over the file (never half). */
+static void tombstones_write(struct rs_store *s)
+{
+    size_t size = rs_tombstones_file_size(&s->tombstones);
+    scratch_reserve(s, size);
+    rs_tombstones_encode(&s->tombstones, s->scratch, size);
+    const char *tmp = RS_TOMBSTONE_FILE_TMP;
+    store_op(s, RS_DISK_REMOVE, tmp, NULL, NULL, 0, STORE_OP_TOMBSTONE);
+    store_op(s, RS_DISK_WRITE, tmp, NULL, s->scratch, size, STORE_OP_TOMBSTONE);
+    store_op(s, RS_DISK_SYNC, tmp, NULL, NULL, 0, STORE_OP_TOMBSTONE);
+    store_op(s, RS_DISK_RENAME, tmp, RS_TOMBSTONE_FILE, NULL, 0, STORE_OP_TOMBSTONE);
+    s->tombstones_retry = false;
+}
+
+/* A damaged file is a known loss: see tombstones_unreadable. */
+static void tombstones_load(struct rs_store *s, const struct rs_file_view *files, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(files[i].name, RS_TOMBSTONE_FILE) == 0 &&
+            rs_tombstones_decode(&s->tombstones, files[i].data, files[i].size) != RS_OK) {
+            s->tombstones_unreadable = true;
+            s->stats.tombstone_file_errors++;
+        }
+    }
+}
+
+static void files_remove(struct rs_store *s, uint64_t region_id)
+{
+    char prefix[RS_STORE_PREFIX_SIZE + 1];
+    rs_store_prefix(region_id, prefix);
+    store_op(s, RS_DISK_REMOVE_PREFIX, prefix, NULL, NULL, 0, STORE_OP_CLEANUP);
+}
+
+/* A region's operations in flight complete into nothing: a replica made again later has ids
+ * of its own. */
+static void ops_orphan(struct rs_store *s, uint64_t region_id)
+{
+    for (size_t i = 0; i < s->op_count; i++) {
+        struct rs_store_op *op = &s->ops[(s->op_head + i) % s->op_cap];
+        if (op->region_id == region_id) {
+            op->region_id = RS_REGION_ID_NONE;
+            op->inner_id = STORE_OP_ORPHAN;
+        }
+    }
+}
+
+static void heap_remove(struct rs_store *s, struct rs_node *n)
+{
+    size_t i = n->store_heap_index;
+    RS_ASSERT(i < s->heap_count && s->heap[i] == n);
+    struct rs_node *last = s->heap[--s->heap_count];
+    if (last != n) {
+        heap_place(s, i, last);
+        heap_sift(s, i);
+    }
+}
+
+/* Out of the replica list and the timer heap, onto the destroyed list (still touched). */
+static void replica_unlink(struct rs_store *s, struct rs_node *n)
+{
+    size_t at = replica_lower_bound(s, n->region.id);
+    RS_ASSERT(at < s->replica_count && s->replicas[at] == n);
+    memmove(s->replicas + at, s->replicas + at + 1,
+            (s->replica_count - at - 1) * sizeof *s->replicas);
+    s->replica_count--;
+    heap_remove(s, n);
+    if (s->destroyed_count == s->destroyed_cap) {
+        s->destroyed_cap = s->destroyed_cap ? s->destroyed_cap * 2 : 4;
+        s->destroyed = realloc(s->destroyed, s->destroyed_cap * sizeof *s->destroyed);
+        RS_ASSERT(s->destroyed != NULL);
+    }
+    s->destroyed[s->destroyed_count++] = n;
+    s->stats.retired_reads_answered += n->stats.reads_answered;
+    s->stats.retired_writes_answered += n->stats.writes_answered;
+    s->stats.retired_snapshot_bytes_sent += n->raft.stats.snapshot_bytes_sent;
+}
+
+/* The tombstone is durable before the files go: operations complete in submission order. */
+static void replica_destroy(struct rs_store *s, struct rs_node *n, uint64_t conf_ver)
+{
+    uint64_t id = n->region.id;
+    struct rs_tombstone t = {.region_id = id, .conf_ver = conf_ver, .term = n->raft.term,
+                             .state = RS_TOMBSTONE_DESTROYED};
+    const struct rs_tombstone *old = rs_tombstones_find(&s->tombstones, id);
+    if (old != NULL) { /* never lowered: both only ever grew along the region */
+        t.conf_ver = old->conf_ver > t.conf_ver ? old->conf_ver : t.conf_ver;
+        t.term = old->term > t.term ? old->term : t.term;
+    }
+    rs_tombstones_put(&s->tombstones, &t);
+    touch(s, n);
+    ops_orphan(s, id);
+    tombstones_write(s);
+    files_remove(s, id);
+    replica_unlink(s, n);
+    s->stats.replicas_destroyed++;
+}
+
+/* Whether the store knows id as a peer of the region: named by a configuration applied or in
+ * the log, or replicated to (a new voter catching up is in the peer table only). */
+static bool peer_known(const struct rs_node *n, rs_node_id id)
+{
+    const struct rs_raft *r = &n->raft;
+    if (rs_conf_is_member(&n->applied_conf, id) || rs_conf_is_member(&r->conf, id) ||
+        rs_node_later_conf_has(n, id)) {
+        return true;
+    }
+    for (uint32_t i = 0; i < r->peer_count; i++) {
+        if (r->progress[i].id == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void send_removed(struct rs_store *s, const struct rs_node *n, rs_node_id to)
+{
+    uint8_t inner[RS_REMOVED_NOTICE_SIZE];
+    size_t size = rs_removed_notice_encode(inner, to);
+    send_wrapped(s, to, RS_MSG_PEER_REMOVED, n->region.id, n->region.epoch, inner, size);
+    s->stats.removed_notices_sent++;
+}
+
+/* A raft message from a store the region dropped, which does not know it yet (case 2). */
+static bool sender_removed(const struct rs_node *n, rs_node_id from, const struct rs_envelope *env,
+                           unsigned type)
+{
+    bool raft = type >= RS_MSG_VOTE_REQUEST && type <= RS_MSG_READ_INDEX_RESPONSE;
+    return raft && n->initialized && from != n->id && from != RS_NODE_NONE &&
+           from <= RS_NODE_ID_MAX && env->epoch.conf_ver < n->region.epoch.conf_ver &&
+           !peer_known(n, from);
+}
+
+/* A leader replicated to this replica within an election timeout: it is still wanted (a
+ * leader adding the store back catches it up before any configuration names it). */
+static bool leader_recent(const struct rs_node *n)
+{
+    const struct rs_raft *r = &n->raft;
+    return r->leader_id != RS_NODE_NONE &&
+           r->now_ns - r->last_leader_contact_ns < r->cfg.election_timeout_ns;
+}
+
+/* Case 2 at the removed replica's store: the notice's epoch is newer than anything its log
+ * could reach, and no other leader is replicating to it. An uninitialized replica holds
+ * nothing that could be stale: it stays. */
+static bool removed_by_notice(const struct rs_node *n, rs_node_id from, uint64_t conf_ver)
+{
+    return n->initialized && conf_ver > n->region.epoch.conf_ver &&
+           rs_node_log_conf_ver(n) < conf_ver &&
+           (!leader_recent(n) || from == n->raft.leader_id);
+}
+
+static void recv_removed(struct rs_store *s, rs_node_id from, const struct rs_envelope *env)
+{
+    rs_node_id peer;
+    if (rs_removed_notice_decode(env->inner, &peer) != RS_OK) {
+        s->stats.corrupt_frames++;
+        return;
+    }
+    s->stats.removed_notices_received++;
+    struct rs_node *n = rs_store_replica(s, env->region_id);
+    if (peer == s->id && n != NULL && removed_by_notice(n, from, env->epoch.conf_ver)) {
+        replica_destroy(s, n, env->epoch.conf_ver);
+    }
+}
+
+/* Case 1: the configuration applied here and every later one in the log leave it out. */
+static bool removal_final(const struct rs_node *n)
+{
+    return n->raft.role != RS_LEADER && !rs_conf_is_member(&n->applied_conf, n->id) &&
+           !rs_conf_is_member(&n->raft.conf, n->id) && !rs_node_later_conf_has(n, n->id);
+}
+
+/* A leader applied configurations that dropped peers: tell those it does not know again. */
+static void notify_removed(struct rs_store *s, struct rs_node *n)
+{
+    uint64_t ids = n->peers_removed;
+    n->peers_removed = 0;
+    for (rs_node_id id = 1; id <= RS_NODE_ID_MAX; id++) {
+        if (((ids >> id) & 1u) != 0 && !peer_known(n, id)) {
+            send_removed(s, n, id);
+        }
+    }
+}
+
+/* A replica made again over a tombstone applied the tombstone's conf_ver: a member like any. */
+static void revived_settled(struct rs_store *s, struct rs_node *n)
+{
+    n->revived = false;
+    if (rs_tombstones_drop(&s->tombstones, n->region.id)) {
+        tombstones_write(s);
+    }
+}
+
+static void gc_after_flush(struct rs_store *s, struct rs_node *n)
+{
+    if (n->peers_removed != 0) {
+        notify_removed(s, n);
+    }
+    if (n->revived && !n->raft.elections_barred) {
+        revived_settled(s, n);
+    }
+    if (n->removal_applied && !s->recovering) {
+        /* a leader still replicating to it is adding it back: wait (ticks come back here) */
+        n->removal_applied = removal_final(n);
+        if (n->removal_applied && !leader_recent(n)) {
+            replica_destroy(s, n, n->region.epoch.conf_ver);
+        }
+    }
+}
+
+static void revived_restore(struct rs_node *n, const struct rs_tombstone *t)
+{
+    rs_raft_adopt_term(&n->raft, t->term + 1);
+    rs_node_bar_elections(n, t->conf_ver);
+}
+
+/* A message of a region this store holds no replica of: a leader's append or snapshot makes
+ * one (a split not applied here yet, an added replica, a store added back), unless the region
+ * dropped this store at a newer conf_ver than the message's. */
+static struct rs_node *replica_on_demand(struct rs_store *s, rs_node_id from,
+                                         const struct rs_envelope *env, unsigned type)
+{
+    struct rs_tombstone *t = rs_tombstones_find(&s->tombstones, env->region_id);
+    if (t != NULL && env->epoch.conf_ver < t->conf_ver) {
+        s->stats.tombstone_refusals++;
+        return NULL;
+    }
+    bool creates = type == RS_MSG_APPEND_REQUEST || type == RS_MSG_SNAPSHOT_REQUEST;
+    if (!creates || env->region_id == RS_REGION_ID_NONE) {
+        s->stats.unknown_region++;
+        if (type == RS_MSG_VOTE_REQUEST && env->region_id != RS_REGION_ID_NONE) {
+            hold_vote(s, env->region_id, from, env->inner);
+        }
+        return NULL;
+    }
+    /* an empty replica with no members takes the leader's state in */
+    struct rs_region placeholder;
+    rs_region_init(&placeholder, env->region_id, (struct rs_bytes){NULL, 0},
+                   (struct rs_bytes){NULL, 0});
+    struct rs_node *n = replica_add(s, &placeholder, NULL, NULL);
+    rs_region_free(&placeholder);
+    n->initialized = false;
+    s->stats.created_on_demand++;
+    if (t != NULL) {
+        revived_restore(n, t);
+        s->stats.replicas_revived++;
+        if (t->state != RS_TOMBSTONE_REVIVED) {
+            t->state = RS_TOMBSTONE_REVIVED;
+            tombstones_write(s); /* before the replica's files: a restart keeps the bar */
+        }
+    }
+    return n;
+}
+
+static bool split_child_tombstoned(struct rs_store *s, uint64_t child_id)
+{
+    bool tombstoned = rs_tombstones_find(&s->tombstones, child_id) != NULL;
+    s->stats.tombstone_refusals += tombstoned;
+    return tombstoned;
 }
 
 /* The files of one region, with the prefix taken off. */
@@ -384,8 +732,63 @@ static enum rs_err recover_one(struct rs_store *s, uint64_t now_ns, struct rs_no
     size_t count = region_files(prefix, files, file_count, mine);
     enum rs_err err = rs_node_recover(n, now_ns, mine, count);
     free(mine);
+    const struct rs_tombstone *t = rs_tombstones_find(&s->tombstones, n->region.id);
+    if (t != NULL && t->state == RS_TOMBSTONE_REVIVED) {
+        revived_restore(n, t); /* still short of its tombstone's configuration */
+    }
     rs_store_flush(s, n);
     return err;
+}
+
+static bool region_has_files(uint64_t region_id, const struct rs_file_view *files, size_t count)
+{
+    uint64_t id;
+    for (size_t i = 0; i < count; i++) {
+        if (file_region(files[i].name, &id) && id == region_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The boot regions, then the regions found only on disk (their snapshot brings the range).
+ * A tombstoned region is not booted: it comes back through its leader, or from its own files
+ * when it was made again. The files of a destroyed replica that a crash kept go now.
+ */
+static void recover_replicas(struct rs_store *s, const struct rs_store_boot *boot,
+                             size_t boot_count, const struct rs_file_view *files,
+                             size_t file_count)
+{
+    for (size_t i = 0; i < boot_count; i++) {
+        uint64_t id = boot[i].region->id;
+        if (rs_tombstones_find(&s->tombstones, id) != NULL) {
+            continue;
+        }
+        /* with the tombstones unreadable, a region without files may be one destroyed here:
+         * it waits to be added instead of booting as a member */
+        bool unsure = s->tombstones_unreadable && !region_has_files(id, files, file_count);
+        replica_add(s, boot[i].region, unsure ? NULL : boot[i].conf, boot[i].raft);
+    }
+    uint64_t cleaned = RS_REGION_ID_NONE;
+    for (size_t i = 0; i < file_count; i++) {
+        uint64_t id;
+        if (!file_region(files[i].name, &id) || rs_store_replica(s, id) != NULL) {
+            continue;
+        }
+        const struct rs_tombstone *t = rs_tombstones_find(&s->tombstones, id);
+        if (t != NULL && t->state == RS_TOMBSTONE_DESTROYED) {
+            if (id != cleaned) {
+                files_remove(s, id);
+                cleaned = id;
+            }
+            continue;
+        }
+        struct rs_region r;
+        rs_region_init(&r, id, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
+        replica_add(s, &r, NULL, NULL)->initialized = false;
+        rs_region_free(&r);
+    }
 }
 
 enum rs_err rs_store_recover(struct rs_store *s, uint64_t now_ns, const struct rs_store_boot *boot,
@@ -393,19 +796,8 @@ enum rs_err rs_store_recover(struct rs_store *s, uint64_t now_ns, const struct r
                              size_t file_count)
 {
     RS_ASSERT(s->replica_count == 0);
-    for (size_t i = 0; i < boot_count; i++) {
-        replica_add(s, boot[i].region, boot[i].conf, boot[i].raft);
-    }
-    /* regions found only on disk: their snapshot brings the range */
-    for (size_t i = 0; i < file_count; i++) {
-        uint64_t id;
-        if (file_region(files[i].name, &id) && rs_store_replica(s, id) == NULL) {
-            struct rs_region r;
-            rs_region_init(&r, id, (struct rs_bytes){NULL, 0}, (struct rs_bytes){NULL, 0});
-            replica_add(s, &r, NULL, NULL)->initialized = false;
-            rs_region_free(&r);
-        }
-    }
+    tombstones_load(s, files, file_count);
+    recover_replicas(s, boot, boot_count, files, file_count);
     /* every replica recovers from its own files before splits found in the logs create any */
     enum rs_err first = RS_OK;
     s->recovering = true;
@@ -415,10 +807,12 @@ enum rs_err rs_store_recover(struct rs_store *s, uint64_t now_ns, const struct r
         first = first == RS_OK ? err : first;
     }
     s->recovering = false;
-    for (size_t i = 0; i < count; i++) {
-        /* by id: a child made here has a higher id, so the loop reaches it too */
+    /* by id: a child made here has a higher id, so the walk reaches it too, and a replica
+     * destroyed on the way takes nothing else with it */
+    for (size_t i = 0; i < s->replica_count;) {
+        uint64_t id = s->replicas[i]->region.id;
         rs_store_flush(s, s->replicas[i]);
-        count = s->replica_count;
+        i = replica_lower_bound(s, id + 1);
     }
     return first;
 }
@@ -476,6 +870,10 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
         return;
     }
     unsigned type = env.inner.size >= RS_FRAME_HEADER_SIZE ? rs_get_u16(env.inner.data + 4) : 0;
+    if (type == RS_MSG_PEER_REMOVED) {
+        recv_removed(s, from, &env);
+        return;
+    }
     struct rs_node *n = rs_store_replica(s, env.region_id);
     if (type == RS_MSG_KV_REQUEST) {
         if (n == NULL || !n->initialized) {
@@ -488,23 +886,13 @@ void rs_store_recv(struct rs_store *s, uint64_t now_ns, rs_node_id from, const u
             refuse_request(s, from, &env, n, RS_EEPOCH);
             return;
         }
-    } else if (n == NULL && (type == RS_MSG_APPEND_REQUEST || type == RS_MSG_SNAPSHOT_REQUEST) &&
-               env.region_id != RS_REGION_ID_NONE) {
-        /* a leader replicates a region this store should hold (a split it has not applied,
-         * or an added replica): an empty replica with no members takes it in */
-        struct rs_region placeholder;
-        rs_region_init(&placeholder, env.region_id, (struct rs_bytes){NULL, 0},
-                       (struct rs_bytes){NULL, 0});
-        n = replica_add(s, &placeholder, NULL, NULL);
-        rs_region_free(&placeholder);
-        n->initialized = false;
-        s->stats.created_on_demand++;
     } else if (n == NULL) {
-        s->stats.unknown_region++;
-        if (type == RS_MSG_VOTE_REQUEST && env.region_id != RS_REGION_ID_NONE) {
-            hold_vote(s, env.region_id, from, env.inner);
+        n = replica_on_demand(s, from, &env, type);
+        if (n == NULL) {
+            return;
         }
-        return;
+    } else if (sender_removed(n, from, &env, type)) {
+        send_removed(s, n, from); /* and the message goes on: raft judges it as before */
     }
     rs_node_recv(n, now_ns, from, env.inner.data, env.inner.size);
     rs_store_flush(s, n);
@@ -527,6 +915,9 @@ void rs_store_tick(struct rs_store *s, uint64_t now_ns)
         rs_node_tick(s->due[i], now_ns);
         rs_store_flush(s, s->due[i]);
     }
+    if (s->tombstones_retry) {
+        tombstones_write(s);
+    }
     if (s->pd != RS_NODE_NONE && now_ns >= s->pd_next_ns) {
         pd_heartbeat(s, now_ns);
     }
@@ -540,6 +931,10 @@ void rs_store_disk_done(struct rs_store *s, uint64_t now_ns, uint64_t id, enum r
     RS_ASSERT(op.id == id);
     s->op_head = (s->op_head + 1) % s->op_cap;
     s->op_count--;
+    if (op.region_id == RS_REGION_ID_NONE) {
+        store_op_done(s, &op, err); /* the store's own, or a destroyed replica's */
+        return;
+    }
     struct rs_node *n = rs_store_replica(s, op.region_id);
     if (n != NULL) {
         rs_node_disk_done(n, now_ns, op.inner_id, err);

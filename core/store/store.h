@@ -9,6 +9,7 @@
 #include "core/raft/raft.h"
 #include "core/store/node.h"
 #include "core/store/region.h"
+#include "core/store/tombstone.h"
 
 /*
  * Each replica (struct rs_node) keeps its own outbox; after every call the store moves its
@@ -44,6 +45,18 @@ struct rs_store_stats {
     uint64_t pd_executed;     /* ... carried out (the replica accepted the command) */
     uint64_t pd_dropped;      /* ... dropped: not led here, another epoch, or refused */
     uint64_t pd_corrupt;      /* instruction frames that failed to decode */
+    /* removal (see "Removed replicas" in store.c) */
+    uint64_t replicas_destroyed;  /* replicas destroyed here: their region dropped this store */
+    uint64_t replicas_revived;    /* replicas made again over a tombstone (added back) */
+    uint64_t tombstone_refusals;  /* raft messages of a tombstoned region with an older epoch,
+                                   * and splits that would have made its replica again */
+    uint64_t removed_notices_sent;     /* "you are removed" to peers outside the region */
+    uint64_t removed_notices_received; /* ... received (whether or not they destroyed) */
+    uint64_t tombstone_file_errors;    /* failed writes of the file, or a damaged file found */
+    /* what destroyed replicas had counted, so that sums over the store never go back */
+    uint64_t retired_reads_answered;
+    uint64_t retired_writes_answered;
+    uint64_t retired_snapshot_bytes_sent;
 };
 
 /* An instruction the store handled, for the host's trace (rs_store_pd_log_clear empties). */
@@ -107,6 +120,15 @@ struct rs_store {
     struct rs_store_pending_vote pending_votes[RS_STORE_PENDING_VOTES_MAX]; /* in arrival order */
     uint32_t pending_vote_count;
     struct rs_store_stats stats;
+    /* regions whose replica this store destroyed (persisted in RS_TOMBSTONE_FILE) */
+    struct rs_tombstones tombstones;
+    bool tombstones_unreadable; /* recovery found the file damaged: boot regions without
+                                 * files start with no members, as on a replaced disk */
+    bool tombstones_retry;      /* a write of the file failed: written again at a tick */
+    /* replicas destroyed since the host last called rs_store_untouch: out of the store, still
+     * on the touched list, freed by rs_store_untouch (the host tells its checks first) */
+    struct rs_node **destroyed;
+    size_t destroyed_count, destroyed_cap;
     /* the Placement Driver group: its nodes' endpoints, and the one heartbeats go to (the
      * leader as last heard; RS_NODE_NONE: no PD, no heartbeats) */
     rs_node_id pd;
@@ -160,7 +182,7 @@ uint64_t rs_store_deadline(const struct rs_store *s);
 struct rs_node *rs_store_replica(const struct rs_store *s, uint64_t region_id);
 /* After an administrative call on a replica (rs_node_change_conf, ...): its effects out. */
 void rs_store_flush(struct rs_store *s, struct rs_node *n);
-/* Empties the touched list. */
+/* Empties the touched list and frees the replicas destroyed since the last call. */
 void rs_store_untouch(struct rs_store *s);
 /* The file name prefix of a region: exactly RS_STORE_PREFIX_SIZE characters and a NUL. */
 void rs_store_prefix(uint64_t region_id, char out[RS_STORE_PREFIX_SIZE + 1]);

@@ -17,6 +17,7 @@ const char *rs_msg_type_name(unsigned type)
     case RS_MSG_SNAPSHOT_RESPONSE: return "snapshot_response";
     case RS_MSG_READ_INDEX_REQUEST: return "read_index_request";
     case RS_MSG_READ_INDEX_RESPONSE: return "read_index_response";
+    case RS_MSG_PEER_REMOVED: return "peer_removed";
     case RS_MSG_KV_REQUEST: return "kv_request";
     case RS_MSG_KV_RESPONSE: return "kv_response";
     case RS_MSG_REGION: return "region";

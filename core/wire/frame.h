@@ -25,6 +25,8 @@ enum rs_msg_type {
     RS_MSG_SNAPSHOT_RESPONSE = 7,
     RS_MSG_READ_INDEX_REQUEST = 8,
     RS_MSG_READ_INDEX_RESPONSE = 9,
+    /* store -> store: "you are removed" (core/store/tombstone.h) */
+    RS_MSG_PEER_REMOVED = 16,
     /* client <-> store */
     RS_MSG_KV_REQUEST = 32,
     RS_MSG_KV_RESPONSE = 33,

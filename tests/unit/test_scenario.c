@@ -1049,7 +1049,7 @@ static void test_fault_commands(void **state)
             named++;
         }
     }
-    assert_int_equal(named, 11);
+    assert_int_equal(named, 12);
     assert_int_equal(rs_scn_msg_type_bit("unknown", 7), 0);
     /* Equality sees the fault options. */
     struct rs_scenario b;
