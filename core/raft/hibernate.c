@@ -140,6 +140,20 @@ void rs_raft__hib_activity(struct rs_raft *r)
     }
 }
 
+void rs_raft__hib_activity_quiet(struct rs_raft *r)
+{
+    if (!r->cfg.hibernate || r->role != RS_LEADER) {
+        rs_raft__hib_activity(r);
+        return;
+    }
+    r->hib_idle_rounds = 0;
+    if (r->hib_state != RS_HIB_AWAKE) {
+        leader_wake_state(r);
+        /* the next period's heartbeats, if the caller's messages did not wake everyone */
+        r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
+    }
+}
+
 void rs_raft_wake(struct rs_raft *r, uint64_t now_ns)
 {
     r->now_ns = now_ns;

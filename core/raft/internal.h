@@ -114,6 +114,9 @@ void rs_raft__remote_reads_fail(struct rs_raft *r, enum rs_err err);
 /* Something happened that is not a heartbeat: a leader counts its idle rounds from zero and
  * wakes; a sleeping follower wakes and asks its leader to wake. */
 void rs_raft__hib_activity(struct rs_raft *r);
+/* The same for a proposal or a read: a leader wakes without heartbeats, since the entries or
+ * the read round about to go out wake its followers (a wake costs no extra messages). */
+void rs_raft__hib_activity_quiet(struct rs_raft *r);
 /* Before and after a message is handled. */
 void rs_raft__hib_before_recv(struct rs_raft *r, unsigned type);
 void rs_raft__hib_after_recv(struct rs_raft *r);

@@ -565,7 +565,7 @@ enum rs_err rs_raft_propose(struct rs_raft *r, uint64_t now_ns, struct rs_bytes 
     if (r->role != RS_LEADER) {
         return RS_ENOTLEADER;
     }
-    rs_raft__hib_activity(r); /* a proposal wakes a hibernating group */
+    rs_raft__hib_activity_quiet(r); /* a proposal wakes a hibernating group */
     if (rs_raft_transferring(r)) {
         return RS_EBUSY; /* jraft: TRANSFERRING refuses apply with EBUSY */
     }

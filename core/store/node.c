@@ -218,9 +218,12 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
         return;
     }
     n->stats.requests++;
-    /* a client turned to this replica: a hibernating one wakes (a follower asks its leader to
-     * heartbeat, and campaigns if it does not: the leader may be gone) */
-    rs_raft_wake(&n->raft, n->raft.now_ns);
+    /* a client turned to this replica: a hibernating follower or learner wakes (it asks its
+     * leader to heartbeat, and campaigns if it does not: the leader may be gone); a leader
+     * wakes when it proposes or reads */
+    if (n->raft.role != RS_LEADER) {
+        rs_raft_wake(&n->raft, n->raft.now_ns);
+    }
     if (!rs_region_holds_op(&n->region, &req.op)) {
         /* the client's routing table is behind a split: it refreshes and retries */
         respond(n, from, req.request_id, req.client_id, req.seq, RS_EKEYRANGE, NULL);

@@ -9,7 +9,10 @@
 
 #include "core/raft/raft.h"
 #include "core/raft/msg.h"
+#include "core/store/store.h"
 #include "core/wire/frame.h"
+#include "sim/layout.h"
+#include "sim/world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -573,6 +576,124 @@ static void test_sleeping_leader_cut_off_reads_nothing(void **state)
     fx_free(fx);
 }
 
+/* ---- stores in the simulated world ---- */
+
+#define WORLD_REGIONS 6u
+
+static struct rs_world *world_open(struct rs_trace *trace)
+{
+    struct rs_world_config c;
+    memset(&c, 0, sizeof c);
+    c.seed = 3;
+    c.node_count = 3;
+    c.replica_count = 3;
+    c.raft = (struct rs_raft_config){.election_timeout_ns = 300 * RS_NS_PER_MS,
+                                     .heartbeat_ns = 50 * RS_NS_PER_MS,
+                                     .pre_vote = true,
+                                     .max_inflight = 16,
+                                     .batch_entries = 16,
+                                     .batch_bytes = 64 * 1024,
+                                     .proposal_queue = 1024,
+                                     .hibernate = true};
+    c.net = (struct rs_link_params){.latency_min_ns = RS_NS_PER_MS,
+                                    .latency_max_ns = 3 * RS_NS_PER_MS};
+    c.disk = (struct rs_disk_params){.write_latency_min_ns = 50 * RS_NS_PER_US,
+                                     .write_latency_max_ns = 100 * RS_NS_PER_US,
+                                     .sync_latency_min_ns = 200 * RS_NS_PER_US,
+                                     .sync_latency_max_ns = 500 * RS_NS_PER_US,
+                                     .read_latency_min_ns = 50 * RS_NS_PER_US,
+                                     .read_latency_max_ns = 50 * RS_NS_PER_US,
+                                     .block_size = 512,
+                                     .torn_keep_ppm = 500000};
+    c.workload = (struct rs_workload_config){.client_count = 0, .key_count = 60,
+                                             .request_timeout_ns = 200 * RS_NS_PER_MS,
+                                             .op_timeout_ns = 2 * RS_NS_PER_S,
+                                             .value_size = 16};
+    c.workload.mix[RS_KV_PUT] = 1;
+    c.fault_phase_ns = 1000 * RS_NS_PER_S;
+    c.liveness_ns = 10 * RS_NS_PER_S;
+    struct rs_region *regions = rs_layout_split_keys(c.workload.key_count, WORLD_REGIONS);
+    c.regions = regions;
+    c.region_count = WORLD_REGIONS;
+    struct rs_world *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    rs_trace_init(trace, NULL);
+    assert_int_equal(rs_world_init(w, &c, trace), RS_OK);
+    for (uint32_t i = 0; i < WORLD_REGIONS; i++) {
+        rs_region_free(&regions[i]);
+    }
+    free(regions);
+    return w;
+}
+
+static void world_close(struct rs_world *w, struct rs_trace *trace)
+{
+    rs_world_free(w);
+    free(w);
+    rs_trace_free(trace);
+}
+
+static bool world_asleep(const struct rs_world *w)
+{
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        const struct rs_store *s = w->nodes[id].store;
+        for (size_t i = 0; s != NULL && i < s->replica_count; i++) {
+            if (!rs_raft_hibernating(&s->replicas[i]->raft)) {
+                return false;
+            }
+        }
+        if (s != NULL && rs_store_deadline(s) != UINT64_MAX) {
+            return false; /* a sleeping store has no timer at all */
+        }
+    }
+    return true;
+}
+
+/*
+ * A store whose replica found its leader silent wakes its other replicas that sleep under the
+ * same leader: when a client's request brings one region of a crashed leader store back, the
+ * others that store led come back too, with no client of their own.
+ */
+static void test_store_wakes_the_regions_of_a_silent_leader(void **state)
+{
+    (void)state;
+    struct rs_trace trace;
+    struct rs_world *w = world_open(&trace);
+    rs_world_run_until(w, 5 * RS_NS_PER_S);
+    assert_true(world_asleep(w));
+    uint32_t led[4] = {0};
+    for (uint32_t i = 0; i < WORLD_REGIONS; i++) {
+        led[rs_world_region_leader(w, i)]++;
+    }
+    uint32_t crashed = led[1] >= 2 ? 1 : (led[2] >= 2 ? 2 : 3); /* six regions, three stores */
+    assert_true(led[crashed] >= 2);
+    rs_world_crash(w, crashed);
+    rs_world_run_until(w, 10 * RS_NS_PER_S);
+    uint32_t leaderless = 0, first = WORLD_REGIONS;
+    for (uint32_t i = 0; i < WORLD_REGIONS; i++) {
+        if (rs_world_region_leader(w, i) == 0) {
+            leaderless++;
+            first = first < i ? first : i;
+        }
+    }
+    assert_int_equal(leaderless, led[crashed]); /* the silence hides the crash */
+    /* a client turns to one follower of one of those regions (its store signals it; a
+     * snapshot request on the same store is how the test makes the world drain that store) */
+    uint32_t other = crashed % 3 + 1;
+    struct rs_world_node *wn = &w->nodes[other];
+    struct rs_node *n = rs_world_replica(w, other, first);
+    rs_node_wake(n, rs_clock_local(&wn->clock, w->now_ns));
+    rs_store_flush(wn->store, n);
+    assert_int_equal(rs_world_snapshot(w, other), RS_OK);
+    rs_world_run_until(w, 15 * RS_NS_PER_S);
+    for (uint32_t i = 0; i < WORLD_REGIONS; i++) {
+        uint32_t leader = rs_world_region_leader(w, i);
+        assert_true(leader != 0 && leader != crashed);
+    }
+    assert_int_equal(w->checks.failed, RS_CHECK_NONE);
+    world_close(w, &trace);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_lost_hibernate_message_is_resent),
         cmocka_unit_test(test_sleeping_leader_serves_no_lease_read),
         cmocka_unit_test(test_sleeping_leader_cut_off_reads_nothing),
+        cmocka_unit_test(test_store_wakes_the_regions_of_a_silent_leader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
