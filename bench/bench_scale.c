@@ -160,8 +160,8 @@ int main(int argc, char **argv)
     /* CPU time too: on a shared machine wall time also measures the neighbours */
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    printf("| stores | regions | hibernate | sim s | wall s (setup) | cpu s | sim/wall | events/s | "
-           "ops ok | regions led | peak RSS MiB | checks |\n"
+    printf("| stores | regions | hibernate | sim s | wall s (setup) | cpu s | sim/wall | "
+           "events/s | ops ok | regions led | peak RSS MiB | checks |\n"
            "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     printf("| %u | %u | %s | %.1f | %.1f (%.1f) | %.1f | %.2f | %.0f | %llu | %u | %.0f | %s |\n",
            stores, regions, hibernate ? "on" : "off", (double)w->now_ns / 1e9, wall, setup, cpu,

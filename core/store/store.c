@@ -323,8 +323,8 @@ void rs_store_wake(struct rs_store *s, uint64_t now_ns, rs_node_id leader)
     /* by index: waking touches no other replica and adds none */
     for (size_t i = 0; i < s->replica_count; i++) {
         struct rs_node *n = s->replicas[i];
-        if (rs_raft_hibernating(&n->raft) &&
-            (leader == RS_NODE_NONE || (n->raft.role == RS_FOLLOWER && n->raft.leader_id == leader))) {
+        bool follows = n->raft.role == RS_FOLLOWER && n->raft.leader_id == leader;
+        if (rs_raft_hibernating(&n->raft) && (leader == RS_NODE_NONE || follows)) {
             rs_node_wake(n, now_ns);
             touch(s, n);
             out_move(s, n);

@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_MAX 5
+#define N_MAX     5
 #define FILES_MAX 128
 #define QUEUE_MAX 20000
-#define HB_NS (100 * RS_NS_PER_MS)
-#define ET_NS (1000 * RS_NS_PER_MS)
+#define HB_NS     (100 * RS_NS_PER_MS)
+#define ET_NS     (1000 * RS_NS_PER_MS)
 
 struct tfile {
     char name[RS_FILE_NAME_MAX];
@@ -169,8 +169,8 @@ static void fx_start_node(struct fixture *fx, uint32_t id)
     size_t count = 0;
     for (int i = 0; i < FILES_MAX; i++) {
         if (t->files[i].used) {
-            views[count++] = (struct rs_file_view){t->files[i].name, t->files[i].cur,
-                                                   t->files[i].cur_size};
+            views[count++] =
+                (struct rs_file_view){t->files[i].name, t->files[i].cur, t->files[i].cur_size};
         }
     }
     assert_int_equal(rs_raft_recover(&t->raft, fx->now, views, count), RS_OK);
@@ -595,8 +595,8 @@ static struct rs_world *world_open(struct rs_trace *trace)
                                      .batch_bytes = 64 * 1024,
                                      .proposal_queue = 1024,
                                      .hibernate = true};
-    c.net = (struct rs_link_params){.latency_min_ns = RS_NS_PER_MS,
-                                    .latency_max_ns = 3 * RS_NS_PER_MS};
+    c.net =
+        (struct rs_link_params){.latency_min_ns = RS_NS_PER_MS, .latency_max_ns = 3 * RS_NS_PER_MS};
     c.disk = (struct rs_disk_params){.write_latency_min_ns = 50 * RS_NS_PER_US,
                                      .write_latency_max_ns = 100 * RS_NS_PER_US,
                                      .sync_latency_min_ns = 200 * RS_NS_PER_US,
@@ -605,7 +605,8 @@ static struct rs_world *world_open(struct rs_trace *trace)
                                      .read_latency_max_ns = 50 * RS_NS_PER_US,
                                      .block_size = 512,
                                      .torn_keep_ppm = 500000};
-    c.workload = (struct rs_workload_config){.client_count = 0, .key_count = 60,
+    c.workload = (struct rs_workload_config){.client_count = 0,
+                                             .key_count = 60,
                                              .request_timeout_ns = 200 * RS_NS_PER_MS,
                                              .op_timeout_ns = 2 * RS_NS_PER_S,
                                              .value_size = 16};
