@@ -30,17 +30,24 @@
  * A sleeping follower or learner wakes on any append or snapshot from the leader (which
  * restarts its timer as always); on a vote request (a candidate's), or the host's rs_raft_wake
  * (a client request, its store's signal), it also sends the leader a wake-up, so that a healthy
- * leader heartbeats again before anyone times out. A follower counts its sleep as contact with
- * the leader (the leader said the group was idle; silence is expected), so it refuses pre-votes
- * for an election timeout after it wakes, as TiKV's frozen election ticks do: a node coming
- * back from a partition cannot depose a healthy sleeping leader.
+ * leader heartbeats again before anyone times out.
+ *
+ * A woken follower does not count its sleep as contact with the leader: having heard nothing
+ * for an election timeout, it grants a pre-vote at once. So the follower a client woke, whose
+ * wake-up went unanswered for an election timeout, is elected on its first try, and a crashed
+ * sleeping leader is replaced an election timeout or two after a client turns to a follower,
+ * as without hibernation. (TiKV freezes the election ticks instead, so woken followers refuse
+ * for another election timeout; that guards a sleeping leader better against a node that lost
+ * its wake-up or cannot reach the leader, and makes every recovery one timeout slower.) The
+ * price here: a follower whose wake-up was lost, or that cannot reach a leader the others can,
+ * may start an election a live leader did not need. Only timing, never safety: the lease needs
+ * no refusal window from sleeping followers (see Leases).
  *
  * A leader that crashed (or was cut off) while its group slept: nobody notices at once, that is
  * the price of silence. It is noticed when
  *  - a client turns to a follower (its request to the leader timed out): the follower wakes,
  *    sends a wake-up nobody answers, its election timer fires, and it campaigns; the other
- *    followers wake on its pre-vote, and grant one once they too have heard nothing for an
- *    election timeout;
+ *    followers wake on its pre-vote and grant it (they heard nothing for an election timeout);
  *  - such a timer firing names the silent leader in hib_lost_leader: the store wakes every
  *    sleeping replica it hosts that follows the same leader (rs_store_wake), so the regions
  *    that leader led recover together, as they would without hibernation;
@@ -49,11 +56,13 @@
  *    follows knows that node no longer leads: it forgets it and restarts its own timer.
  *
  * Leases. A dozing or sleeping leader serves no lease read, and once awake it trusts no lease
- * round started before it woke. The lease argument (lease.c) needs the followers' refusal
- * windows to cover the lease, and a silent group gives the leader no evidence about them: a
- * follower may have restarted (forgetting its leader, granting pre-votes at once) or have been
- * woken by a candidate long ago. The first heartbeat round after the wake, once a quorum
- * acknowledges it, restarts the lease; until then reads take the quorum round.
+ * round started before it woke. The lease argument (lease.c) needs each acknowledging
+ * follower to refuse pre-votes for an election timeout after it got the round, and a silent
+ * group gives the leader no evidence of that: a sleeping follower grants a pre-vote as soon as
+ * a candidate wakes it, one may have restarted (forgetting its leader), and a candidate may
+ * have been elected while the leader slept. The first heartbeat round after the wake, once a
+ * quorum acknowledges it, restarts the lease (each of those followers heard from the leader
+ * then, and refuses from that moment, as always); until then reads take the quorum round.
  */
 
 static bool group_idle(const struct rs_raft *r)
@@ -90,7 +99,8 @@ static void send_wake_up(struct rs_raft *r, rs_node_id to)
 /* The leader's state on waking, without messages (the caller sends them). */
 static void leader_wake_state(struct rs_raft *r)
 {
-    RS_ASSERT(r->role == RS_LEADER && r->hib_state != RS_HIB_AWAKE);
+    RS_ASSERT(r->role == RS_LEADER);
+    RS_ASSERT(r->hib_state != RS_HIB_AWAKE);
     r->hib_state = RS_HIB_AWAKE;
     r->hib_acked = 0;
     r->hib_woke_ns = r->now_ns;
@@ -111,13 +121,13 @@ static void leader_wake(struct rs_raft *r)
     r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
 }
 
-/* A sleeping follower or learner wakes: its sleep counts as contact with the leader (see
- * above), its timer restarts, and the leader is asked to heartbeat again. */
+/* A sleeping follower or learner wakes: its timer restarts and the leader is asked to
+ * heartbeat again. Its last contact with the leader stays what it was (see above). */
 static void follower_wake(struct rs_raft *r)
 {
-    RS_ASSERT(r->role == RS_FOLLOWER && r->hib_state == RS_HIB_ASLEEP);
+    RS_ASSERT(r->role == RS_FOLLOWER);
+    RS_ASSERT(r->hib_state == RS_HIB_ASLEEP);
     r->stats.wakes++;
-    r->last_leader_contact_ns = r->now_ns;
     rs_raft__reset_election_timer(r);
     RS_ASSERT(r->hib_state == RS_HIB_AWAKE);
     if (r->leader_id != RS_NODE_NONE && r->leader_id != r->cfg.id) {
