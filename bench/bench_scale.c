@@ -1,7 +1,8 @@
 /* Benchmark: many stores and regions (issue 4's scale target: 30 stores, 10,000 regions, 3
  * replicas, a zipf workload, 5 simulated minutes). Prints wall time, simulated/wall ratio,
  * events per second and peak RSS; never a test.
- * usage: bench_scale [STORES [REGIONS [SECONDS [CLIENTS [HEARTBEAT_MS]]]]] */
+ * usage: bench_scale [--hibernate] [STORES [REGIONS [SECONDS [CLIENTS [HEARTBEAT_MS]]]]]
+ * --hibernate (anywhere) turns on raft.hibernate: idle regions stop heartbeating. */
 #include "sim/layout.h"
 #include "sim/world.h"
 
@@ -21,6 +22,22 @@ static double wall_seconds(void)
 static uint64_t arg_or(int argc, char **argv, int i, uint64_t fallback)
 {
     return argc > i ? strtoull(argv[i], NULL, 10) : fallback;
+}
+
+/* Takes the --hibernate flag out of argv (it may stand anywhere); returns whether it was. */
+static bool take_flag(int *argc, char **argv, const char *flag)
+{
+    bool found = false;
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], flag) == 0) {
+            found = true;
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    *argc = kept;
+    return found;
 }
 
 static void configure(struct rs_world_config *cfg, uint32_t stores, uint32_t clients,
@@ -67,8 +84,32 @@ static void configure(struct rs_world_config *cfg, uint32_t stores, uint32_t cli
     cfg->sample_ns = RS_NS_PER_S;
 }
 
+/* Messages per simulated second, and how many replicas sleep at the end and went to sleep. */
+static void print_hibernation(const struct rs_world *w, uint64_t seconds)
+{
+    uint64_t replicas = 0, asleep = 0, hibernations = 0, wakes = 0, wake_ups = 0;
+    for (uint32_t id = 1; id <= w->cfg.node_count; id++) {
+        const struct rs_store *s = w->nodes[id].store;
+        for (size_t i = 0; s != NULL && i < s->replica_count; i++) {
+            const struct rs_raft *r = &s->replicas[i]->raft;
+            replicas++;
+            asleep += rs_raft_hibernating(r);
+            hibernations += r->stats.hibernations;
+            wakes += r->stats.wakes;
+            wake_ups += r->stats.wake_ups_sent;
+        }
+    }
+    printf("\nmessages/sim s %llu, disk ops/sim s %llu; replicas %llu, asleep at the end %llu; "
+           "hibernations %llu, wakes %llu, wake-ups sent %llu\n",
+           (unsigned long long)(w->stats.messages / seconds),
+           (unsigned long long)(w->stats.disk_ops / seconds), (unsigned long long)replicas,
+           (unsigned long long)asleep, (unsigned long long)hibernations,
+           (unsigned long long)wakes, (unsigned long long)wake_ups);
+}
+
 int main(int argc, char **argv)
 {
+    bool hibernate = take_flag(&argc, argv, "--hibernate");
     uint32_t stores = (uint32_t)arg_or(argc, argv, 1, 30);
     uint32_t regions = (uint32_t)arg_or(argc, argv, 2, 10000);
     uint64_t seconds = arg_or(argc, argv, 3, 300);
@@ -76,12 +117,15 @@ int main(int argc, char **argv)
     uint64_t heartbeat_ms = arg_or(argc, argv, 5, 100);
     if (stores < 3 || stores > RS_WORLD_NODES_MAX || regions < 1 || seconds < 1 ||
         clients > RS_WORLD_CLIENTS_MAX || heartbeat_ms < 1) {
-        fprintf(stderr, "usage: bench_scale [STORES 3..%u [REGIONS [SECONDS [CLIENTS [HB_MS]]]]]\n",
+        fprintf(stderr,
+                "usage: bench_scale [--hibernate] [STORES 3..%u [REGIONS [SECONDS [CLIENTS "
+                "[HB_MS]]]]]\n",
                 RS_WORLD_NODES_MAX);
         return 64;
     }
     struct rs_world_config cfg;
     configure(&cfg, stores, clients, heartbeat_ms, seconds);
+    cfg.raft.hibernate = hibernate;
     struct rs_region *layout = rs_layout_split_keys(cfg.workload.key_count, regions);
     struct rs_conf *confs = calloc(regions, sizeof *confs);
     if (confs == NULL) {
@@ -113,13 +157,19 @@ int main(int argc, char **argv)
     for (uint32_t i = 0; i < w->region_count; i++) {
         leaders += rs_world_region_leader(w, i) != 0;
     }
-    printf("| stores | regions | sim s | wall s (setup) | sim/wall | events/s | ops ok | "
-           "regions led | peak RSS MiB | checks |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    printf("| %u | %u | %.1f | %.1f (%.1f) | %.2f | %.0f | %llu | %u | %.0f | %s |\n", stores,
-           regions, (double)w->now_ns / 1e9, wall, setup, (double)w->now_ns / 1e9 / wall,
+    /* CPU time too: on a shared machine wall time also measures the neighbours */
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    printf("| stores | regions | hibernate | sim s | wall s (setup) | cpu s | sim/wall | "
+           "events/s | ops ok | regions led | peak RSS MiB | checks |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("| %u | %u | %s | %.1f | %.1f (%.1f) | %.1f | %.2f | %.0f | %llu | %u | %.0f | %s |\n",
+           stores, regions, hibernate ? "on" : "off", (double)w->now_ns / 1e9, wall, setup, cpu,
+           (double)w->now_ns / 1e9 / wall,
            (double)w->stats.events / wall, (unsigned long long)w->stats.ops_ok, leaders,
            (double)ru.ru_maxrss / 1024.0,
            w->checks.failed ? w->checks.message : "held");
+    print_hibernation(w, seconds);
     rs_world_free(w);
     free(w);
     rs_trace_free(&trace);

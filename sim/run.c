@@ -225,6 +225,7 @@ static void build_config(struct run *run, struct rs_world_config *c)
     c->raft.snapshot_chunk_bytes = (uint64_t)VAL(RAFT_SNAPSHOT_CHUNK);
     c->raft.catchup_margin = (uint64_t)VAL(RAFT_CATCHUP_MARGIN);
     c->raft.follower_reads = VAL(RAFT_FOLLOWER_READS) != 0;
+    c->raft.hibernate = VAL(RAFT_HIBERNATE) != 0;
     c->replica_count = (uint32_t)VAL(CLUSTER_REPLICAS);
     c->learner_count = (uint32_t)VAL(CLUSTER_LEARNERS);
     c->raft.max_inflight = (uint32_t)VAL(RAFT_MAX_INFLIGHT);

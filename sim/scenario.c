@@ -2227,6 +2227,8 @@ static const struct {
     {RS_MSG_SNAPSHOT_RESPONSE, "snapshot_response"},
     {RS_MSG_READ_INDEX_REQUEST, "read_index_request"},
     {RS_MSG_READ_INDEX_RESPONSE, "read_index_response"},
+    {RS_MSG_HIBERNATE, "hibernate"},
+    {RS_MSG_WAKE_UP, "wake_up"},
     {RS_MSG_PEER_REMOVED, "peer_removed"},
     {RS_MSG_KV_REQUEST, "kv_request"},
     {RS_MSG_KV_RESPONSE, "kv_response"},

@@ -125,6 +125,9 @@ enum rs_scn_type {
       "a new voter counts as caught up within this many entries")                              \
     X(RAFT_FOLLOWER_READS, "raft", "follower_reads", RS_SCN_BOOL, "off", 0, 1, 0, NULL,           \
       "followers and learners serve reads (forwarded ReadIndex, then their own apply)")       \
+    X(RAFT_HIBERNATE, "raft", "hibernate", RS_SCN_BOOL, "off", 0, 1, 0, NULL,                     \
+      "idle regions stop heartbeating and their followers' election timers until a request, "  \
+      "a candidate or a wake-up wakes them (TiKV's hibernate regions)")                         \
     X(NET_LATENCY, "net", "latency", RS_SCN_RANGE, "1ms..5ms", 0, RS_SCN_S(60), RS_SCN_LIVE, NULL, \
       "one-way message latency, uniform in the range")                                             \
     X(NET_TAIL, "net", "tail", RS_SCN_PERCENT, "0%", 0, 1000000, RS_SCN_LIVE, NULL,                \

@@ -1621,6 +1621,8 @@ static void pd_server_config(struct rs_world *w, struct rs_world_node *wn,
         cfg->members[i] = w->pd.endpoint + i;
     }
     cfg->raft = w->cfg.raft; /* the stores' timings; no planted bugs */
+    /* one group whose followers hear from stores, not clients, so nothing would wake them */
+    cfg->raft.hibernate = false;
     cfg->random_seed = rs_rng_next(&wn->rng);
     cfg->client_id = rs_rng_next(&wn->rng) | (1ull << 63); /* a new session per incarnation */
     struct rs_pd_service_config *sc = &cfg->service;

@@ -69,6 +69,7 @@ static void become_pre_candidate(struct rs_raft *r)
 void rs_raft__election_timeout(struct rs_raft *r)
 {
     RS_ASSERT(r->role != RS_LEADER);
+    rs_raft__hib_election_timeout(r); /* a silent leader, for the store (hibernate.c) */
     if (!rs_conf_is_voter(&r->conf, r->cfg.id) || r->elections_barred) {
         rs_raft__reset_election_timer(r); /* learners and removed nodes never campaign */
         return;

@@ -110,4 +110,26 @@ void rs_raft__recv_read_index_response(struct rs_raft *r,
 void rs_raft__remote_reads_confirm(struct rs_raft *r, uint64_t confirmed_seq);
 void rs_raft__remote_reads_fail(struct rs_raft *r, enum rs_err err);
 
+/* hibernate.c (every function is a no-op with cfg.hibernate off) */
+/* Something happened that is not a heartbeat: a leader counts its idle rounds from zero and
+ * wakes; a sleeping follower wakes and asks its leader to wake. */
+void rs_raft__hib_activity(struct rs_raft *r);
+/* The same for a proposal or a read: a leader wakes without heartbeats, since the entries or
+ * the read round about to go out wake its followers (a wake costs no extra messages). */
+void rs_raft__hib_activity_quiet(struct rs_raft *r);
+/* Before and after a message is handled. */
+void rs_raft__hib_before_recv(struct rs_raft *r, unsigned type);
+void rs_raft__hib_after_recv(struct rs_raft *r);
+/* The leader's heartbeat period is due: true when this round was a hibernate round (the
+ * caller then sends no heartbeats). */
+bool rs_raft__hib_heartbeat_round(struct rs_raft *r);
+/* A successful append response from p carrying seq. */
+void rs_raft__hib_ack(struct rs_raft *r, struct rs_progress *p, uint64_t seq);
+void rs_raft__recv_hibernate(struct rs_raft *r, const struct rs_append_request *m);
+void rs_raft__recv_wake_up(struct rs_raft *r, const struct rs_wake_up *m);
+/* A follower's election timer fired: notes a leader that went silent, for the store. */
+void rs_raft__hib_election_timeout(struct rs_raft *r);
+/* After recovery: ask the voters to wake, so a sleeping leader heartbeats this replica. */
+void rs_raft__hib_recovered(struct rs_raft *r);
+
 #endif

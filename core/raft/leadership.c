@@ -1,5 +1,6 @@
-/* Hooks that tie leadership transfer, priority election, lease reads and follower reads into
- * the replica's life cycle (init, free, messages, timers, flush), kept apart from raft.c. */
+/* Hooks that tie leadership transfer, priority election, lease reads, follower reads and
+ * hibernation into the replica's life cycle (init, free, messages, timers, flush), kept apart
+ * from raft.c. */
 #include "core/raft/internal.h"
 
 #include "core/wire/frame.h"
@@ -48,6 +49,20 @@ enum rs_err rs_raft__leadership_recv(struct rs_raft *r, rs_node_id from, unsigne
         struct rs_read_index_response m;
         if ((err = rs_msg_decode_read_index_response(body, &m)) == RS_OK && m.from == from) {
             rs_raft__recv_read_index_response(r, &m);
+        }
+        break;
+    }
+    case RS_MSG_HIBERNATE: {
+        struct rs_append_request m;
+        if ((err = rs_msg_decode_hibernate(body, &m)) == RS_OK && m.from == from) {
+            rs_raft__recv_hibernate(r, &m);
+        }
+        break;
+    }
+    case RS_MSG_WAKE_UP: {
+        struct rs_wake_up m;
+        if ((err = rs_msg_decode_wake_up(body, &m)) == RS_OK && m.from == from) {
+            rs_raft__recv_wake_up(r, &m);
         }
         break;
     }

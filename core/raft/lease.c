@@ -63,6 +63,9 @@ bool rs_raft_lease_valid(const struct rs_raft *r)
         rs_raft_transferring(r)) {
         return false; /* transferring: reads are refused anyway (EBUSY) */
     }
+    if (r->hib_state != RS_HIB_AWAKE) {
+        return false; /* a hibernating leader's lease is not trusted (hibernate.c) */
+    }
     if (r->now_ns < r->lease_start_ns) {
         return false; /* a host clock that went back: trust nothing */
     }
@@ -97,6 +100,9 @@ void rs_raft__lease_confirmed(struct rs_raft *r, uint64_t seq)
     const struct rs_lease_round *slot = &r->lease_rounds[seq % RS_RAFT_LEASE_ROUNDS];
     if (slot->term != r->term || slot->seq != seq) {
         return; /* too old to be remembered: a newer confirmation will come */
+    }
+    if (slot->sent_ns < r->hib_woke_ns) {
+        return; /* a round from before the leader last woke proves nothing now (hibernate.c) */
     }
     /* a round k was started no later than any message carrying k left, so its start time is a
      * safe (early) lease start even for appends sent later with the same read_seq */

@@ -199,6 +199,7 @@ enum rs_err rs_raft_change_conf(struct rs_raft *r, uint64_t now_ns, const struct
     if (r->role != RS_LEADER) {
         return r->role == RS_ERROR_STATE ? RS_ESHUTDOWN : RS_ENOTLEADER;
     }
+    rs_raft__hib_activity(r); /* a membership change wakes a hibernating group */
     if (rs_conf_validate(target) != RS_OK || rs_conf_joint(target)) {
         return RS_EINVAL;
     }

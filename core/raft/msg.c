@@ -98,15 +98,34 @@ void rs_msg_append_add_entry(struct rs_out *out, struct rs_append_builder *b, rs
     b->entry_count++;
 }
 
-void rs_msg_append_finish(struct rs_out *out, struct rs_append_builder *b, rs_node_id to)
+static void append_seal(struct rs_out *out, struct rs_append_builder *b, rs_node_id to,
+                        unsigned type)
 {
     RS_ASSERT(b->entry_count <= RS_APPEND_ENTRIES_MAX);
     RS_ASSERT(out->bytes_size >= b->body_start + APPEND_HEADER_SIZE);
     rs_put_u32(rs_out_at(out, b->body_start + APPEND_HEADER_SIZE - 4), b->entry_count);
     size_t body_size = out->bytes_size - b->body_start;
-    rs_frame_seal(rs_out_at(out, b->frame_offset), RS_MSG_APPEND_REQUEST, body_size);
-    rs_out_msg(out, to, RS_MSG_APPEND_REQUEST, b->frame_offset,
-               RS_FRAME_HEADER_SIZE + body_size);
+    rs_frame_seal(rs_out_at(out, b->frame_offset), type, body_size);
+    rs_out_msg(out, to, type, b->frame_offset, RS_FRAME_HEADER_SIZE + body_size);
+}
+
+void rs_msg_append_finish(struct rs_out *out, struct rs_append_builder *b, rs_node_id to)
+{
+    append_seal(out, b, to, RS_MSG_APPEND_REQUEST);
+}
+
+void rs_msg_send_hibernate(struct rs_out *out, rs_node_id to, const struct rs_append_request *m)
+{
+    RS_ASSERT(m->entry_count == 0);
+    struct rs_append_builder b;
+    rs_msg_append_begin(out, &b, m);
+    append_seal(out, &b, to, RS_MSG_HIBERNATE);
+}
+
+enum rs_err rs_msg_decode_hibernate(struct rs_bytes body, struct rs_append_request *m)
+{
+    enum rs_err err = rs_msg_decode_append_request(body, m);
+    return err == RS_OK && m->entry_count != 0 ? RS_ECORRUPT : err;
 }
 
 enum rs_err rs_msg_decode_vote_request(struct rs_bytes body, struct rs_vote_request *m)
@@ -333,4 +352,24 @@ enum rs_err rs_msg_decode_read_index_response(struct rs_bytes body,
     uint32_t err = rs_r_u32(&r);
     m->err = err < RS_E_COUNT ? (enum rs_err)err : RS_ECORRUPT;
     return r.error || r.pos != r.size || err >= RS_E_COUNT ? RS_ECORRUPT : RS_OK;
+}
+
+#define WAKE_UP_SIZE (4 + 8)
+
+void rs_msg_send_wake_up(struct rs_out *out, rs_node_id to, const struct rs_wake_up *m)
+{
+    struct rs_writer w;
+    size_t at = frame_begin(out, WAKE_UP_SIZE, &w);
+    rs_w_u32(&w, m->from);
+    rs_w_u64(&w, m->term);
+    frame_finish(out, at, &w, to, RS_MSG_WAKE_UP);
+}
+
+enum rs_err rs_msg_decode_wake_up(struct rs_bytes body, struct rs_wake_up *m)
+{
+    struct rs_reader r;
+    rs_reader_init(&r, body.data, body.size);
+    m->from = rs_r_u32(&r);
+    m->term = rs_r_u64(&r);
+    return r.error || r.pos != r.size ? RS_ECORRUPT : RS_OK;
 }

@@ -94,6 +94,13 @@ struct rs_read_index_response {
     enum rs_err err;
 };
 
+/* A follower or learner asks its leader to heartbeat again (hibernate.c); a replica that
+ * restarted asks every voter, since it does not know which one leads. */
+struct rs_wake_up {
+    rs_node_id from;
+    rs_term term;
+};
+
 /* Each encoder appends a sealed frame to out and queues it for `to`. */
 void rs_msg_send_vote_request(struct rs_out *out, rs_node_id to, const struct rs_vote_request *m);
 void rs_msg_send_vote_response(struct rs_out *out, rs_node_id to,
@@ -134,6 +141,12 @@ enum rs_err rs_msg_decode_read_index_request(struct rs_bytes body,
                                              struct rs_read_index_request *m);
 enum rs_err rs_msg_decode_read_index_response(struct rs_bytes body,
                                               struct rs_read_index_response *m);
+
+/* A hibernate message is an append request without entries, under its own frame type. */
+void rs_msg_send_hibernate(struct rs_out *out, rs_node_id to, const struct rs_append_request *m);
+enum rs_err rs_msg_decode_hibernate(struct rs_bytes body, struct rs_append_request *m);
+void rs_msg_send_wake_up(struct rs_out *out, rs_node_id to, const struct rs_wake_up *m);
+enum rs_err rs_msg_decode_wake_up(struct rs_bytes body, struct rs_wake_up *m);
 
 enum rs_err rs_msg_decode_vote_request(struct rs_bytes body, struct rs_vote_request *m);
 enum rs_err rs_msg_decode_vote_response(struct rs_bytes body, struct rs_vote_response *m);

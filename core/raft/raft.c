@@ -34,6 +34,7 @@ void rs_raft__reset_election_timer(struct rs_raft *r)
 {
     uint64_t t = r->cfg.election_timeout_ns;
     r->election_deadline_ns = r->now_ns + t + rs_raft__random(r) % t;
+    r->hib_state = RS_HIB_AWAKE; /* a running election timer is an awake follower's */
 }
 
 void rs_raft_init(struct rs_raft *r, const struct rs_raft_config *cfg, struct rs_out *out)
@@ -222,6 +223,7 @@ enum rs_err rs_raft_recover(struct rs_raft *r, uint64_t now_ns, const struct rs_
         r->voted_for = RS_NODE_NONE;
     }
     rs_raft__reset_election_timer(r);
+    rs_raft__hib_recovered(r);
     return RS_OK;
 }
 
@@ -290,6 +292,9 @@ void rs_raft__become_leader(struct rs_raft *r)
     rs_raft__conf_appended(r, next, e);
     rs_raft__change_resume(r);
     r->term_start_index = next;
+    r->hib_state = RS_HIB_AWAKE;
+    r->hib_idle_rounds = 0;
+    r->hib_acked = 0;
     r->read_seq = 0;
     r->read_count = 0;
     r->stepdown_deadline_ns = r->now_ns + r->cfg.election_timeout_ns;
@@ -304,6 +309,7 @@ void rs_raft_recv(struct rs_raft *r, uint64_t now_ns, rs_node_id from, unsigned 
     if (r->role == RS_ERROR_STATE) {
         return; /* a replica in error neither votes nor acknowledges */
     }
+    rs_raft__hib_before_recv(r, type);
     enum rs_err err = RS_OK;
     switch (type) {
     case RS_MSG_VOTE_REQUEST: {
@@ -352,6 +358,9 @@ void rs_raft_recv(struct rs_raft *r, uint64_t now_ns, rs_node_id from, unsigned 
     }
     if (err != RS_OK) {
         r->stats.corrupt_messages++;
+    }
+    if (r->role != RS_ERROR_STATE) {
+        rs_raft__hib_after_recv(r);
     }
 }
 
@@ -566,6 +575,7 @@ enum rs_err rs_raft_propose(struct rs_raft *r, uint64_t now_ns, struct rs_bytes 
     if (r->role != RS_LEADER) {
         return RS_ENOTLEADER;
     }
+    rs_raft__hib_activity_quiet(r); /* a proposal wakes a hibernating group */
     if (rs_raft_transferring(r)) {
         return RS_EBUSY; /* jraft: TRANSFERRING refuses apply with EBUSY */
     }

@@ -59,6 +59,7 @@ enum rs_err rs_raft__leader_read_check(const struct rs_raft *r)
 enum rs_err rs_raft_read_index(struct rs_raft *r, uint64_t now_ns, uint64_t cookie)
 {
     r->now_ns = now_ns;
+    rs_raft__hib_activity_quiet(r); /* a read wakes a hibernating replica */
     if (r->role != RS_LEADER && r->role != RS_ERROR_STATE && r->cfg.follower_reads) {
         return rs_raft__forward_read(r, cookie);
     }

@@ -160,7 +160,9 @@ static void check_quorum_alive(struct rs_raft *r)
     uint64_t alive = 1ull << r->cfg.id;
     for (uint32_t i = 0; i < r->peer_count; i++) {
         const struct rs_progress *p = &r->progress[i];
-        if (r->now_ns - p->last_ack_ns < r->cfg.election_timeout_ns) {
+        /* a peer that acknowledged a hibernate message is asleep, not dead */
+        if (r->now_ns - p->last_ack_ns < r->cfg.election_timeout_ns ||
+            (r->hib_acked >> p->id & 1)) {
             alive |= 1ull << p->id;
         }
     }
@@ -206,6 +208,12 @@ void rs_raft__leader_tick(struct rs_raft *r)
     }
     /* only the periodic round moves the deadline: read rounds in between must not postpone
      * the retry of lost probes above (a follower would never catch up while reads flow) */
+    if (rs_raft__hib_heartbeat_round(r)) {
+        if (r->hib_state == RS_HIB_DOZING) {
+            r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
+        }
+        return; /* an idle group: hibernate messages went out instead (hibernate.c) */
+    }
     rs_raft__heartbeat_all(r);
     r->heartbeat_deadline_ns = r->now_ns + r->cfg.heartbeat_ns;
     rs_raft__replicate_all(r);
@@ -299,6 +307,7 @@ void rs_raft__recv_append_response(struct rs_raft *r, const struct rs_append_res
             p->inflight_head = 0;
             p->next_index = p->match_index + 1;
         }
+        rs_raft__hib_ack(r, p, m->seq);
         rs_raft__replicate(r, p);
         return;
     }

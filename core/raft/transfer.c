@@ -41,6 +41,7 @@ enum rs_err rs_raft_transfer(struct rs_raft *r, uint64_t now_ns, rs_node_id targ
     if (r->role != RS_LEADER) {
         return RS_ENOTLEADER;
     }
+    rs_raft__hib_activity(r); /* the target must be awake and caught up */
     if (rs_raft_transferring(r) || r->change.stage != RS_CHANGE_NONE || rs_conf_joint(&r->conf)) {
         return RS_EBUSY;
     }

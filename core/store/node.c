@@ -218,6 +218,12 @@ static void handle_request(struct rs_node *n, rs_node_id from, struct rs_bytes f
         return;
     }
     n->stats.requests++;
+    /* a client turned to this replica: a hibernating follower or learner wakes (it asks its
+     * leader to heartbeat, and campaigns if it does not: the leader may be gone); a leader
+     * wakes when it proposes or reads */
+    if (n->raft.role != RS_LEADER) {
+        rs_raft_wake(&n->raft, n->raft.now_ns);
+    }
     if (!rs_region_holds_op(&n->region, &req.op)) {
         /* the client's routing table is behind a split: it refreshes and retries */
         respond(n, from, req.request_id, req.client_id, req.seq, RS_EKEYRANGE, NULL);
@@ -604,7 +610,8 @@ void rs_node_recv(struct rs_node *n, uint64_t now_ns, rs_node_id from, const uin
     }
     if (type == RS_MSG_KV_REQUEST) {
         handle_request(n, from, (struct rs_bytes){frame, size});
-    } else if (!n->initialized && type == RS_MSG_APPEND_REQUEST && from_the_start(body)) {
+    } else if (!n->initialized && (type == RS_MSG_APPEND_REQUEST || type == RS_MSG_HIBERNATE) &&
+               from_the_start(body)) {
         /* a replica that does not know its region yet takes no log from its beginning: that
          * log never tells the range, a snapshot does. Unanswered, the leader keeps retrying
          * and sends a snapshot as soon as it has one (it takes one for a new member) */
@@ -703,6 +710,12 @@ enum rs_err rs_node_bootstrap(struct rs_node *n, uint64_t now_ns, const struct r
         after_event(n); /* loads the snapshot: range, epoch and data */
     }
     return err;
+}
+
+void rs_node_wake(struct rs_node *n, uint64_t now_ns)
+{
+    rs_raft_wake(&n->raft, now_ns);
+    after_event(n);
 }
 
 enum rs_err rs_node_campaign(struct rs_node *n, uint64_t now_ns)

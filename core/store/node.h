@@ -143,6 +143,8 @@ enum rs_err rs_node_split(struct rs_node *n, uint64_t now_ns, struct rs_bytes sp
 /* A new replica starts from a split's snapshot (see struct rs_node_split). */
 enum rs_err rs_node_bootstrap(struct rs_node *n, uint64_t now_ns, const struct rs_conf *conf,
                               const uint8_t *snapshot, size_t size);
+/* Wakes a hibernating replica (rs_raft_wake): its store's signal. */
+void rs_node_wake(struct rs_node *n, uint64_t now_ns);
 /* Campaigns at once (rs_raft_campaign). */
 enum rs_err rs_node_campaign(struct rs_node *n, uint64_t now_ns);
 /* The store took the pending split. */

@@ -322,6 +322,8 @@ static void adopt_splits(struct rs_store *s, struct rs_node *n)
     }
 }
 
+static void hibernate_signal(struct rs_store *s, struct rs_node *n);
+
 void rs_store_flush(struct rs_store *s, struct rs_node *n)
 {
     touch(s, n);
@@ -329,7 +331,41 @@ void rs_store_flush(struct rs_store *s, struct rs_node *n)
         adopt_splits(s, n);
     }
     out_move(s, n);
+    hibernate_signal(s, n);
     gc_after_flush(s, n); /* last: it may destroy n */
+}
+
+/* ---- hibernation: the store-level wake signal ---- */
+
+void rs_store_wake(struct rs_store *s, uint64_t now_ns, rs_node_id leader)
+{
+    /* by index: waking touches no other replica and adds none */
+    for (size_t i = 0; i < s->replica_count; i++) {
+        struct rs_node *n = s->replicas[i];
+        bool follows = n->raft.role == RS_FOLLOWER && n->raft.leader_id == leader;
+        if (rs_raft_hibernating(&n->raft) && (leader == RS_NODE_NONE || follows)) {
+            rs_node_wake(n, now_ns);
+            touch(s, n);
+            out_move(s, n);
+        }
+    }
+}
+
+/*
+ * A replica's election timer found its leader silent (core/raft/hibernate.c): the other
+ * replicas here that sleep under the same leader would not notice until a client turns to
+ * them, so they all wake now (TiKV wakes the regions of a store it finds unreachable). Each
+ * asks that leader to heartbeat and campaigns if it does not: the regions it led recover
+ * together, as they would without hibernation.
+ */
+static void hibernate_signal(struct rs_store *s, struct rs_node *n)
+{
+    rs_node_id lost = n->raft.hib_lost_leader;
+    if (lost == RS_NODE_NONE) {
+        return;
+    }
+    n->raft.hib_lost_leader = RS_NODE_NONE;
+    rs_store_wake(s, n->raft.now_ns, lost);
 }
 
 /* Moves a replica's effects into the store's outbox. */

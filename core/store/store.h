@@ -182,6 +182,12 @@ uint64_t rs_store_deadline(const struct rs_store *s);
 struct rs_node *rs_store_replica(const struct rs_store *s, uint64_t region_id);
 /* After an administrative call on a replica (rs_node_change_conf, ...): its effects out. */
 void rs_store_flush(struct rs_store *s, struct rs_node *n);
+/*
+ * Hibernation's store-level signal: wakes every sleeping replica here (leader RS_NODE_NONE),
+ * or every sleeping follower or learner whose leader is `leader` (a replica found that leader
+ * silent: the store calls this itself). See rs_raft_wake.
+ */
+void rs_store_wake(struct rs_store *s, uint64_t now_ns, rs_node_id leader);
 /* Empties the touched list and frees the replicas destroyed since the last call. */
 void rs_store_untouch(struct rs_store *s);
 /* The file name prefix of a region: exactly RS_STORE_PREFIX_SIZE characters and a NUL. */

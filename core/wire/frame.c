@@ -18,6 +18,8 @@ const char *rs_msg_type_name(unsigned type)
     case RS_MSG_READ_INDEX_REQUEST: return "read_index_request";
     case RS_MSG_READ_INDEX_RESPONSE: return "read_index_response";
     case RS_MSG_PEER_REMOVED: return "peer_removed";
+    case RS_MSG_HIBERNATE: return "hibernate";
+    case RS_MSG_WAKE_UP: return "wake_up";
     case RS_MSG_KV_REQUEST: return "kv_request";
     case RS_MSG_KV_RESPONSE: return "kv_response";
     case RS_MSG_REGION: return "region";

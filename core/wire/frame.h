@@ -25,6 +25,8 @@ enum rs_msg_type {
     RS_MSG_SNAPSHOT_RESPONSE = 7,
     RS_MSG_READ_INDEX_REQUEST = 8,
     RS_MSG_READ_INDEX_RESPONSE = 9,
+    RS_MSG_HIBERNATE = 10, /* a leader's last heartbeat before it goes quiet (hibernate.c) */
+    RS_MSG_WAKE_UP = 11,   /* a follower asks its leader to heartbeat again */
     /* store -> store: "you are removed" (core/store/tombstone.h) */
     RS_MSG_PEER_REMOVED = 16,
     /* client <-> store */

@@ -419,6 +419,7 @@ static void test_full_file_settings(void **state)
     assert_int_equal(s.settings[RS_SCN_RAFT_READ].lo, 1);
     assert_int_equal(s.settings[RS_SCN_RAFT_BATCH_BYTES].lo, 64 * 1024);
     assert_int_equal(s.settings[RS_SCN_RAFT_MAX_DRIFT].lo, 2000);
+    assert_int_equal(s.settings[RS_SCN_RAFT_HIBERNATE].lo, 1);
     assert_int_equal(s.settings[RS_SCN_NET_LATENCY].lo, MS);
     assert_int_equal(s.settings[RS_SCN_NET_LATENCY].hi, 5 * MS);
     assert_false(s.settings[RS_SCN_NET_LATENCY].drawn);
@@ -1049,7 +1050,7 @@ static void test_fault_commands(void **state)
             named++;
         }
     }
-    assert_int_equal(named, 12);
+    assert_int_equal(named, 14);
     assert_int_equal(rs_scn_msg_type_bit("unknown", 7), 0);
     /* Equality sees the fault options. */
     struct rs_scenario b;
