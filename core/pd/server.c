@@ -301,7 +301,9 @@ static void service_flush(struct rs_pd_server *srv)
             srv->sent = realloc(srv->sent, srv->sent_cap * sizeof *srv->sent);
             RS_ASSERT(srv->sent != NULL);
         }
-        srv->sent[srv->sent_count++] = s->sent[i];
+        srv->sent[srv->sent_count] = s->sent[i];
+        /* the key's bytes stay with the service, which may stop before the host looks */
+        srv->sent[srv->sent_count++].instruction.split_key.data = NULL;
     }
     rs_pd_service_clear_sent(s);
 }

@@ -86,7 +86,8 @@ struct rs_pd_server {
     size_t scratch_cap;
     struct rs_out out; /* the server's own messages, joined to store.out after every call */
     uint64_t now_ns; /* the time of the call under way (the service's hooks need it) */
-    struct rs_pd_sent *sent; /* instructions sent since rs_pd_server_clear_sent */
+    /* instructions sent since rs_pd_server_clear_sent (split keys: size only, no bytes) */
+    struct rs_pd_sent *sent;
     size_t sent_count, sent_cap;
     struct rs_pd_server_stats stats;
 };
