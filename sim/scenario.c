@@ -2026,6 +2026,7 @@ static enum rs_err parse_split_key(const struct sink *k, const char *p, size_t n
     }
     memcpy(c->key, p, n);
     c->key_size = (uint32_t)n;
+    c->key_column = column;
     return RS_OK;
 }
 

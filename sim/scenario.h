@@ -386,6 +386,7 @@ struct rs_scn_command {
     uint64_t region_id;            /* split region=: 0 when not given */
     char key[RS_SCN_KEY_SIZE_MAX]; /* split key=: key_size 0 when not given */
     uint32_t key_size;
+    uint32_t key_column;           /* where the key was written */
     uint8_t groups[RS_SCN_NODE_COUNT_MAX + 1]; /* partition groups: 1-based group per node */
     uint32_t groups_column;
     /* change-peers voters= learners=: the target configuration, bit N for node N */

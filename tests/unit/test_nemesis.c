@@ -447,6 +447,28 @@ static void test_wipe_refused_and_modes(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A split key outside its region's starting range is a located error; inside, the run goes. */
+static void test_split_key_outside_region_is_located(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rheasim-nemesis-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char errors[1024];
+    static const char outside[] = "cluster nodes=3 regions=2\nworkload clients=1 keys=10\n"
+                                  "run 2s\nat 1s split region=2 key=k0\n";
+    assert_int_equal(run_text(outside, dir, errors, sizeof errors), 65);
+    assert_non_null(strstr(errors, "t.scn:4:26: split key 'k0' is not strictly inside region 2"));
+    static const char at_start[] = "cluster nodes=3 regions=2\nworkload clients=1 keys=10\n"
+                                   "run 2s\nat 1s split region=2 key=k5\n";
+    assert_int_equal(run_text(at_start, dir, errors, sizeof errors), 65); /* not strictly */
+    static const char inside[] = "cluster nodes=3 regions=2\nworkload clients=1 keys=10\n"
+                                 "run 2s\nat 1s split region=2 key=k7\n";
+    assert_int_equal(run_text(inside, dir, errors, sizeof errors), 0);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_swarm_draws_follow_the_seed),
         cmocka_unit_test(test_schedule_replays_the_run),
         cmocka_unit_test(test_wipe_refused_and_modes),
+        cmocka_unit_test(test_split_key_outside_region_is_located),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
