@@ -6,12 +6,10 @@
 #include "sim/run.h"
 #include "sim/scenario.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define VALUE_SIZE      RS_COMPARE_LABEL_SIZE
 #define OUT_DIR_MAX     (DIR_SIZE - VALUE_SIZE - 64)
@@ -805,25 +803,6 @@ static int check_configs(struct compare *c)
 
 /* ---- running ---- */
 
-static int make_dirs(const char *path)
-{
-    char tmp[DIR_SIZE];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-                return errno;
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-        return errno;
-    }
-    return 0;
-}
-
 /* out/runs/<n>-<value>/seed-<seed>, the value cut to file-name bytes. */
 static void run_dir(const struct compare *c, uint32_t config, uint64_t seed, char *dir, size_t size)
 {
@@ -1174,7 +1153,7 @@ int rs_cmd_compare(int argc, char **argv)
         } else {
             snprintf(c->out_dir, sizeof c->out_dir, "runs/compare-%s", c->scenario_name);
         }
-        int err = make_dirs(c->out_dir);
+        int err = rs_make_dirs(c->out_dir);
         if (err != 0) {
             fprintf(stderr, "rheasim compare: cannot create %s: %s\n", c->out_dir, strerror(err));
             code = 73;

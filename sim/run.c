@@ -498,7 +498,7 @@ static void expectations(struct run *run, struct rs_checks *checks)
 
 /* ---- outputs ---- */
 
-static int make_dir(const char *path)
+int rs_make_dirs(const char *path)
 {
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -1115,7 +1115,7 @@ static int prepare(struct run *run)
         snprintf(run->dir, sizeof run->dir, "runs/%s-seed%llu", run->scn.name,
                  (unsigned long long)o->seed);
     }
-    int e = make_dir(run->dir);
+    int e = rs_make_dirs(run->dir);
     if (e != 0) {
         fprintf(stderr, "rheasim: cannot create %s: %s\n", run->dir, strerror(e));
         return 73; /* EX_CANTCREAT */

@@ -34,6 +34,8 @@ struct rs_run_result {
 void rs_run_options_default(struct rs_run_options *o);
 /* Runs once and writes the outputs. Prints the summary unless quiet. */
 int rs_run(const struct rs_run_options *o, struct rs_run_result *result);
+/* Makes a directory and its parents (mkdir -p, paths up to 511 bytes): 0 or an errno. */
+int rs_make_dirs(const char *path);
 /* The CLI entry: parses flags after "run". */
 int rs_cmd_run(int argc, char **argv);
 

@@ -2840,10 +2840,11 @@ void rs_world_free(struct rs_world *w)
 
 /* ---- administrative commands (CliService), sent to the current leader ---- */
 
-static void after_admin(struct rs_world *w, uint32_t id, const char *what, uint32_t target,
+/* An administrative command's trace line: who took it (a region's leader, or the PD node
+ * that orders a split), its target and result. */
+static void trace_admin(struct rs_world *w, uint32_t id, const char *what, uint32_t target,
                         enum rs_err err)
 {
-    after_node_event(w, &w->nodes[id]);
     uint64_t words[4] = {0x41444d, id, target, (uint64_t)err};
     rs_trace_fold(w->trace, words, 4);
     if (rs_trace_on(w->trace)) {
@@ -2852,6 +2853,13 @@ static void after_admin(struct rs_world *w, uint32_t id, const char *what, uint3
                       what, id, target, rs_err_name(err));
         rs_trace_end(w->trace);
     }
+}
+
+static void after_admin(struct rs_world *w, uint32_t id, const char *what, uint32_t target,
+                        enum rs_err err)
+{
+    after_node_event(w, &w->nodes[id]);
+    trace_admin(w, id, what, target, err);
 }
 
 enum rs_err rs_world_snapshot(struct rs_world *w, uint32_t node)
@@ -2911,15 +2919,7 @@ static enum rs_err pd_split(struct rs_world *w, uint32_t region_index, struct rs
                                  w->regions[region_index].id, key);
         after_node_event(w, pn);
     }
-    uint32_t node = pn != NULL ? pn->id : 0;
-    uint64_t words[4] = {0x41444d, node, w->regions[region_index].id, (uint64_t)err};
-    rs_trace_fold(w->trace, words, 4);
-    if (rs_trace_on(w->trace)) {
-        struct rs_buf *b = rs_trace_begin(w->trace, w->now_ns, "admin");
-        rs_buf_printf(b, ",\"op\":\"split\",\"pd\":%u,\"region\":%llu,\"result\":\"%s\"",
-                      node, (unsigned long long)w->regions[region_index].id, rs_err_name(err));
-        rs_trace_end(w->trace);
-    }
+    trace_admin(w, pn != NULL ? pn->id : 0, "split", (uint32_t)w->regions[region_index].id, err);
     return err;
 }
 

@@ -31,15 +31,19 @@ size_t rs_pd_heartbeat_frame_size(const struct rs_pd_heartbeat *hb)
     return RS_FRAME_HEADER_SIZE + heartbeat_body_size(hb);
 }
 
+static bool region_fits(const struct rs_pd_region *r)
+{
+    return r->start.size <= RS_REGION_KEY_SIZE_MAX && r->end.size <= RS_REGION_KEY_SIZE_MAX &&
+           r->voter_count <= RS_PD_PEERS_MAX && r->learner_count <= RS_PD_PEERS_MAX;
+}
+
 static bool heartbeat_fits(const struct rs_pd_heartbeat *hb)
 {
     if (hb->region_count > RS_PD_MSG_REGIONS_MAX || hb->part_index >= hb->part_count) {
         return false;
     }
     for (uint32_t i = 0; i < hb->region_count; i++) {
-        const struct rs_pd_region *r = &hb->regions[i];
-        if (r->start.size > RS_REGION_KEY_SIZE_MAX || r->end.size > RS_REGION_KEY_SIZE_MAX ||
-            r->voter_count > RS_PD_PEERS_MAX || r->learner_count > RS_PD_PEERS_MAX) {
+        if (!region_fits(&hb->regions[i])) {
             return false;
         }
     }
@@ -66,12 +70,6 @@ static size_t record_size(const struct rs_pd_region *r)
 {
     return 8u * 3u + 4u + 4u + 1u + 1u + r->start.size + r->end.size +
            4u * ((size_t)r->voter_count + r->learner_count);
-}
-
-static bool region_fits(const struct rs_pd_region *r)
-{
-    return r->start.size <= RS_REGION_KEY_SIZE_MAX && r->end.size <= RS_REGION_KEY_SIZE_MAX &&
-           r->voter_count <= RS_PD_PEERS_MAX && r->learner_count <= RS_PD_PEERS_MAX;
 }
 
 /* A region without statistics: id, epoch, range, peers. */

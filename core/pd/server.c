@@ -480,7 +480,6 @@ enum rs_err rs_pd_server_split(struct rs_pd_server *srv, uint64_t now_ns, uint64
         return RS_ENOTLEADER;
     }
     srv->now_ns = now_ns;
-    struct rs_pd_view view = rs_pd_service_view(srv->service);
     struct rs_pd_instruction in;
     memset(&in, 0, sizeof in);
     in.kind = RS_PD_RANGE_SPLIT;
@@ -488,11 +487,6 @@ enum rs_err rs_pd_server_split(struct rs_pd_server *srv, uint64_t now_ns, uint64
     in.split_key = key;
     in.handler_index = UINT32_MAX; /* no handler: an operator's order */
     snprintf(in.reason, sizeof in.reason, "administrative split");
-    for (size_t i = 0; i < view.region_count; i++) {
-        if (view.regions[i].id == region_id) {
-            in.epoch = view.regions[i].epoch;
-        }
-    }
     enum rs_err err = rs_pd_service_order(srv->service, &in);
     after(srv, now_ns);
     return err;

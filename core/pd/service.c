@@ -304,6 +304,7 @@ enum rs_err rs_pd_service_order(struct rs_pd_service *s, struct rs_pd_instructio
     if (to == RS_NODE_NONE) {
         return RS_ENOTLEADER;
     }
+    in->epoch = s->regions[r].epoch; /* an order is for the region as the view knows it now */
     if (!instruction_ready(s, in)) {
         return RS_EBUSY;
     }

@@ -90,7 +90,7 @@ void rs_pd_service_clear_sent(struct rs_pd_service *s);
  * the view already has it at this epoch or newer, or it does not fit. */
 bool rs_pd_service_load(struct rs_pd_service *s, const struct rs_pd_region *r);
 /* An administrative instruction (pd-ctl's operators): sent to the region's leader as the view
- * knows it, a split given its id first. RS_ENOTFOUND (no such region), RS_ENOTLEADER (its
+ * knows it, at the view's epoch (set here), a split given its id first. RS_ENOTFOUND (no such region), RS_ENOTLEADER (its
  * leader unknown), RS_EBUSY (no region id to give a split). */
 enum rs_err rs_pd_service_order(struct rs_pd_service *s, struct rs_pd_instruction *in);
 /* The view as the policies see it (valid until the next call). */
